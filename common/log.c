@@ -1,0 +1,107 @@
+/*
+ * log.c - logging to syslog (LOG_MAIL) or stderr.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_dest log_dest = LOG_DEST_STDERR;
+static const char *log_ident = "mailauth";
+static bool log_debug_on;
+
+/* log_open - choose the destination; ident names the program */
+void
+log_open(const char *ident, enum log_dest dest)
+{
+	log_ident = ident;
+	log_dest = dest;
+	if (dest == LOG_DEST_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* log_set_debug - enable log_debug output */
+void
+log_set_debug(bool on)
+{
+	log_debug_on = on;
+}
+
+bool
+log_debug_enabled(void)
+{
+	return log_debug_on;
+}
+
+static void
+log_emit(int prio, const char *tag, const char *fmt, va_list ap)
+{
+	if (log_dest == LOG_DEST_SYSLOG) {
+		char msg[4096];
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		if (tag[0])
+			syslog(prio, "%s: %s", tag, msg);
+		else
+			syslog(prio, "%s", msg);
+		return;
+	}
+	flockfile(stderr);
+	fprintf(stderr, "%s[%ld]: %s%s", log_ident, (long)getpid(), tag,
+	    tag[0] ? ": " : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+#define LOG_FN(name, prio, tag)				\
+	void name(const char *fmt, ...)			\
+	{						\
+		va_list ap;				\
+		va_start(ap, fmt);			\
+		log_emit(prio, tag, fmt, ap);		\
+		va_end(ap);				\
+	}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_debug_on)
+		return;
+	va_start(ap, fmt);
+	log_emit(LOG_DEBUG, "debug", fmt, ap);
+	va_end(ap);
+}
+
+LOG_FN(log_info, LOG_INFO, "")
+LOG_FN(log_warn, LOG_WARNING, "warning")
+LOG_FN(log_error, LOG_ERR, "error")
+
+/* log_fatal - configuration or start-up error: log and exit 1 */
+void
+log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_CRIT, "fatal", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* log_panic - broken invariant: log and abort */
+void
+log_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_CRIT, "panic", fmt, ap);
+	va_end(ap);
+	abort();
+}

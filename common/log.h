@@ -1,0 +1,32 @@
+/*
+ * log.h - logging to syslog (mail facility) or stderr.
+ *
+ * Three kinds of trouble (STYLE): log_warn for bad peer/DNS input (never fatal),
+ * log_fatal for bad configuration at start-up (exit 1), log_panic for a broken
+ * invariant (abort).
+ */
+#ifndef MAILAUTH_LOG_H
+#define MAILAUTH_LOG_H
+
+#include <stdbool.h>
+#include <stdarg.h>
+
+enum log_dest {
+	LOG_DEST_STDERR,
+	LOG_DEST_SYSLOG,
+};
+
+/* log_open - choose the destination; ident names the program */
+void log_open(const char *ident, enum log_dest dest);
+/* log_set_debug - enable log_debug output */
+void log_set_debug(bool on);
+bool log_debug_enabled(void);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * spf.h - asynchronous RFC 7208 SPF evaluation, resolver-agnostic.
+ *
+ * The engine drives lookups through common/dns and reports one verdict through a
+ * callback.  It never blocks and never calls libunbound directly.
+ */
+#ifndef MAILAUTH_SPF_H
+#define MAILAUTH_SPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "buf.h"
+#include "dns.h"
+
+struct event_base;
+
+enum spf_result {
+	SPF_RESULT_NONE,
+	SPF_RESULT_NEUTRAL,
+	SPF_RESULT_PASS,
+	SPF_RESULT_FAIL,
+	SPF_RESULT_SOFTFAIL,
+	SPF_RESULT_TEMPERROR,
+	SPF_RESULT_PERMERROR,
+};
+
+enum spf_identity {
+	SPF_IDENTITY_MAILFROM,
+	SPF_IDENTITY_HELO,
+};
+
+/* RFC 7208 §4.6.4 processing limits, and our own bounds on one evaluation. */
+#define SPF_DNS_MECH_LIMIT	10	/* RFC 7208 §4.6.4: DNS-querying terms */
+#define SPF_VOID_LIMIT		2	/* RFC 7208 §4.6.4: void lookups */
+#define SPF_MXPTR_NAME_LIMIT	10	/* RFC 7208 §4.6.4: names per MX / PTR */
+
+struct spf_limits {
+	unsigned dns_mech_limit;	/* default SPF_DNS_MECH_LIMIT */
+	unsigned void_limit;		/* default SPF_VOID_LIMIT */
+	unsigned mxptr_name_limit;	/* default SPF_MXPTR_NAME_LIMIT */
+	unsigned total_lookup_limit;	/* all DNS queries of one evaluation; default 40 */
+	unsigned eval_timeout_ms;	/* wall time of one evaluation; default 20000 */
+};
+
+/* spf_limits_default - the RFC limits and our defaults */
+void spf_limits_default(struct spf_limits *l);
+
+struct spf_request {
+	struct sockaddr_storage client;	/* AF_INET or AF_INET6 (v4-mapped handled) */
+	const char *helo;		/* HELO/EHLO argument; may be NULL/"" */
+	const char *mail_from;		/* MAIL FROM address without <>; "" for null sender */
+	enum spf_identity identity;	/* which identity to check */
+	const char *receiver;		/* %{r}: our host name; NULL -> "unknown" */
+	/* optional: called for every DNS query made (query mode, tests) */
+	void (*trace)(void *arg, const char *name, enum dns_type type,
+	    enum dns_rcode rcode, size_t count);
+	void *trace_arg;
+};
+
+struct spf_verdict {
+	enum spf_result result;
+	enum spf_identity identity;
+	const char *domain;		/* domain checked (from MAIL FROM, or HELO) */
+	const char *sender;		/* as checked: mail_from or postmaster@helo */
+	const char *mechanism;		/* matching term text, or NULL (default result) */
+	const char *reason;		/* human-readable: why this result */
+	const char *explanation;	/* fail only: exp= text or NULL */
+	unsigned lookups;		/* DNS queries made */
+	unsigned void_lookups;
+};
+
+typedef void (*spf_callback)(void *arg, const struct spf_verdict *v);
+
+struct spf_eval;
+
+/*
+ * spf_eval_start - begin an evaluation.  The callback runs exactly once (it may run
+ * before spf_eval_start returns, in which case NULL is returned) unless
+ * spf_eval_cancel() is called first.  base may be NULL (no wall-time limit).
+ * The verdict is valid only during the callback.
+ */
+struct spf_eval *spf_eval_start(struct dns_resolver *r, struct event_base *base,
+    const struct spf_limits *limits, const struct spf_request *req,
+    spf_callback cb, void *arg);
+/* spf_eval_cancel - abandon an evaluation; the callback will not run */
+void spf_eval_cancel(struct spf_eval *e);
+
+const char *spf_result_str(enum spf_result r);	/* "pass", "fail", ... */
+/* spf_result_from_str - inverse of spf_result_str; -1 when unknown */
+int spf_result_from_str(const char *s, size_t len);
+
+/*
+ * spf_received_header - append "Received-SPF: ..." (RFC 7208 §9.1), without the
+ * trailing CRLF, folded where long.  Includes identity=, client-ip=, helo=,
+ * envelope-from=, receiver= (omitted when hide_receiver).
+ */
+int spf_received_header(struct buf *b, const struct spf_verdict *v,
+    const struct spf_request *req, bool hide_receiver);
+/*
+ * spf_authres_clause - append "spf=pass smtp.mailfrom=..." (or smtp.helo=) for an
+ * Authentication-Results header (RFC 8601 §2.7.2), with a reason comment.
+ */
+int spf_authres_clause(struct buf *b, const struct spf_verdict *v);
+
+/* ---- exposed for tests and fuzzing ---- */
+
+struct spf_macro_ctx {
+	const char *sender;		/* %{s} */
+	const char *local_part;		/* %{l} */
+	const char *sender_domain;	/* %{o} */
+	const char *domain;		/* %{d}: current domain */
+	const struct sockaddr_storage *client;	/* %{i} %{c} %{v} */
+	const char *helo;		/* %{h} */
+	const char *validated_ptr;	/* %{p}: resolved by the engine; NULL -> "unknown" */
+	const char *receiver;		/* %{r} */
+	long long now;			/* %{t} */
+	bool exp;			/* exp= text: %{c} %{r} %{t} allowed */
+};
+
+/*
+ * spf_macro_expand - expand macro-string (p, len) into out.  Returns 0, or -1 with
+ * *err set to a static reason (the caller returns permerror).
+ */
+int spf_macro_expand(const char *p, size_t len, const struct spf_macro_ctx *ctx,
+    struct buf *out, const char **err);
+
+struct spf_record;
+/*
+ * spf_record_parse - parse a record text (after "v=spf1").  NULL with *err set to
+ * a reason on any syntax error (permerror).  Allocated; free with spf_record_free.
+ */
+struct spf_record *spf_record_parse(const char *p, size_t len, const char **err);
+void spf_record_free(struct spf_record *rec);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * test_util.c - bounded buffer and span helpers.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+
+START_TEST(buf_append_refuses_past_max_and_keeps_contents)
+{
+	struct buf b;
+
+	buf_init(&b, 8);
+	ck_assert_int_eq(buf_append_str(&b, "abcd"), 0);
+	ck_assert_int_eq(buf_append_str(&b, "efghi"), -1);
+	ck_assert(b.overflow);
+	ck_assert_str_eq(buf_cstr(&b), "abcd");
+	ck_assert_int_eq(buf_append_str(&b, "efgh"), 0);
+	ck_assert_str_eq(buf_cstr(&b), "abcdefgh");
+	ck_assert(b.overflow);	/* sticky */
+	buf_reset(&b);
+	ck_assert(!b.overflow);
+	ck_assert_str_eq(buf_cstr(&b), "");
+	buf_clear(&b);
+}
+END_TEST
+
+START_TEST(buf_printf_formats_and_bounds)
+{
+	struct buf b;
+
+	buf_init(&b, 10);
+	ck_assert_int_eq(buf_printf(&b, "%d-%s", 42, "x"), 0);
+	ck_assert_str_eq(buf_cstr(&b), "42-x");
+	ck_assert_int_eq(buf_printf(&b, "%s", "0123456789"), -1);
+	ck_assert_str_eq(buf_cstr(&b), "42-x");
+	buf_clear(&b);
+}
+END_TEST
+
+START_TEST(buf_grows_over_many_appends)
+{
+	struct buf b;
+
+	buf_init(&b, 100000);
+	for (int i = 0; i < 10000; i++)
+		ck_assert_int_eq(buf_append(&b, "0123456789", 10), 0);
+	ck_assert_uint_eq(b.len, 100000);
+	ck_assert_int_eq(buf_append_char(&b, 'x'), -1);
+	ck_assert_uint_eq(strlen(buf_cstr(&b)), 100000);
+	buf_clear(&b);
+}
+END_TEST
+
+START_TEST(span_trim_and_compare)
+{
+	struct span s = span_trim(span_from_cstr(" \tHello \r\n"));
+
+	ck_assert_uint_eq(s.len, 5);
+	ck_assert(span_eq_ci(s, "hELLO"));
+	ck_assert(!span_eq_ci(s, "hell"));
+	s = span_trim(span_from_cstr("   "));
+	ck_assert_uint_eq(s.len, 0);
+}
+END_TEST
+
+static Suite *
+util_suite(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, buf_append_refuses_past_max_and_keeps_contents);
+	tcase_add_test(tc, buf_printf_formats_and_bounds);
+	tcase_add_test(tc, buf_grows_over_many_appends);
+	tcase_add_test(tc, span_trim_and_compare);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(util_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
