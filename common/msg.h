@@ -1,0 +1,88 @@
+/*
+ * msg.h - streaming RFC 5322 header/body splitter.
+ *
+ * Feed a message in arbitrary chunks (as it arrives from SMTP DATA or a spool
+ * file); the splitter calls back with each complete header field, then once
+ * at the end of the header section, then with body chunks.  It never holds
+ * more than one header field in memory and never buffers the body.
+ * Used by DKIM verify/sign, reinject and DMARC.
+ *
+ * RFC 5322 §2.2 (header fields, folding §2.2.3), §2.1 (CRLF lines), §3.6.8
+ * (field names: printable US-ASCII except ":"; obsolete WSP before ":",
+ * §4.5, is tolerated and trimmed from the name).
+ *
+ * Contract:
+ *  - header(arg, name, field): name is the field name (WSP before ":" trimmed);
+ *    field is the raw field from its first byte through its final CRLF,
+ *    folding included.  Both spans are valid only during the callback.
+ *    A CRLF split across two chunks and a folded line split anywhere are
+ *    handled: the field is emitted when the byte after its CRLF is known not
+ *    to be WSP.
+ *  - eoh(arg) runs once, after the last field and its separating empty line
+ *    (or at msg_parser_finish() when the message has no empty line / no body).
+ *  - body(arg, p, len) receives the body bytes after the empty line, in
+ *    chunks (maybe of length 1); the concatenation is the body exactly, except
+ *    that with MSG_BARE_LF_OK a bare LF is normalised to CRLF.
+ *  - Bare LF: with MSG_BARE_LF_OK a lone LF ends a line like CRLF and is
+ *    normalised to CRLF in fields and body; without it a bare LF in the header
+ *    section is an error and body bytes pass through unchanged.
+ *  - A field larger than limits->header_size_limit bytes, more than
+ *    limits->header_count_limit fields, a line without ":" or with an empty
+ *    name, or a continuation line before any field is an error.
+ *  - Any callback returning -1 stops the parser: feed/finish return -1 and
+ *    msg_parser_error() gives "callback" unless the callback set one with
+ *    msg_parser_set_error().
+ *  - After an error every feed/finish returns -1 and calls nothing.
+ *  - msg_parser_finish(): end of input; emits a pending field (a final field
+ *    without CRLF gets one appended), eoh if not yet sent, and a pending CR
+ *    of the body.
+ */
+#ifndef MAILAUTH_MSG_H
+#define MAILAUTH_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+/* Our bounds (RFC 5322 sets none for a folded field; §2.1.1 caps lines at 998). */
+#define MSG_HEADER_SIZE_LIMIT	(64 * 1024)	/* bytes in one field, folding included */
+#define MSG_HEADER_COUNT_LIMIT	1000		/* fields in one header section */
+
+/* Flags for msg_parser_new(). */
+#define MSG_BARE_LF_OK	0x01	/* accept a lone LF as a line end, normalise to CRLF */
+
+struct msg_limits {
+	size_t header_size_limit;	/* default MSG_HEADER_SIZE_LIMIT */
+	unsigned header_count_limit;	/* default MSG_HEADER_COUNT_LIMIT */
+};
+
+struct msg_callbacks {
+	int (*header)(void *arg, struct span name, struct span field);
+	int (*eoh)(void *arg);
+	int (*body)(void *arg, const char *p, size_t len);
+};
+
+struct msg_parser;
+
+/* msg_limits_default - fill in the default limits */
+void msg_limits_default(struct msg_limits *l);
+/* msg_parser_new - a splitter; limits NULL means the defaults; cb members may be NULL */
+struct msg_parser *msg_parser_new(const struct msg_limits *limits, unsigned flags,
+    const struct msg_callbacks *cb, void *arg);
+/* msg_parser_feed - consume len bytes; 0, or -1 on error (see msg_parser_error) */
+int msg_parser_feed(struct msg_parser *m, const char *p, size_t len);
+/* msg_parser_finish - end of input: flush pending state; 0 or -1 */
+int msg_parser_finish(struct msg_parser *m);
+/* msg_parser_error - static reason of the first error, NULL if none */
+const char *msg_parser_error(const struct msg_parser *m);
+/* msg_parser_set_error - a callback records why it stopped the parser */
+void msg_parser_set_error(struct msg_parser *m, const char *reason);
+/* msg_parser_in_body - true once the end of the header section was seen */
+bool msg_parser_in_body(const struct msg_parser *m);
+/* msg_parser_header_count - header fields emitted so far */
+unsigned msg_parser_header_count(const struct msg_parser *m);
+/* msg_parser_free - destroy */
+void msg_parser_free(struct msg_parser *m);
+
+#endif
