@@ -34,8 +34,7 @@
  *    msg_parser_set_error().
  *  - After an error every feed/finish returns -1 and calls nothing.
  *  - msg_parser_finish(): end of input; emits a pending field (a final field
- *    without CRLF gets one appended), eoh if not yet sent, and a pending CR
- *    of the body.
+ *    without CRLF gets one appended) and eoh if not yet sent.
  */
 #ifndef MAILAUTH_MSG_H
 #define MAILAUTH_MSG_H
