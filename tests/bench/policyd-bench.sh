@@ -1,0 +1,196 @@
+#!/bin/bash
+# policyd-bench.sh - requests/s and latency of policyd next to pypolicyd-spf
+# (Debian's postfix-policyd-spf-python) on the same DNS data, in one run.
+#
+#   tests/bench/policyd-bench.sh [-c CONNS] [-d SECONDS] [-w WARMUP]
+#                                [-s SERVERS] [BUILD_DIR]
+#
+# SERVERS: "policyd pypolicyd-spf" (default) or one of them.
+#
+# Starts, all on 127.0.0.1 ports 20500-20599 and in one temp directory:
+#   - a private unbound (tests/integration/dnsserver.sh) with the SPF records
+#     of 20 sender domains (bench.zone, generated below),
+#   - policyd (BUILD_DIR/policyd/policyd, foreground) forwarding to it,
+#   - pypolicyd-spf the way Postfix runs it: a private Postfix instance whose
+#     master.cf has a spawn(8) service on a TCP port, one /usr/bin/policyd-spf
+#     process per connection, with Debian's policyd-spf.conf unchanged. Its
+#     resolver (dnspython) is pointed at the same unbound by a
+#     sitecustomize.py on PYTHONPATH: /etc/resolv.conf is not touched.
+# then runs tests/bench/policy_load against each: CONNS connections (20),
+# WARMUP seconds (3) then SECONDS (10) measured, twice:
+#   warm     identities (client, HELO, sender) from a pool of 16 addresses x
+#            20 domains, so policyd's result cache and every DNS cache is warm;
+#   unique   a fresh client address per transaction (2 recipients each): the
+#            result cache only serves the second recipient, SPF is evaluated
+#            each time from policyd's warm DNS cache.
+# Prints a side-by-side table. Needs root (Postfix instance, privilege drop).
+# Figures and the machine they came from: tests/bench/README.md.
+
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+. "$SRC/tests/integration/lib.sh"
+
+CONNS=20
+SECONDS_RUN=10
+WARMUP=3
+SERVERS="policyd pypolicyd-spf"
+while getopts c:d:w:s: ch; do
+	case $ch in
+	c) CONNS=$OPTARG ;;
+	d) SECONDS_RUN=$OPTARG ;;
+	w) WARMUP=$OPTARG ;;
+	s) SERVERS=$OPTARG ;;
+	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-s servers] [build_dir]" >&2
+	   exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+BUILD=${1:-${MAILAUTH_BUILD:-$SRC/build}}
+BUILD=$(cd "$BUILD" && pwd) || exit 2
+POLICYD=$BUILD/policyd/policyd
+LOAD=$BUILD/tests/bench/policy_load
+DOMAINS=20
+IPS=16
+
+PORT_DNS=20500-20519
+PORT_POLICYD=20520
+PORT_PYSPF=20521
+PORT_PF_SMTPD=20522
+PORT_PF_SINK=20523
+
+case " $SERVERS " in
+*" policyd "*) [ -x "$POLICYD" ] || { echo "no $POLICYD: build first" >&2; exit 2; } ;;
+esac
+[ -x "$LOAD" ] || { echo "no $LOAD: ninja -C $BUILD tests/bench/policy_load" >&2; exit 2; }
+ma_require_root
+ma_require_cmd postfix /usr/bin/policyd-spf /usr/sbin/unbound
+ma_init bench
+
+# bench_zone - SPF data: pass for 192.0.2.0/25, softfail or fail elsewhere
+bench_zone() {
+	local d all
+	for ((d = 0; d < DOMAINS; d++)); do
+		all="~all"
+		((d % 4 == 3)) && all="-all"
+		echo "s$d.bench.example. TXT \"v=spf1 ip4:192.0.2.0/25 include:_spf.s$d.bench.example $all\""
+		echo "_spf.s$d.bench.example. TXT \"v=spf1 a:out.s$d.bench.example -all\""
+		echo "out.s$d.bench.example. A 198.51.100.$((d + 1))"
+		echo "mx.s$d.bench.example. TXT \"v=spf1 a ip4:192.0.2.0/24 ~all\""
+		echo "mx.s$d.bench.example. A 192.0.2.$((d + 100))"
+	done
+}
+
+# bench_start_dns - private unbound with the zone
+bench_start_dns() {
+	bench_zone >"$MA_TMP/bench.zone"
+	DNS_PORT=$("$SRC/tests/integration/dnsserver.sh" start "$MA_TMP/dns" \
+		"$PORT_DNS" "$MA_TMP/bench.zone") || ma_fail "dnsserver.sh start"
+	ma_log_register "$MA_TMP/dns/unbound.log"
+}
+
+# bench_start_policyd - policyd in the foreground with a bench config
+bench_start_policyd() {
+	ma_user_ensure mailauth || ma_fail "cannot create user mailauth"
+	cat >"$MA_TMP/policyd.conf" <<EOF
+listen = inet:127.0.0.1:$PORT_POLICYD
+dns_forwarders = 127.0.0.1@$DNS_PORT
+user = mailauth
+EOF
+	ma_bg policyd "$POLICYD" -f -c "$MA_TMP/policyd.conf"
+	ma_wait_port $PORT_POLICYD || ma_fail "policyd did not listen"
+}
+
+# bench_start_pyspf - policyd-spf under a private Postfix's spawn(8)
+bench_start_pyspf() {
+	mkdir -p "$MA_TMP/pyspf"
+	cat >"$MA_TMP/pyspf/sitecustomize.py" <<EOF
+# bench only: send dnspython's default resolver to the private unbound
+import dns.resolver
+_r = dns.resolver.Resolver(configure=False)
+_r.nameservers = ['127.0.0.1']
+_r.port = $DNS_PORT
+dns.resolver.default_resolver = _r
+EOF
+	chmod -R a+rX "$MA_TMP/pyspf"
+	ma_postfix_create pf $PORT_PF_SMTPD $PORT_PF_SINK
+	ma_postfix_master pf \
+		"127.0.0.1:$PORT_PYSPF inet n n n - 0 spawn" \
+		"  user=nobody argv=/usr/bin/env PYTHONPATH=$MA_TMP/pyspf /usr/bin/policyd-spf"
+	ma_postfix_start pf
+	ma_wait_port $PORT_PYSPF || ma_fail "spawn service not listening"
+}
+
+# bench_check_dns - both servers resolve through the private unbound
+bench_check_dns() {
+	local r
+	r=$(printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=198.51.100.1\nhelo_name=mx.s0.bench.example\nsender=a@s0.bench.example\nrecipient=r@example.net\ninstance=check.1\n\n' |
+		timeout 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; cat >&3; head -n 1 <&3")
+	echo "$2: $r"
+	case $r in
+	*[Pp]ass*|*[Ss]oftfail*|*SoftFail*) ;;
+	*) ma_fail "$2 did not resolve the bench data: $r" ;;
+	esac
+}
+
+# bench_run NAME PORT MODE - one measured run, prints policy_load's line
+bench_run() {
+	local args=(-c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" -i $IPS -D $DOMAINS -r 2)
+	[ "$3" = unique ] && args+=(-u)
+	"$LOAD" "${args[@]}" "127.0.0.1:$2" >"$MA_TMP/$1-$3.out" 2>&1
+	cat "$MA_TMP/$1-$3.out" >&2
+	grep -q '^conns=' "$MA_TMP/$1-$3.out" || ma_fail "policy_load failed for $1"
+}
+
+# field LINE KEY - a key=value of policy_load's line
+field() {
+	sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"
+}
+
+# bench_table - side by side figures, and the ratio
+bench_table() {
+	local mode s l pr yr
+	printf '\n%-8s %-14s %10s %9s %9s %9s %7s\n' mode server req/s p50_ms p99_ms max_ms errors
+	for mode in warm unique; do
+		for s in $SERVERS; do
+			l=$(cat "$MA_TMP/$s-$mode.out")
+			printf '%-8s %-14s %10s %9s %9s %9s %7s\n' "$mode" "$s" \
+				"$(field "$l" rps)" "$(field "$l" p50_ms)" \
+				"$(field "$l" p99_ms)" "$(field "$l" max_ms)" \
+				"$(field "$l" errors)"
+		done
+		[ -f "$MA_TMP/policyd-$mode.out" ] &&
+			[ -f "$MA_TMP/pypolicyd-spf-$mode.out" ] || continue
+		pr=$(field "$(cat "$MA_TMP/policyd-$mode.out")" rps)
+		yr=$(field "$(cat "$MA_TMP/pypolicyd-spf-$mode.out")" rps)
+		awk -v p="$pr" -v y="$yr" -v m="$mode" \
+			'BEGIN { if (y > 0) printf "%-8s policyd / pypolicyd-spf = %.1fx\n", m, p / y }'
+	done
+	echo "connections=$CONNS warmup=${WARMUP}s measured=${SECONDS_RUN}s" \
+		"nproc=$(nproc) cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+}
+
+# bench_port NAME - the port of a server
+bench_port() {
+	case $1 in
+	policyd) echo $PORT_POLICYD ;;
+	pypolicyd-spf) echo $PORT_PYSPF ;;
+	esac
+}
+
+bench_start_dns
+for s in $SERVERS; do
+	case $s in
+	policyd) bench_start_policyd ;;
+	pypolicyd-spf) bench_start_pyspf ;;
+	*) ma_fail "unknown server $s" ;;
+	esac
+	bench_check_dns "$(bench_port "$s")" "$s"
+done
+for mode in warm unique; do
+	for s in $SERVERS; do
+		bench_run "$s" "$(bench_port "$s")" $mode
+	done
+done
+bench_table
+"$SRC/tests/integration/dnsserver.sh" stop "$MA_TMP/dns"
