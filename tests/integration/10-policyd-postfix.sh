@@ -1,0 +1,166 @@
+#!/bin/bash
+# 10-policyd-postfix.sh - policyd behind a real Postfix smtpd.
+#
+# A private Postfix instance (lib.sh) calls policyd with check_policy_service;
+# policyd resolves through a private unbound (dnsserver.sh) serving the SPF
+# records of data/10-policyd-postfix.zone; swaks claims client addresses with
+# XCLIENT. Asserts, as issue "policyd" asks:
+#   - SPF fail is refused at RCPT with 550 5.7.23 and the exp= explanation;
+#   - temperror (dead.example's servers do not answer) gives a 4xx;
+#   - pass and softfail are accepted and the message at the sink carries
+#     exactly one Received-SPF header naming the MAIL FROM identity, even
+#     with two recipients and a HELO that passes;
+#   - a second recipient in the same transaction makes no new DNS lookup
+#     (counted in unbound's query log; the records have TTL 0 so no cache
+#     below policyd hides a lookup, which a control transaction proves).
+# Ports: 20410-20419 DNS, 20420 policyd, 20421 smtpd, 20422 sink, 20429 dead.
+
+. "$(dirname "$0")/lib.sh"
+
+ma_require_cmd postfix postconf postqueue /usr/sbin/smtp-sink swaks
+ma_require_root
+ma_init 10-policyd
+
+SRC=${MAILAUTH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${MAILAUTH_BUILD:-$SRC/build}
+POLICYD=$BUILD/policyd/policyd
+DATA=$SRC/tests/integration/data
+PORT_DNS=20410-20419
+PORT_POLICYD=20420
+PORT_SMTPD=20421
+PORT_SINK=20422
+PORT_DEAD=20429
+
+[ -x "$POLICYD" ] || ma_fail "policyd not built: $POLICYD"
+ma_check_port_free $PORT_POLICYD
+ma_port_busy $PORT_DEAD && ma_fail "port $PORT_DEAD must stay unused"
+
+# --- DNS -----------------------------------------------------------------
+"$SRC/tests/integration/dnsserver.sh" start "$MA_TMP/dns" $PORT_DNS \
+	"$DATA/10-policyd-postfix.zone" >"$MA_TMP/dns.port" 2>"$MA_TMP/dns.err"
+case $? in
+0) ;;
+77) ma_skip "unbound not installed" ;;
+*) cat "$MA_TMP/dns.err"; ma_fail "dnsserver.sh start" ;;
+esac
+DNS_PORT=$(cat "$MA_TMP/dns.port")
+ma_log_register "$MA_TMP/dns/unbound.log"
+# stop unbound at exit (dnsserver.sh keeps its pid in DIR/pid)
+cp "$MA_TMP/dns/pid" "$MA_TMP/unbound.pid"
+MA_PIDS_NAMES+=(unbound)
+
+# --- policyd --------------------------------------------------------------
+ma_user_ensure mailauth || ma_fail "cannot create user mailauth"
+cat >"$MA_TMP/policyd.conf" <<EOF
+# 10-policyd-postfix.sh
+listen = inet:127.0.0.1:$PORT_POLICYD
+dns_forwarders = 127.0.0.1@$DNS_PORT
+dns_timeout = 3s
+user = mailauth
+EOF
+"$POLICYD" -t -c "$MA_TMP/policyd.conf" >"$MA_TMP/policyd-t.log" 2>&1 ||
+	{ cat "$MA_TMP/policyd-t.log"; ma_fail "policyd -t rejects the test config"; }
+ma_bg policyd "$POLICYD" -f -c "$MA_TMP/policyd.conf"
+ma_wait_port $PORT_POLICYD || ma_fail "policyd did not listen on $PORT_POLICYD"
+ma_ok "policyd listening"
+
+# --- Postfix and the sink ---------------------------------------------------
+ma_sink_start sink $PORT_SINK
+ma_postfix_create pf $PORT_SMTPD $PORT_SINK
+ma_postconf pf \
+	"smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$PORT_POLICYD" \
+	"smtpd_policy_service_timeout = 30s"
+ma_postfix_start pf
+
+# queries NAME - TXT queries for NAME seen by unbound so far
+queries() {
+	grep -c "info: 127\.0\.0\.1 $1\. TXT IN" "$MA_TMP/dns/unbound.log"
+}
+
+# send OUT ADDR FROM TO [SWAKS ARGS] - one transaction, returns swaks' code
+send() {
+	local out=$MA_TMP/$1.txt addr=$2 from=$3 to=$4
+	shift 4
+	ma_swaks "$out" --xclient-addr "$addr" --helo mx.client.example \
+		--from "$from" --to "$to" --header "Subject: case $(basename "$out" .txt)" "$@"
+}
+
+# --- fail: 550 5.7.23 with the explanation at RCPT --------------------------
+send fail 192.0.2.66 user@fail.example a@example.net
+rc=$?
+[ $rc = 24 ] || ma_fail "fail: swaks rc $rc, expected 24 (RCPT refused)"
+ma_assert_grep '^<\*\* +550[ -]5\.7\.23 .*192\.0\.2\.66 is not a designated mail server of fail\.example' \
+	"$MA_TMP/fail.txt" "fail: RCPT refused with 550 5.7.23 and the exp= explanation"
+
+# --- temperror: 4xx at RCPT -----------------------------------------------------
+send temperror 192.0.2.67 user@dead.example a@example.net
+rc=$?
+[ $rc = 24 ] || ma_fail "temperror: swaks rc $rc, expected 24 (RCPT deferred)"
+ma_assert_grep '^<\*\* +4[0-9][0-9][ -]4\.[0-9]+\.[0-9]+ ' "$MA_TMP/temperror.txt" \
+	"temperror: RCPT deferred with a 4xx"
+ma_assert_no_grep '^<\*\* +5' "$MA_TMP/temperror.txt" "temperror: never a 5xx"
+
+# --- pass, two recipients: one evaluation, one header ----------------------------
+before=$(queries pass.example)
+send pass 192.0.2.10 user@pass.example a@example.net,b@example.net ||
+	ma_fail "pass: not accepted (swaks rc $?)"
+pass_q=$(($(queries pass.example) - before))
+[ "$pass_q" -ge 1 ] || ma_fail "pass: no TXT query for pass.example seen by unbound"
+ma_ok "pass: accepted for both recipients"
+
+# control: the same sender from another client, one recipient, is evaluated
+# again and shows up in unbound's log: so a missing lookup above is a cache
+# hit in policyd, not a cache below it or a lost log line.
+before=$(queries pass.example)
+send control 192.0.2.11 user@pass.example c@example.net ||
+	ma_fail "control: not accepted (swaks rc $?)"
+control_q=$(($(queries pass.example) - before))
+[ "$control_q" -ge 1 ] ||
+	ma_fail "control: a new client made no lookup: the query count proves nothing"
+[ "$pass_q" = "$control_q" ] ||
+	ma_fail "second recipient made new lookups: $pass_q TXT queries for 2 recipients, $control_q for 1"
+ma_ok "second recipient of a transaction made no new lookup ($pass_q query for 2 recipients, $control_q for 1)"
+
+# --- softfail with a passing HELO ------------------------------------------------
+send softfail 192.0.2.12 user@softfail.example d@example.net ||
+	ma_fail "softfail: not accepted (swaks rc $?)"
+ma_ok "softfail: accepted"
+
+# --- what arrived at the sink ------------------------------------------------------
+ma_postfix_wait_queue_empty pf 30 || ma_fail "queue did not drain"
+ma_sink_wait sink 3 10 || ma_fail "expected 3 messages at the sink, got $(ma_sink_count sink)"
+[ -z "$(ma_sink_find sink '^Subject: case (fail|temperror)$')" ] ||
+	ma_fail "a refused message reached the sink"
+
+# sink_msg CASE - set f to the dump file of one case
+sink_msg() {
+	f=$(ma_sink_find sink "^Subject: case $1\$")
+	[ -n "$f" ] && [ "$(wc -l <<<"$f")" = 1 ] ||
+		ma_fail "$1: expected one message at the sink, got: $f"
+}
+
+sink_msg pass
+[ "$(grep -c '^X-Rcpt-Args:' "$f")" = 2 ] || ma_fail "pass: expected 2 recipients in $f"
+[ "$(grep -ci '^Received-SPF:' "$f")" = 1 ] ||
+	{ cat "$f"; ma_fail "pass: expected exactly one Received-SPF header for 2 recipients"; }
+ma_assert_grep '^Received-SPF: [Pp]ass\b' "$f" "pass: Received-SPF: pass at the sink"
+# the header must name the identity checked and the envelope (RFC 7208 §9.1)
+hdr=$MA_TMP/pass-header.txt
+sed -n '/^Received-SPF:/,/^[^[:space:]]/p' "$f" | sed '$d' | tr -d '\n' >"$hdr"
+[ -s "$hdr" ] || grep '^Received-SPF:' "$f" >"$hdr"
+ma_assert_grep 'identity=mailfrom' "$hdr" "pass: header says identity=mailfrom"
+ma_assert_grep 'client-ip=192\.0\.2\.10' "$hdr" "pass: header names the client"
+ma_assert_grep 'envelope-from="?user@pass\.example' "$hdr" "pass: header names the envelope-from"
+ma_assert_grep 'helo=mx\.client\.example' "$hdr" "pass: header names the HELO"
+
+sink_msg softfail
+[ "$(grep -ci '^Received-SPF:' "$f")" = 1 ] ||
+	{ cat "$f"; ma_fail "softfail: expected exactly one Received-SPF header"; }
+ma_assert_grep '^Received-SPF: [Ss]oft[Ff]ail\b' "$f" \
+	"softfail: Received-SPF: softfail (the HELO pass does not stand in for MAIL FROM)"
+
+# --- policyd's log: one verdict line per evaluated request ------------------------
+ma_assert_grep 'fail' "$MA_TMP/policyd.log" "policyd logged the verdicts"
+ma_bg_alive policyd || ma_fail "policyd died during the test"
+ma_ok "policyd still running"
+echo "1 passed, 0 failed"
