@@ -58,6 +58,9 @@ struct spf_request {
 	void (*trace)(void *arg, const char *name, enum dns_type type,
 	    enum dns_rcode rcode, size_t count);
 	void *trace_arg;
+	/* optional: explain-string (RFC 7208 §6.2 macros allowed) used for a fail
+	 * when the record has no usable exp=; NULL: no explanation */
+	const char *default_explanation;
 };
 
 struct spf_verdict {
@@ -99,6 +102,13 @@ int spf_result_from_str(const char *s, size_t len);
  */
 int spf_received_header(struct buf *b, const struct spf_verdict *v,
     const struct spf_request *req, bool hide_receiver);
+/*
+ * spf_received_header_fold - the same with a chosen fold: "\r\n\t" (what
+ * spf_received_header uses, for a message on the wire), "\n\t", or NULL for one
+ * unfolded line (a policy-delegation PREPEND action is a single line).
+ */
+int spf_received_header_fold(struct buf *b, const struct spf_verdict *v,
+    const struct spf_request *req, bool hide_receiver, const char *fold);
 /*
  * spf_authres_clause - append "spf=pass smtp.mailfrom=..." (or smtp.helo=) for an
  * Authentication-Results header (RFC 8601 §2.7.2), with a reason comment.
