@@ -2,7 +2,12 @@
 # 01-postfix-harness.sh - the harness itself: a private Postfix instance takes
 # a message from a client claiming another address with XCLIENT and relays it
 # to smtp-sink, where the dump shows both recipients of one transaction.
-# Ports: 20400 (smtpd), 20401 (sink).
+# Then the after-queue content_filter wiring others build on: the public smtpd
+# hands mail to the filter port (a second smtp-sink here) through "scan",
+# and mail injected on the second smtpd reaches the final sink without
+# looping back through the filter.
+# Ports: 20400 (smtpd), 20401 (sink), 20402 (filter sink), 20403 (smtpd 2),
+# 20404 (second instance's smtpd).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -43,4 +48,29 @@ ma_postfix_stop pf
 ma_pid_running "$pid" && ma_fail "master $pid still running after stop"
 ma_port_busy $SMTPD && ma_fail "smtpd still listening after stop"
 ma_ok "instance stopped"
-echo "1 passed, 0 failed"
+
+# --- content_filter wiring (ma_postfix_content_filter) ---------------------
+ma_sink_start filter 20402
+ma_postfix_create cf 20404 $SINK
+ma_postfix_content_filter cf 20402 20403
+ma_postfix_start cf
+ma_wait_port 20403 || ma_fail "second smtpd not listening on 20403"
+ma_swaks "$MA_TMP/cf-in.txt" --from alice@example.org --to d@example.net \
+	--helo mx.example.org --xclient-addr 192.0.2.20 \
+	--header "Subject: to the filter" || ma_fail "cf: not accepted"
+ma_sink_wait filter 1 || ma_fail "nothing arrived at the filter port"
+f=$(ma_sink_find filter '^Subject: to the filter')
+[ -n "$f" ] || ma_fail "filter did not get the message"
+ma_assert_grep 'postfix/scan/smtp\[[0-9]+\]: [0-9A-F]+: to=<d@example\.net>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:20402,.* status=sent' \
+	"$MA_TMP/cf/maillog" "content_filter hands the message to the scan transport"
+before=$(ma_sink_count sink)
+ma_swaks "$MA_TMP/cf-back.txt" --server 127.0.0.1:20403 --from alice@example.org \
+	--to d@example.net --helo localhost --header "Subject: back from the filter" ||
+	ma_fail "second smtpd refused the re-injected message"
+ma_postfix_wait_queue_empty cf 20 || ma_fail "cf queue did not drain"
+ma_sink_wait sink $((before + 1)) || ma_fail "re-injected message not at the sink"
+[ -n "$(ma_sink_find sink '^Subject: back from the filter')" ] ||
+	ma_fail "re-injected message not at the final sink"
+[ -z "$(ma_sink_find filter '^Subject: back from the filter')" ] ||
+	ma_fail "re-injected message looped back to the filter"
+ma_ok "second smtpd delivers without content_filter"

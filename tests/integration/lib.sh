@@ -67,7 +67,8 @@
 #                             no_unknown_recipient_checks,no_header_body_checks,
 #                             no_milters,no_address_mappings and
 #                             local_header_rewrite_clients= takes the mail
-#                             back. Call before ma_postfix_start.
+#                             back. Call before ma_postfix_start. Log names:
+#                             postfix/scan/smtp and postfix/reinject/smtpd.
 #   ma_postfix_start NAME     postfix start (runs postfix check: creates the
 #                             queue directories); waits for the smtpd port.
 #   ma_postfix_stop NAME      SIGTERM to master (as postfix stop), waits.
