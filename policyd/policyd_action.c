@@ -1,0 +1,332 @@
+/*
+ * policyd_action.c - from SPF results to a Postfix access(5) action.
+ *
+ * Per identity, the configured reject policy (helo_reject, mail_from_reject)
+ * and permerror_reject / temperror_defer give a disposition; HELO is decided
+ * first, then MAIL FROM, as pypolicyd-spf does.  Codes are those of RFC 7372
+ * §3.2: 5.7.23 (SPF validation failed), 5.7.24 (SPF validation error), 4.7.24
+ * for a temporary error.  Accepted mail gets one header per message: the
+ * per-instance counter headers_sent makes later recipients of the same
+ * transaction answer DUNNO instead of prepending again.  Every text taken from
+ * DNS (exp=) or the request is reduced to printable ASCII on one line, so it
+ * cannot end the reply early or inject another protocol line.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "policyd.h"
+#include "util.h"
+
+/* Upper bound on the action text; Postfix's reply lines stay well below it. */
+#define POLICYD_ACTION_SIZE_LIMIT	4000
+/* Bound on one substituted text (exp= can be long, RFC 7208 §6.2). */
+#define POLICYD_ACTION_TEXT_LIMIT	800
+
+static const char *const policyd_result_names[] = {
+	[SPF_RESULT_NONE] = "none", [SPF_RESULT_NEUTRAL] = "neutral",
+	[SPF_RESULT_PASS] = "pass", [SPF_RESULT_FAIL] = "fail",
+	[SPF_RESULT_SOFTFAIL] = "softfail", [SPF_RESULT_TEMPERROR] = "temperror",
+	[SPF_RESULT_PERMERROR] = "permerror",
+};
+
+/* policyd_action_result_name - RFC 7208 §2.6 result name */
+static const char *
+policyd_action_result_name(enum spf_result r)
+{
+	return (size_t)r < ARRAY_LEN(policyd_result_names) ? policyd_result_names[r] :
+	    "unknown";
+}
+
+/* policyd_decision_init - empty decision */
+void
+policyd_decision_init(struct policyd_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	buf_init(&d->action, POLICYD_ACTION_SIZE_LIMIT);
+}
+
+/* policyd_decision_clear - release storage */
+void
+policyd_decision_clear(struct policyd_decision *d)
+{
+	buf_clear(&d->action);
+}
+
+/* policyd_action_sanitize - append text as printable ASCII on one line */
+void
+policyd_action_sanitize(struct buf *out, const char *s, size_t max)
+{
+	for (size_t i = 0; s != NULL && s[i] != '\0' && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\r' || c == '\n')
+			continue;	/* header folding: the tab or space after stays */
+		buf_append_char(out, (c < 0x20 && c != '\t') || c >= 0x7f ? '?' : (char)c);
+	}
+}
+
+/* policyd_action_disposition - what a result of one identity does under c */
+enum policyd_disposition
+policyd_action_disposition(const struct policyd_config *c, int policy,
+    enum spf_result r, bool null_sender)
+{
+	enum policyd_disposition d = POLICYD_DISP_ACCEPT;
+
+	if (policy == POLICYD_REJECT_NEVER || policy == POLICYD_REJECT_NO_CHECK ||
+	    (policy == POLICYD_REJECT_NULL && !null_sender))
+		return POLICYD_DISP_ACCEPT;
+	switch (r) {
+	case SPF_RESULT_FAIL:
+		d = POLICYD_DISP_REJECT;
+		break;
+	case SPF_RESULT_SOFTFAIL:
+		if (policy == POLICYD_REJECT_SOFTFAIL || policy == POLICYD_REJECT_NOT_PASS)
+			d = POLICYD_DISP_REJECT;
+		break;
+	case SPF_RESULT_NEUTRAL:
+		if (policy == POLICYD_REJECT_NOT_PASS)
+			d = POLICYD_DISP_REJECT;
+		break;
+	case SPF_RESULT_PERMERROR:
+		if (c->permerror_reject)
+			d = POLICYD_DISP_REJECT;
+		break;
+	case SPF_RESULT_TEMPERROR:
+		if (c->temperror_defer)
+			d = POLICYD_DISP_DEFER;
+		break;
+	default:
+		break;
+	}
+	return c->test_only ? POLICYD_DISP_ACCEPT : d;
+}
+
+/* The facts a reason_message can refer to. */
+struct policyd_action_ctx {
+	const struct policyd_config *c;
+	const struct policyd_request *req;
+	const struct policyd_identity_outcome *o;
+	bool is_helo;
+	enum policyd_disposition disp;
+};
+
+/* policyd_action_url - {url}: pypolicyd-spf's explanation link */
+static void
+policyd_action_url(struct buf *out, const struct policyd_action_ctx *x)
+{
+	const char *id = x->is_helo ?
+	    policyd_request_get(x->req, POLICYD_ATTR_HELO_NAME) :
+	    policyd_request_get(x->req, POLICYD_ATTR_SENDER);
+
+	buf_printf(out, "https://www.open-spf.org/Why?s=%s;id=", x->is_helo ?
+	    "helo" : "mfrom");
+	policyd_action_sanitize(out, id, POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(out, ";ip=");
+	policyd_action_sanitize(out, policyd_request_get(x->req,
+	    POLICYD_ATTR_CLIENT_ADDRESS), POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(out, ";r=");
+	policyd_action_sanitize(out, x->c->hide_receiver ? "<UNKNOWN>" :
+	    policyd_config_receiver(x->c), POLICYD_ACTION_TEXT_LIMIT);
+}
+
+/* policyd_action_placeholder - expand {name}; false when name is unknown */
+static bool
+policyd_action_placeholder(struct buf *out, const char *name, size_t len,
+    const struct policyd_action_ctx *x)
+{
+	const char *v;
+	struct span n = { name, len };
+
+	if (span_eq_ci(n, "rejectdefer"))
+		v = x->disp == POLICYD_DISP_DEFER ? "deferred" : "rejected";
+	else if (span_eq_ci(n, "spf"))
+		v = x->o->explanation != NULL ? x->o->explanation : x->o->reason;
+	else if (span_eq_ci(n, "reason"))
+		v = x->o->reason;
+	else if (span_eq_ci(n, "result"))
+		v = policyd_action_result_name(x->o->result);
+	else if (span_eq_ci(n, "identity"))
+		v = x->is_helo ? "helo" : "mailfrom";
+	else if (span_eq_ci(n, "domain"))
+		v = x->o->domain;
+	else if (span_eq_ci(n, "ip"))
+		v = policyd_request_get(x->req, POLICYD_ATTR_CLIENT_ADDRESS);
+	else if (span_eq_ci(n, "url")) {
+		policyd_action_url(out, x);
+		return true;
+	} else
+		return false;
+	policyd_action_sanitize(out, v, POLICYD_ACTION_TEXT_LIMIT);
+	return true;
+}
+
+/* policyd_action_message - expand reason_message */
+static void
+policyd_action_message(struct buf *out, const struct policyd_action_ctx *x)
+{
+	const char *m = x->c->reason_message;
+
+	for (size_t i = 0; m[i] != '\0'; i++) {
+		const char *close = m[i] == '{' ? strchr(m + i, '}') : NULL;
+
+		if (close != NULL && policyd_action_placeholder(out, m + i + 1,
+		    (size_t)(close - m - i - 1), x)) {
+			i = (size_t)(close - m);
+			continue;
+		}
+		policyd_action_sanitize(out, (char[]){ m[i], 0 }, 1);
+	}
+}
+
+/* policyd_action_refuse - "550 5.7.23 ..." or "DEFER_IF_PERMIT 4.7.24 ..." */
+static void
+policyd_action_refuse(struct policyd_decision *d, const struct policyd_action_ctx *x)
+{
+	const char *code;
+
+	if (x->disp == POLICYD_DISP_DEFER)
+		code = x->c->enhanced_status_codes ? "DEFER_IF_PERMIT 4.7.24" :
+		    "DEFER_IF_PERMIT";
+	else if (!x->c->enhanced_status_codes)
+		code = "550";
+	else
+		code = x->o->result == SPF_RESULT_PERMERROR ? "550 5.7.24" : "550 5.7.23";
+	buf_printf(&d->action, "%s ", code);
+	policyd_action_message(&d->action, x);
+}
+
+/* policyd_action_fill - identity, result and reason of the decision */
+static void
+policyd_action_fill(struct policyd_decision *d, const struct policyd_action_ctx *x)
+{
+	d->disp = x->disp;
+	d->identity = x->is_helo ? "helo" : "mailfrom";
+	d->result = x->o->result;
+	d->reason = x->o->reason;
+}
+
+/* policyd_action_identity - reject or defer on one identity's result */
+static bool
+policyd_action_identity(struct policyd_decision *d, const struct policyd_config *c,
+    const struct policyd_request *req, const struct policyd_identity_outcome *o,
+    bool is_helo)
+{
+	bool null_sender = policyd_request_get(req, POLICYD_ATTR_SENDER)[0] == '\0';
+	struct policyd_action_ctx x = { c, req, o, is_helo, POLICYD_DISP_ACCEPT };
+
+	if (!o->checked)
+		return false;
+	x.disp = policyd_action_disposition(c, is_helo ? c->helo_reject :
+	    c->mail_from_reject, o->result, null_sender);
+	if (x.disp == POLICYD_DISP_ACCEPT)
+		return false;
+	policyd_action_fill(d, &x);
+	policyd_action_refuse(d, &x);
+	return true;
+}
+
+/* policyd_action_skip - DUNNO, or the X-Comment pypolicyd-spf prepends */
+static void
+policyd_action_skip(struct policyd_decision *d, const struct policyd_config *c,
+    const struct policyd_outcome *o, const struct policyd_request *req,
+    unsigned *headers_sent)
+{
+	const char *sender = policyd_request_get(req, POLICYD_ATTR_SENDER);
+
+	d->disp = POLICYD_DISP_ACCEPT;
+	d->identity = "none";
+	d->result = SPF_RESULT_NONE;
+	d->reason = o->skip_reason;
+	if (c->skip_action != POLICYD_SKIP_COMMENT || *headers_sent > 0) {
+		buf_append_str(&d->action, "DUNNO");
+		return;
+	}
+	*headers_sent = UINT_MAX;
+	buf_append_str(&d->action, "PREPEND X-Comment: SPF skipped for ");
+	policyd_action_sanitize(&d->action, o->skip_reason, POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(&d->action, " - client-ip=");
+	policyd_action_sanitize(&d->action, policyd_request_get(req,
+	    POLICYD_ATTR_CLIENT_ADDRESS), POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(&d->action, "; helo=");
+	policyd_action_sanitize(&d->action, policyd_request_get(req,
+	    POLICYD_ATTR_HELO_NAME), POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(&d->action, "; envelope-from=");
+	policyd_action_sanitize(&d->action, sender[0] ? sender : "<>",
+	    POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(&d->action, "; receiver=");
+	policyd_action_sanitize(&d->action, c->hide_receiver ? "<UNKNOWN>" :
+	    policyd_config_receiver(c), POLICYD_ACTION_TEXT_LIMIT);
+}
+
+/* policyd_action_header_of - the identity whose result the header reports */
+static const struct policyd_identity_outcome *
+policyd_action_header_of(const struct policyd_outcome *o, bool *is_helo)
+{
+	/* MAIL FROM is the identity DMARC uses; HELO only when it says more */
+	if (o->mfrom.checked && (o->mfrom.result != SPF_RESULT_NONE ||
+	    !o->helo.checked || o->helo.result == SPF_RESULT_NONE)) {
+		*is_helo = false;
+		return &o->mfrom;
+	}
+	*is_helo = true;
+	return o->helo.checked ? &o->helo : NULL;
+}
+
+/* policyd_action_header - the next header of this instance, or DUNNO */
+static void
+policyd_action_header(struct policyd_decision *d, const struct policyd_config *c,
+    const struct policyd_outcome *o, const struct policyd_request *req,
+    unsigned *headers_sent)
+{
+	static const unsigned nheaders[] = {
+		[POLICYD_HEADER_SPF] = 1, [POLICYD_HEADER_AR] = 1,
+		[POLICYD_HEADER_BOTH] = 2, [POLICYD_HEADER_NONE] = 0,
+	};
+	bool is_helo = false;
+	const struct policyd_identity_outcome *h = policyd_action_header_of(o, &is_helo);
+	struct policyd_action_ctx x = { c, req, h, is_helo, POLICYD_DISP_ACCEPT };
+	bool ar;
+
+	if (h == NULL) {
+		d->disp = POLICYD_DISP_ACCEPT;
+		d->identity = "none";
+		d->result = SPF_RESULT_NONE;
+		d->reason = "no identity to check";
+		buf_append_str(&d->action, "DUNNO");
+		return;
+	}
+	policyd_action_fill(d, &x);
+	if (*headers_sent >= nheaders[c->header_type]) {
+		buf_append_str(&d->action, "DUNNO");
+		return;
+	}
+	ar = c->header_type == POLICYD_HEADER_AR ||
+	    (c->header_type == POLICYD_HEADER_BOTH && *headers_sent == 1);
+	(*headers_sent)++;
+	buf_append_str(&d->action, "PREPEND ");
+	if (ar) {
+		buf_append_str(&d->action, "Authentication-Results: ");
+		policyd_action_sanitize(&d->action, policyd_config_authserv_id(c),
+		    POLICYD_ACTION_TEXT_LIMIT);
+		buf_append_str(&d->action, "; ");
+		policyd_action_sanitize(&d->action, h->authres, POLICYD_ACTION_SIZE_LIMIT);
+	} else {
+		policyd_action_sanitize(&d->action, h->received_spf,
+		    POLICYD_ACTION_SIZE_LIMIT);
+	}
+}
+
+/* policyd_action_decide - the action for one request */
+void
+policyd_action_decide(const struct policyd_config *c,
+    const struct policyd_outcome *o, const struct policyd_request *req,
+    unsigned *headers_sent, struct policyd_decision *d)
+{
+	buf_reset(&d->action);
+	if (o->skip_reason != NULL)
+		return policyd_action_skip(d, c, o, req, headers_sent);
+	if (policyd_action_identity(d, c, req, &o->helo, true) ||
+	    policyd_action_identity(d, c, req, &o->mfrom, false))
+		return;
+	policyd_action_header(d, c, o, req, headers_sent);
+}
