@@ -1,0 +1,56 @@
+#!/bin/sh
+# install-deps.sh - install the Debian 12 packages the build and the tests
+# need (.ci/packages.txt, one name per line, '#' comments), non-interactively.
+#
+# Installing must not change how the machine runs: postfix is pre-seeded as
+# "No configuration" (no main.cf, no system Postfix on port 25), and while
+# apt-get runs a policy-rc.d refuses every service start (unbound, postfix),
+# then it is removed again.  A policy-rc.d that was already there (Docker
+# images ship one) is left alone.
+#
+# Run as root (re-runs itself through sudo otherwise).  Does nothing but a
+# check when every listed package is already installed.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || { echo "install-deps.sh: run as root" >&2; exit 1; }
+	exec sudo "$0" "$@"
+fi
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+list="$top/.ci/packages.txt"
+policy=/usr/sbin/policy-rc.d
+
+pkgs=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$list" | grep -v '^$' | sort -u)
+
+missing=""
+for p in $pkgs; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps.sh: all $(echo "$pkgs" | wc -l) packages already installed"
+	exit 0
+fi
+echo "install-deps.sh: installing:$missing"
+
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" |
+    debconf-set-selections
+
+own_policy=no
+cleanup() {
+	[ "$own_policy" = yes ] && rm -f "$policy"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# installed by mailauth scripts/install-deps.sh for the duration of apt-get\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	own_policy=yes
+fi
+
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q $missing
