@@ -1,0 +1,254 @@
+/*
+ * dkim_canon.c - DKIM canonicalisation (RFC 6376 §3.4): header fields
+ * (simple §3.4.1, relaxed §3.4.2) and the streaming body canonicaliser
+ * (simple §3.4.3, relaxed §3.4.4).
+ *
+ * Lines are delimited by CRLF only; a lone CR or LF is ordinary line content
+ * (the RFC defines no other line ending).  The body canonicaliser keeps no
+ * body: trailing empty lines are a counter, whitespace a flag, so a chunk may
+ * end anywhere (inside a CRLF, a whitespace run or a run of empty lines).
+ */
+#include <string.h>
+
+#include "dkim_int.h"
+
+static bool
+dkim_canon_is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static char
+dkim_canon_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+/* dkim_canon_header_simple - §3.4.1: the field unchanged, CRLF-terminated */
+static int
+dkim_canon_header_simple(struct span f, struct buf *out)
+{
+	buf_append(out, f.p, f.len);
+	if (f.len < 2 || f.p[f.len - 2] != '\r' || f.p[f.len - 1] != '\n')
+		buf_append(out, "\r\n", 2);
+	return out->overflow ? -1 : 0;
+}
+
+/* dkim_canon_header_relaxed - §3.4.2: lower-case name, unfold, compress WSP */
+static int
+dkim_canon_header_relaxed(struct span f, struct buf *out)
+{
+	const char *colon = memchr(f.p, ':', f.len);
+	size_t nlen, i;
+	bool space = false, started = false;
+
+	if (colon == NULL)
+		return -1;
+	nlen = (size_t)(colon - f.p);
+	while (nlen && dkim_canon_is_wsp(f.p[nlen - 1]))
+		nlen--;
+	for (i = 0; i < nlen; i++)
+		buf_append_char(out, dkim_canon_lower(f.p[i]));
+	buf_append_char(out, ':');
+	for (i = (size_t)(colon - f.p) + 1; i < f.len; i++) {
+		char c = f.p[i];
+
+		if (c == '\r' && i + 1 < f.len && f.p[i + 1] == '\n') {
+			i++;		/* unfold: CRLF removed, the WSP after it kept */
+			continue;
+		}
+		if (c == '\n')
+			continue;
+		if (dkim_canon_is_wsp(c)) {
+			space = true;
+			continue;
+		}
+		if (space && started)
+			buf_append_char(out, ' ');
+		space = false;
+		started = true;
+		buf_append_char(out, c);
+	}
+	buf_append(out, "\r\n", 2);
+	return out->overflow ? -1 : 0;
+}
+
+/* dkim_canon_header - canonical form of one raw field appended to out */
+int
+dkim_canon_header(enum dkim_canon c, struct span field, struct buf *out)
+{
+	if (c == DKIM_CANON_SIMPLE)
+		return dkim_canon_header_simple(field, out);
+	return dkim_canon_header_relaxed(field, out);
+}
+
+/* dkim_canon_word - "simple" or "relaxed" */
+static int
+dkim_canon_word(struct span w, enum dkim_canon *c)
+{
+	if (w.len == 6 && memcmp(w.p, "simple", 6) == 0)
+		*c = DKIM_CANON_SIMPLE;
+	else if (w.len == 7 && memcmp(w.p, "relaxed", 7) == 0)
+		*c = DKIM_CANON_RELAXED;
+	else
+		return -1;
+	return 0;
+}
+
+/* dkim_canon_parse - c= value: "h" or "h/b"; body defaults to simple (§3.5) */
+int
+dkim_canon_parse(struct span v, enum dkim_canon *hc, enum dkim_canon *bc)
+{
+	const char *slash = memchr(v.p, '/', v.len);
+
+	*bc = DKIM_CANON_SIMPLE;
+	if (slash == NULL)
+		return dkim_canon_word(v, hc);
+	if (dkim_canon_word((struct span){ v.p, (size_t)(slash - v.p) }, hc) < 0)
+		return -1;
+	return dkim_canon_word((struct span){ slash + 1,
+	    v.len - (size_t)(slash - v.p) - 1 }, bc);
+}
+
+/* dkim_canon_str - name of a canonicalisation */
+const char *
+dkim_canon_str(enum dkim_canon c)
+{
+	return c == DKIM_CANON_SIMPLE ? "simple" : "relaxed";
+}
+
+/* dkim_canon_body_init - start a body */
+void
+dkim_canon_body_init(struct dkim_canon_body *cb, enum dkim_canon c,
+    dkim_canon_out out, void *arg)
+{
+	memset(cb, 0, offsetof(struct dkim_canon_body, stage));
+	cb->canon = c;
+	cb->out = out;
+	cb->arg = arg;
+	cb->staged = 0;
+}
+
+/* dkim_cb_flush - hand staged output on */
+static void
+dkim_cb_flush(struct dkim_canon_body *cb)
+{
+	if (cb->staged)
+		cb->out(cb->arg, cb->stage, cb->staged);
+	cb->staged = 0;
+}
+
+/* dkim_cb_stage - queue output bytes */
+static void
+dkim_cb_stage(struct dkim_canon_body *cb, const char *p, size_t n)
+{
+	while (n) {
+		size_t room = sizeof(cb->stage) - cb->staged;
+		size_t k = n < room ? n : room;
+
+		memcpy(cb->stage + cb->staged, p, k);
+		cb->staged += k;
+		p += k;
+		n -= k;
+		if (cb->staged == sizeof(cb->stage))
+			dkim_cb_flush(cb);
+	}
+}
+
+/* dkim_cb_content - line content follows: release withheld line ends and space */
+static void
+dkim_cb_content(struct dkim_canon_body *cb)
+{
+	for (; cb->crlf_pending; cb->crlf_pending--)
+		dkim_cb_stage(cb, "\r\n", 2);
+	if (cb->wsp)
+		dkim_cb_stage(cb, " ", 1);
+	cb->wsp = false;
+	cb->content = true;
+}
+
+/* dkim_cb_byte - one content byte (not part of a CRLF) */
+static void
+dkim_cb_byte(struct dkim_canon_body *cb, char c)
+{
+	if (cb->canon == DKIM_CANON_RELAXED && dkim_canon_is_wsp(c)) {
+		cb->wsp = true;
+		return;
+	}
+	dkim_cb_content(cb);
+	dkim_cb_stage(cb, &c, 1);
+}
+
+/* dkim_cb_run - length of plain content at p (no CR, LF, or WSP when relaxed) */
+static size_t
+dkim_cb_run(const struct dkim_canon_body *cb, const char *p, size_t len)
+{
+	size_t n = 0;
+
+	if (cb->canon == DKIM_CANON_SIMPLE) {
+		while (n < len && p[n] != '\r' && p[n] != '\n')
+			n++;
+	} else {
+		while (n < len && p[n] != '\r' && p[n] != '\n' && p[n] != ' ' &&
+		    p[n] != '\t')
+			n++;
+	}
+	return n;
+}
+
+/* dkim_canon_body_update - more body bytes, any split */
+void
+dkim_canon_body_update(struct dkim_canon_body *cb, const char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		char c = p[i];
+		size_t run;
+
+		if (cb->cr) {
+			cb->cr = false;
+			if (c == '\n') {
+				cb->wsp = false;	/* trailing WSP of the line dropped */
+				cb->crlf_pending++;
+				i++;
+				continue;
+			}
+			dkim_cb_byte(cb, '\r');	/* a lone CR is content */
+		}
+		if (c == '\r') {
+			cb->cr = true;
+			i++;
+			continue;
+		}
+		run = dkim_cb_run(cb, p + i, len - i);
+		if (run) {
+			dkim_cb_content(cb);
+			dkim_cb_stage(cb, p + i, run);
+			i += run;
+			continue;
+		}
+		dkim_cb_byte(cb, c);
+		i++;
+	}
+	dkim_cb_flush(cb);
+}
+
+/* dkim_canon_body_final - end of body: emit the canonical tail */
+void
+dkim_canon_body_final(struct dkim_canon_body *cb)
+{
+	if (cb->cr) {
+		cb->cr = false;
+		dkim_cb_byte(cb, '\r');
+	}
+	if (cb->canon == DKIM_CANON_SIMPLE) {
+		/* §3.4.3: trailing empty lines go; an empty body becomes CRLF */
+		dkim_cb_stage(cb, "\r\n", 2);
+	} else if (cb->content) {
+		/* §3.4.4: a non-empty body ends with one CRLF (added if missing) */
+		dkim_cb_stage(cb, "\r\n", 2);
+	}
+	cb->crlf_pending = 0;
+	dkim_cb_flush(cb);
+}

@@ -1,0 +1,108 @@
+/*
+ * dkim_hdr.c - the header fields of a message as DKIM needs them, and the
+ * header part of the signing input (RFC 6376 §3.7, §5.4.2 selection).
+ *
+ * Fields named in h= are taken bottom-up: the n-th occurrence of a name in
+ * h= selects the n-th instance of that field counting from the bottom; a
+ * name with no instance left contributes nothing (§5.4.2, oversigning).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_int.h"
+
+/* dkim_hdr_name_len - length of the field name (before ":" and WSP) or 0 */
+size_t
+dkim_hdr_name_len(const char *field, size_t len)
+{
+	const char *colon = memchr(field, ':', len);
+	size_t n;
+
+	if (colon == NULL)
+		return 0;
+	n = (size_t)(colon - field);
+	while (n && (field[n - 1] == ' ' || field[n - 1] == '\t'))
+		n--;
+	return n;
+}
+
+/* dkim_hdrs_add - store a copy of a raw field */
+void
+dkim_hdrs_add(struct dkim_hdrs *hs, const char *field, size_t len, size_t name_len)
+{
+	if (hs->n == hs->cap) {
+		hs->cap = hs->cap ? hs->cap * 2 : 32;
+		hs->v = xrealloc(hs->v, hs->cap * sizeof(*hs->v));
+	}
+	hs->v[hs->n].field = xmemdup0(field, len);
+	hs->v[hs->n].len = len;
+	hs->v[hs->n].name_len = name_len;
+	hs->n++;
+}
+
+/* dkim_hdrs_clear - free the store */
+void
+dkim_hdrs_clear(struct dkim_hdrs *hs)
+{
+	for (size_t i = 0; i < hs->n; i++)
+		free(hs->v[i].field);
+	free(hs->v);
+	memset(hs, 0, sizeof(*hs));
+}
+
+/* dkim_hdr_is - does field h carry name (case-insensitive) */
+static bool
+dkim_hdr_is(const struct dkim_hdr *h, struct span name)
+{
+	return h->name_len == name.len && ascii_mem_eq_ci(h->field, name.p, name.len);
+}
+
+/* dkim_hdrs_count - fields named name (case-insensitive) */
+size_t
+dkim_hdrs_count(const struct dkim_hdrs *hs, struct span name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hs->n; i++)
+		if (dkim_hdr_is(&hs->v[i], name))
+			n++;
+	return n;
+}
+
+/* dkim_hdr_blank_b - the signature field with its b= value (and FWS) removed */
+static void
+dkim_hdr_blank_b(struct span f, size_t b_off, size_t b_len, struct buf *out)
+{
+	buf_append(out, f.p, b_off);
+	buf_append(out, f.p + b_off + b_len, f.len - b_off - b_len);
+}
+
+/* dkim_hdr_signing_input - §3.7 header hash input (see dkim_int.h) */
+int
+dkim_hdr_signing_input(const struct dkim_hdrs *hs, const struct span *names,
+    size_t nnames, enum dkim_canon c, struct span sigfield, size_t b_off,
+    size_t b_len, struct buf *out)
+{
+	bool *used = xcalloc(hs->n ? hs->n : 1, sizeof(*used));
+	struct buf blank;
+	int rc;
+
+	for (size_t k = 0; k < nnames; k++) {
+		for (size_t i = hs->n; i-- > 0;) {
+			if (used[i] || !dkim_hdr_is(&hs->v[i], names[k]))
+				continue;
+			used[i] = true;
+			dkim_canon_header(c, (struct span){ hs->v[i].field, hs->v[i].len }, out);
+			break;
+		}
+	}
+	free(used);
+	buf_init(&blank, sigfield.len + 2);
+	dkim_hdr_blank_b(sigfield, b_off, b_len, &blank);
+	rc = dkim_canon_header(c, (struct span){ blank.data, blank.len }, out);
+	buf_clear(&blank);
+	/* the signature field enters without its final CRLF */
+	if (rc == 0 && out->len >= 2)
+		buf_truncate(out, out->len - 2);
+	return rc < 0 || out->overflow ? -1 : 0;
+}

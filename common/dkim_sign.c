@@ -1,0 +1,502 @@
+/*
+ * dkim_sign.c - DKIM signing (RFC 6376 §5): one signature per signer, body
+ * hashed as it streams, header list with oversigning (§8.15), the
+ * DKIM-Signature field folded at DKIM_SIGN_LINE_WIDTH columns.
+ *
+ * The field is written with exactly one SP or CRLF SP between tokens, so its
+ * relaxed form does not depend on where it was folded; it is signed with b=
+ * empty (§3.7) and the value appended afterwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_int.h"
+
+#define DKIM_SIGN_LINE_WIDTH	78	/* RFC 5322 §2.1.1 SHOULD */
+#define DKIM_SIGN_FIELD_MAX	(64 * 1024)
+
+/* RFC 6376 §5.4.1 recommended set (OpenDKIM's default) plus Message-ID, Sender, MIME. */
+const char *const dkim_default_sign_headers[] = {
+	"from", "reply-to", "subject", "date", "to", "cc",
+	"resent-date", "resent-from", "resent-sender", "resent-to", "resent-cc",
+	"in-reply-to", "references", "list-id", "list-help", "list-unsubscribe",
+	"list-subscribe", "list-post", "list-owner", "list-archive",
+	"message-id", "sender", "mime-version", "content-type",
+	"content-transfer-encoding", "content-id", "content-description",
+	NULL,
+};
+
+/* Fields whose addition by a later hop would change what a reader sees. */
+const char *const dkim_default_oversign_headers[] = {
+	"from", "reply-to", "subject", "date", "to", "cc", "message-id", "sender",
+	"in-reply-to", "references", "mime-version", "content-type",
+	"content-transfer-encoding",
+	NULL,
+};
+
+struct dkim_sign {
+	EVP_PKEY *key;
+	enum dkim_alg alg;
+	enum dkim_canon hcanon, bcanon;
+	char *domain, *selector, *identity;
+	char **names;			/* header names to sign, no duplicates */
+	bool *over;			/* names[i] is oversigned */
+	size_t nnames;
+	enum dkim_oversign mode;
+	time_t timestamp;
+	unsigned expire_after;
+	struct msg_limits msg;
+	unsigned msg_flags;
+	struct msg_parser *mp;
+	struct dkim_hdrs hdrs;
+	struct dkim_bodyhash_set bhs;
+	struct dkim_bodyhash *bh;
+	bool eoh_done, finished;
+	const char *error;
+};
+
+/* dkim_sign_config_default - relaxed/relaxed, rsa-sha256, default lists, IF_PRESENT */
+void
+dkim_sign_config_default(struct dkim_sign_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->alg = DKIM_ALG_RSA_SHA256;
+	c->header_canon = DKIM_CANON_RELAXED;
+	c->body_canon = DKIM_CANON_RELAXED;
+	c->oversign_mode = DKIM_OVERSIGN_IF_PRESENT;
+	msg_limits_default(&c->msg);
+}
+
+/* dkim_sign_name_ok - a field name: printable ASCII without ":" */
+static bool
+dkim_sign_name_ok(const char *n)
+{
+	if (*n == '\0')
+		return false;
+	for (; *n; n++)
+		if ((unsigned char)*n <= 32 || (unsigned char)*n >= 127 || *n == ':')
+			return false;
+	return true;
+}
+
+/* dkim_sign_find - index of name in the list, or -1 */
+static long
+dkim_sign_find(const struct dkim_sign *s, const char *name)
+{
+	for (size_t i = 0; i < s->nnames; i++)
+		if (strcasecmp(s->names[i], name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* dkim_sign_add_name - append a name (or mark it oversigned if listed) */
+static int
+dkim_sign_add_name(struct dkim_sign *s, const char *name, bool over)
+{
+	long i = dkim_sign_find(s, name);
+
+	if (!dkim_sign_name_ok(name))
+		return -1;
+	if (i >= 0) {
+		s->over[i] |= over;
+		return 0;
+	}
+	if (s->nnames == DKIM_H_NAMES_LIMIT)
+		return -1;
+	s->names = xrealloc(s->names, (s->nnames + 1) * sizeof(*s->names));
+	s->over = xrealloc(s->over, (s->nnames + 1) * sizeof(*s->over));
+	s->names[s->nnames] = xstrdup(name);
+	s->over[s->nnames++] = over;
+	return 0;
+}
+
+/* dkim_sign_lists - the signed and oversigned names */
+static const char *
+dkim_sign_lists(struct dkim_sign *s, const struct dkim_sign_config *c)
+{
+	const char *const *h = c->headers ? c->headers : dkim_default_sign_headers;
+	const char *const *o = c->oversign ? c->oversign : dkim_default_oversign_headers;
+
+	for (; *h; h++)
+		if (dkim_sign_add_name(s, *h, false) < 0)
+			return "invalid or too many header names to sign";
+	if (dkim_sign_find(s, "from") < 0)
+		return "the signed header list must include From (RFC 6376 §5.4)";
+	if (c->oversign_mode == DKIM_OVERSIGN_NONE)
+		return NULL;
+	for (; *o; o++)
+		if (dkim_sign_add_name(s, *o, true) < 0)
+			return "invalid or too many header names to oversign";
+	return NULL;
+}
+
+/* dkim_sign_identity_ok - i= is @d or within d= */
+static bool
+dkim_sign_identity_ok(const char *i, const char *d)
+{
+	const char *at = strrchr(i, '@');
+	size_t il, dl = strlen(d);
+
+	if (at == NULL)
+		return false;
+	at++;
+	il = strlen(at);
+	if (il == dl)
+		return strcasecmp(at, d) == 0;
+	return il > dl && at[il - dl - 1] == '.' && strcasecmp(at + il - dl, d) == 0;
+}
+
+/* dkim_sign_check - validate the configuration */
+static const char *
+dkim_sign_check(const struct dkim_sign_config *c)
+{
+	struct buf err;
+	int rc;
+
+	if (c->key == NULL)
+		return "no private key";
+	if (c->domain == NULL || !dkim_sig_domain_ok(span_from_cstr(c->domain)))
+		return "invalid signing domain";
+	if (c->selector == NULL || !dkim_sig_domain_ok(span_from_cstr(c->selector)))
+		return "invalid selector";
+	if (c->identity && !dkim_sign_identity_ok(c->identity, c->domain))
+		return "identity (i=) is not within the signing domain";
+	buf_init(&err, 256);
+	rc = dkim_key_check_private(c->key, c->alg, DKIM_RSA_MIN_BITS, &err);
+	buf_clear(&err);
+	if (rc < 0)
+		return "private key does not suit the algorithm (type, or RSA under 1024 bits)";
+	return NULL;
+}
+
+/* dkim_sign_new - a signer; NULL and *err on a bad config */
+struct dkim_sign *
+dkim_sign_new(const struct dkim_sign_config *c, const char **err)
+{
+	struct dkim_sign *s;
+	const char *why = dkim_sign_check(c);
+
+	if (why) {
+		*err = why;
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	if ((why = dkim_sign_lists(s, c)) != NULL) {
+		*err = why;
+		dkim_sign_free(s);
+		return NULL;
+	}
+	EVP_PKEY_up_ref(c->key);
+	s->key = c->key;
+	s->alg = c->alg;
+	s->hcanon = c->header_canon;
+	s->bcanon = c->body_canon;
+	s->domain = xstrdup(c->domain);
+	s->selector = xstrdup(c->selector);
+	s->identity = c->identity ? xstrdup(c->identity) : NULL;
+	s->mode = c->oversign_mode;
+	s->timestamp = c->timestamp;
+	s->expire_after = c->expire_after;
+	s->msg = c->msg;
+	if (s->msg.header_size_limit == 0 || s->msg.header_count_limit == 0)
+		msg_limits_default(&s->msg);
+	s->msg_flags = c->msg_flags;
+	s->bh = dkim_bodyhash_get(&s->bhs, s->bcanon, EVP_sha256(), false, 0);
+	return s;
+}
+
+/* dkim_sign_fail - record an input error */
+static int
+dkim_sign_fail(struct dkim_sign *s, const char *why)
+{
+	if (s->error == NULL)
+		s->error = why;
+	return -1;
+}
+
+/* dkim_sign_header - one complete raw field; 0/-1 */
+int
+dkim_sign_header(struct dkim_sign *s, const char *field, size_t len)
+{
+	if (s->error)
+		return -1;
+	if (s->eoh_done)
+		return dkim_sign_fail(s, "header field after the end of the header section");
+	if (s->hdrs.n >= s->msg.header_count_limit)
+		return dkim_sign_fail(s, "too many header fields");
+	if (len > s->msg.header_size_limit + 2)
+		return dkim_sign_fail(s, "header field too large");
+	dkim_hdrs_add(&s->hdrs, field, len, dkim_hdr_name_len(field, len));
+	return 0;
+}
+
+/* dkim_sign_eoh - end of the header section; 0/-1 */
+int
+dkim_sign_eoh(struct dkim_sign *s)
+{
+	if (s->error)
+		return -1;
+	s->eoh_done = true;
+	return 0;
+}
+
+/* dkim_sign_body - body bytes, any split; 0/-1 */
+int
+dkim_sign_body(struct dkim_sign *s, const char *p, size_t len)
+{
+	if (s->error)
+		return -1;
+	s->eoh_done = true;
+	dkim_bodyhash_update(&s->bhs, p, len);
+	return 0;
+}
+
+static int
+dkim_sign_cb_header(void *arg, struct span name, struct span field)
+{
+	(void)name;
+	return dkim_sign_header(arg, field.p, field.len);
+}
+
+static int
+dkim_sign_cb_eoh(void *arg)
+{
+	return dkim_sign_eoh(arg);
+}
+
+static int
+dkim_sign_cb_body(void *arg, const char *p, size_t len)
+{
+	return dkim_sign_body(arg, p, len);
+}
+
+static const struct msg_callbacks dkim_sign_msg_cb = {
+	dkim_sign_cb_header, dkim_sign_cb_eoh, dkim_sign_cb_body,
+};
+
+/* dkim_sign_chunk - raw message bytes, any split; 0/-1 */
+int
+dkim_sign_chunk(struct dkim_sign *s, const char *p, size_t len)
+{
+	if (s->error)
+		return -1;
+	if (s->mp == NULL)
+		s->mp = msg_parser_new(&s->msg, s->msg_flags, &dkim_sign_msg_cb, s);
+	if (msg_parser_feed(s->mp, p, len) < 0)
+		return dkim_sign_fail(s, msg_parser_error(s->mp));
+	return 0;
+}
+
+/* ---- the DKIM-Signature field ---- */
+
+struct dkim_fold {
+	struct buf *b;
+	size_t col;
+};
+
+/* dkim_fold_token - SP or CRLF SP, then the token */
+static void
+dkim_fold_token(struct dkim_fold *f, const char *t, size_t n)
+{
+	if (f->col + 1 + n > DKIM_SIGN_LINE_WIDTH) {
+		buf_append(f->b, "\r\n ", 3);
+		f->col = 1;
+	} else {
+		buf_append_char(f->b, ' ');
+		f->col++;
+	}
+	buf_append(f->b, t, n);
+	f->col += n;
+}
+
+/* dkim_fold_tag - "name=value;" as one token */
+static void
+dkim_fold_tag(struct dkim_fold *f, const char *name, const char *value)
+{
+	char t[DKIM_DOMAIN_MAX * 2 + 32];
+	int n = snprintf(t, sizeof(t), "%s=%s;", name, value);
+
+	if (n > 0 && (size_t)n < sizeof(t))
+		dkim_fold_token(f, t, (size_t)n);
+	else
+		f->b->overflow = true;
+}
+
+/* dkim_fold_h - h= as tokens "h=a", ":", "b", ... so it folds between names */
+static void
+dkim_fold_h(struct dkim_fold *f, char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char t[512];
+		int k = snprintf(t, sizeof(t), "%s%s%s", i ? "" : "h=", names[i],
+		    i + 1 == n ? ";" : "");
+
+		if (i)
+			dkim_fold_token(f, ":", 1);
+		if (k > 0 && (size_t)k < sizeof(t))
+			dkim_fold_token(f, t, (size_t)k);
+		else
+			f->b->overflow = true;
+	}
+}
+
+/* dkim_fold_b - append the b= value, filling lines */
+static void
+dkim_fold_b(struct dkim_fold *f, const char *v, size_t n)
+{
+	while (n) {
+		size_t room = f->col < DKIM_SIGN_LINE_WIDTH ? DKIM_SIGN_LINE_WIDTH - f->col : 0;
+		size_t k = n < room ? n : room;
+
+		if (k == 0) {
+			buf_append(f->b, "\r\n ", 3);
+			f->col = 1;
+			continue;
+		}
+		buf_append(f->b, v, k);
+		f->col += k;
+		v += k;
+		n -= k;
+	}
+}
+
+/* dkim_sign_h_list - the h= entries: each name once per instance, then oversigning */
+static size_t
+dkim_sign_h_list(const struct dkim_sign *s, char ***out)
+{
+	size_t n = 0, cap = s->nnames * 2 + s->hdrs.n;
+	char **h = xcalloc(cap ? cap : 1, sizeof(*h));
+
+	for (size_t i = 0; i < s->nnames; i++) {
+		size_t c = dkim_hdrs_count(&s->hdrs, span_from_cstr(s->names[i]));
+
+		for (size_t k = 0; k < c && n < DKIM_H_NAMES_LIMIT; k++)
+			h[n++] = s->names[i];
+	}
+	for (size_t i = 0; i < s->nnames; i++) {
+		size_t c = dkim_hdrs_count(&s->hdrs, span_from_cstr(s->names[i]));
+
+		if (s->over[i] && n < DKIM_H_NAMES_LIMIT &&
+		    (s->mode == DKIM_OVERSIGN_ALWAYS || c > 0))
+			h[n++] = s->names[i];
+	}
+	*out = h;
+	return n;
+}
+
+/* dkim_sign_field - the field text up to and including "b=" */
+static void
+dkim_sign_field(struct dkim_sign *s, char *const *h, size_t nh, struct dkim_fold *f)
+{
+	char c[32], num[32];
+	struct buf bh;
+	time_t t = s->timestamp == 0 ? time(NULL) : s->timestamp;
+
+	buf_append_str(f->b, "DKIM-Signature:");
+	f->col = 15;
+	dkim_fold_tag(f, "v", "1");
+	dkim_fold_tag(f, "a", dkim_alg_str(s->alg));
+	snprintf(c, sizeof(c), "%s/%s", dkim_canon_str(s->hcanon), dkim_canon_str(s->bcanon));
+	dkim_fold_tag(f, "c", c);
+	dkim_fold_tag(f, "d", s->domain);
+	if (s->identity)
+		dkim_fold_tag(f, "i", s->identity);
+	dkim_fold_tag(f, "q", "dns/txt");
+	dkim_fold_tag(f, "s", s->selector);
+	if (s->timestamp != -1) {
+		snprintf(num, sizeof(num), "%lld", (long long)t);
+		dkim_fold_tag(f, "t", num);
+	}
+	if (s->expire_after) {
+		snprintf(num, sizeof(num), "%lld",
+		    (long long)((s->timestamp == -1 ? time(NULL) : t) + s->expire_after));
+		dkim_fold_tag(f, "x", num);
+	}
+	dkim_fold_h(f, h, nh);
+	buf_init(&bh, 128);
+	buf_append_str(&bh, "bh=");
+	dkim_b64_encode(s->bh->digest, s->bh->digest_len, &bh);
+	buf_append_char(&bh, ';');
+	dkim_fold_token(f, bh.data, bh.len);
+	buf_clear(&bh);
+	dkim_fold_token(f, "b=", 2);
+}
+
+/* dkim_sign_finish - the complete folded DKIM-Signature field; caller frees */
+char *
+dkim_sign_finish(struct dkim_sign *s, const char **err)
+{
+	struct buf field, in, b64;
+	struct dkim_fold f;
+	unsigned char sig[DKIM_SIG_B_MAX];
+	size_t siglen = sizeof(sig), nh;
+	char **h, *res = NULL;
+	struct span *hs;
+
+	*err = NULL;
+	if (s->error || s->finished || (s->mp && msg_parser_finish(s->mp) < 0)) {
+		*err = s->error ? s->error : s->mp ? msg_parser_error(s->mp) : "already finished";
+		return NULL;
+	}
+	s->finished = true;
+	dkim_bodyhash_final(&s->bhs);
+	nh = dkim_sign_h_list(s, &h);
+	hs = xcalloc(nh ? nh : 1, sizeof(*hs));
+	for (size_t i = 0; i < nh; i++)
+		hs[i] = span_from_cstr(h[i]);
+	buf_init(&field, DKIM_SIGN_FIELD_MAX);
+	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
+	buf_init(&b64, DKIM_SIG_B_MAX * 2);
+	f = (struct dkim_fold){ &field, 0 };
+	dkim_sign_field(s, h, nh, &f);
+	if (field.overflow ||
+	    dkim_hdr_signing_input(&s->hdrs, hs, nh, s->hcanon,
+	    (struct span){ field.data, field.len }, field.len, 0, &in) < 0)
+		*err = "signed header fields too large";
+	else if (dkim_crypto_sign(s->key, s->alg, &in, sig, &siglen) < 0)
+		*err = "signing failed";
+	else if (dkim_b64_encode(sig, siglen, &b64) < 0)
+		*err = "signature too large";
+	if (*err == NULL) {
+		dkim_fold_b(&f, b64.data, b64.len);
+		buf_append(&field, "\r\n", 2);
+		if (field.overflow)
+			*err = "DKIM-Signature field too large";
+		else
+			res = buf_steal(&field);
+	}
+	buf_clear(&field);
+	buf_clear(&in);
+	buf_clear(&b64);
+	free(hs);
+	free(h);
+	return res;
+}
+
+/* dkim_sign_error - static reason of an input error, NULL if none */
+const char *
+dkim_sign_error(const struct dkim_sign *s)
+{
+	return s->error;
+}
+
+/* dkim_sign_free - destroy */
+void
+dkim_sign_free(struct dkim_sign *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nnames; i++)
+		free(s->names[i]);
+	free(s->names);
+	free(s->over);
+	free(s->domain);
+	free(s->selector);
+	free(s->identity);
+	EVP_PKEY_free(s->key);
+	msg_parser_free(s->mp);
+	dkim_hdrs_clear(&s->hdrs);
+	dkim_bodyhash_clear(&s->bhs);
+	free(s);
+}

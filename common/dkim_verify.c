@@ -1,0 +1,604 @@
+/*
+ * dkim_verify.c - streaming DKIM verification (RFC 6376 §6, RFC 8301,
+ * RFC 8463).
+ *
+ * Header fields are stored; each DKIM-Signature is parsed as it arrives.  At
+ * the end of the header section the body hashers (one per distinct c=/a=/l=)
+ * are set up and the key lookups (one per distinct s=/d=) start, so DNS runs
+ * while the body streams in.  When the body has ended and every lookup has
+ * answered, each signature is judged by a sequence of small checks and the
+ * results are reported once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_int.h"
+#include "log.h"
+
+struct dkim_lookup {
+	struct dkim_verify *v;
+	char *name;			/* selector._domainkey.domain */
+	struct dns_query *q;		/* pending handle, or NULL */
+	bool done;
+	enum dns_rcode rcode;
+	enum dns_sec sec;
+	char **txt;			/* copies of the TXT records */
+	size_t *txtlen;
+	size_t ntxt;
+};
+
+struct dkim_vsig {
+	struct dkim_sig sig;
+	bool parsed;			/* signature syntax OK */
+	bool judged;			/* result decided early (limits, parse error) */
+	struct dkim_bodyhash *bh;
+	struct dkim_lookup *lk;
+	struct dkim_sig_result res;
+};
+
+struct dkim_verify {
+	struct dns_resolver *r;
+	struct dkim_limits lim;
+	struct msg_parser *mp;		/* only for the _chunk interface */
+	struct dkim_hdrs hdrs;
+	struct dkim_vsig *sigs;
+	size_t nsigs, capsigs;
+	struct dkim_lookup **lookups;
+	size_t nlookups;
+	struct dkim_bodyhash_set bhs;
+	bool eoh_done, finished, reported;
+	size_t pending;			/* lookups not yet answered */
+	time_t now;
+	bool now_set;
+	dkim_verify_cb cb;
+	void *cb_arg;
+	const char *error;
+	struct dkim_sig_result *results;
+};
+
+/* One judging step: 0 to go on, -1 when it decided the result. */
+typedef int (*dkim_verify_step)(struct dkim_verify *v, struct dkim_vsig *vs,
+    EVP_PKEY **key);
+
+/* dkim_limits_default - the named defaults */
+void
+dkim_limits_default(struct dkim_limits *l)
+{
+	l->sig_limit = DKIM_SIG_LIMIT;
+	l->dns_query_limit = DKIM_DNS_QUERY_LIMIT;
+	l->rsa_min_bits = DKIM_RSA_MIN_BITS;
+	l->clock_skew = DKIM_CLOCK_SKEW;
+	msg_limits_default(&l->msg);
+	l->msg_flags = 0;
+}
+
+/* dkim_result_str - RFC 8601 result word */
+const char *
+dkim_result_str(enum dkim_result r)
+{
+	static const char *const names[] = {
+		[DKIM_RESULT_NONE] = "none", [DKIM_RESULT_PASS] = "pass",
+		[DKIM_RESULT_FAIL] = "fail", [DKIM_RESULT_NEUTRAL] = "neutral",
+		[DKIM_RESULT_TEMPERROR] = "temperror",
+		[DKIM_RESULT_PERMERROR] = "permerror", [DKIM_RESULT_POLICY] = "policy",
+	};
+
+	return (size_t)r < ARRAY_LEN(names) ? names[r] : "unknown";
+}
+
+/* dkim_fail_str - name of a failure kind */
+const char *
+dkim_fail_str(enum dkim_fail f)
+{
+	static const char *const names[] = {
+		[DKIM_FAIL_NONE] = "none", [DKIM_FAIL_BODY_HASH] = "body hash mismatch",
+		[DKIM_FAIL_SIGNATURE] = "signature mismatch",
+		[DKIM_FAIL_WEAK_ALG] = "weak algorithm",
+		[DKIM_FAIL_KEY_TOO_SHORT] = "key too short",
+	};
+
+	return (size_t)f < ARRAY_LEN(names) ? names[f] : "unknown";
+}
+
+/* dkim_verify_new - a verifier using resolver r (borrowed) */
+struct dkim_verify *
+dkim_verify_new(struct dns_resolver *r, const struct dkim_limits *limits)
+{
+	struct dkim_verify *v = xcalloc(1, sizeof(*v));
+
+	v->r = r;
+	if (limits)
+		v->lim = *limits;
+	else
+		dkim_limits_default(&v->lim);
+	if (v->lim.rsa_min_bits < DKIM_RSA_MIN_BITS)
+		v->lim.rsa_min_bits = DKIM_RSA_MIN_BITS;
+	return v;
+}
+
+/* dkim_verify_set_time - "now" for x=/t= checks */
+void
+dkim_verify_set_time(struct dkim_verify *v, time_t now)
+{
+	v->now = now;
+	v->now_set = true;
+}
+
+/* dkim_verify_fail - record an input error */
+static int
+dkim_verify_fail(struct dkim_verify *v, const char *why)
+{
+	if (v->error == NULL)
+		v->error = why;
+	return -1;
+}
+
+/* dkim_verify_judge - set a result early */
+static void
+dkim_verify_judge(struct dkim_vsig *vs, enum dkim_result r, const char *why)
+{
+	vs->res.result = r;
+	vs->res.reason = why;
+	vs->judged = true;
+}
+
+/* dkim_verify_add_sig - a DKIM-Signature field arrived */
+static void
+dkim_verify_add_sig(struct dkim_verify *v, const char *field, size_t len)
+{
+	struct dkim_vsig *vs;
+
+	if (v->nsigs == v->capsigs) {
+		v->capsigs = v->capsigs ? v->capsigs * 2 : 4;
+		v->sigs = xrealloc(v->sigs, v->capsigs * sizeof(*v->sigs));
+	}
+	vs = &v->sigs[v->nsigs];
+	memset(vs, 0, sizeof(*vs));
+	vs->res.index = (unsigned)v->nsigs++;
+	if (vs->res.index >= v->lim.sig_limit) {
+		dkim_sig_parse(&vs->sig, "", 0);
+		dkim_verify_judge(vs, DKIM_RESULT_NEUTRAL,
+		    "not evaluated: per-message signature limit reached");
+		return;
+	}
+	if (dkim_sig_parse(&vs->sig, field, len) < 0)
+		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, vs->sig.error);
+	else
+		vs->parsed = true;
+}
+
+/* dkim_verify_header - one complete raw field; 0/-1 */
+int
+dkim_verify_header(struct dkim_verify *v, const char *field, size_t len)
+{
+	size_t nlen = dkim_hdr_name_len(field, len);
+
+	if (v->error)
+		return -1;
+	if (v->eoh_done)
+		return dkim_verify_fail(v, "header field after the end of the header section");
+	if (v->hdrs.n >= v->lim.msg.header_count_limit)
+		return dkim_verify_fail(v, "too many header fields");
+	if (len > v->lim.msg.header_size_limit + 2)
+		return dkim_verify_fail(v, "header field too large");
+	dkim_hdrs_add(&v->hdrs, field, len, nlen);
+	if (nlen == 14 && ascii_mem_eq_ci(field, "DKIM-Signature", 14))
+		dkim_verify_add_sig(v, field, len);
+	return 0;
+}
+
+/* dkim_verify_report - every answer is in and the body is done: judge and report */
+static void dkim_verify_report(struct dkim_verify *v);
+
+/* dkim_verify_dns_done - key lookup answer: keep a copy of the TXT data */
+static void
+dkim_verify_dns_done(void *arg, const struct dns_answer *ans)
+{
+	struct dkim_lookup *lk = arg;
+	struct dkim_verify *v = lk->v;
+
+	lk->done = true;
+	lk->q = NULL;
+	lk->rcode = ans->rcode;
+	lk->sec = ans->sec;
+	if (ans->rcode == DNS_RCODE_NOERROR && ans->count) {
+		lk->txt = xcalloc(ans->count, sizeof(*lk->txt));
+		lk->txtlen = xcalloc(ans->count, sizeof(*lk->txtlen));
+		for (size_t i = 0; i < ans->count; i++) {
+			if (ans->rr[i].type != DNS_TYPE_TXT)
+				continue;
+			lk->txt[lk->ntxt] = xmemdup0(ans->rr[i].data, ans->rr[i].len);
+			lk->txtlen[lk->ntxt++] = ans->rr[i].len;
+		}
+	}
+	v->pending--;
+	if (v->finished && v->pending == 0)
+		dkim_verify_report(v);
+}
+
+/* dkim_verify_lookup - the lookup for this signature's key, shared by s=/d= */
+static struct dkim_lookup *
+dkim_verify_lookup(struct dkim_verify *v, struct dkim_vsig *vs)
+{
+	char name[DKIM_DOMAIN_MAX * 2 + 16];
+	int n = snprintf(name, sizeof(name), "%s._domainkey.%s", vs->sig.s, vs->sig.d);
+	struct dkim_lookup *lk;
+
+	if (n < 0 || (size_t)n >= sizeof(name) || n > DKIM_DOMAIN_MAX) {
+		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, "key name too long");
+		return NULL;
+	}
+	for (size_t i = 0; i < v->nlookups; i++)
+		if (strcasecmp(v->lookups[i]->name, name) == 0)
+			return v->lookups[i];
+	if (v->nlookups >= v->lim.dns_query_limit) {
+		dkim_verify_judge(vs, DKIM_RESULT_NEUTRAL,
+		    "not evaluated: per-message key lookup limit reached");
+		return NULL;
+	}
+	lk = xcalloc(1, sizeof(*lk));
+	lk->v = v;
+	lk->name = xstrdup(name);
+	v->lookups = xrealloc(v->lookups, (v->nlookups + 1) * sizeof(*v->lookups));
+	v->lookups[v->nlookups++] = lk;
+	return lk;
+}
+
+/* dkim_verify_eoh - end of header section; starts the key lookups; 0/-1 */
+int
+dkim_verify_eoh(struct dkim_verify *v)
+{
+	size_t first_new;
+
+	if (v->error)
+		return -1;
+	if (v->eoh_done)
+		return 0;
+	v->eoh_done = true;
+	first_new = v->nlookups;
+	for (size_t i = 0; i < v->nsigs; i++) {
+		struct dkim_vsig *vs = &v->sigs[i];
+
+		if (!vs->parsed || vs->judged)
+			continue;
+		vs->lk = dkim_verify_lookup(v, vs);
+		if (vs->lk == NULL)
+			continue;
+		vs->bh = dkim_bodyhash_get(&v->bhs, vs->sig.bcanon,
+		    dkim_alg_md(vs->sig.alg), vs->sig.has_l, vs->sig.l);
+	}
+	/* count them all first: a synchronous answer must not see pending == 0 early */
+	v->pending += v->nlookups - first_new;
+	for (size_t i = first_new; i < v->nlookups; i++) {
+		struct dkim_lookup *lk = v->lookups[i];
+		struct dns_query *q = dns_query(v->r, lk->name, DNS_TYPE_TXT,
+		    dkim_verify_dns_done, lk);
+
+		if (!lk->done)
+			lk->q = q;
+	}
+	return 0;
+}
+
+/* dkim_verify_body - body bytes, any split; 0/-1 */
+int
+dkim_verify_body(struct dkim_verify *v, const char *p, size_t len)
+{
+	if (v->error)
+		return -1;
+	if (!v->eoh_done && dkim_verify_eoh(v) < 0)
+		return -1;
+	dkim_bodyhash_update(&v->bhs, p, len);
+	return 0;
+}
+
+static int
+dkim_verify_cb_header(void *arg, struct span name, struct span field)
+{
+	(void)name;
+	return dkim_verify_header(arg, field.p, field.len);
+}
+
+static int
+dkim_verify_cb_eoh(void *arg)
+{
+	return dkim_verify_eoh(arg);
+}
+
+static int
+dkim_verify_cb_body(void *arg, const char *p, size_t len)
+{
+	return dkim_verify_body(arg, p, len);
+}
+
+static const struct msg_callbacks dkim_verify_msg_cb = {
+	dkim_verify_cb_header, dkim_verify_cb_eoh, dkim_verify_cb_body,
+};
+
+/* dkim_verify_chunk - raw message bytes, any split; 0/-1 */
+int
+dkim_verify_chunk(struct dkim_verify *v, const char *p, size_t len)
+{
+	if (v->error)
+		return -1;
+	if (v->mp == NULL)
+		v->mp = msg_parser_new(&v->lim.msg, v->lim.msg_flags, &dkim_verify_msg_cb, v);
+	if (msg_parser_feed(v->mp, p, len) < 0)
+		return dkim_verify_fail(v, msg_parser_error(v->mp));
+	return 0;
+}
+
+/* ---- judging one signature: a table of small steps ---- */
+
+/* dkim_verify_step_dns - the lookup answered usefully */
+static int
+dkim_verify_step_dns(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
+{
+	struct dkim_lookup *lk = vs->lk;
+
+	(void)v;
+	(void)key;
+	vs->res.key_sec = lk->sec;
+	if (lk->rcode == DNS_RCODE_TIMEOUT)
+		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup timed out");
+	else if (lk->rcode == DNS_RCODE_SERVFAIL)
+		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup failed (SERVFAIL)");
+	else if (lk->sec == DNS_SEC_BOGUS)
+		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup DNSSEC-bogus");
+	else if (lk->rcode == DNS_RCODE_NXDOMAIN || lk->ntxt == 0)
+		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, "no key record");
+	else
+		return 0;
+	return -1;
+}
+
+/* dkim_verify_keyrec_ok - the record suits this signature (RFC 6376 §6.1.2) */
+static const char *
+dkim_verify_keyrec_ok(const struct dkim_vsig *vs, const struct dkim_keyrec *kr)
+{
+	bool ed = vs->sig.alg == DKIM_ALG_ED25519_SHA256;
+	bool k_ed = kr->k.p && span_eq_ci(kr->k, "ed25519");
+	const char *at;
+
+	if (kr->revoked)
+		return "key revoked (empty p=)";
+	if (ed != k_ed)
+		return "key type (k=) does not match the algorithm (a=)";
+	if (vs->sig.alg != DKIM_ALG_RSA_SHA1 && !kr->hash_sha256_ok)
+		return "key h= does not allow sha256";
+	if (!kr->service_email_ok)
+		return "key s= does not include email";
+	at = strrchr(vs->sig.i, '@');
+	if (kr->strict && (at == NULL || strcasecmp(at + 1, vs->sig.d) != 0))
+		return "key t=s forbids an i= subdomain of d=";
+	return NULL;
+}
+
+/* dkim_verify_step_key - a usable key record and public key */
+static int
+dkim_verify_step_key(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
+{
+	struct dkim_lookup *lk = vs->lk;
+	const char *why = "no key record";
+
+	(void)v;
+	for (size_t i = 0; i < lk->ntxt && *key == NULL; i++) {
+		struct dkim_keyrec kr;
+		const char *w;
+
+		if (dkim_keyrec_parse(lk->txt[i], lk->txtlen[i], &kr, &w) < 0 ||
+		    (w = dkim_verify_keyrec_ok(vs, &kr)) != NULL) {
+			if (i == 0)
+				why = w;
+			continue;
+		}
+		vs->res.key_testing = kr.testing;
+		*key = dkim_keyrec_pkey(&kr, &w);
+		if (*key == NULL && i == 0)
+			why = w;
+	}
+	if (*key) {
+		vs->res.key_bits = dkim_crypto_key_bits(*key);
+		return 0;
+	}
+	dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, why);
+	return -1;
+}
+
+/* dkim_verify_fail_as - FAIL with its kind */
+static int
+dkim_verify_fail_as(struct dkim_vsig *vs, enum dkim_fail f, const char *why)
+{
+	dkim_verify_judge(vs, DKIM_RESULT_FAIL, why);
+	vs->res.fail = f;
+	return -1;
+}
+
+/* dkim_verify_step_strength - RFC 8301: no rsa-sha1, no short RSA keys */
+static int
+dkim_verify_step_strength(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
+{
+	if (vs->sig.alg == DKIM_ALG_RSA_SHA1)
+		return dkim_verify_fail_as(vs, DKIM_FAIL_WEAK_ALG,
+		    "rsa-sha1 is not acceptable (RFC 8301)");
+	if (EVP_PKEY_is_a(*key, "RSA") && vs->res.key_bits < v->lim.rsa_min_bits)
+		return dkim_verify_fail_as(vs, DKIM_FAIL_KEY_TOO_SHORT,
+		    "RSA key shorter than the minimum (RFC 8301)");
+	return 0;
+}
+
+/* dkim_verify_step_time - x= expiry and t= in the future, with clock skew */
+static int
+dkim_verify_step_time(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
+{
+	(void)key;
+	if (vs->sig.x != -1 && v->now > vs->sig.x + (time_t)v->lim.clock_skew) {
+		dkim_verify_judge(vs, DKIM_RESULT_POLICY, "signature expired (x=)");
+		return -1;
+	}
+	if (vs->sig.t != -1 && vs->sig.t > v->now + (time_t)v->lim.clock_skew) {
+		dkim_verify_judge(vs, DKIM_RESULT_POLICY, "signature timestamp in the future (t=)");
+		return -1;
+	}
+	return 0;
+}
+
+/* dkim_verify_step_bodyhash - bh= against the computed hash (§6.1.3) */
+static int
+dkim_verify_step_bodyhash(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
+{
+	const struct dkim_bodyhash *bh = vs->bh;
+
+	(void)v;
+	(void)key;
+	vs->res.body_length = bh->total;
+	if (bh->has_limit && bh->limit > bh->total)
+		return dkim_verify_fail_as(vs, DKIM_FAIL_BODY_HASH,
+		    "l= is longer than the body");
+	if (bh->digest_len != vs->sig.bhlen ||
+	    memcmp(bh->digest, vs->sig.bh, bh->digest_len) != 0)
+		return dkim_verify_fail_as(vs, DKIM_FAIL_BODY_HASH, "body hash mismatch");
+	return 0;
+}
+
+/* dkim_verify_step_signature - b= over the header hash input (§6.1.3) */
+static int
+dkim_verify_step_signature(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
+{
+	struct buf in;
+	int ok;
+
+	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
+	if (dkim_hdr_signing_input(&v->hdrs, vs->sig.h, vs->sig.nh, vs->sig.hcanon,
+	    (struct span){ vs->sig.field, vs->sig.field_len }, vs->sig.b_raw_off,
+	    vs->sig.b_raw_len, &in) < 0) {
+		buf_clear(&in);
+		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, "signed header fields too large");
+		return -1;
+	}
+	ok = dkim_crypto_verify(*key, vs->sig.alg, &in, vs->sig.b, vs->sig.blen);
+	buf_clear(&in);
+	if (ok != 1)
+		return dkim_verify_fail_as(vs, DKIM_FAIL_SIGNATURE, "signature did not verify");
+	dkim_verify_judge(vs, DKIM_RESULT_PASS, "signature verified");
+	return -1;
+}
+
+static const dkim_verify_step dkim_verify_steps[] = {
+	dkim_verify_step_dns,
+	dkim_verify_step_key,
+	dkim_verify_step_strength,
+	dkim_verify_step_time,
+	dkim_verify_step_bodyhash,
+	dkim_verify_step_signature,
+};
+
+/* dkim_verify_fill - copy what the signature says into its result */
+static void
+dkim_verify_fill(struct dkim_vsig *vs)
+{
+	struct dkim_sig_result *r = &vs->res;
+
+	r->domain = vs->sig.d ? vs->sig.d : "";
+	r->selector = vs->sig.s ? vs->sig.s : "";
+	r->identity = vs->sig.i ? vs->sig.i : "";
+	r->algorithm = vs->sig.a ? vs->sig.a : "";
+	memcpy(r->b_prefix, vs->sig.b_prefix, sizeof(r->b_prefix));
+	r->has_length = vs->sig.has_l;
+	r->length = vs->sig.l;
+	r->timestamp = vs->sig.t;
+	r->expiration = vs->sig.x;
+	if (r->reason == NULL)
+		r->reason = "";
+}
+
+/* dkim_verify_evaluate - run the steps until one decides */
+static void
+dkim_verify_evaluate(struct dkim_verify *v, struct dkim_vsig *vs)
+{
+	EVP_PKEY *key = NULL;
+
+	for (size_t i = 0; !vs->judged && i < ARRAY_LEN(dkim_verify_steps); i++)
+		if (dkim_verify_steps[i](v, vs, &key) < 0)
+			break;
+	if (!vs->judged)
+		log_panic("dkim: signature %u left unjudged", vs->res.index);
+	EVP_PKEY_free(key);
+}
+
+static void
+dkim_verify_report(struct dkim_verify *v)
+{
+	if (v->reported)
+		return;
+	v->reported = true;
+	if (!v->now_set)
+		v->now = time(NULL);
+	v->results = xcalloc(v->nsigs ? v->nsigs : 1, sizeof(*v->results));
+	for (size_t i = 0; i < v->nsigs; i++) {
+		struct dkim_vsig *vs = &v->sigs[i];
+
+		if (!vs->judged)
+			dkim_verify_evaluate(v, vs);
+		dkim_verify_fill(vs);
+		v->results[i] = vs->res;
+	}
+	/* last statement: the callback may free the verifier */
+	v->cb(v->cb_arg, v->results, v->nsigs);
+}
+
+/* dkim_verify_finish - end of message: judge when every lookup answered */
+int
+dkim_verify_finish(struct dkim_verify *v, dkim_verify_cb cb, void *arg)
+{
+	if (v->error || v->finished)
+		return -1;
+	if (v->mp && msg_parser_finish(v->mp) < 0)
+		return dkim_verify_fail(v, msg_parser_error(v->mp));
+	if (!v->eoh_done && dkim_verify_eoh(v) < 0)
+		return -1;
+	dkim_bodyhash_final(&v->bhs);
+	v->cb = cb;
+	v->cb_arg = arg;
+	v->finished = true;
+	if (v->pending == 0)
+		dkim_verify_report(v);
+	return 0;
+}
+
+/* dkim_verify_error - static reason of an input error, NULL if none */
+const char *
+dkim_verify_error(const struct dkim_verify *v)
+{
+	return v->error;
+}
+
+/* dkim_verify_free - destroy, cancelling pending lookups */
+void
+dkim_verify_free(struct dkim_verify *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->nlookups; i++) {
+		struct dkim_lookup *lk = v->lookups[i];
+
+		if (lk->q && !lk->done)
+			dns_cancel(v->r, lk->q);
+		for (size_t k = 0; k < lk->ntxt; k++)
+			free(lk->txt[k]);
+		free(lk->txt);
+		free(lk->txtlen);
+		free(lk->name);
+		free(lk);
+	}
+	free(v->lookups);
+	for (size_t i = 0; i < v->nsigs; i++)
+		dkim_sig_clear(&v->sigs[i].sig);
+	free(v->sigs);
+	dkim_hdrs_clear(&v->hdrs);
+	dkim_bodyhash_clear(&v->bhs);
+	msg_parser_free(v->mp);
+	free(v->results);
+	free(v);
+}
