@@ -112,11 +112,12 @@ spf_eval_query(struct spf_eval *e, const char *name, enum dns_type type,
 {
 	struct dns_query *q;
 
-	if (++e->lookups > e->lim.total_lookup_limit && !e->in_exp) {
+	if (e->lookups >= e->lim.total_lookup_limit && !e->in_exp) {
 		spf_eval_error(e, SPF_RESULT_PERMERROR,
 		    "more than %u DNS lookups in one evaluation", e->lim.total_lookup_limit);
 		return;
 	}
+	e->lookups++;
 	e->on_answer = on_answer;
 	e->waiting = true;
 	q = dns_query(e->r, name, type, eval_dns_cb, e);

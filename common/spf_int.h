@@ -48,7 +48,7 @@ struct spf_term {
 
 struct spf_record {
 	struct spf_term *terms;
-	size_t nterms;
+	size_t nterms, cap;
 	char *redirect;		/* §6.1 domain-spec, NULL when absent */
 	char *exp;		/* §6.2 domain-spec, NULL when absent */
 };

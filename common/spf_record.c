@@ -209,7 +209,10 @@ record_add_directive(struct spf_record *rec, const char *p, size_t len,
 			return -1;
 		}
 		t.text = xmemdup0(p, len);
-		rec->terms = xrealloc(rec->terms, (rec->nterms + 1) * sizeof(t));
+		if (rec->nterms == rec->cap) {
+			rec->cap = rec->cap ? rec->cap * 2 : 8;
+			rec->terms = xrealloc(rec->terms, rec->cap * sizeof(t));
+		}
 		rec->terms[rec->nterms++] = t;
 		return 0;
 	}
