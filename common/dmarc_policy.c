@@ -1,0 +1,213 @@
+/*
+ * dmarc_policy.c - from a record to a disposition: the Domain Owner Assessment
+ * Policy (RFC 9989 §4.10.2: p, sp, np), testing mode t=y (§4.7 "t", one level
+ * down, as RFC 7489 pct=0 did, §A.6), the legacy RFC 7489 §6.6.4 pct sampling,
+ * local overrides (RFC 9990 §3 PolicyOverrideType) and the names of the enums.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmarc.h"
+
+/* dmarc_settings_default - the defaults documented in reinject.conf(5) */
+void
+dmarc_settings_default(struct dmarc_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->from_error_disposition = DMARC_DIS_REJECT;
+	s->temperror_on_dns_failure = true;
+}
+
+/* dmarc_policy_select - the assessment policy for the Author Domain (§4.10.2) */
+enum dmarc_policy
+dmarc_policy_select(const struct dmarc_record *rec, enum dmarc_source src,
+    bool author_nonexistent)
+{
+	if (rec == NULL || !rec->has_policy)
+		return DMARC_POLICY_UNSET;
+	if (src == DMARC_SOURCE_AUTHOR)
+		return rec->p;
+	if (author_nonexistent && rec->np != DMARC_POLICY_UNSET)
+		return rec->np;
+	if (rec->sp != DMARC_POLICY_UNSET)
+		return rec->sp;
+	return rec->p;
+}
+
+/* dmarc_policy_disposition - policy -> disposition, t=y one level down */
+enum dmarc_disposition
+dmarc_policy_disposition(enum dmarc_policy pol, bool testing)
+{
+	enum dmarc_disposition d;
+
+	switch (pol) {
+	case DMARC_POLICY_REJECT:
+		d = DMARC_DIS_REJECT;
+		break;
+	case DMARC_POLICY_QUARANTINE:
+		d = DMARC_DIS_QUARANTINE;
+		break;
+	default:
+		return DMARC_DIS_NONE;
+	}
+	if (testing)
+		d = d == DMARC_DIS_REJECT ? DMARC_DIS_QUARANTINE : DMARC_DIS_NONE;
+	return d;
+}
+
+/* net_parse - "addr" or "addr/len" into family, bytes and prefix length */
+static int
+net_parse(const char *s, int *af, unsigned char addr[16], unsigned *plen)
+{
+	char tmp[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char *end;
+
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, addr) == 1) {
+		*af = AF_INET;
+		*plen = 32;
+	} else if (inet_pton(AF_INET6, tmp, addr) == 1) {
+		*af = AF_INET6;
+		*plen = 128;
+	} else {
+		return -1;
+	}
+	if (slash) {
+		unsigned long l = strtoul(slash + 1, &end, 10);
+
+		if (*end != '\0' || end == slash + 1 || l > *plen)
+			return -1;
+		*plen = (unsigned)l;
+	}
+	return 0;
+}
+
+/* prefix_eq - do a and b agree on their first plen bits? */
+static bool
+prefix_eq(const unsigned char *a, const unsigned char *b, unsigned plen)
+{
+	unsigned bytes = plen / 8, bits = plen % 8;
+
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	if (bits == 0)
+		return true;
+	return ((a[bytes] ^ b[bytes]) & (0xff << (8 - bits))) == 0;
+}
+
+/* client_bytes - address bytes of ss; v4-mapped IPv6 counts as IPv4 */
+static int
+client_bytes(const struct sockaddr_storage *ss, unsigned char out[16])
+{
+	if (ss->ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(out, a->s6_addr + 12, 4);
+			return AF_INET;
+		}
+		memcpy(out, a->s6_addr, 16);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* dmarc_net_match - is the address in one of the networks?  -1 on a bad entry */
+int
+dmarc_net_match(const char *const *nets, const struct sockaddr_storage *ss)
+{
+	unsigned char c[16], n[16];
+	int caf;
+
+	if (nets == NULL)
+		return 0;
+	caf = client_bytes(ss, c);
+	for (; *nets; nets++) {
+		int af;
+		unsigned plen;
+
+		if (net_parse(*nets, &af, n, &plen) != 0)
+			return -1;
+		if (caf == af && prefix_eq(c, n, plen))
+			return 1;
+	}
+	return 0;
+}
+
+const char *
+dmarc_result_str(enum dmarc_result r)
+{
+	switch (r) {
+	case DMARC_RESULT_NONE: return "none";
+	case DMARC_RESULT_PASS: return "pass";
+	case DMARC_RESULT_FAIL: return "fail";
+	case DMARC_RESULT_TEMPERROR: return "temperror";
+	case DMARC_RESULT_PERMERROR: return "permerror";
+	}
+	return "?";
+}
+
+const char *
+dmarc_policy_str(enum dmarc_policy p)
+{
+	switch (p) {
+	case DMARC_POLICY_UNSET: return "";
+	case DMARC_POLICY_NONE: return "none";
+	case DMARC_POLICY_QUARANTINE: return "quarantine";
+	case DMARC_POLICY_REJECT: return "reject";
+	}
+	return "?";
+}
+
+const char *
+dmarc_disposition_str(enum dmarc_disposition d)
+{
+	switch (d) {
+	case DMARC_DIS_NONE: return "none";
+	case DMARC_DIS_QUARANTINE: return "quarantine";
+	case DMARC_DIS_REJECT: return "reject";
+	}
+	return "?";
+}
+
+const char *
+dmarc_override_str(enum dmarc_override o)
+{
+	switch (o) {
+	case DMARC_OVERRIDE_NONE: return "";
+	case DMARC_OVERRIDE_FORWARDED: return "forwarded";
+	case DMARC_OVERRIDE_SAMPLED_OUT: return "sampled_out";
+	case DMARC_OVERRIDE_TRUSTED_FORWARDER: return "trusted_forwarder";
+	case DMARC_OVERRIDE_MAILING_LIST: return "mailing_list";
+	case DMARC_OVERRIDE_LOCAL_POLICY: return "local_policy";
+	case DMARC_OVERRIDE_OTHER: return "other";
+	}
+	return "?";
+}
+
+const char *
+dmarc_auth_str(enum dmarc_auth a)
+{
+	switch (a) {
+	case DMARC_AUTH_NONE: return "none";
+	case DMARC_AUTH_PASS: return "pass";
+	case DMARC_AUTH_FAIL: return "fail";
+	case DMARC_AUTH_NEUTRAL: return "neutral";
+	case DMARC_AUTH_POLICY: return "policy";
+	case DMARC_AUTH_TEMPERROR: return "temperror";
+	case DMARC_AUTH_PERMERROR: return "permerror";
+	}
+	return "?";
+}

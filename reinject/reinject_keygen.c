@@ -1,0 +1,275 @@
+/*
+ * reinject_keygen.c - "reinject keygen": a DKIM signing key and its DNS record.
+ *
+ * Writes <dir>/<selector>.private (PKCS#8 PEM, mode 0600, never overwritten
+ * without -f), <dir>/<selector>.txt (a zone-file fragment: the TXT value split
+ * into quoted strings of at most 255 octets, RFC 1035 §3.3.14 and RFC 6376
+ * §3.6.2.2, and the single-line value as a comment) and <dir>/<selector>.value
+ * (the single-line value alone, for DNS providers' web forms).  Key records per
+ * RFC 6376 §3.6.1 (k=rsa, SubjectPublicKeyInfo) and RFC 8463 §4 (k=ed25519, raw
+ * 32-byte key).  RSA sizes per RFC 8301 §3.2.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "dkim_table.h"
+#include "reinject_tools.h"
+#include "util.h"
+
+#define KEYGEN_RSA_DEFAULT_BITS	2048
+/* Longest path written; the directory must leave room for the file names. */
+#define KEYGEN_PATH_MAX		4096
+
+struct keygen_opts {
+	enum dkim_alg alg;
+	unsigned bits;
+	const char *domain;
+	const char *selector;
+	const char *dir;
+	bool force;
+	bool testing;
+};
+
+/* keygen_usage - the synopsis on stderr */
+static int
+keygen_usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "reinject keygen: %s\n", why);
+	fprintf(stderr, "usage: reinject keygen [-t rsa|ed25519] [-b bits] -d domain "
+	    "-s selector [-D dir] [-f] [-y]\n");
+	return REINJECT_TOOL_USAGE;
+}
+
+/* keygen_name_ok - DNS label characters only (selector, domain) */
+static bool
+keygen_name_ok(const char *s)
+{
+	struct span sp = span_from_cstr(s);
+
+	if (sp.len == 0 || sp.len > DKIM_TABLE_DOMAIN_MAX || s[0] == '.' ||
+	    s[sp.len - 1] == '.' || strstr(s, "..") != NULL)
+		return false;
+	for (size_t i = 0; i < sp.len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+		    s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* keygen_parse - the command line into opts; -1 after printing usage */
+static int
+keygen_parse(int argc, char **argv, struct keygen_opts *o)
+{
+	char *end;
+	int c;
+
+	*o = (struct keygen_opts){ .alg = DKIM_ALG_RSA_SHA256, .dir = "." };
+	optind = 1;
+	while ((c = getopt(argc, argv, "t:b:d:s:D:fyh")) != -1) {
+		switch (c) {
+		case 't':
+			if (strcmp(optarg, "rsa") == 0)
+				o->alg = DKIM_ALG_RSA_SHA256;
+			else if (strcmp(optarg, "ed25519") == 0)
+				o->alg = DKIM_ALG_ED25519_SHA256;
+			else
+				return keygen_usage("-t takes rsa or ed25519");
+			break;
+		case 'b':
+			errno = 0;
+			o->bits = (unsigned)strtoul(optarg, &end, 10);
+			if (errno || *end != '\0' || o->bits < DKIM_TABLE_RSA_MIN_BITS ||
+			    o->bits > DKIM_TABLE_RSA_MAX_BITS)
+				return keygen_usage("-b takes 1024 to 4096 (RFC 8301)");
+			break;
+		case 'd': o->domain = optarg; break;
+		case 's': o->selector = optarg; break;
+		case 'D': o->dir = optarg; break;
+		case 'f': o->force = true; break;
+		case 'y': o->testing = true; break;
+		default: return keygen_usage(NULL);
+		}
+	}
+	if (optind != argc)
+		return keygen_usage("unexpected arguments");
+	if (o->domain == NULL || o->selector == NULL)
+		return keygen_usage("-d domain and -s selector are required");
+	if (!keygen_name_ok(o->domain) || !keygen_name_ok(o->selector))
+		return keygen_usage("domain and selector take letters, digits, "
+		    "'-', '_' and dots");
+	if (o->bits && o->alg == DKIM_ALG_ED25519_SHA256)
+		return keygen_usage("-b applies to rsa keys only");
+	if (o->bits == 0)
+		o->bits = KEYGEN_RSA_DEFAULT_BITS;
+	return 0;
+}
+
+/* keygen_make - a fresh key pair */
+static EVP_PKEY *
+keygen_make(const struct keygen_opts *o)
+{
+	if (o->alg == DKIM_ALG_ED25519_SHA256)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o->bits);
+}
+
+/* keygen_open - create a file; mode 0600 whatever the umask */
+static FILE *
+keygen_open(const char *path, bool force, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC :
+	    O_EXCL), mode);
+	FILE *f;
+
+	if (fd < 0) {
+		fprintf(stderr, "reinject keygen: %s: %s%s\n", path, strerror(errno),
+		    errno == EEXIST ? " (use -f to replace it)" : "");
+		return NULL;
+	}
+	if (fchmod(fd, mode) < 0 || (f = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "reinject keygen: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+/* keygen_close - flush and report write errors */
+static int
+keygen_close(FILE *f, const char *path)
+{
+	if (ferror(f) | (fclose(f) != 0)) {
+		fprintf(stderr, "reinject keygen: %s: write error\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* reinject_keygen_zone_line - write "name IN TXT ( "..." "..." )" for value */
+void
+reinject_keygen_zone_line(FILE *f, const char *name, const char *value)
+{
+	size_t len = strlen(value);
+
+	fprintf(f, "%s.\tIN\tTXT\t(", name);
+	for (size_t off = 0; off < len; off += REINJECT_TXT_STRING_MAX) {
+		size_t n = len - off < REINJECT_TXT_STRING_MAX ? len - off :
+		    REINJECT_TXT_STRING_MAX;
+
+		fprintf(f, " \"%.*s\"", (int)n, value + off);
+	}
+	fprintf(f, " )\n");
+}
+
+/* keygen_write_key - the private key, PKCS#8 PEM, 0600 */
+static int
+keygen_write_key(const char *path, EVP_PKEY *key, bool force)
+{
+	FILE *f = keygen_open(path, force, 0600);
+
+	if (f == NULL)
+		return -1;
+	if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1)
+		fprintf(stderr, "reinject keygen: %s: cannot encode the key\n", path);
+	return keygen_close(f, path);
+}
+
+/* keygen_write_record - the zone fragment and the one-line value */
+static int
+keygen_write_record(const char *txt, const char *raw, const char *name,
+    const char *value, const struct keygen_opts *o)
+{
+	FILE *f = keygen_open(txt, o->force, 0644);
+
+	if (f == NULL)
+		return -1;
+	fprintf(f, "; DKIM key %s for %s (%s", o->selector, o->domain,
+	    o->alg == DKIM_ALG_RSA_SHA256 ? "rsa" : "ed25519");
+	if (o->alg == DKIM_ALG_RSA_SHA256)
+		fprintf(f, " %u bits", o->bits);
+	fprintf(f, "), made by reinject keygen.\n; Zone file line, the value split "
+	    "into strings of at most %d characters:\n", REINJECT_TXT_STRING_MAX);
+	reinject_keygen_zone_line(f, name, value);
+	fprintf(f, "; The same value on one line (also in %s):\n; %s\n", raw, value);
+	if (keygen_close(f, txt) < 0 || (f = keygen_open(raw, o->force, 0644)) == NULL)
+		return -1;
+	fprintf(f, "%s\n", value);
+	return keygen_close(f, raw);
+}
+
+/* keygen_path - dir/selector.ext into out */
+static int
+keygen_path(char *out, size_t n, const struct keygen_opts *o, const char *ext)
+{
+	int r = snprintf(out, n, "%s/%s.%s", o->dir, o->selector, ext);
+
+	if (r < 0 || (size_t)r >= n) {
+		fprintf(stderr, "reinject keygen: directory name too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* keygen_value - "v=DKIM1; k=...; p=..." (RFC 6376 §3.6.1) */
+static char *
+keygen_value(EVP_PKEY *key, const struct keygen_opts *o)
+{
+	char *pub = dkim_table_key_public_b64(key, o->alg);
+	size_t n;
+	char *v;
+
+	if (pub == NULL)
+		return NULL;
+	n = strlen(pub) + 64;
+	v = xmalloc(n);
+	snprintf(v, n, "v=DKIM1; k=%s;%s p=%s", o->alg == DKIM_ALG_RSA_SHA256 ?
+	    "rsa" : "ed25519", o->testing ? " t=y;" : "", pub);
+	free(pub);
+	return v;
+}
+
+/* reinject_keygen_main - the "keygen" subcommand */
+int
+reinject_keygen_main(int argc, char **argv)
+{
+	char kpath[KEYGEN_PATH_MAX], tpath[KEYGEN_PATH_MAX], vpath[KEYGEN_PATH_MAX];
+	char name[2 * DKIM_TABLE_DOMAIN_MAX + 16];
+	struct keygen_opts o;
+	EVP_PKEY *key;
+	char *value = NULL;
+	int rc = REINJECT_TOOL_ERROR;
+
+	if (keygen_parse(argc, argv, &o) != 0)
+		return REINJECT_TOOL_USAGE;
+	if (keygen_path(kpath, sizeof(kpath), &o, "private") < 0 ||
+	    keygen_path(tpath, sizeof(tpath), &o, "txt") < 0 ||
+	    keygen_path(vpath, sizeof(vpath), &o, "value") < 0)
+		return REINJECT_TOOL_ERROR;
+	snprintf(name, sizeof(name), "%s._domainkey.%s", o.selector, o.domain);
+	if ((key = keygen_make(&o)) == NULL) {
+		fprintf(stderr, "reinject keygen: key generation failed\n");
+		return REINJECT_TOOL_ERROR;
+	}
+	if ((value = keygen_value(key, &o)) != NULL &&
+	    keygen_write_key(kpath, key, o.force) == 0 &&
+	    keygen_write_record(tpath, vpath, name, value, &o) == 0) {
+		printf("private key: %s (mode 0600; give it to the user reinject "
+		    "runs as)\nDNS record:  %s (zone file line), %s (one line)\n\n",
+		    kpath, tpath, vpath);
+		reinject_keygen_zone_line(stdout, name, value);
+		rc = REINJECT_TOOL_OK;
+	}
+	free(value);
+	EVP_PKEY_free(key);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * reinject_tools_main.c - "reinject-tools keygen|testkey ...": the administrator
+ * subcommands as a standalone program (the daemon's main dispatches to the same
+ * functions as "reinject keygen" and "reinject testkey").
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "reinject_tools.h"
+
+int
+main(int argc, char **argv)
+{
+	log_open("reinject", LOG_DEST_STDERR);
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return reinject_keygen_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "testkey") == 0)
+		return reinject_testkey_main(argc - 1, argv + 1);
+	fprintf(stderr, "usage: reinject-tools keygen|testkey [options]\n");
+	return REINJECT_TOOL_USAGE;
+}
