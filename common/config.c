@@ -494,7 +494,7 @@ config_format_value(const struct config_key *k, const void *dst, struct buf *out
 		buf_append_str(out, *CFIELD(dst, k, bool) ? "yes" : "no");
 		break;
 	case CONFIG_INT:
-		buf_printf(out, "%d", *CFIELD(dst, k, int));
+		buf_printf(out, k->octal ? "0%o" : "%d", *CFIELD(dst, k, int));
 		break;
 	case CONFIG_TIME:
 		config_format_time(*CFIELD(dst, k, unsigned), out);

@@ -15,7 +15,8 @@
  *
  * Destination field types, per key type:
  *   CONFIG_BOOL    bool          yes/no, true/false, on/off, 1/0
- *   CONFIG_INT     int           decimal (0x.. hex, 0.. octal), min..max
+ *   CONFIG_INT     int           decimal (0x.. hex, 0.. octal), min..max;
+ *                                CONFIG_KEY_OCTAL prints it back in octal
  *   CONFIG_TIME    unsigned      seconds; suffix s, m, h or d; min..max seconds
  *   CONFIG_SIZE    size_t        bytes; suffix k or m (1024-based); min..max
  *   CONFIG_STRING  char *        owned copy; may be empty
@@ -63,22 +64,25 @@ struct config_key {
 	long long min, max;		/* INT, TIME, SIZE */
 	const struct config_enum *enums;	/* ENUM: terminated by a NULL name */
 	const char *doc;		/* one line, for -n listings and key lists */
+	bool octal;			/* INT: printed in octal (file modes) */
 };
 
 #define CONFIG_KEY_BOOL(n, st, f, def, doc) \
-	{ n, CONFIG_BOOL, def, offsetof(st, f), 0, 1, NULL, doc }
+	{ n, CONFIG_BOOL, def, offsetof(st, f), 0, 1, NULL, doc, false }
 #define CONFIG_KEY_INT(n, st, f, def, lo, hi, doc) \
-	{ n, CONFIG_INT, def, offsetof(st, f), lo, hi, NULL, doc }
+	{ n, CONFIG_INT, def, offsetof(st, f), lo, hi, NULL, doc, false }
+#define CONFIG_KEY_OCTAL(n, st, f, def, lo, hi, doc) \
+	{ n, CONFIG_INT, def, offsetof(st, f), lo, hi, NULL, doc, true }
 #define CONFIG_KEY_TIME(n, st, f, def, lo, hi, doc) \
-	{ n, CONFIG_TIME, def, offsetof(st, f), lo, hi, NULL, doc }
+	{ n, CONFIG_TIME, def, offsetof(st, f), lo, hi, NULL, doc, false }
 #define CONFIG_KEY_SIZE(n, st, f, def, lo, hi, doc) \
-	{ n, CONFIG_SIZE, def, offsetof(st, f), lo, hi, NULL, doc }
+	{ n, CONFIG_SIZE, def, offsetof(st, f), lo, hi, NULL, doc, false }
 #define CONFIG_KEY_STRING(n, st, f, def, doc) \
-	{ n, CONFIG_STRING, def, offsetof(st, f), 0, 0, NULL, doc }
+	{ n, CONFIG_STRING, def, offsetof(st, f), 0, 0, NULL, doc, false }
 #define CONFIG_KEY_LIST(n, st, f, def, doc) \
-	{ n, CONFIG_LIST, def, offsetof(st, f), 0, 0, NULL, doc }
+	{ n, CONFIG_LIST, def, offsetof(st, f), 0, 0, NULL, doc, false }
 #define CONFIG_KEY_ENUM(n, st, f, def, tab, doc) \
-	{ n, CONFIG_ENUM, def, offsetof(st, f), 0, 0, tab, doc }
+	{ n, CONFIG_ENUM, def, offsetof(st, f), 0, 0, tab, doc, false }
 
 struct config_schema {
 	const char *name;		/* "policyd.conf": used in messages */

@@ -349,6 +349,8 @@ struct policyd_conn *policyd_conn_new(struct policyd_server *s, int fd,
 /* policyd_conn_drain - close now if idle, else after the request in flight */
 void policyd_conn_drain(struct policyd_conn *c);
 void policyd_conn_free(struct policyd_conn *c);
+/* policyd_conn_next - the next connection of the server's list */
+struct policyd_conn *policyd_conn_next(const struct policyd_conn *c);
 
 /* policyd_server_init - loop, resolver and cache; config taken over */
 int policyd_server_init(struct policyd_server *s, struct event_base *base,

@@ -22,21 +22,6 @@
 /* Bound on one substituted text (exp= can be long, RFC 7208 §6.2). */
 #define POLICYD_ACTION_TEXT_LIMIT	800
 
-static const char *const policyd_result_names[] = {
-	[SPF_RESULT_NONE] = "none", [SPF_RESULT_NEUTRAL] = "neutral",
-	[SPF_RESULT_PASS] = "pass", [SPF_RESULT_FAIL] = "fail",
-	[SPF_RESULT_SOFTFAIL] = "softfail", [SPF_RESULT_TEMPERROR] = "temperror",
-	[SPF_RESULT_PERMERROR] = "permerror",
-};
-
-/* policyd_action_result_name - RFC 7208 §2.6 result name */
-static const char *
-policyd_action_result_name(enum spf_result r)
-{
-	return (size_t)r < ARRAY_LEN(policyd_result_names) ? policyd_result_names[r] :
-	    "unknown";
-}
-
 /* policyd_decision_init - empty decision */
 void
 policyd_decision_init(struct policyd_decision *d)
@@ -144,7 +129,7 @@ policyd_action_placeholder(struct buf *out, const char *name, size_t len,
 	else if (span_eq_ci(n, "reason"))
 		v = x->o->reason;
 	else if (span_eq_ci(n, "result"))
-		v = policyd_action_result_name(x->o->result);
+		v = spf_result_str(x->o->result);
 	else if (span_eq_ci(n, "identity"))
 		v = x->is_helo ? "helo" : "mailfrom";
 	else if (span_eq_ci(n, "domain"))

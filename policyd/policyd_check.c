@@ -199,7 +199,8 @@ policyd_check_store(struct policyd_check *k, struct policyd_identity_outcome *o,
 	o->explanation = v->explanation ? xstrdup(v->explanation) : NULL;
 	o->lookups = v->lookups;
 	buf_init(&b, 4096);
-	spf_received_header(&b, v, &req, k->c->hide_receiver);
+	/* one line: a PREPEND action cannot carry a folded header */
+	spf_received_header_fold(&b, v, &req, k->c->hide_receiver, NULL);
 	o->received_spf = buf_steal(&b);
 	spf_authres_clause(&b, v);
 	o->authres = buf_steal(&b);

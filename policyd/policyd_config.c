@@ -46,7 +46,7 @@ static const struct config_key policyd_keys[] = {
 	    "sockets to serve: unix:/path and/or inet:host:port"),
 	CONFIG_KEY_STRING("user", PC, user, "mailauth",
 	    "unprivileged user to run as after binding (required when started as root)"),
-	CONFIG_KEY_INT("unix_socket_mode", PC, unix_socket_mode, "0666", 0, 0777,
+	CONFIG_KEY_OCTAL("unix_socket_mode", PC, unix_socket_mode, "0666", 0, 0777,
 	    "permissions of unix sockets"),
 	CONFIG_KEY_INT("connection_limit", PC, connection_limit, "1000", 1, 100000,
 	    "concurrent client connections; more are refused"),

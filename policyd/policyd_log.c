@@ -50,12 +50,6 @@ void
 policyd_log_verdict(const struct policyd_config *c,
     const struct policyd_request *req, const struct policyd_decision *d)
 {
-	static const char *const results[] = {
-		[SPF_RESULT_NONE] = "none", [SPF_RESULT_NEUTRAL] = "neutral",
-		[SPF_RESULT_PASS] = "pass", [SPF_RESULT_FAIL] = "fail",
-		[SPF_RESULT_SOFTFAIL] = "softfail", [SPF_RESULT_TEMPERROR] = "temperror",
-		[SPF_RESULT_PERMERROR] = "permerror",
-	};
 	const char *qid = policyd_request_get(req, POLICYD_ATTR_QUEUE_ID);
 	const char *sender = policyd_request_get(req, POLICYD_ATTR_SENDER);
 	struct buf b;
@@ -71,8 +65,7 @@ policyd_log_verdict(const struct policyd_config *c,
 	policyd_log_field(&b, "recipient", policyd_request_get(req,
 	    POLICYD_ATTR_RECIPIENT), false);
 	policyd_log_field(&b, "identity", d->identity, false);
-	policyd_log_field(&b, "result", (size_t)d->result < ARRAY_LEN(results) ?
-	    results[d->result] : "unknown", false);
+	policyd_log_field(&b, "result", spf_result_str(d->result), false);
 	policyd_log_field(&b, "action", policyd_log_action_word(d), false);
 	policyd_log_field(&b, "reason", d->reason ? d->reason : "", true);
 	log_info("%s: spf verdict:%s", qid[0] ? qid : "NOQUEUE", buf_cstr(&b));

@@ -12,6 +12,7 @@
 
 struct demo {
 	bool flag;
+	int perm;
 	int count;
 	unsigned timeout;
 	size_t limit;
@@ -29,6 +30,7 @@ static const struct config_enum demo_modes[] = {
 static const struct config_key demo_keys[] = {
 	CONFIG_KEY_BOOL("flag", struct demo, flag, "no", "a switch"),
 	CONFIG_KEY_INT("count", struct demo, count, "3", 1, 10, "a count"),
+	CONFIG_KEY_OCTAL("perm", struct demo, perm, "0640", 0, 0777, "a mode"),
 	CONFIG_KEY_TIME("timeout", struct demo, timeout, "2m", 1, 86400, "a time"),
 	CONFIG_KEY_SIZE("limit", struct demo, limit, "4k", 16, 1048576, "a size"),
 	CONFIG_KEY_STRING("name", struct demo, name, "demo", "a name"),
@@ -181,10 +183,12 @@ START_TEST(config_print_output_reads_back_identically)
 	config_print(&demo_schema, &d, f);
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(text, "timeout = 90s\n"));
+	ck_assert_ptr_nonnull(strstr(text, "perm = 0640\n"));
 	ck_assert_ptr_nonnull(strstr(text, "limit = 1048576\n"));
 	ck_assert_ptr_nonnull(strstr(text, "nets = a, b, c\n"));
 	ck_assert_int_eq(load(&e, text, &err), 0);
 	ck_assert_int_eq(e.flag, d.flag);
+	ck_assert_int_eq(e.perm, 0640);
 	ck_assert_uint_eq(e.timeout, d.timeout);
 	ck_assert_uint_eq(e.limit, d.limit);
 	ck_assert_int_eq(e.mode, d.mode);

@@ -1,0 +1,142 @@
+/*
+ * main.c - policyd: Postfix policy delegation server answering SPF verdicts.
+ *
+ * policyd [-c config] [-F native|pyspf] [-o name=value] [-f] [-t] [-n] [-v]
+ * policyd query --ip addr [--sender addr] [--helo name] [--dns addr@port] [-c config]
+ *
+ * Parse the arguments, load the configuration, bind the listeners, drop
+ * privileges, start the resolver and run the loop (policyd(8)).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config_build.h"
+#include "log.h"
+#include "policyd.h"
+#include "util.h"
+
+#define POLICYD_DEFAULT_CONFIG	MAILAUTH_SYSCONFDIR "/policyd.conf"
+#define POLICYD_MAX_OVERRIDES	64
+
+struct policyd_args {
+	const char *config;
+	enum policyd_config_format format;
+	const char *overrides[POLICYD_MAX_OVERRIDES + 1];
+	size_t noverrides;
+	bool foreground, test, print, verbose;
+};
+
+/* policyd_usage - the synopsis, exit 64 (EX_USAGE) */
+static void __attribute__((noreturn))
+policyd_usage(void)
+{
+	fprintf(stderr, "usage: policyd [-c config] [-F native|pyspf] [-o name=value] "
+	    "[-f] [-t] [-n] [-v]\n"
+	    "       policyd query --ip addr [--sender addr] [--helo name] "
+	    "[--dns addr@port] [-c config]\n");
+	exit(64);
+}
+
+/* policyd_args_parse - command line into a */
+static void
+policyd_args_parse(int argc, char **argv, struct policyd_args *a)
+{
+	int ch;
+
+	a->config = POLICYD_DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:F:o:ftnv")) != -1) {
+		switch (ch) {
+		case 'c': a->config = optarg; break;
+		case 'F':
+			if (strcmp(optarg, "native") == 0)
+				a->format = POLICYD_FORMAT_NATIVE;
+			else if (strcmp(optarg, "pyspf") == 0)
+				a->format = POLICYD_FORMAT_PYSPF;
+			else
+				policyd_usage();
+			break;
+		case 'o':
+			if (a->noverrides == POLICYD_MAX_OVERRIDES)
+				policyd_usage();
+			a->overrides[a->noverrides++] = optarg;
+			break;
+		case 'f': a->foreground = true; break;
+		case 't': a->test = true; break;
+		case 'n': a->print = true; break;
+		case 'v': a->verbose = true; break;
+		default: policyd_usage();
+		}
+	}
+	if (optind != argc)
+		policyd_usage();
+}
+
+/* policyd_start - bind, drop privileges, detach, start the resolver */
+static void
+policyd_start(struct policyd_server *s, struct event_base *base, bool foreground)
+{
+	if (policyd_listen_open(s, s->config) < 0)
+		log_fatal("cannot open the listeners");
+	if (policyd_privs_drop(s, s->config) < 0)
+		log_fatal("cannot drop privileges");
+	if (!foreground) {
+		if (daemon(0, 0) < 0)
+			log_fatal("daemon: %m");
+		if (event_reinit(base) < 0)
+			log_fatal("event_reinit failed");
+	}
+	s->env.dns = policyd_dns_new(base, s->config, NULL);
+	if (s->env.dns == NULL)
+		log_fatal("cannot start the resolver");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct policyd_args a = { 0 };
+	struct policyd_server s;
+	struct policyd_config *c;
+	struct event_base *base;
+	struct buf err;
+
+	if (argc > 1 && strcmp(argv[1], "query") == 0)
+		return policyd_query_main(argc - 1, argv + 1);
+	policyd_args_parse(argc, argv, &a);
+	log_open("policyd", a.foreground || a.test || a.print ? LOG_DEST_STDERR :
+	    LOG_DEST_SYSLOG);
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	c = policyd_config_load(a.config, a.format, a.overrides, &err);
+	if (c == NULL) {
+		/* the administrator sees the file:line list; syslog gets it too */
+		fprintf(stderr, "%s", buf_cstr(&err));
+		if (!(a.foreground || a.test || a.print))
+			log_error("%s", buf_cstr(&err));
+		log_fatal("bad configuration in %s; not started", a.config);
+	}
+	buf_clear(&err);
+	log_set_debug(a.verbose || c->log_level >= 2);
+	if (a.print)
+		config_print(&policyd_config_schema, c, stdout);
+	if (a.test || a.print) {
+		policyd_config_unref(c);
+		return 0;
+	}
+	base = event_base_new();
+	policyd_server_init(&s, base, NULL, c);
+	s.config_path = a.config;
+	s.config_format = a.format;
+	s.overrides = a.overrides;
+	policyd_start(&s, base, a.foreground);
+	policyd_server_signals(&s);
+	log_info("started (version %s)", MAILAUTH_VERSION);
+	event_base_dispatch(base);
+	log_info("stopped");
+	policyd_server_clear(&s);
+	dns_resolver_free(s.env.dns);
+	event_base_free(base);
+	return 0;
+}

@@ -1,0 +1,280 @@
+/*
+ * policyd_conn.c - one Postfix connection (SMTPD_POLICY_README).
+ *
+ * Postfix keeps the connection and sends requests one after another.  Bytes
+ * go through the protocol parser; at most one request is in flight per
+ * connection, so replies leave in request order even when a client pipelines.
+ * While a request is evaluated, reading stops (back-pressure); buffered bytes
+ * are parsed after the reply.  The connection is closed only on error: lost
+ * framing (over-long line or request), EOF, an idle timeout between requests
+ * (idle_timeout), the end of its lifetime (connection_timeout, after the reply
+ * in flight) or a shutdown (after the reply in flight).  A framed but
+ * malformed request gets a temporary-failure reply and the connection stays.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "policyd.h"
+#include "util.h"
+
+/* Replies queued for a client that does not read them: stop parsing past this. */
+#define POLICYD_CONN_OUTPUT_LIMIT	65536
+/* The reply to a malformed request: temporary, no verdict (Postfix: 4.3.5). */
+#define POLICYD_CONN_BAD_REPLY \
+	"DEFER_IF_PERMIT 4.3.5 Policy service error: malformed policy request"
+
+struct policyd_conn {
+	struct policyd_conn *prev, *next;
+	struct policyd_server *s;
+	struct bufferevent *bev;
+	char *peer;
+	struct policyd_proto proto;
+	struct policyd_cache_wait *wait;
+	struct event *ttl_timer;
+	bool busy;			/* a request is being evaluated */
+	bool closing;			/* close once the reply in flight is sent */
+	bool in_process;		/* inside policyd_conn_process */
+	bool freed_in_process;
+};
+
+static void policyd_conn_process(struct policyd_conn *c);
+
+/* policyd_conn_free - close and forget the connection */
+void
+policyd_conn_free(struct policyd_conn *c)
+{
+	struct policyd_server *s = c->s;
+
+	if (c->in_process) {
+		/* the parse loop owns c; it frees on its way out */
+		c->freed_in_process = true;
+		return;
+	}
+	if (c->wait != NULL)
+		policyd_cache_cancel(s->cache, c->wait);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	event_free(c->ttl_timer);
+	bufferevent_free(c->bev);
+	policyd_proto_clear(&c->proto);
+	free(c->peer);
+	free(c);
+	s->nconns--;
+	policyd_server_conn_gone(s);
+}
+
+/* policyd_conn_flushed - output written: close now, or parse what is buffered */
+static void
+policyd_conn_flushed(struct bufferevent *bev, void *arg)
+{
+	struct policyd_conn *c = arg;
+
+	(void)bev;
+	if (c->closing && !c->busy)
+		policyd_conn_free(c);
+	else
+		policyd_conn_process(c);
+}
+
+/* policyd_conn_reply - "action=...", empty line */
+static void
+policyd_conn_reply(struct policyd_conn *c, const char *action)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, "action=%s\n\n", action);
+}
+
+/* policyd_conn_verdict - the outcome of the request in flight is known */
+static void
+policyd_conn_verdict(void *arg, const struct policyd_outcome *o,
+    unsigned *headers_sent)
+{
+	struct policyd_conn *c = arg;
+	struct policyd_decision d;
+
+	c->wait = NULL;
+	policyd_decision_init(&d);
+	policyd_action_decide(c->s->config, o, &c->proto.req, headers_sent, &d);
+	policyd_log_verdict(c->s->config, &c->proto.req, &d);
+	policyd_conn_reply(c, buf_cstr(&d.action));
+	policyd_decision_clear(&d);
+	policyd_proto_next(&c->proto);
+	c->busy = false;
+	if (!c->in_process) {
+		bufferevent_enable(c->bev, EV_READ);
+		policyd_conn_process(c);
+	}
+}
+
+/* policyd_conn_request - a complete, valid request */
+static void
+policyd_conn_request(struct policyd_conn *c)
+{
+	const char *state = policyd_request_get(&c->proto.req,
+	    POLICYD_ATTR_PROTOCOL_STATE);
+
+	/* SPF is decided at RCPT (pypolicyd-spf's stage); other states: no opinion */
+	if (strcmp(state, "RCPT") != 0) {
+		log_debug("%s: protocol_state=%s: DUNNO", c->peer, state);
+		policyd_conn_reply(c, "DUNNO");
+		policyd_proto_next(&c->proto);
+		return;
+	}
+	c->busy = true;
+	bufferevent_disable(c->bev, EV_READ);
+	c->wait = policyd_cache_get(c->s->cache, c->s->config, &c->proto.req,
+	    policyd_conn_verdict, c);
+}
+
+/* policyd_conn_parsed - act on what the parser found; false: stop parsing */
+static bool
+policyd_conn_parsed(struct policyd_conn *c, enum policyd_proto_status st)
+{
+	switch (st) {
+	case POLICYD_PROTO_MORE:
+		return true;
+	case POLICYD_PROTO_REQUEST:
+		policyd_conn_request(c);
+		return true;
+	case POLICYD_PROTO_BAD_REQUEST:
+		policyd_log_bad_request(c->peer, c->proto.error, false);
+		policyd_conn_reply(c, POLICYD_CONN_BAD_REPLY);
+		policyd_proto_next(&c->proto);
+		return true;
+	case POLICYD_PROTO_FATAL:
+		policyd_log_bad_request(c->peer, c->proto.error, true);
+		c->freed_in_process = true;
+		return false;
+	}
+	return false;
+}
+
+/* policyd_conn_process - parse buffered input, one request at a time */
+static void
+policyd_conn_process(struct policyd_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	c->in_process = true;
+	while (!c->busy && !c->closing && !c->freed_in_process &&
+	    evbuffer_get_length(in) > 0 &&
+	    evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT) {
+		struct evbuffer_iovec v;
+		enum policyd_proto_status st;
+		size_t used;
+
+		evbuffer_peek(in, -1, NULL, &v, 1);
+		used = policyd_proto_feed(&c->proto, v.iov_base, v.iov_len, &st);
+		evbuffer_drain(in, used);
+		if (!policyd_conn_parsed(c, st))
+			break;
+	}
+	c->in_process = false;
+	if (c->freed_in_process) {
+		c->freed_in_process = false;
+		c->closing = true;
+		c->busy = false;
+		policyd_conn_free(c);
+		return;
+	}
+	/* a closing connection goes once its replies are out */
+	if (c->closing && !c->busy && evbuffer_get_length(out) == 0)
+		policyd_conn_free(c);
+	else if (!c->busy && evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT &&
+	    !c->closing)
+		bufferevent_enable(c->bev, EV_READ);
+	else if (!c->busy)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* policyd_conn_read - bytes arrived */
+static void
+policyd_conn_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	policyd_conn_process(arg);
+}
+
+/* policyd_conn_event - EOF, error or idle timeout */
+static void
+policyd_conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct policyd_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_debug("%s: idle for idle_timeout, closing", c->peer);
+	else if (!policyd_proto_idle(&c->proto))
+		log_warn("%s: connection closed in the middle of a request", c->peer);
+	policyd_conn_free(c);
+}
+
+/* policyd_conn_expire - connection_timeout reached */
+static void
+policyd_conn_expire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	log_debug("%s: connection_timeout reached", ((struct policyd_conn *)arg)->peer);
+	policyd_conn_drain(arg);
+}
+
+/* policyd_conn_drain - close now if idle, else after the request in flight */
+void
+policyd_conn_drain(struct policyd_conn *c)
+{
+	c->closing = true;
+	if (c->busy)
+		return;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		policyd_conn_free(c);
+}
+
+/* policyd_conn_next - the next connection of the server's list */
+struct policyd_conn *
+policyd_conn_next(const struct policyd_conn *c)
+{
+	return c->next;
+}
+
+/* policyd_conn_new - serve a connected socket */
+struct policyd_conn *
+policyd_conn_new(struct policyd_server *s, int fd, const char *peer)
+{
+	const struct policyd_config *cfg = s->config;
+	struct policyd_proto_limits lim = { cfg->line_size_limit,
+	    cfg->request_size_limit, (unsigned)cfg->attribute_count_limit };
+	struct timeval idle = { (time_t)cfg->idle_timeout, 0 };
+	struct timeval ttl = { (time_t)cfg->connection_timeout, 0 };
+	struct policyd_conn *c = xcalloc(1, sizeof(*c));
+
+	c->s = s;
+	c->peer = xstrdup(peer);
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		log_panic("bufferevent_socket_new failed");
+	policyd_proto_init(&c->proto, &lim);
+	bufferevent_setcb(c->bev, policyd_conn_read, policyd_conn_flushed,
+	    policyd_conn_event, c);
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->ttl_timer = evtimer_new(s->base, policyd_conn_expire, c);
+	evtimer_add(c->ttl_timer, &ttl);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	return c;
+}

@@ -1,0 +1,172 @@
+/*
+ * policyd_query.c - "policyd query": one SPF evaluation for an administrator,
+ * like spfquery.  Prints each DNS lookup made (spf_request.trace), the result,
+ * the reason, the explanation and the Received-SPF header; the exit code tells
+ * the result (policyd(8), EXIT STATUS).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "policyd.h"
+#include "util.h"
+
+/* Exit codes of query mode, one per result (RFC 7208 §2.6), and errors. */
+static const int policyd_query_exit[] = {
+	[SPF_RESULT_PASS] = 0, [SPF_RESULT_FAIL] = 1, [SPF_RESULT_SOFTFAIL] = 2,
+	[SPF_RESULT_NEUTRAL] = 3, [SPF_RESULT_NONE] = 4, [SPF_RESULT_PERMERROR] = 5,
+	[SPF_RESULT_TEMPERROR] = 6,
+};
+#define POLICYD_QUERY_EX_USAGE	64
+#define POLICYD_QUERY_EX_CONFIG	78
+
+struct policyd_query {
+	const char *ip, *sender, *helo, *dns, *config;
+	bool helo_identity;
+	struct event_base *base;
+	int status;
+};
+
+/* policyd_query_trace - one line per DNS query the engine made */
+static void
+policyd_query_trace(void *arg, const char *name, enum dns_type type,
+    enum dns_rcode rcode, size_t count)
+{
+	(void)arg;
+	printf("lookup: %s %s: %s, %zu record%s\n", dns_type_str(type), name,
+	    dns_rcode_str(rcode), count, count == 1 ? "" : "s");
+}
+
+/* policyd_query_done - print the verdict */
+static void
+policyd_query_done(void *arg, const struct spf_verdict *v)
+{
+	struct policyd_query *q = arg;
+
+	printf("identity: %s\n", v->identity == SPF_IDENTITY_HELO ? "helo" : "mailfrom");
+	printf("domain: %s\n", v->domain ? v->domain : "");
+	printf("result: %s\n", spf_result_str(v->result));
+	printf("reason: %s\n", v->reason ? v->reason : "");
+	if (v->mechanism)
+		printf("mechanism: %s\n", v->mechanism);
+	if (v->explanation)
+		printf("explanation: %s\n", v->explanation);
+	printf("lookups: %u (void: %u)\n", v->lookups, v->void_lookups);
+	q->status = (size_t)v->result < ARRAY_LEN(policyd_query_exit) ?
+	    policyd_query_exit[v->result] : POLICYD_QUERY_EX_CONFIG;
+	if (q->base)
+		event_base_loopbreak(q->base);
+}
+
+/* policyd_query_args - long options into q; false on a usage error */
+static bool
+policyd_query_args(int argc, char **argv, struct policyd_query *q)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' },
+		{ "sender", required_argument, NULL, 's' },
+		{ "helo", required_argument, NULL, 'h' },
+		{ "dns", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "identity", required_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i': q->ip = optarg; break;
+		case 's': q->sender = optarg; break;
+		case 'h': q->helo = optarg; break;
+		case 'd': q->dns = optarg; break;
+		case 'c': q->config = optarg; break;
+		case 'I':
+			if (strcmp(optarg, "helo") != 0 && strcmp(optarg, "mailfrom") != 0)
+				return false;
+			q->helo_identity = strcmp(optarg, "helo") == 0;
+			break;
+		default: return false;
+		}
+	}
+	if (optind != argc || q->ip == NULL || (q->sender == NULL && q->helo == NULL))
+		return false;
+	/* no sender: the HELO identity, as pypolicyd-spf checks it */
+	if (q->sender == NULL)
+		q->helo_identity = true;
+	return true;
+}
+
+/* policyd_query_request - the SPF request from the arguments */
+static bool
+policyd_query_request(const struct policyd_query *q, const struct policyd_config *c,
+    struct spf_request *req)
+{
+	int family;
+	unsigned char addr[16];
+
+	memset(req, 0, sizeof(*req));
+	if (!policyd_cidr_addr_parse(q->ip, &family, addr))
+		return false;
+	req->client.ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		memcpy(&((struct sockaddr_in *)&req->client)->sin_addr, addr, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)&req->client)->sin6_addr, addr, 16);
+	req->helo = q->helo ? q->helo : "";
+	req->mail_from = q->sender ? q->sender : "";
+	req->identity = q->helo_identity ? SPF_IDENTITY_HELO : SPF_IDENTITY_MAILFROM;
+	req->receiver = policyd_config_receiver(c);
+	req->trace = policyd_query_trace;
+	return true;
+}
+
+/* policyd_query_main - "policyd query ..." */
+int
+policyd_query_main(int argc, char **argv)
+{
+	struct policyd_query q = { .status = POLICYD_QUERY_EX_CONFIG };
+	struct policyd_config *c;
+	struct spf_request req;
+	struct spf_limits lim;
+	struct dns_resolver *dns;
+	struct buf err;
+
+	log_open("policyd query", LOG_DEST_STDERR);
+	if (!policyd_query_args(argc, argv, &q)) {
+		fprintf(stderr, "usage: policyd query --ip addr [--sender addr] [--helo name] "
+		    "[--identity helo|mailfrom] [--dns addr@port] [-c config]\n");
+		return POLICYD_QUERY_EX_USAGE;
+	}
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	c = policyd_config_load(q.config, POLICYD_FORMAT_AUTO, NULL, &err);
+	if (c == NULL) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		buf_clear(&err);
+		return POLICYD_QUERY_EX_CONFIG;
+	}
+	buf_clear(&err);
+	if (!policyd_query_request(&q, c, &req)) {
+		fprintf(stderr, "policyd query: bad address %s\n", q.ip);
+		policyd_config_unref(c);
+		return POLICYD_QUERY_EX_USAGE;
+	}
+	spf_limits_default(&lim);
+	lim.void_limit = (unsigned)c->spf_void_limit;
+	lim.total_lookup_limit = (unsigned)c->spf_lookup_limit;
+	lim.eval_timeout_ms = c->spf_lookup_timeout * 1000;
+	q.base = event_base_new();
+	dns = policyd_dns_new(q.base, c, q.dns);
+	if (dns != NULL) {
+		if (spf_eval_start(dns, q.base, &lim, &req, policyd_query_done, &q) != NULL)
+			event_base_dispatch(q.base);
+		dns_resolver_free(dns);
+	}
+	event_base_free(q.base);
+	policyd_config_unref(c);
+	return q.status;
+}
