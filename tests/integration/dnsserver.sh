@@ -6,6 +6,10 @@
 # Usage:
 #   dnsserver.sh start DIR PORT ZONEFILE   start; prints the port on stdout
 #   dnsserver.sh stop DIR                  stop the server started in DIR
+#   dnsserver.sh sign ORIGIN RECORDS OUT_ZONE OUT_TA
+#                                          make a DNSSEC-signed zone file and
+#                                          its DS trust anchor (dnssign.py;
+#                                          exit 77 without python3-dnspython)
 #
 #   DIR       a scratch directory (created); holds unbound.conf, unbound.log,
 #             pid and port.  Remove it yourself after stop.
@@ -23,6 +27,9 @@
 #                                          local-zone (default static); e.g.
 #                                          "zone refused.example. refuse"
 #                                          answers REFUSED below that name
+#               authzone NAME FILE         serve zone file FILE (e.g. from
+#                                          "sign") authoritatively, with
+#                                          its RRSIGs, for NAME and below
 #               option: value              any unbound.conf server line,
 #                                          copied as it is
 #             VALUE must not contain a single quote.  Names that have no
@@ -53,6 +60,14 @@ write_data() {
 		\#*) continue ;;
 		*:) printf '    %s\n' "$line" ;;
 		zone) printf '    local-zone: "%s" %s\n' "$2" "${3:-static}" ;;
+		authzone)
+			# local zones answer first: let NAME through to auth-zone
+			printf '    local-zone: "%s" transparent\n' "$2"
+			printf 'auth-zone:\n    name: "%s"\n    zonefile: "%s"\n' \
+			    "$2" "$3" >>"$authzones"
+			printf '    for-downstream: yes\n    for-upstream: no\n' \
+			    >>"$authzones"
+			;;
 		*)
 			case "$line" in *\'*) die "single quote in: $line" ;; esac
 			name=$1
@@ -93,7 +108,10 @@ server:
     insecure-lan-zones: yes
     local-zone: "." static
 EOF
+	authzones="$1/authzones.conf"
+	: >"$authzones"
 	write_data "$3" >>"$1/unbound.conf"
+	cat "$authzones" >>"$1/unbound.conf"
 	cat >>"$1/unbound.conf" <<EOF
 remote-control:
     control-enable: no
@@ -169,10 +187,17 @@ stop() {
 	rm -f "$1/pid"
 }
 
+sign() {
+	[ $# -eq 4 ] || die "usage: dnsserver.sh sign ORIGIN RECORDS OUT_ZONE OUT_TA"
+	[ -x /usr/bin/python3 ] || { echo "dnsserver.sh: /usr/bin/python3 missing" >&2; exit 77; }
+	exec /usr/bin/python3 "$(dirname "$0")/dnssign.py" "$@"
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
 start) start "$@" ;;
 stop) stop "$@" ;;
-*) die "usage: dnsserver.sh start DIR PORT|LOW-HIGH ZONEFILE | stop DIR" ;;
+sign) sign "$@" ;;
+*) die "usage: dnsserver.sh start DIR PORT|LOW-HIGH ZONEFILE | stop DIR | sign ORIGIN RECORDS OUT_ZONE OUT_TA" ;;
 esac
