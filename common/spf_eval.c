@@ -16,7 +16,6 @@
 
 #include <event2/event.h>
 
-#include "log.h"
 #include "spf_int.h"
 #include "util.h"
 

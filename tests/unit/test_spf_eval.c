@@ -28,6 +28,7 @@ struct outcome {
 	int traced;
 };
 
+/* on_verdict - copy the verdict out of the callback */
 static void
 on_verdict(void *arg, const struct spf_verdict *v)
 {
@@ -45,6 +46,7 @@ on_verdict(void *arg, const struct spf_verdict *v)
 	o->voids = v->void_lookups;
 }
 
+/* on_trace - count the DNS queries the engine reports */
 static void
 on_trace(void *arg, const char *name, enum dns_type type, enum dns_rcode rc, size_t n)
 {
@@ -55,6 +57,7 @@ on_trace(void *arg, const char *name, enum dns_type type, enum dns_rcode rc, siz
 	((struct outcome *)arg)->traced++;
 }
 
+/* zone_fill - load a test zone into dns_mem */
 static void
 zone_fill(struct dns_resolver *r, const struct zone_rr *z)
 {
@@ -72,6 +75,7 @@ zone_fill(struct dns_resolver *r, const struct zone_rr *z)
 	}
 }
 
+/* set_client - client address from text */
 static void
 set_client(struct sockaddr_storage *ss, const char *ip)
 {
@@ -312,6 +316,7 @@ struct hang {
 	struct dns_query *pending;
 };
 
+/* hang_query - start a query that never answers */
 static struct dns_query *
 hang_query(struct dns_resolver *r, const char *name, enum dns_type type,
     dns_callback cb, void *arg)
@@ -327,6 +332,7 @@ hang_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	return h->pending;
 }
 
+/* hang_cancel - cancel the pending query */
 static void
 hang_cancel(struct dns_resolver *r, struct dns_query *q)
 {
@@ -338,6 +344,7 @@ hang_cancel(struct dns_resolver *r, struct dns_query *q)
 	h->cancelled++;
 }
 
+/* hang_free - nothing to release */
 static void
 hang_free(struct dns_resolver *r)
 {
@@ -439,6 +446,7 @@ START_TEST(spf_eval_non_ip_client_permerror)
 }
 END_TEST
 
+/* main - run the evaluator tests */
 int
 main(void)
 {

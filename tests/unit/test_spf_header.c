@@ -11,6 +11,7 @@
 #include "spf.h"
 #include "util.h"
 
+/* req_v4 - a request from an IPv4 client */
 static struct spf_request
 req_v4(const char *ip, const char *helo, const char *mail_from)
 {
@@ -25,6 +26,7 @@ req_v4(const char *ip, const char *helo, const char *mail_from)
 	return r;
 }
 
+/* verdict - a verdict with the given fields */
 static struct spf_verdict
 verdict(enum spf_result res, enum spf_identity id, const char *domain,
     const char *mech, const char *reason)
@@ -204,6 +206,7 @@ START_TEST(spf_header_result_names_round_trip)
 }
 END_TEST
 
+/* main - run the rendering tests */
 int
 main(void)
 {

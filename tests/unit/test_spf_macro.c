@@ -13,6 +13,7 @@
 
 static struct sockaddr_storage client4, client6, client_mapped;
 
+/* setup_addrs - the client addresses used by the tables */
 static void
 setup_addrs(void)
 {
@@ -278,6 +279,7 @@ START_TEST(spf_domain_fqdn_rules)
 }
 END_TEST
 
+/* main - run the macro tests */
 int
 main(void)
 {

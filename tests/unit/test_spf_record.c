@@ -238,6 +238,7 @@ START_TEST(spf_record_every_prefix_of_a_record_is_safe)
 }
 END_TEST
 
+/* main - run the parser tests */
 int
 main(void)
 {

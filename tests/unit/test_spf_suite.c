@@ -71,12 +71,14 @@ struct suite_totals {
 	struct buf failed;	/* names of failed tests, space separated */
 };
 
+/* node - node i of a document */
 static yaml_node_t *
 node(yaml_document_t *d, int i)
 {
 	return yaml_document_get_node(d, i);
 }
 
+/* scalar_is - the node is the scalar s */
 static bool
 scalar_is(yaml_node_t *n, const char *s)
 {
@@ -85,6 +87,7 @@ scalar_is(yaml_node_t *n, const char *s)
 	    memcmp(n->data.scalar.value, s, n->data.scalar.length) == 0;
 }
 
+/* scalar_dup - copy of a scalar (empty for other nodes) */
 static char *
 scalar_dup(yaml_node_t *n)
 {
@@ -106,6 +109,7 @@ map_get(yaml_document_t *d, yaml_node_t *map, const char *key)
 	return NULL;
 }
 
+/* zone_add - keep one record of the scenario zone */
 static void
 zone_add(struct zone *z, const char *name, enum dns_type type, uint16_t pref,
     const char *data, size_t len)
@@ -121,6 +125,7 @@ zone_add(struct zone *z, const char *name, enum dns_type type, uint16_t pref,
 	r->len = len;
 }
 
+/* zone_has - the zone already has records of type at name */
 static bool
 zone_has(const struct zone *z, const char *name, enum dns_type type)
 {
@@ -284,6 +289,7 @@ zone_feed(const struct zone *z, struct dns_resolver *r)
 		dns_mem_set_rcode(r, z->timeouts[i], z->ttypes[i], DNS_RCODE_TIMEOUT);
 }
 
+/* zone_load - the zonedata mapping of a scenario */
 static void
 zone_load(struct zone *z, yaml_document_t *d, yaml_node_t *zd)
 {
@@ -301,6 +307,7 @@ zone_load(struct zone *z, yaml_document_t *d, yaml_node_t *zd)
 	}
 }
 
+/* zone_free - release a scenario zone */
 static void
 zone_free(struct zone *z)
 {
@@ -322,6 +329,7 @@ struct outcome {
 	char reason[512];
 };
 
+/* on_verdict - copy the verdict out of the callback */
 static void
 on_verdict(void *arg, const struct spf_verdict *v)
 {
@@ -529,6 +537,7 @@ START_TEST(spf_suite_rfc4408_only_rfc7208_changes_fail_async)
 }
 END_TEST
 
+/* main - run both suites, synchronous and asynchronous */
 int
 main(void)
 {
