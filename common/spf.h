@@ -41,8 +41,11 @@ struct spf_limits {
 	unsigned dns_mech_limit;	/* default SPF_DNS_MECH_LIMIT */
 	unsigned void_limit;		/* default SPF_VOID_LIMIT */
 	unsigned mxptr_name_limit;	/* default SPF_MXPTR_NAME_LIMIT */
-	unsigned total_lookup_limit;	/* all DNS queries of one evaluation; default 40 */
-	unsigned eval_timeout_ms;	/* wall time of one evaluation; default 20000 */
+	unsigned total_lookup_limit;	/* all DNS queries of one evaluation; default 40;
+					 * exceeding it is permerror (the exp= lookup is
+					 * not counted against it) */
+	unsigned eval_timeout_ms;	/* wall time of one evaluation; default 20000;
+					 * exceeding it is temperror; 0: no limit */
 };
 
 /* spf_limits_default - the RFC limits and our defaults */
@@ -54,7 +57,7 @@ struct spf_request {
 	const char *mail_from;		/* MAIL FROM address without <>; "" for null sender */
 	enum spf_identity identity;	/* which identity to check */
 	const char *receiver;		/* %{r}: our host name; NULL -> "unknown" */
-	/* optional: called for every DNS query made (query mode, tests) */
+	/* optional: called for every DNS answer received (query mode, tests) */
 	void (*trace)(void *arg, const char *name, enum dns_type type,
 	    enum dns_rcode rcode, size_t count);
 	void *trace_arg;
@@ -68,8 +71,10 @@ struct spf_verdict {
 	enum spf_identity identity;
 	const char *domain;		/* domain checked (from MAIL FROM, or HELO) */
 	const char *sender;		/* as checked: mail_from or postmaster@helo */
-	const char *mechanism;		/* matching term text, or NULL (default result) */
-	const char *reason;		/* human-readable: why this result */
+	const char *mechanism;		/* matching term as written in the record
+					 * ("-all", "include:_spf.example.net"), or NULL
+					 * (default result, none, errors) */
+	const char *reason;		/* human-readable: why this result; never NULL */
 	const char *explanation;	/* fail only: exp= text or NULL */
 	unsigned lookups;		/* DNS queries made */
 	unsigned void_lookups;
@@ -83,12 +88,18 @@ struct spf_eval;
  * spf_eval_start - begin an evaluation.  The callback runs exactly once (it may run
  * before spf_eval_start returns, in which case NULL is returned) unless
  * spf_eval_cancel() is called first.  base may be NULL (no wall-time limit).
- * The verdict is valid only during the callback.
+ * The verdict is valid only during the callback.  limits NULL: the defaults.
+ * The request is copied; its strings need not outlive the call.  The resolver and
+ * the base must outlive the evaluation (until the callback or spf_eval_cancel).
  */
 struct spf_eval *spf_eval_start(struct dns_resolver *r, struct event_base *base,
     const struct spf_limits *limits, const struct spf_request *req,
     spf_callback cb, void *arg);
-/* spf_eval_cancel - abandon an evaluation; the callback will not run */
+/*
+ * spf_eval_cancel - abandon an evaluation: its outstanding DNS query and timer are
+ * cancelled and the callback will not run.  NULL is ignored; so is a call from
+ * inside the evaluation's own callback (it is freed when the callback returns).
+ */
 void spf_eval_cancel(struct spf_eval *e);
 
 const char *spf_result_str(enum spf_result r);	/* "pass", "fail", ... */

@@ -25,6 +25,7 @@
 static void eval_fetch(struct spf_eval *e);
 static void eval_next_term(struct spf_eval *e);
 static bool eval_run(struct spf_eval *e);
+static void eval_free(struct spf_eval *e);
 
 /* spf_eval_frame - the innermost check_host() frame */
 struct spf_frame *
@@ -469,8 +470,14 @@ eval_run(struct spf_eval *e)
 	e->running = false;
 	if (!e->finished)
 		return false;
+	/* no timer may outlive the callback: the caller may free its base there */
+	if (e->timer != NULL) {
+		event_free(e->timer);
+		e->timer = NULL;
+	}
+	e->delivering = true;
 	eval_deliver(e);
-	spf_eval_cancel(e);
+	eval_free(e);
 	return true;
 }
 
@@ -555,8 +562,16 @@ spf_eval_start(struct dns_resolver *r, struct event_base *base,
 void
 spf_eval_cancel(struct spf_eval *e)
 {
-	if (e == NULL)
+	/* from inside the callback the evaluation is about to be freed anyway */
+	if (e == NULL || e->delivering)
 		return;
+	eval_free(e);
+}
+
+/* eval_free - cancel what is outstanding and release everything */
+static void
+eval_free(struct spf_eval *e)
+{
 	if (e->q != NULL)
 		dns_cancel(e->r, e->q);
 	if (e->timer != NULL)

@@ -146,6 +146,7 @@ struct spf_eval {
 	bool waiting;		/* a query is outstanding */
 	bool running;		/* inside spf_eval_run */
 	bool finished;		/* result set; deliver */
+	bool delivering;	/* inside the caller's callback */
 	spf_step_fn step;	/* what the run loop does next */
 	spf_answer_fn on_answer;	/* handler of the outstanding query */
 

@@ -310,6 +310,41 @@ START_TEST(spf_eval_cancel_with_query_in_flight)
 }
 END_TEST
 
+struct self_cancel {
+	struct spf_eval *e;
+	int calls;
+};
+
+/* on_verdict_cancel - cancel the evaluation from inside its own callback */
+static void
+on_verdict_cancel(void *arg, const struct spf_verdict *v)
+{
+	struct self_cancel *sc = arg;
+
+	(void)v;
+	sc->calls++;
+	spf_eval_cancel(sc->e);
+}
+
+START_TEST(spf_eval_cancel_inside_callback_is_ignored)
+{
+	struct event_base *base = event_base_new();
+	struct dns_resolver *r = dns_mem_new(base);
+	struct spf_request req = { 0 };
+	struct self_cancel sc = { 0 };
+
+	zone_fill(r, zone_basic);
+	set_client(&req.client, "192.0.2.10");
+	req.mail_from = "u@example.com";
+	sc.e = spf_eval_start(r, base, NULL, &req, on_verdict_cancel, &sc);
+	ck_assert_ptr_nonnull(sc.e);
+	event_base_dispatch(base);
+	ck_assert_int_eq(sc.calls, 1);
+	dns_resolver_free(r);
+	event_base_free(base);
+}
+END_TEST
+
 /* A resolver that never answers: for the wall-time limit. */
 struct hang {
 	int started, cancelled;
@@ -461,6 +496,7 @@ main(void)
 	tcase_add_test(tc, spf_eval_total_lookup_limit);
 	tcase_add_test(tc, spf_eval_cancel_with_query_in_flight);
 	tcase_add_test(tc, spf_eval_wall_time_limit_temperror);
+	tcase_add_test(tc, spf_eval_cancel_inside_callback_is_ignored);
 	tcase_add_test(tc, spf_eval_cancel_cancels_query_and_timer);
 	tcase_add_test(tc, spf_eval_ptr_and_p_macro_validate_names);
 	tcase_add_test(tc, spf_eval_non_ip_client_permerror);

@@ -324,6 +324,7 @@ zone_free(struct zone *z)
 
 struct outcome {
 	int calls;
+	int spf_type_queries;	/* RFC 7208 §3.1: type SPF must never be asked */
 	enum spf_result result;
 	char explanation[1024];
 	char reason[512];
@@ -340,6 +341,17 @@ on_verdict(void *arg, const struct spf_verdict *v)
 	snprintf(o->explanation, sizeof(o->explanation), "%s",
 	    v->explanation ? v->explanation : "");
 	snprintf(o->reason, sizeof(o->reason), "%s", v->reason ? v->reason : "");
+}
+
+/* on_trace - note any query for the obsolete SPF RR type */
+static void
+on_trace(void *arg, const char *name, enum dns_type type, enum dns_rcode rc, size_t n)
+{
+	(void)name;
+	(void)rc;
+	(void)n;
+	if (type == DNS_TYPE_SPF)
+		((struct outcome *)arg)->spf_type_queries++;
 }
 
 /* set_client - host text to a sockaddr */
@@ -389,10 +401,13 @@ run_one(struct dns_resolver *r, struct event_base *base, yaml_document_t *d,
 	req.identity = SPF_IDENTITY_MAILFROM;
 	req.receiver = "receiver.com";
 	req.default_explanation = "DEFAULT";
+	req.trace = on_trace;
+	req.trace_arg = &o;
 	spf_eval_start(r, base, NULL, &req, on_verdict, &o);
 	if (base != NULL)
 		event_base_dispatch(base);
 	ck_assert_int_eq(o.calls, 1);
+	ck_assert_msg(o.spf_type_queries == 0, "%s: the engine asked for type SPF", tname);
 	ok = result_allowed(d, want, o.result);
 	/* %{i} nibbles may come out in either case; the suite writes them in upper case */
 	if (ok && exp != NULL && o.result == SPF_RESULT_FAIL)
