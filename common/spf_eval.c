@@ -21,6 +21,8 @@
 
 /* Longest reason string kept for a verdict. */
 #define SPF_REASON_MAX	512
+/* Longest piece of a bad record quoted in a reason. */
+#define SPF_TERM_SHOWN_MAX	64
 
 static void eval_fetch(struct spf_eval *e);
 static void eval_next_term(struct spf_eval *e);
@@ -293,6 +295,23 @@ eval_no_record(struct spf_eval *e, const char *why)
 		    f->domain, why);
 }
 
+/* eval_syntax_error - permerror naming the offending term, made printable */
+static void
+eval_syntax_error(struct spf_eval *e, const char *err, struct span bad)
+{
+	char term[SPF_TERM_SHOWN_MAX + 1];
+	size_t n = bad.len < SPF_TERM_SHOWN_MAX ? bad.len : SPF_TERM_SHOWN_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)bad.p[i];
+
+		term[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	term[n] = '\0';
+	spf_eval_error(e, SPF_RESULT_PERMERROR, "SPF record of %s: %s at \"%s%s\"",
+	    spf_eval_frame(e)->domain, err, term, bad.len > n ? "..." : "");
+}
+
 /* eval_record_answer - select the one v=spf1 TXT record and parse it (§4.4, §4.5) */
 static void
 eval_record_answer(struct spf_eval *e, const struct dns_answer *a)
@@ -300,6 +319,7 @@ eval_record_answer(struct spf_eval *e, const struct dns_answer *a)
 	struct spf_frame *f = spf_eval_frame(e);
 	const struct dns_rr *found = NULL;
 	const char *err = NULL;
+	struct span bad;
 	size_t n = 0;
 
 	if (spf_eval_dns_error(e, a))
@@ -318,9 +338,9 @@ eval_record_answer(struct spf_eval *e, const struct dns_answer *a)
 		    "%zu SPF records for %s (RFC 7208 4.5)", n, f->domain);
 		return;
 	}
-	f->rec = spf_record_parse(found->data + 6, found->len - 6, &err);
+	f->rec = spf_record_parse_where(found->data + 6, found->len - 6, &err, &bad);
 	if (f->rec == NULL) {
-		spf_eval_error(e, SPF_RESULT_PERMERROR, "SPF record of %s: %s", f->domain, err);
+		eval_syntax_error(e, err, bad);
 		return;
 	}
 	e->step = eval_next_term;

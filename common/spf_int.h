@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "spf.h"
+#include "util.h"
 
 /* RFC 7208 §4.3, RFC 1035 §2.3.4: a label is 1..63 octets, a name at most 253. */
 #define SPF_LABEL_MAX		63
@@ -55,6 +56,9 @@ struct spf_record {
 
 /* ---- spf_record.c ---- */
 
+/* spf_record_parse_where - spf_record_parse; on error *bad spans the offending term */
+struct spf_record *spf_record_parse_where(const char *p, size_t len, const char **err,
+    struct span *bad);
 /* spf_record_is_spf1 - the text starts a version 1 record (§4.5) */
 bool spf_record_is_spf1(const char *p, size_t len);
 

@@ -258,9 +258,9 @@ record_add_term(struct spf_record *rec, const char *p, size_t len, const char **
 	return record_add_directive(rec, p, len, err);
 }
 
-/* spf_record_parse - parse the terms after "v=spf1" */
+/* spf_record_parse_where - parse; on error *bad is the offending term (or byte) */
 struct spf_record *
-spf_record_parse(const char *p, size_t len, const char **err)
+spf_record_parse_where(const char *p, size_t len, const char **err, struct span *bad)
 {
 	struct spf_record *rec = xcalloc(1, sizeof(*rec));
 	size_t i = 0;
@@ -272,6 +272,8 @@ spf_record_parse(const char *p, size_t len, const char **err)
 		if (c != ' ' && (c < 0x21 || c > 0x7e)) {
 			*err = c >= 0x80 ? "non-ASCII character in record" :
 			    "control character in record";
+			bad->p = p + k;
+			bad->len = 1;
 			spf_record_free(rec);
 			return NULL;
 		}
@@ -287,11 +289,22 @@ spf_record_parse(const char *p, size_t len, const char **err)
 		while (i < len && p[i] != ' ')
 			i++;
 		if (record_add_term(rec, p + start, i - start, err) < 0) {
+			bad->p = p + start;
+			bad->len = i - start;
 			spf_record_free(rec);
 			return NULL;
 		}
 	}
 	return rec;
+}
+
+/* spf_record_parse - parse the terms after "v=spf1" */
+struct spf_record *
+spf_record_parse(const char *p, size_t len, const char **err)
+{
+	struct span bad;
+
+	return spf_record_parse_where(p, len, err, &bad);
 }
 
 /* spf_record_free - release a parsed record */

@@ -222,6 +222,8 @@ static const struct zone_rr zone_limits[] = {
 	{ "two.example.com", "TXT", "v=spf1 -all" },
 	{ "two.example.com", "TXT", "v=spf1 +all" },
 	{ "redirnone.example.com", "TXT", "v=spf1 redirect=nothing.example.com" },
+	{ "bad.example.com", "TXT", "v=spf1 ip4:192.0.2.1 moo -all" },
+	{ "badcr.example.com", "TXT", "v=spf1 a:x.example.com\rptr -all" },
 	{ NULL, NULL, NULL },
 };
 
@@ -246,6 +248,10 @@ static const struct {
 	{ "redirect_to_none_permerror", "u@redirnone.example.com", SPF_RESULT_PERMERROR,
 	  "redirect" },
 	{ "two_records_permerror", "u@two.example.com", SPF_RESULT_PERMERROR, "2 SPF records" },
+	{ "syntax_error_after_a_match_permerror_names_term", "u@bad.example.com",
+	  SPF_RESULT_PERMERROR, "SPF record of bad.example.com: unknown mechanism at \"moo\"" },
+	{ "control_char_permerror_shown_safely", "u@badcr.example.com",
+	  SPF_RESULT_PERMERROR, "control character in record at \"?\"" },
 };
 
 START_TEST(spf_eval_limit_cases)
