@@ -1,0 +1,113 @@
+/*
+ * main.c - reinject(8): parse the configuration, bind, drop privileges, run.
+ *
+ *   reinject [-c file] [-t] [-n] [-e] [-d]
+ *   reinject keygen ...   reinject testkey ...   (DKIM key tools)
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config_build.h"
+#include "dkim_table.h"
+#include "log.h"
+#include "reinject.h"
+
+#define REINJECT_DEFAULT_CONF	MAILAUTH_SYSCONFDIR "/reinject.conf"
+
+
+/* reinject_usage - print usage and exit 2 */
+static void
+reinject_usage(void)
+{
+	fprintf(stderr, "usage: reinject [-c config] [-t] [-n] [-e] [-d]\n"
+	    "       reinject keygen ... | reinject testkey ...\n");
+	exit(2);
+}
+
+/* reinject_drop - run as the configured user (when started as root) */
+static void
+reinject_drop(const struct reinject_conf *c)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (!(pw = getpwnam(c->user)))
+		log_fatal("user \"%s\" does not exist (reinject.conf user)", c->user);
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		log_fatal("cannot become %s: %s", c->user, strerror(errno));
+	if (setuid(0) == 0)
+		log_panic("privileges could be regained after dropping them");
+}
+
+/* reinject_check - -t: load everything a worker would, report, exit */
+static int
+reinject_check(const struct reinject_conf *c)
+{
+	struct dkim_table *t;
+	struct dkim_hostlist *h;
+	struct buf err;
+	int rc;
+
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	rc = reinject_worker_tables(c, &t, &h, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s", buf_cstr(&err));
+	if (t)
+		dkim_table_free(t);
+	if (h)
+		dkim_table_host_free(h);
+	buf_clear(&err);
+	return rc < 0 ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = REINJECT_DEFAULT_CONF;
+	bool test = false, print = false, to_stderr = false, debug = false;
+	struct reinject_conf c;
+	struct buf err;
+	int ch;
+
+	if ((ch = reinject_subcmd(argc, argv)) >= 0)
+		return ch;
+	while ((ch = getopt(argc, argv, "c:tned")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 't': test = true; break;
+		case 'n': print = true; break;
+		case 'e': to_stderr = true; break;
+		case 'd': debug = true; break;
+		default: reinject_usage();
+		}
+	}
+	if (optind != argc)
+		reinject_usage();
+	log_open("reinject", LOG_DEST_STDERR);
+	log_set_debug(debug);
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	if (reinject_conf_load(&c, access(path, F_OK) == 0 ||
+	    strcmp(path, REINJECT_DEFAULT_CONF) ? path : NULL, &err) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		return 1;
+	}
+	if (print) {
+		config_print(&reinject_conf_schema, &c, stdout);
+		return 0;
+	}
+	if (test)
+		return reinject_check(&c);
+	if (c.syslog && !to_stderr)
+		log_open("reinject", LOG_DEST_SYSLOG);
+	if (reinject_listen_open(&c, &err) < 0)
+		log_fatal("%s", buf_cstr(&err));
+	reinject_drop(&c);
+	return reinject_master_run(&c, path);
+}

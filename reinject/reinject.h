@@ -1,0 +1,366 @@
+/*
+ * reinject.h - the after-queue SMTP content filter: shared declarations.
+ *
+ * Upstream (Postfix's smtp client, the "scan" transport of FILTER_README) talks
+ * to reinject_server.c; each transaction is mirrored on a downstream session to
+ * Postfix's second smtpd (reinject_client.c).  DATA is decoded once
+ * (reinject_data.c), split into header fields and body (common/msg), hashed by
+ * the pipeline stages (reinject_stages.c) and spooled (reinject_spool.c);
+ * at the end the stages finish, and the message is streamed downstream
+ * (reinject_out.c).  Upstream gets 250 only after downstream's 250.
+ */
+#ifndef MAILAUTH_REINJECT_H
+#define MAILAUTH_REINJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "config.h"
+#include "dkim.h"
+#include "msg.h"
+#include "smtp.h"
+
+struct event_base;
+struct bufferevent;
+struct evbuffer;
+struct event;
+struct dkim_table;
+struct dkim_hostlist;
+struct dns_resolver;
+
+/* Postfix's smtp_data_done_timeout default (postconf(5)): our final reply
+ * must come well before it, or Postfix redelivers and duplicates. */
+#define REINJECT_POSTFIX_DATA_DONE_TIMEOUT	600
+/* Bound on DKIM results kept per message (common/dkim caps signatures too). */
+#define REINJECT_DKIM_RESULT_LIMIT	DKIM_SIG_LIMIT
+/* Bound on listeners in one configuration. */
+#define REINJECT_LISTEN_LIMIT	16
+
+/* ---- configuration (reinject_conf.c) ---- */
+
+enum reinject_mode {
+	REINJECT_MODE_VERIFY,	/* verify; sign only mail from InternalHosts */
+	REINJECT_MODE_SIGN,	/* sign everything (submission listener) */
+};
+
+enum reinject_bare_nl {
+	REINJECT_BARE_NL_NORMALIZE,	/* a bare CR or LF becomes CRLF */
+	REINJECT_BARE_NL_REFUSE,	/* 550 5.6.0 at the end of DATA */
+};
+
+enum reinject_long_line {
+	REINJECT_LONG_LINE_FOLD,	/* break before signing */
+	REINJECT_LONG_LINE_REFUSE,	/* 550 5.6.0 at the end of DATA */
+};
+
+struct reinject_listener {
+	char *addr;		/* "127.0.0.1:10025", "[::1]:10025" */
+	enum reinject_mode mode;
+	int fd;
+};
+
+struct reinject_conf {
+	struct config_list listen;
+	char *downstream;
+	char *myhostname;
+	char *authserv_id;
+	int worker_processes;
+	char *user;
+	char *spool_directory;
+	size_t spool_memory_limit;
+	size_t message_size_limit;
+	size_t header_size_limit;
+	int line_length_limit;
+	int recipient_limit;
+	int session_limit;
+	int error_limit;
+	unsigned command_timeout;
+	unsigned data_timeout;
+	unsigned downstream_connect_timeout;
+	unsigned downstream_command_timeout;
+	unsigned downstream_data_timeout;
+	unsigned dkim_timeout;
+	unsigned drain_timeout;
+	int bare_newline_action;
+	int long_line_action;
+	/* signing (common/dkim_table) */
+	char *key_table;
+	char *signing_table;
+	char *internal_hosts;
+	char *sign_domain;
+	char *sign_selector;
+	char *sign_key_file;
+	bool multiple_signatures;
+	/* DNS */
+	char *dns_resolv_conf;
+	struct config_list dns_forwarders;
+	bool syslog;
+	/* derived by reinject_conf_load, not keys */
+	struct reinject_listener listeners[REINJECT_LISTEN_LIMIT];
+	size_t nlisteners;
+};
+
+extern const struct config_schema reinject_conf_schema;
+
+/* reinject_conf_load - defaults, then path (if any); 0 or -1 with messages in err */
+int reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err);
+/* reinject_conf_free - release */
+void reinject_conf_free(struct reinject_conf *c);
+
+/* ---- runtime context shared by a worker's sessions ---- */
+
+struct reinject_ctx {
+	struct event_base *base;
+	const struct reinject_conf *conf;
+	struct dns_resolver *dns;
+	struct dkim_table *sign_table;		/* NULL: signing not configured */
+	struct dkim_hostlist *internal;		/* NULL: no InternalHosts */
+	unsigned sessions;
+	bool draining;
+};
+
+/* ---- spool (reinject_spool.c) ---- */
+
+struct reinject_spool {
+	struct buf mem;		/* up to spool_memory_limit */
+	int fd;			/* unlinked file once past it, else -1 */
+	const char *dir;
+	char *wbuf;		/* write-behind buffer for the file */
+	size_t wlen;
+	size_t size;		/* bytes written in total */
+	int error;		/* errno of the first failure, sticky */
+};
+
+void reinject_spool_init(struct reinject_spool *sp, const char *dir,
+    size_t memory_limit);
+/* reinject_spool_write - append; -1 after a failure (sticky, see error) */
+int reinject_spool_write(struct reinject_spool *sp, const char *p, size_t len);
+/* reinject_spool_flush - write out buffered bytes; 0 or -1 */
+int reinject_spool_flush(struct reinject_spool *sp);
+/* reinject_spool_read - up to n bytes at off; bytes read, 0 at end, -1 */
+ssize_t reinject_spool_read(struct reinject_spool *sp, size_t off, char *p,
+    size_t n);
+void reinject_spool_clear(struct reinject_spool *sp);
+
+/* ---- the message (reinject_msg.c) ---- */
+
+struct reinject_hdr {
+	size_t off, len;	/* raw field in hdrbuf, CRLF included */
+	size_t name_len;
+	bool removed;
+};
+
+struct reinject_dkim_res {
+	enum dkim_result result;
+	char domain[256];
+	char selector[64];
+	char b[DKIM_B_PREFIX_LEN + 1];
+	char reason[64];
+};
+
+/* A stage's verdict, for DMARC dispositions: the last stage to set one wins. */
+enum reinject_action {
+	REINJECT_ACTION_RELAY,		/* pass the message on */
+	REINJECT_ACTION_REJECT,		/* answer code/enh/text, nothing relayed */
+	REINJECT_ACTION_DISCARD,	/* answer 250, nothing relayed */
+};
+
+struct reinject_msg {
+	struct reinject_ctx *ctx;
+	const struct reinject_conf *conf;
+	/* envelope, borrowed from the session */
+	const char *sender;
+	unsigned nrcpt;
+	const struct smtp_xforward *xf;
+	enum reinject_mode mode;	/* of the listener */
+	bool sign;			/* listener sign, or internal client */
+	/* header section */
+	struct buf hdrbuf;
+	struct reinject_hdr *hdrs;
+	size_t nhdrs, hdrcap;
+	bool eoh;
+	struct buf prepend;		/* fields added above the header section */
+	/* body */
+	struct msg_parser *parser;
+	bool raw;			/* header syntax error: rest passed unparsed */
+	struct reinject_spool spool;
+	size_t size;			/* message bytes received (unstuffed) */
+	/* results */
+	struct reinject_dkim_res dkim[REINJECT_DKIM_RESULT_LIMIT];
+	size_t ndkim;
+	struct buf signed_by;		/* "d=.. s=.." of signatures added, for the log */
+	struct buf spf;			/* result of policyd's Received-SPF, or "" */
+	/* verdict */
+	enum reinject_action action;
+	int code;			/* REJECT: reply code */
+	char enh[16];
+	char text[256];
+	const char *tempfail;		/* internal trouble: 451 4.3.0 with this */
+	/* pipeline bookkeeping */
+	void *stage_state[8];
+	size_t stage_next;
+	struct event *stage_timer;
+	void (*done)(struct reinject_msg *m, void *arg);
+	void *done_arg;
+};
+
+struct reinject_msg *reinject_msg_new(struct reinject_ctx *ctx);
+void reinject_msg_free(struct reinject_msg *m);
+/* reinject_msg_line - one decoded message line including its CRLF */
+void reinject_msg_line(struct reinject_msg *m, const char *p, size_t len);
+/* reinject_msg_end - all lines seen: flush parser and spool; 0 or -1 */
+int reinject_msg_end(struct reinject_msg *m);
+/* reinject_msg_prepend - add a complete field (with CRLF) above the others */
+void reinject_msg_prepend(struct reinject_msg *m, const char *field, size_t len);
+/* reinject_msg_field - header i as a span (raw, CRLF included) */
+struct span reinject_msg_field(const struct reinject_msg *m, size_t i);
+/* reinject_msg_field_is - is header i called name */
+bool reinject_msg_field_is(const struct reinject_msg *m, size_t i,
+    const char *name);
+/* reinject_msg_field_value - header i's body after the colon */
+struct span reinject_msg_field_value(const struct reinject_msg *m, size_t i);
+/* reinject_msg_reject - a stage's verdict to refuse the message */
+void reinject_msg_reject(struct reinject_msg *m, int code, const char *enh,
+    const char *text);
+
+/* ---- pipeline stages (reinject_stages.c, reinject_pipeline.c) ---- */
+
+struct reinject_stage {
+	const char *name;
+	/* begin - at DATA; *st is the stage's state, NULL to sit the message out */
+	void (*begin)(struct reinject_msg *m, void **st);
+	/* header - one raw field as it arrives */
+	void (*header)(void *st, struct reinject_msg *m, struct span name,
+	    struct span field);
+	/* eoh - end of the header section */
+	void (*eoh)(void *st, struct reinject_msg *m);
+	/* body - body bytes as they arrive */
+	void (*body)(void *st, struct reinject_msg *m, const char *p, size_t len);
+	/* finish - end of message: call reinject_pipeline_next(m) when done
+	 * (possibly before returning) */
+	void (*finish)(void *st, struct reinject_msg *m);
+	/* timeout - dkim_timeout passed during finish: record a temporary
+	 * outcome; the stage must not call reinject_pipeline_next any more */
+	void (*timeout)(void *st, struct reinject_msg *m);
+	void (*free)(void *st);
+};
+
+extern const struct reinject_stage *const reinject_stages[];
+extern const size_t reinject_nstages;
+
+extern const struct reinject_stage reinject_stage_verify;
+extern const struct reinject_stage reinject_stage_authres;
+extern const struct reinject_stage reinject_stage_sign;
+
+/* reinject_pipeline_begin - start the stages for a new message */
+void reinject_pipeline_begin(struct reinject_msg *m);
+/* reinject_pipeline_header / _eoh / _body - fan-out to the stages */
+void reinject_pipeline_header(struct reinject_msg *m, struct span name,
+    struct span field);
+void reinject_pipeline_eoh(struct reinject_msg *m);
+void reinject_pipeline_body(struct reinject_msg *m, const char *p, size_t len);
+/* reinject_pipeline_run - finish every stage in order, then done(m, arg) */
+void reinject_pipeline_run(struct reinject_msg *m,
+    void (*done)(struct reinject_msg *, void *), void *arg);
+/* reinject_pipeline_next - called by a stage's finish when it is done */
+void reinject_pipeline_next(struct reinject_msg *m);
+/* reinject_pipeline_free - free every stage state (cancels lookups) */
+void reinject_pipeline_free(struct reinject_msg *m);
+
+/* ---- DATA decoding (reinject_data.c) ---- */
+
+struct reinject_data {
+	struct buf line;	/* current line, unterminated */
+	bool cr;		/* previous byte was a CR not yet resolved */
+	bool in_body;		/* past the empty line ending the header section */
+	bool done;		/* ".CRLF" seen */
+	bool unstuffed;		/* the current line was folded: its start is handled */
+	bool bare_nl;		/* a bare CR or LF was seen */
+	bool long_line;		/* a line over SMTP_TEXT_LINE_LIMIT was seen */
+	bool too_big;		/* message_size_limit exceeded */
+	size_t size;
+	size_t size_limit;
+	enum reinject_bare_nl bare_action;
+	enum reinject_long_line long_action;
+	void (*line_cb)(void *arg, const char *p, size_t len);
+	void *arg;
+};
+
+void reinject_data_init(struct reinject_data *d, const struct reinject_conf *c,
+    void (*line_cb)(void *, const char *, size_t), void *arg);
+/* reinject_data_feed - consume bytes; returns bytes used (stops after ".CRLF") */
+size_t reinject_data_feed(struct reinject_data *d, const char *p, size_t len);
+void reinject_data_clear(struct reinject_data *d);
+
+/* ---- output to downstream (reinject_out.c) ---- */
+
+struct reinject_out {
+	struct reinject_msg *m;
+	size_t hdr_next;	/* next header index to write */
+	bool hdr_done;
+	size_t spool_off;
+	bool bol;		/* at the beginning of a line (dot-stuffing) */
+	bool done;
+};
+
+void reinject_out_init(struct reinject_out *o, struct reinject_msg *m);
+/* reinject_out_fill - append up to about chunk bytes, dot-stuffed; 1 when
+ * the final ".CRLF" was written, 0 for more, -1 on a spool read error */
+int reinject_out_fill(struct reinject_out *o, struct evbuffer *dst, size_t chunk);
+/* reinject_out_stuff - dot-stuff (p, len) into dst, tracking *bol */
+void reinject_out_stuff(struct evbuffer *dst, const char *p, size_t len,
+    bool *bol);
+
+/* ---- downstream client (reinject_client.c) ---- */
+
+struct reinject_client;
+typedef void (*reinject_client_cb)(void *arg, const struct smtp_reply *r,
+    bool failed);
+
+struct reinject_client *reinject_client_new(struct reinject_ctx *ctx,
+    const char *peer_label);
+void reinject_client_free(struct reinject_client *c);
+/* reinject_client_ready - connected and greeted (for mirroring RSET/QUIT) */
+bool reinject_client_ready(const struct reinject_client *c);
+/* reinject_client_ehlo - the downstream's capabilities (valid when ready) */
+const struct smtp_ehlo *reinject_client_ehlo(const struct reinject_client *c);
+/* reinject_client_connect - connect, greet, EHLO; cb gets the EHLO reply or a
+ * synthesised 4xx with failed = true */
+void reinject_client_connect(struct reinject_client *c, reinject_client_cb cb,
+    void *arg);
+/* reinject_client_command - send one line (no CRLF), wait for its reply */
+void reinject_client_command(struct reinject_client *c, const char *line,
+    reinject_client_cb cb, void *arg);
+/* reinject_client_data - DATA, the message, ".": cb gets the final reply */
+void reinject_client_data(struct reinject_client *c, struct reinject_msg *m,
+    reinject_client_cb cb, void *arg);
+
+/* ---- upstream server (reinject_server.c) ---- */
+
+/* reinject_server_accept - start a session on an accepted socket */
+void reinject_server_accept(struct reinject_ctx *ctx, int fd,
+    enum reinject_mode mode, const char *peer);
+
+/* ---- per-message log line (reinject_log.c) ---- */
+
+void reinject_log_message(const struct reinject_msg *m, const char *action,
+    const struct smtp_reply *down, const char *why);
+
+/* ---- processes (reinject_worker.c, reinject_master.c) ---- */
+
+/* reinject_worker_run - a worker's event loop; returns the exit status */
+int reinject_worker_run(const struct reinject_conf *c);
+/* reinject_master_run - prefork and supervise the workers */
+int reinject_master_run(struct reinject_conf *c, const char *conf_path);
+/* reinject_subcmd - "reinject keygen|testkey ..."; -1 when not a subcommand */
+int reinject_subcmd(int argc, char **argv);
+/* reinject_worker_tables - signing tables and InternalHosts; -1 and err */
+int reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
+    struct dkim_hostlist **h, struct buf *err);
+/* reinject_listen_open - bind every listener; -1 and a message in err */
+int reinject_listen_open(struct reinject_conf *c, struct buf *err);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * reinject_conf.c - reinject.conf(5): the settings table and its checks.
+ *
+ * Every limit is a named key with its default, minimum and maximum, declared
+ * once here; man/reinject.conf.5 documents each (a unit test compares them).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reinject.h"
+
+
+static const struct config_enum reinject_conf_bare_nl[] = {
+	{ "normalize", REINJECT_BARE_NL_NORMALIZE },
+	{ "refuse", REINJECT_BARE_NL_REFUSE },
+	{ NULL, 0 },
+};
+
+static const struct config_enum reinject_conf_long_line[] = {
+	{ "fold", REINJECT_LONG_LINE_FOLD },
+	{ "refuse", REINJECT_LONG_LINE_REFUSE },
+	{ NULL, 0 },
+};
+
+static const struct config_key reinject_conf_keys[] = {
+	CONFIG_KEY_LIST("listen", struct reinject_conf, listen, "127.0.0.1:10025 verify",
+	    "address:port followed by its mode (verify or sign), comma separated"),
+	CONFIG_KEY_STRING("downstream", struct reinject_conf, downstream, "127.0.0.1:10026",
+	    "address:port of Postfix's re-injection smtpd"),
+	CONFIG_KEY_STRING("myhostname", struct reinject_conf, myhostname, "",
+	    "name in the greeting and EHLO; empty: the system host name"),
+	CONFIG_KEY_STRING("authserv_id", struct reinject_conf, authserv_id, "",
+	    "authserv-id of Authentication-Results; empty: myhostname"),
+	CONFIG_KEY_INT("worker_processes", struct reinject_conf, worker_processes, "2", 1, 64,
+	    "pre-forked processes sharing the listeners"),
+	CONFIG_KEY_STRING("user", struct reinject_conf, user, "reinject",
+	    "account to run as after binding (when started as root)"),
+	CONFIG_KEY_STRING("spool_directory", struct reinject_conf, spool_directory,
+	    "/var/spool/reinject", "where messages over spool_memory_limit are held"),
+	CONFIG_KEY_SIZE("spool_memory_limit", struct reinject_conf, spool_memory_limit, "256k", 0,
+	    1LL << 30, "message bytes held in memory before spooling to a file"),
+	CONFIG_KEY_SIZE("message_size_limit", struct reinject_conf, message_size_limit, "100m", 1024,
+	    1LL << 40, "largest message accepted (SIZE announced), bytes"),
+	CONFIG_KEY_SIZE("header_size_limit", struct reinject_conf, header_size_limit, "1m", 4096,
+	    1LL << 30, "largest header section held in memory, bytes"),
+	CONFIG_KEY_INT("line_length_limit", struct reinject_conf, line_length_limit, "2048",
+	    SMTP_COMMAND_LINE_MIN, 65536, "longest SMTP command line, bytes"),
+	CONFIG_KEY_INT("recipient_limit", struct reinject_conf, recipient_limit, "1000", 1, 100000,
+	    "recipients per transaction; more get 452 4.5.3"),
+	CONFIG_KEY_INT("session_limit", struct reinject_conf, session_limit, "200", 1, 100000,
+	    "concurrent sessions per worker process; more get 421 4.3.2"),
+	CONFIG_KEY_INT("error_limit", struct reinject_conf, error_limit, "20", 1, 1000,
+	    "errors in a session before it is closed with 421"),
+	CONFIG_KEY_TIME("command_timeout", struct reinject_conf, command_timeout, "300s", 1, 3600,
+	    "wait for the next upstream command"),
+	CONFIG_KEY_TIME("data_timeout", struct reinject_conf, data_timeout, "300s", 1, 3600,
+	    "wait for more upstream DATA bytes"),
+	CONFIG_KEY_TIME("downstream_connect_timeout", struct reinject_conf, downstream_connect_timeout,
+	    "30s", 1, 300, "connect and greeting of the downstream smtpd"),
+	CONFIG_KEY_TIME("downstream_command_timeout", struct reinject_conf, downstream_command_timeout,
+	    "120s", 1, 500, "downstream reply to one command"),
+	CONFIG_KEY_TIME("downstream_data_timeout", struct reinject_conf, downstream_data_timeout,
+	    "300s", 1, 500, "downstream reply to the end of DATA"),
+	CONFIG_KEY_TIME("dkim_timeout", struct reinject_conf, dkim_timeout, "60s", 1, 300,
+	    "budget for the DNS key lookups of one message"),
+	CONFIG_KEY_TIME("drain_timeout", struct reinject_conf, drain_timeout, "120s", 0, 3600,
+	    "after SIGTERM or SIGHUP, how long old sessions may finish"),
+	CONFIG_KEY_ENUM("bare_newline_action", struct reinject_conf, bare_newline_action, "normalize",
+	    reinject_conf_bare_nl, "bare CR or LF in DATA: normalize or refuse"),
+	CONFIG_KEY_ENUM("long_line_action", struct reinject_conf, long_line_action, "fold",
+	    reinject_conf_long_line, "lines over 998 octets: fold or refuse"),
+	CONFIG_KEY_STRING("key_table", struct reinject_conf, key_table, "",
+	    "OpenDKIM KeyTable data set; empty: the sign_* simple form"),
+	CONFIG_KEY_STRING("signing_table", struct reinject_conf, signing_table, "",
+	    "OpenDKIM SigningTable (file: or refile:)"),
+	CONFIG_KEY_STRING("internal_hosts", struct reinject_conf, internal_hosts, "127.0.0.1, ::1",
+	    "clients (XFORWARD ADDR/NAME) whose mail is signed; empty: none"),
+	CONFIG_KEY_STRING("sign_domain", struct reinject_conf, sign_domain, "",
+	    "simple form: the domain to sign for"),
+	CONFIG_KEY_STRING("sign_selector", struct reinject_conf, sign_selector, "",
+	    "simple form: the selector"),
+	CONFIG_KEY_STRING("sign_key_file", struct reinject_conf, sign_key_file, "",
+	    "simple form: the private key file"),
+	CONFIG_KEY_BOOL("multiple_signatures", struct reinject_conf, multiple_signatures, "no",
+	    "add a signature for every matching SigningTable entry"),
+	CONFIG_KEY_STRING("dns_resolv_conf", struct reinject_conf, dns_resolv_conf, "",
+	    "resolv.conf for DKIM key lookups; empty: /etc/resolv.conf"),
+	CONFIG_KEY_LIST("dns_forwarders", struct reinject_conf, dns_forwarders, "",
+	    "addr or addr@port to forward DNS queries to, instead of resolv.conf"),
+	CONFIG_KEY_BOOL("syslog", struct reinject_conf, syslog, "yes",
+	    "log to syslog (mail facility); no: standard error"),
+};
+
+
+/* reinject_conf_mode - "verify" / "sign" */
+static int
+reinject_conf_mode(const char *s, enum reinject_mode *m)
+{
+	if (strcasecmp(s, "verify") == 0)
+		*m = REINJECT_MODE_VERIFY;
+	else if (strcasecmp(s, "sign") == 0)
+		*m = REINJECT_MODE_SIGN;
+	else
+		return -1;
+	return 0;
+}
+
+/* reinject_conf_listeners - pair addresses with their optional mode word */
+static int
+reinject_conf_listeners(const struct config_list *l,
+    struct reinject_listener *out, size_t *n, struct buf *err)
+{
+	*n = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		enum reinject_mode m;
+
+		if (reinject_conf_mode(l->items[i], &m) == 0) {
+			if (*n == 0) {
+				buf_printf(err, "listen: mode \"%s\" before any address",
+				    l->items[i]);
+				return -1;
+			}
+			out[*n - 1].mode = m;
+			continue;
+		}
+		if (!strrchr(l->items[i], ':')) {
+			buf_printf(err, "listen: \"%s\" is not address:port", l->items[i]);
+			return -1;
+		}
+		if (*n == REINJECT_LISTEN_LIMIT) {
+			buf_printf(err, "listen: more than %d listeners",
+			    REINJECT_LISTEN_LIMIT);
+			return -1;
+		}
+		out[*n].addr = l->items[i];
+		out[*n].mode = REINJECT_MODE_VERIFY;
+		out[*n].fd = -1;
+		(*n)++;
+	}
+	if (*n == 0) {
+		buf_printf(err, "listen: no address");
+		return -1;
+	}
+	return 0;
+}
+
+/* reinject_conf_validate - cross-key checks */
+static int
+reinject_conf_validate(const void *dst, struct buf *err)
+{
+	const struct reinject_conf *c = dst;
+	struct reinject_listener tmp[REINJECT_LISTEN_LIMIT];
+	size_t n;
+
+	if (reinject_conf_listeners(&c->listen, tmp, &n, err) < 0)
+		return -1;
+	/* The final reply must come before Postfix gives up and redelivers. */
+	if (c->dkim_timeout + c->downstream_data_timeout +
+	    c->downstream_command_timeout >= REINJECT_POSTFIX_DATA_DONE_TIMEOUT) {
+		buf_printf(err, "dkim_timeout + downstream_data_timeout + "
+		    "downstream_command_timeout must stay below Postfix's "
+		    "smtp_data_done_timeout (%d s)", REINJECT_POSTFIX_DATA_DONE_TIMEOUT);
+		return -1;
+	}
+	if (!strrchr(c->downstream, ':')) {
+		buf_printf(err, "downstream: \"%s\" is not address:port", c->downstream);
+		return -1;
+	}
+	return 0;
+}
+
+const struct config_schema reinject_conf_schema = {
+	"reinject.conf", reinject_conf_keys, ARRAY_LEN(reinject_conf_keys),
+	reinject_conf_validate,
+};
+
+/* reinject_conf_load - defaults, then path (if any) */
+int
+reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err)
+{
+	char host[256];
+
+	memset(c, 0, sizeof(*c));
+	config_init(&reinject_conf_schema, c);
+	if (path && config_load_file(&reinject_conf_schema, c, path, err) < 0)
+		return -1;
+	if (reinject_conf_listeners(&c->listen, c->listeners, &c->nlisteners,
+	    err) < 0)
+		return -1;
+	if (!c->myhostname[0]) {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		free(c->myhostname);
+		c->myhostname = xstrdup(host);
+	}
+	if (!c->authserv_id[0]) {
+		free(c->authserv_id);
+		c->authserv_id = xstrdup(c->myhostname);
+	}
+	return 0;
+}
+
+/* reinject_conf_free - release */
+void
+reinject_conf_free(struct reinject_conf *c)
+{
+	config_free(&reinject_conf_schema, c);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,158 @@
+/*
+ * reinject_data.c - decoding of the SMTP DATA stream.
+ *
+ * RFC 5321 §4.1.1.4: the message ends with CRLF "." CRLF; §4.5.2: a line
+ * starting with "." has one removed (dot-unstuffing).  Only a real CRLF ends
+ * a line here.  A bare LF or bare CR (SMTP smuggling, CVE-2023-51764) never
+ * ends the message and is never passed on as a line end: it is turned into
+ * CRLF (bare_newline_action = normalize), or the message is refused (refuse).
+ * Lines longer than RFC 5322 §2.1.1's 998 octets are broken before signing
+ * (a header line at a blank, so unfolding restores it; else with CRLF SP),
+ * or refused (long_line_action).  Lines go to line_cb with CRLF appended.
+ */
+#include <string.h>
+
+#include "reinject.h"
+
+/* reinject_data_init - decoder for one message */
+void
+reinject_data_init(struct reinject_data *d, const struct reinject_conf *c,
+    void (*line_cb)(void *, const char *, size_t), void *arg)
+{
+	memset(d, 0, sizeof(*d));
+	buf_init(&d->line, SMTP_TEXT_LINE_LIMIT + 2);
+	d->size_limit = c->message_size_limit;
+	d->bare_action = c->bare_newline_action;
+	d->long_action = c->long_line_action;
+	d->line_cb = line_cb;
+	d->arg = arg;
+}
+
+/* reinject_data_clear - release */
+void
+reinject_data_clear(struct reinject_data *d)
+{
+	buf_clear(&d->line);
+}
+
+/* reinject_data_emit - pass one line (content without CRLF) on */
+static void
+reinject_data_emit(struct reinject_data *d, const char *p, size_t len)
+{
+	d->size += len + 2;
+	if (d->size > d->size_limit)
+		d->too_big = true;
+	buf_reset(&d->line);
+	if (d->too_big || (d->long_line && d->long_action == REINJECT_LONG_LINE_REFUSE)
+	    || (d->bare_nl && d->bare_action == REINJECT_BARE_NL_REFUSE))
+		return;	/* refused at the end: stop feeding the pipeline */
+	buf_append(&d->line, p, len);
+	buf_append(&d->line, "\r\n", 2);
+	d->line_cb(d->arg, d->line.data, d->line.len);
+	buf_reset(&d->line);
+}
+
+/* reinject_data_eol - a line ended; crlf false for a bare CR or LF */
+static void
+reinject_data_eol(struct reinject_data *d, bool crlf)
+{
+	struct buf *l = &d->line;
+	const char *p = buf_cstr(l);
+	size_t len = l->len;
+
+	if (!crlf)
+		d->bare_nl = true;
+	if (crlf && !d->unstuffed && len == 1 && p[0] == '.') {
+		d->done = true;
+		buf_reset(l);
+		return;
+	}
+	if (crlf && !d->unstuffed && len > 1 && p[0] == '.') {
+		p++;
+		len--;
+	}
+	d->unstuffed = false;
+	if (len == 0)
+		d->in_body = true;
+	{
+		char tmp[SMTP_TEXT_LINE_LIMIT + 2];
+
+		memcpy(tmp, p, len);
+		reinject_data_emit(d, tmp, len);
+	}
+}
+
+/* reinject_data_fold - the line reached 998 octets without a line end */
+static void
+reinject_data_fold(struct reinject_data *d)
+{
+	struct buf *l = &d->line;
+	char tmp[SMTP_TEXT_LINE_LIMIT + 2];
+	size_t cut = l->len, keep;
+
+	d->long_line = true;
+	d->unstuffed = true;
+	if (!d->in_body) {
+		/* RFC 5322 §2.2.3: fold before a blank, so unfolding restores it */
+		while (cut > 1 && l->data[cut - 1] != ' ' && l->data[cut - 1] != '\t')
+			cut--;
+		cut = cut > 1 ? cut - 1 : l->len;
+	}
+	keep = l->len - cut;
+	memcpy(tmp, l->data + cut, keep);
+	l->len = cut;
+	{
+		char line[SMTP_TEXT_LINE_LIMIT + 2];
+		size_t n = l->len;
+
+		memcpy(line, l->data, n);
+		reinject_data_emit(d, line, n);
+	}
+	if (!d->in_body && (keep == 0 || (tmp[0] != ' ' && tmp[0] != '\t')))
+		buf_append_char(l, ' ');
+	buf_append(l, tmp, keep);
+}
+
+/* reinject_data_byte - one content byte of the current line */
+static void
+reinject_data_byte(struct reinject_data *d, char c)
+{
+	if (d->line.len >= SMTP_TEXT_LINE_LIMIT) {
+		/* a leading "." is still stuffed here; keep it until the EOL decides */
+		if (!d->unstuffed && d->line.data[0] == '.') {
+			memmove(d->line.data, d->line.data + 1, d->line.len - 1);
+			d->line.len--;
+		}
+		d->unstuffed = true;
+		if (d->line.len >= SMTP_TEXT_LINE_LIMIT)
+			reinject_data_fold(d);
+	}
+	buf_append_char(&d->line, c);
+}
+
+/* reinject_data_feed - consume bytes; returns bytes used */
+size_t
+reinject_data_feed(struct reinject_data *d, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && !d->done; i++) {
+		char c = p[i];
+
+		if (d->cr) {
+			d->cr = false;
+			if (c == '\n') {
+				reinject_data_eol(d, true);
+				continue;
+			}
+			reinject_data_eol(d, false);	/* bare CR */
+		}
+		if (c == '\r')
+			d->cr = true;
+		else if (c == '\n')
+			reinject_data_eol(d, false);	/* bare LF */
+		else
+			reinject_data_byte(d, c);
+	}
+	return i;
+}

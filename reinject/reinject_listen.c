@@ -1,0 +1,50 @@
+/*
+ * reinject_listen.c - bind the listeners before privileges are dropped; the
+ * sockets are inherited by every worker.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/util.h>
+
+#include "reinject.h"
+
+/* Listen backlog: Postfix opens up to its scan transport's process limit. */
+#define REINJECT_LISTEN_BACKLOG	256
+
+/* reinject_listen_one - socket, bind, listen */
+static int
+reinject_listen_one(struct reinject_listener *l, struct buf *err)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss), on = 1, fd;
+
+	if (evutil_parse_sockaddr_port(l->addr, (struct sockaddr *)&ss, &sslen) < 0) {
+		buf_printf(err, "listen: cannot parse \"%s\"\n", l->addr);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) < 0 ||
+	    listen(fd, REINJECT_LISTEN_BACKLOG) < 0 ||
+	    evutil_make_socket_nonblocking(fd) < 0) {
+		buf_printf(err, "listen %s: %s\n", l->addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	l->fd = fd;
+	return 0;
+}
+
+/* reinject_listen_open - bind every listener */
+int
+reinject_listen_open(struct reinject_conf *c, struct buf *err)
+{
+	for (size_t i = 0; i < c->nlisteners; i++)
+		if (reinject_listen_one(&c->listeners[i], err) < 0)
+			return -1;
+	return 0;
+}

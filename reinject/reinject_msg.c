@@ -1,0 +1,218 @@
+/*
+ * reinject_msg.c - one message as it is received: header fields kept in memory
+ * (bounded by header_size_limit) for the stages and for output, the rest
+ * (the empty line and the body) spooled; every byte streamed once through the
+ * pipeline stages.  Header/body splitting is common/msg (RFC 5322 §2.2).
+ *
+ * A header section common/msg refuses (a line without a colon, an over-long
+ * field) is not a reason to bounce mail Postfix already accepted: from that
+ * line on the message is passed through unparsed ("raw") and the stages see
+ * no more of it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "reinject.h"
+
+/* reinject_msg_on_header - common/msg callback: keep the field, tell stages */
+static int
+reinject_msg_on_header(void *arg, struct span name, struct span field)
+{
+	struct reinject_msg *m = arg;
+	struct reinject_hdr *h;
+
+	if (buf_append(&m->hdrbuf, field.p, field.len) < 0) {
+		m->tempfail = NULL;
+		m->code = 552;
+		snprintf(m->enh, sizeof(m->enh), "5.3.4");
+		snprintf(m->text, sizeof(m->text), "Message header section too large");
+		m->action = REINJECT_ACTION_REJECT;
+		return -1;
+	}
+	if (m->nhdrs == m->hdrcap) {
+		m->hdrcap = m->hdrcap ? m->hdrcap * 2 : 32;
+		m->hdrs = xrealloc(m->hdrs, m->hdrcap * sizeof(*m->hdrs));
+	}
+	h = &m->hdrs[m->nhdrs++];
+	h->off = m->hdrbuf.len - field.len;
+	h->len = field.len;
+	h->name_len = name.len;
+	h->removed = false;
+	reinject_pipeline_header(m, name, field);
+	return 0;
+}
+
+/* reinject_msg_on_eoh - common/msg callback: end of the header section */
+static int
+reinject_msg_on_eoh(void *arg)
+{
+	struct reinject_msg *m = arg;
+
+	m->eoh = true;
+	reinject_pipeline_eoh(m);
+	return 0;
+}
+
+/* reinject_msg_on_body - common/msg callback: body bytes */
+static int
+reinject_msg_on_body(void *arg, const char *p, size_t len)
+{
+	struct reinject_msg *m = arg;
+
+	reinject_pipeline_body(m, p, len);
+	reinject_spool_write(&m->spool, p, len);
+	return 0;
+}
+
+static const struct msg_callbacks reinject_msg_cb = {
+	reinject_msg_on_header, reinject_msg_on_eoh, reinject_msg_on_body,
+};
+
+/* reinject_msg_new - an empty message for a session's transaction */
+struct reinject_msg *
+reinject_msg_new(struct reinject_ctx *ctx)
+{
+	struct reinject_msg *m = xcalloc(1, sizeof(*m));
+	struct msg_limits lim;
+
+	m->ctx = ctx;
+	m->conf = ctx->conf;
+	buf_init(&m->hdrbuf, ctx->conf->header_size_limit);
+	buf_init(&m->prepend, 256 * 1024);
+	buf_init(&m->signed_by, 4096);
+	buf_init(&m->spf, 1024);
+	reinject_spool_init(&m->spool, ctx->conf->spool_directory,
+	    ctx->conf->spool_memory_limit);
+	msg_limits_default(&lim);
+	m->parser = msg_parser_new(&lim, 0, &reinject_msg_cb, m);
+	return m;
+}
+
+/* reinject_msg_free - release everything, cancelling stage work */
+void
+reinject_msg_free(struct reinject_msg *m)
+{
+	if (!m)
+		return;
+	reinject_pipeline_free(m);
+	if (m->parser)
+		msg_parser_free(m->parser);
+	buf_clear(&m->hdrbuf);
+	buf_clear(&m->prepend);
+	buf_clear(&m->signed_by);
+	buf_clear(&m->spf);
+	reinject_spool_clear(&m->spool);
+	free(m->hdrs);
+	free(m);
+}
+
+/* reinject_msg_go_raw - pass the rest through unparsed */
+static void
+reinject_msg_go_raw(struct reinject_msg *m, const char *p, size_t len)
+{
+	m->raw = true;
+	if (!m->eoh) {
+		m->eoh = true;
+		reinject_pipeline_eoh(m);
+	}
+	/* the unparsed rest has no header/body separator of its own */
+	reinject_spool_write(&m->spool, "\r\n", 2);
+	reinject_spool_write(&m->spool, p, len);
+}
+
+/* reinject_msg_line - one decoded message line including its CRLF */
+void
+reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
+{
+	m->size += len;
+	if (m->action == REINJECT_ACTION_REJECT)
+		return;
+	if (m->raw) {
+		reinject_spool_write(&m->spool, p, len);
+		return;
+	}
+	if (!m->eoh && len == 2) {
+		/* the empty line: spooled, so output is fields + spool */
+		if (msg_parser_feed(m->parser, p, len) == 0)
+			reinject_spool_write(&m->spool, p, len);
+		return;
+	}
+	if (msg_parser_feed(m->parser, p, len) < 0 &&
+	    m->action != REINJECT_ACTION_REJECT) {
+		log_warn("header syntax: %s; passing the message on unparsed",
+		    msg_parser_error(m->parser));
+		reinject_msg_go_raw(m, p, len);
+	}
+}
+
+/* reinject_msg_end - all lines seen: flush parser and spool */
+int
+reinject_msg_end(struct reinject_msg *m)
+{
+	if (!m->raw && m->action != REINJECT_ACTION_REJECT) {
+		bool had_eoh = m->eoh;
+
+		if (msg_parser_finish(m->parser) < 0 &&
+		    m->action != REINJECT_ACTION_REJECT)
+			m->raw = true;
+		else if (!had_eoh)
+			reinject_spool_write(&m->spool, "\r\n", 2);
+	}
+	return reinject_spool_flush(&m->spool);
+}
+
+/* reinject_msg_prepend - add a complete field above the others */
+void
+reinject_msg_prepend(struct reinject_msg *m, const char *field, size_t len)
+{
+	struct buf n;
+
+	buf_init(&n, m->prepend.max);
+	buf_append(&n, field, len);
+	buf_append(&n, buf_cstr(&m->prepend), m->prepend.len);
+	buf_clear(&m->prepend);
+	m->prepend = n;
+}
+
+/* reinject_msg_field - header i as a span */
+struct span
+reinject_msg_field(const struct reinject_msg *m, size_t i)
+{
+	return (struct span){ m->hdrbuf.data + m->hdrs[i].off, m->hdrs[i].len };
+}
+
+/* reinject_msg_field_is - is header i called name */
+bool
+reinject_msg_field_is(const struct reinject_msg *m, size_t i, const char *name)
+{
+	struct span f = reinject_msg_field(m, i);
+
+	return span_eq_ci((struct span){ f.p, m->hdrs[i].name_len }, name);
+}
+
+/* reinject_msg_field_value - header i's body after the colon */
+struct span
+reinject_msg_field_value(const struct reinject_msg *m, size_t i)
+{
+	struct span f = reinject_msg_field(m, i);
+	const char *colon = memchr(f.p, ':', f.len);
+
+	if (!colon)
+		return (struct span){ f.p + f.len, 0 };
+	colon++;
+	return (struct span){ colon, f.len - (size_t)(colon - f.p) };
+}
+
+/* reinject_msg_reject - a stage's verdict to refuse the message */
+void
+reinject_msg_reject(struct reinject_msg *m, int code, const char *enh,
+    const char *text)
+{
+	m->action = REINJECT_ACTION_REJECT;
+	m->code = code;
+	snprintf(m->enh, sizeof(m->enh), "%s", enh);
+	snprintf(m->text, sizeof(m->text), "%s", text);
+}

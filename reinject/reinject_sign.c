@@ -1,0 +1,148 @@
+/*
+ * reinject_sign.c - pipeline stage: DKIM-sign mail from internal clients or a
+ * sign listener, per the SigningTable (common/dkim_table), keyed on the From
+ * address (RFC 6376 §5.1; the envelope sender when From has none).  Signers are
+ * created at the end of the header section (From is known), fed the stored
+ * fields and then the body as it streams; the fields are prepended at the end,
+ * above every other, so they cover the header as downstream will see it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_table.h"
+#include "log.h"
+#include "reinject.h"
+
+struct reinject_sign {
+	size_t n;
+	struct dkim_sign *s[DKIM_TABLE_SIGNERS_MAX];
+	char label[DKIM_TABLE_SIGNERS_MAX][320];
+};
+
+/* reinject_sign_begin - only for mail to sign, with tables configured */
+static void
+reinject_sign_begin(struct reinject_msg *m, void **st)
+{
+	if (m->sign && m->ctx->sign_table)
+		*st = xcalloc(1, sizeof(struct reinject_sign));
+}
+
+/* reinject_sign_from - addr-spec of the From field, or the envelope sender */
+static struct span
+reinject_sign_from(struct reinject_msg *m)
+{
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		struct span v;
+		const char *lt, *gt;
+
+		if (!reinject_msg_field_is(m, i, "From"))
+			continue;
+		v = span_trim(reinject_msg_field_value(m, i));
+		lt = memchr(v.p, '<', v.len);
+		gt = lt ? memchr(lt, '>', v.len - (size_t)(lt - v.p)) : NULL;
+		if (lt && gt)
+			return (struct span){ lt + 1, (size_t)(gt - lt - 1) };
+		return v;
+	}
+	return span_from_cstr(m->sender ? m->sender : "");
+}
+
+/* reinject_sign_add - one signer, fed the stored fields */
+static void
+reinject_sign_add(struct reinject_sign *rs, struct reinject_msg *m,
+    const struct dkim_signer *sg)
+{
+	struct dkim_sign_config c;
+	const char *err = NULL;
+	struct dkim_sign *s;
+
+	dkim_sign_config_default(&c);
+	c.key = sg->key;
+	c.alg = sg->alg;
+	c.domain = sg->domain;
+	c.selector = sg->selector;
+	c.identity = sg->identity[0] ? sg->identity : NULL;
+	if (!(s = dkim_sign_new(&c, &err))) {
+		log_warn("sign d=%s s=%s: %s", sg->domain, sg->selector, err);
+		return;
+	}
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		struct span f = reinject_msg_field(m, i);
+
+		dkim_sign_header(s, f.p, f.len);
+	}
+	dkim_sign_eoh(s);
+	snprintf(rs->label[rs->n], sizeof(rs->label[0]), "d=%s s=%s a=%s",
+	    sg->domain, sg->selector, dkim_alg_str(sg->alg));
+	rs->s[rs->n++] = s;
+}
+
+/* reinject_sign_eoh - look the signers up */
+static void
+reinject_sign_eoh(void *st, struct reinject_msg *m)
+{
+	struct reinject_sign *rs = st;
+	struct dkim_signers sgs;
+	char err[DKIM_TABLE_ERR_MAX];
+
+	if (dkim_table_lookup(m->ctx->sign_table, reinject_sign_from(m), &sgs,
+	    err, sizeof(err)) < 0) {
+		/* a configured key that cannot be used: defer, never send unsigned */
+		log_warn("signing table: %s", err);
+		m->tempfail = "signing key unusable";
+		return;
+	}
+	for (size_t i = 0; i < sgs.n; i++)
+		reinject_sign_add(rs, m, &sgs.v[i]);
+}
+
+/* reinject_sign_body - body bytes into every signer */
+static void
+reinject_sign_body(void *st, struct reinject_msg *m, const char *p, size_t len)
+{
+	struct reinject_sign *rs = st;
+
+	(void)m;
+	for (size_t i = 0; i < rs->n; i++)
+		dkim_sign_body(rs->s[i], p, len);
+}
+
+/* reinject_sign_finish - make and prepend the signatures */
+static void
+reinject_sign_finish(void *st, struct reinject_msg *m)
+{
+	struct reinject_sign *rs = st;
+
+	for (size_t i = 0; i < rs->n && !m->raw; i++) {
+		const char *err = NULL;
+		char *f = dkim_sign_finish(rs->s[i], &err);
+
+		if (!f) {
+			log_warn("sign %s: %s", rs->label[i], err ? err : "failed");
+			m->tempfail = "signing failed";
+			continue;
+		}
+		reinject_msg_prepend(m, f, strlen(f));
+		buf_printf(&m->signed_by, "%s%s", m->signed_by.len ? ", " : "",
+		    rs->label[i]);
+		free(f);
+	}
+	reinject_pipeline_next(m);
+}
+
+/* reinject_sign_free - destroy the signers */
+static void
+reinject_sign_free(void *st)
+{
+	struct reinject_sign *rs = st;
+
+	for (size_t i = 0; i < rs->n; i++)
+		dkim_sign_free(rs->s[i]);
+	free(rs);
+}
+
+const struct reinject_stage reinject_stage_sign = {
+	"sign", reinject_sign_begin, NULL, reinject_sign_eoh, reinject_sign_body,
+	reinject_sign_finish, NULL, reinject_sign_free,
+};

@@ -1,0 +1,19 @@
+/*
+ * reinject_subcmd.c - "reinject keygen|testkey ...": the DKIM key tools
+ * (reinject_tools.h), chosen by meson when they are built.
+ */
+#include <string.h>
+
+#include "reinject.h"
+#include "reinject_tools.h"
+
+/* reinject_subcmd - run a subcommand; -1 when argv[1] names none */
+int
+reinject_subcmd(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
+		return reinject_keygen_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "testkey") == 0)
+		return reinject_testkey_main(argc - 1, argv + 1);
+	return -1;
+}

@@ -1,0 +1,19 @@
+/*
+ * reinject_subcmd_none.c - build without the DKIM key tools: no subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "reinject.h"
+
+/* reinject_subcmd - run a subcommand; -1 when argv[1] names none */
+int
+reinject_subcmd(int argc, char **argv)
+{
+	if (argc > 1 && (strcmp(argv[1], "keygen") == 0 ||
+	    strcmp(argv[1], "testkey") == 0)) {
+		fprintf(stderr, "reinject: built without the key tools\n");
+		return 2;
+	}
+	return -1;
+}

@@ -1,0 +1,107 @@
+/*
+ * reinject_verify.c - pipeline stage: verify every DKIM signature (RFC 6376
+ * §6) with common/dkim while the message streams past; results go to m->dkim
+ * for the authres and DMARC stages.  Mail being signed is not verified.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "reinject.h"
+
+/* reinject_verify_begin - a verifier unless the message is to be signed */
+static void
+reinject_verify_begin(struct reinject_msg *m, void **st)
+{
+	if (m->sign || !m->ctx->dns)
+		return;
+	*st = dkim_verify_new(m->ctx->dns, NULL);
+}
+
+/* reinject_verify_header - one field */
+static void
+reinject_verify_header(void *st, struct reinject_msg *m, struct span name,
+    struct span field)
+{
+	(void)m;
+	(void)name;
+	dkim_verify_header(st, field.p, field.len);
+}
+
+/* reinject_verify_eoh - starts the key lookups */
+static void
+reinject_verify_eoh(void *st, struct reinject_msg *m)
+{
+	(void)m;
+	dkim_verify_eoh(st);
+}
+
+/* reinject_verify_body - body bytes into the body hashes */
+static void
+reinject_verify_body(void *st, struct reinject_msg *m, const char *p, size_t len)
+{
+	(void)m;
+	dkim_verify_body(st, p, len);
+}
+
+/* reinject_verify_done - common/dkim's results */
+static void
+reinject_verify_done(void *arg, const struct dkim_sig_result *res, size_t count)
+{
+	struct reinject_msg *m = arg;
+
+	for (size_t i = 0; i < count && m->ndkim < REINJECT_DKIM_RESULT_LIMIT; i++) {
+		struct reinject_dkim_res *d = &m->dkim[m->ndkim++];
+
+		d->result = res[i].result;
+		snprintf(d->domain, sizeof(d->domain), "%s", res[i].domain);
+		snprintf(d->selector, sizeof(d->selector), "%s", res[i].selector);
+		snprintf(d->b, sizeof(d->b), "%s", res[i].b_prefix);
+		snprintf(d->reason, sizeof(d->reason), "%s", res[i].reason);
+	}
+	reinject_pipeline_next(m);
+}
+
+/* reinject_verify_finish - wait for the key lookups */
+static void
+reinject_verify_finish(void *st, struct reinject_msg *m)
+{
+	if (m->raw || dkim_verify_finish(st, reinject_verify_done, m) < 0)
+		reinject_pipeline_next(m);
+}
+
+/* reinject_verify_timeout - lookups still pending: temperror, never pass/fail */
+static void
+reinject_verify_timeout(void *st, struct reinject_msg *m)
+{
+	(void)st;
+	for (size_t i = 0; i < m->nhdrs && m->ndkim < REINJECT_DKIM_RESULT_LIMIT; i++) {
+		if (!reinject_msg_field_is(m, i, "DKIM-Signature"))
+			continue;
+		m->dkim[m->ndkim].result = DKIM_RESULT_TEMPERROR;
+		snprintf(m->dkim[m->ndkim].reason, sizeof(m->dkim[0].reason),
+		    "key lookup timed out");
+		m->ndkim++;
+	}
+	/* the stage state is freed with the message; that cancels the lookups */
+	for (size_t i = 0; i < reinject_nstages; i++) {
+		if (m->stage_state[i] == st) {
+			dkim_verify_free(st);
+			m->stage_state[i] = NULL;
+		}
+	}
+}
+
+/* reinject_verify_free - destroy, cancelling lookups */
+static void
+reinject_verify_free(void *st)
+{
+	dkim_verify_free(st);
+}
+
+const struct reinject_stage reinject_stage_verify = {
+	"verify", reinject_verify_begin, reinject_verify_header,
+	reinject_verify_eoh, reinject_verify_body, reinject_verify_finish,
+	reinject_verify_timeout, reinject_verify_free,
+};

@@ -1,0 +1,179 @@
+/*
+ * reinject_worker.c - one pre-forked worker: its own event loop, resolver and
+ * signing tables, accepting on the listeners its master bound.  Every worker
+ * accepts on the same sockets, so the kernel spreads sessions over the cores.
+ * SIGTERM (from the master, at shutdown or reload) drains: stop accepting,
+ * let running sessions finish within drain_timeout, exit.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "dkim_table.h"
+#include "dns.h"
+#include "log.h"
+#include "reinject.h"
+
+struct reinject_worker {
+	struct reinject_ctx ctx;
+	struct evconnlistener *lev[REINJECT_LISTEN_LIMIT];
+	enum reinject_mode mode[REINJECT_LISTEN_LIMIT];
+	size_t nlev;
+	struct event *sigterm;
+	struct event *drain_check;
+};
+
+/* reinject_worker_accept - a new upstream session */
+static void
+reinject_worker_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct reinject_worker *w = arg;
+	char host[128] = "?", peer[160];
+	size_t i;
+
+	(void)salen;
+	for (i = 0; i < w->nlev && w->lev[i] != l; i++)
+		;
+	evutil_inet_ntop(sa->sa_family, sa->sa_family == AF_INET6 ?
+	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr :
+	    (void *)&((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+	snprintf(peer, sizeof(peer), "%s", host);
+	evutil_make_socket_nonblocking(fd);
+	reinject_server_accept(&w->ctx, fd, i < w->nlev ? w->mode[i] :
+	    REINJECT_MODE_VERIFY, peer);
+}
+
+/* reinject_worker_drained - exit the loop once sessions are gone */
+static void
+reinject_worker_drained(evutil_socket_t fd, short ev, void *arg)
+{
+	struct reinject_worker *w = arg;
+	struct timeval tv = { 0, 100000 };
+
+	(void)fd;
+	(void)ev;
+	if (w->ctx.sessions == 0)
+		event_base_loopbreak(w->ctx.base);
+	else
+		evtimer_add(w->drain_check, &tv);
+}
+
+/* reinject_worker_term - SIGTERM: stop accepting and drain */
+static void
+reinject_worker_term(evutil_socket_t fd, short ev, void *arg)
+{
+	struct reinject_worker *w = arg;
+	struct timeval tv = { (time_t)w->ctx.conf->drain_timeout, 0 };
+	struct timeval now = { 0, 0 };
+
+	(void)fd;
+	(void)ev;
+	if (w->ctx.draining)
+		return;
+	w->ctx.draining = true;
+	for (size_t i = 0; i < w->nlev; i++) {
+		evconnlistener_free(w->lev[i]);
+		w->lev[i] = NULL;
+	}
+	w->nlev = 0;
+	event_base_loopexit(w->ctx.base, &tv);
+	w->drain_check = evtimer_new(w->ctx.base, reinject_worker_drained, w);
+	evtimer_add(w->drain_check, &now);
+}
+
+/* reinject_worker_dns - the resolver for key lookups */
+static struct dns_resolver *
+reinject_worker_dns(struct event_base *base, const struct reinject_conf *c)
+{
+	struct dns_unbound_config uc = { 0 };
+	const char *err = NULL;
+	struct dns_resolver *r;
+
+	uc.resolv_conf = c->dns_resolv_conf[0] ? c->dns_resolv_conf : NULL;
+	uc.forwarders = c->dns_forwarders.count ?
+	    (const char *const *)c->dns_forwarders.items : NULL;
+	uc.timeout_ms = c->dkim_timeout * 1000;
+	if (!(r = dns_unbound_new(base, &uc, &err)))
+		log_error("DNS resolver: %s; DKIM verification disabled", err);
+	return r;
+}
+
+/* reinject_worker_tables - signing tables and InternalHosts; -1 on error */
+int
+reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
+    struct dkim_hostlist **h, struct buf *err)
+{
+	struct dkim_table_config tc = { 0 };
+	char e[DKIM_TABLE_ERR_MAX];
+
+	*t = NULL;
+	*h = NULL;
+	if (c->internal_hosts[0] &&
+	    !(*h = dkim_table_host_load(c->internal_hosts, e, sizeof(e)))) {
+		buf_printf(err, "internal_hosts: %s\n", e);
+		return -1;
+	}
+	if (!c->key_table[0] && !c->sign_key_file[0])
+		return 0;
+	tc.key_table = c->key_table[0] ? c->key_table : NULL;
+	tc.signing_table = c->signing_table[0] ? c->signing_table : NULL;
+	tc.multiple_signatures = c->multiple_signatures;
+	tc.domain = c->sign_domain;
+	tc.selector = c->sign_selector;
+	tc.key_file = c->sign_key_file;
+	if (!(*t = dkim_table_load(&tc, e, sizeof(e)))) {
+		buf_printf(err, "%s\n", e);
+		return -1;
+	}
+	return 0;
+}
+
+/* reinject_worker_listen - evconnlistener on each inherited socket */
+static void
+reinject_worker_listen(struct reinject_worker *w, const struct reinject_conf *c)
+{
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		w->lev[w->nlev] = evconnlistener_new(w->ctx.base,
+		    reinject_worker_accept, w, LEV_OPT_CLOSE_ON_FREE, -1,
+		    c->listeners[i].fd);
+		if (!w->lev[w->nlev])
+			log_fatal("listen %s: %s", c->listeners[i].addr,
+			    strerror(errno));
+		w->mode[w->nlev++] = c->listeners[i].mode;
+	}
+}
+
+/* reinject_worker_run - a worker's event loop */
+int
+reinject_worker_run(const struct reinject_conf *c)
+{
+	struct reinject_worker w;
+	struct buf err;
+
+	memset(&w, 0, sizeof(w));
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	w.ctx.conf = c;
+	w.ctx.base = event_base_new();
+	buf_init(&err, 8192);
+	if (reinject_worker_tables(c, &w.ctx.sign_table, &w.ctx.internal, &err) < 0)
+		log_fatal("%s", buf_cstr(&err));
+	buf_clear(&err);
+	w.ctx.dns = reinject_worker_dns(w.ctx.base, c);
+	reinject_worker_listen(&w, c);
+	w.sigterm = evsignal_new(w.ctx.base, SIGTERM, reinject_worker_term, &w);
+	evsignal_add(w.sigterm, NULL);
+	event_base_dispatch(w.ctx.base);
+	if (w.ctx.sessions)
+		log_warn("drain_timeout: %u sessions still open; their mail stays queued",
+		    w.ctx.sessions);
+	return 0;
+}

@@ -1,0 +1,620 @@
+#!/usr/bin/env python3
+"""30-reinject-test.py - protocol and fault tests of reinject against a
+scripted SMTP client and a scripted downstream (a small SMTP sink under our
+control: per-recipient replies, 451/552 at end of DATA, down, stalling).
+
+Usage: 30-reinject-test.py protocol|faults
+Environment: MAILAUTH_BUILD (build dir with reinject/reinject).
+Ports 20700-20799.  Exit 0 all passed, 1 a failure, 77 skipped.
+"""
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BUILD = os.environ.get("MAILAUTH_BUILD", "build")
+REINJECT = os.path.join(BUILD, "reinject", "reinject")
+FAILED = []
+
+
+def ok(cond, msg):
+    print(("ok - " if cond else "not ok - ") + msg, flush=True)
+    if not cond:
+        FAILED.append(msg)
+    return cond
+
+
+# ---------------------------------------------------------------- the sink
+
+class Sink:
+    """Downstream SMTP server.  Rules, set by the test:
+       rcpt: {local-part-prefix: "550 5.1.1 no such user"}
+       data_reply: "250 2.0.0 Ok: queued as X" (default, numbered)
+       stall_data: never answer the end of DATA
+       announce: EHLO keywords
+    Every transaction is appended to self.messages as a dict."""
+
+    def __init__(self, port):
+        self.port = port
+        self.rcpt = {}
+        self.data_reply = None
+        self.stall_data = False
+        self.messages = []
+        self.commands = []
+        self.lock = threading.Lock()
+        self.n = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.running = True
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def close(self):
+        self.running = False
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def serve(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(c,), daemon=True).start()
+
+    def session(self, c):
+        f = c.makefile("rb")
+        w = lambda s: c.sendall(s.encode() + b"\r\n")
+        try:
+            w("220 sink ESMTP")
+            tx = None
+            xfwd = {}
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
+                with self.lock:
+                    self.commands.append(cmd)
+                up = cmd.upper()
+                if up.startswith("EHLO"):
+                    w("250-sink\r\n250-PIPELINING\r\n250-SIZE 100000000\r\n"
+                      "250-XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT\r\n"
+                      "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n"
+                      "250 SMTPUTF8")
+                elif up.startswith("XFORWARD"):
+                    for kv in cmd.split()[1:]:
+                        k, _, v = kv.partition("=")
+                        xfwd[k.upper()] = v
+                    w("250 2.0.0 Ok")
+                elif up.startswith("MAIL"):
+                    tx = {"mail": cmd, "rcpt": [], "xforward": dict(xfwd)}
+                    w("250 2.1.0 Ok")
+                elif up.startswith("RCPT"):
+                    m = re.match(r"RCPT TO:<([^@>]*)", cmd, re.I)
+                    local = m.group(1) if m else ""
+                    for pfx, rep in self.rcpt.items():
+                        if local.startswith(pfx):
+                            w(rep)
+                            break
+                    else:
+                        tx["rcpt"].append(cmd)
+                        w("250 2.1.5 Ok")
+                elif up == "DATA":
+                    w("354 End data with <CR><LF>.<CR><LF>")
+                    raw = b""
+                    while True:
+                        l = f.readline()
+                        if not l:
+                            return
+                        if l == b".\r\n":
+                            break
+                        raw += l
+                    tx["raw"] = raw
+                    tx["data"] = b"".join(
+                        (l[1:] if l.startswith(b".") else l)
+                        for l in raw.splitlines(keepends=True))
+                    if self.stall_data:
+                        time.sleep(3600)
+                    with self.lock:
+                        self.n += 1
+                        rep = self.data_reply or ("250 2.0.0 Ok: queued as S%d" % self.n)
+                        if rep.startswith("2"):
+                            self.messages.append(tx)
+                    w(rep)
+                    tx = None
+                    xfwd = {}
+                elif up == "RSET":
+                    tx = None
+                    xfwd = {}
+                    w("250 2.0.0 Ok")
+                elif up == "QUIT":
+                    w("221 2.0.0 Bye")
+                    return
+                elif up == "NOOP":
+                    w("250 2.0.0 Ok")
+                else:
+                    w("502 5.5.2 Error: command not recognized")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+# ---------------------------------------------------------------- the client
+
+class Client:
+    def __init__(self, port, timeout=10):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.s.makefile("rb")
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def reply(self):
+        """one complete reply: (code, [lines])"""
+        lines = []
+        while True:
+            l = self.f.readline()
+            if not l:
+                return (0, lines)
+            l = l.rstrip(b"\r\n").decode("utf-8", "replace")
+            lines.append(l)
+            if len(l) < 4 or l[3] == " ":
+                return (int(l[:3]) if l[:3].isdigit() else -1, lines)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def stuff(body):
+    """dot-stuff a message body for DATA"""
+    out = []
+    for l in body.split(b"\r\n"):
+        out.append(b"." + l if l.startswith(b".") else l)
+    return b"\r\n".join(out)
+
+
+# ---------------------------------------------------------------- reinject
+
+class Reinject:
+    def __init__(self, tmp, port, sink_port, extra=""):
+        self.tmp = tmp
+        self.spool = os.path.join(tmp, "spool")
+        os.makedirs(self.spool, exist_ok=True)
+        user = ""
+        if os.geteuid() == 0:
+            user = "reinject"
+            try:
+                pw = pwd.getpwnam(user)
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--no-create-home",
+                                "--shell", "/usr/sbin/nologin", user], check=True)
+                pw = pwd.getpwnam(user)
+            os.chown(self.spool, pw.pw_uid, pw.pw_gid)
+            os.chmod(tmp, 0o755)
+        else:
+            user = pwd.getpwuid(os.getuid()).pw_name
+        self.conf = os.path.join(tmp, "reinject.conf")
+        with open(self.conf, "w") as f:
+            f.write("listen = 127.0.0.1:%d verify, 127.0.0.1:%d sign\n" % (port, port + 1))
+            f.write("downstream = 127.0.0.1:%d\n" % sink_port)
+            f.write("myhostname = filter.example\nauthserv_id = mx.example.net\n")
+            f.write("user = %s\nspool_directory = %s\n" % (user, self.spool))
+            f.write("worker_processes = 2\nsyslog = no\ninternal_hosts =\n")
+            f.write("downstream_connect_timeout = 3s\ndownstream_command_timeout = 3s\n")
+            f.write("downstream_data_timeout = 3s\n")
+            f.write(extra)
+        self.port = port
+        self.log = open(os.path.join(tmp, "reinject.log"), "w")
+        self.p = None
+
+    def start(self):
+        self.p = subprocess.Popen([REINJECT, "-c", self.conf, "-e"],
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("reinject did not start")
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self):
+        if self.p and self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+    def logtext(self):
+        self.log.flush()
+        with open(os.path.join(self.tmp, "reinject.log")) as f:
+            return f.read()
+
+
+def message(subject, body=b"hello\r\n", extra=b""):
+    return (b"From: a@example.org\r\nTo: b@example.net\r\nSubject: " +
+            subject.encode() + b"\r\nMessage-ID: <" + subject.encode() +
+            b"@example.org>\r\n" + extra + b"\r\n" + body)
+
+
+def transaction(c, rcpts, msg, mail="MAIL FROM:<a@example.org>"):
+    """pipelined MAIL, RCPTs, DATA; returns the replies and the final one"""
+    c.send("".join(l + "\r\n" for l in [mail] + [("RCPT TO:<%s" if ">" in r else "RCPT TO:<%s>") % r for r in rcpts] + ["DATA"]))
+    reps = [c.reply() for _ in range(2 + len(rcpts))]
+    if reps[-1][0] != 354:
+        return reps, None
+    c.send(stuff(msg) + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    return reps, c.reply()
+
+
+def wait_for(pred, secs=5):
+    end = time.time() + secs
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+# ---------------------------------------------------------------- protocol
+
+def test_protocol(tmp):
+    sink = Sink(20702)
+    r = Reinject(tmp, 20700, 20702, "message_size_limit = 64k\nspool_memory_limit = 4k\n")
+    r.start()
+    try:
+        proto_ehlo_and_pipelining(sink)
+        proto_dot_stuffing(sink)
+        proto_bad_input(sink)
+        proto_recipients_and_size(sink)
+        proto_smuggling_and_long_lines(sink)
+        proto_authres(sink)
+        ok(r.alive(), "reinject still running after every bad input")
+    finally:
+        r.stop()
+        sink.close()
+    log = r.logtext()
+    ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
+                 r"client=client.example\[2001:db8::1\], dkim=none, action=relayed, "
+                 r"downstream=250 2.0.0 Ok: queued as S\d+, queued_as=S\d+", log) is not None,
+       "one log line per message with upstream id, sender, nrcpt, size, dkim, action, downstream id")
+
+
+def proto_ehlo_and_pipelining(sink):
+    c = Client(20700)
+    code, _ = c.reply()
+    ok(code == 220, "greeting 220")
+    code, lines = c.cmd("EHLO postfix.example")
+    caps = " ".join(lines)
+    ok(code == 250 and all(k in caps for k in ("PIPELINING", "8BITMIME", "SMTPUTF8", "DSN",
+                                                  "ENHANCEDSTATUSCODES", "SIZE 65536", "XFORWARD")),
+       "EHLO announces PIPELINING SIZE 8BITMIME SMTPUTF8 DSN ENHANCEDSTATUSCODES XFORWARD")
+    sink.rcpt = {"rej": "550 5.1.1 <rej@example.net>: Recipient address rejected",
+                 "tmp": "451 4.2.0 try again"}
+    c.send("XFORWARD NAME=client.example ADDR=IPV6:2001:db8::1 PORT=2525\r\n"
+           "XFORWARD PROTO=ESMTP HELO=[UNAVAILABLE] IDENT=4ABC+2B1 SOURCE=REMOTE\r\n")
+    ok(c.reply()[0] == 250 and c.reply()[0] == 250, "XFORWARD accepted")
+    msg = message("pipelined")
+    reps, final = transaction(
+        c, ["b@example.net", "rej@example.net", "tmp@example.net",
+            "c@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c+40example.net"],
+        msg, "MAIL FROM:<a@example.org> SIZE=300 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ+2B1")
+    codes = [x[0] for x in reps]
+    ok(codes == [250, 250, 550, 451, 250, 354], "pipelined replies in order, per-recipient: %s" % codes)
+    ok(reps[2][1][0].startswith("550 5.1.1 <rej@example.net>"), "downstream 550 5.1.1 relayed with its text")
+    ok(reps[3][1][0].startswith("451 4.2.0"), "downstream 451 4.2.0 relayed")
+    ok(final and final[0] == 250 and "queued as S" in final[1][-1],
+       "250 after downstream's 250, its queue id relayed")
+    tx = sink.messages[-1]
+    ok(tx["mail"] == "MAIL FROM:<a@example.org> SIZE=300 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ+2B1",
+       "MAIL parameters mirrored: " + tx["mail"])
+    ok(tx["rcpt"][-1] == "RCPT TO:<c@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c+40example.net",
+       "RCPT NOTIFY/ORCPT mirrored")
+    xf = tx["xforward"]
+    ok(xf.get("NAME") == "client.example" and xf.get("ADDR") == "IPV6:2001:db8::1" and
+       xf.get("IDENT") == "4ABC+2B1" and xf.get("HELO") == "[UNAVAILABLE]" and
+       xf.get("PORT") == "2525" and xf.get("SOURCE") == "REMOTE",
+       "XFORWARD passed downstream (xtext, IPV6:, [UNAVAILABLE]): %s" % xf)
+    ok(tx["data"].endswith(msg), "message body arrives unchanged below the added header")
+    # a second message in the same session, XFORWARD reset after the first
+    reps, final = transaction(c, ["d@example.net"], message("second"))
+    ok(final and final[0] == 250 and sink.messages[-1]["xforward"] == {},
+       "second message in the same session; XFORWARD attributes reset per transaction")
+    n = len(sink.messages)
+    ok(c.cmd("MAIL FROM:<x@example.org>")[0] == 250 and c.cmd("RSET")[0] == 250,
+       "RSET answered 250")
+    ok(wait_for(lambda: sink.commands[-1] == "RSET"), "RSET mirrored downstream")
+    ok(c.cmd("QUIT")[0] == 221, "QUIT answered 221")
+    ok(wait_for(lambda: sink.commands[-1] == "QUIT"), "QUIT mirrored downstream")
+    ok(len(sink.messages) == n, "nothing delivered for the reset transaction")
+    c.close()
+    sink.rcpt = {}
+
+
+def proto_dot_stuffing(sink):
+    c = Client(20700)
+    c.reply()
+    c.cmd("EHLO x")
+    body = b".\r\n..\r\n.leading dot\r\nmiddle . dot\r\n.\r\nend\r\n"
+    reps, final = transaction(c, ["b@example.net"], message("dots", body))
+    tx = sink.messages[-1]
+    ok(final[0] == 250 and tx["data"].endswith(body), "dot-unstuffed on input, re-stuffed on output")
+    ok(b"\r\n..\r\n...\r\n..leading dot\r\n" in tx["raw"], "wire to downstream is dot-stuffed")
+    # the final line without CRLF cannot exist in SMTP; a message ending
+    # without an empty line before "." still arrives complete
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+    [c.reply() for _ in range(3)]
+    c.send(b"Subject: no body\r\n.\r\n")
+    ok(c.reply()[0] == 250 and sink.messages[-1]["data"].startswith(b"Authentication-Results")
+       and b"Subject: no body\r\n" in sink.messages[-1]["data"], "header-only message relayed")
+    c.close()
+
+
+def proto_bad_input(sink):
+    c = Client(20700)
+    c.reply()
+    ok(c.cmd("MAIL FROM:<a@example.org>")[0] == 503, "MAIL before EHLO: 503")
+    c.cmd("EHLO x")
+    code, lines = c.cmd("FROBNICATE now")
+    ok(code == 500 and lines[0].startswith("500 5.5.2"), "unknown command: 500 5.5.2")
+    code, lines = c.cmd("NOOP " + "x" * 5000)
+    ok(code == 500 and "too long" in lines[0], "over-long command line: 500 5.5.2")
+    ok(c.cmd("NOOP")[0] == 250, "session usable after an over-long line")
+    c.send(b"NO\x00OP\r\n")
+    ok(c.reply()[0] == 500, "NUL byte in a command: 500")
+    ok(c.cmd("RCPT TO:<b@example.net>")[0] == 503, "RCPT before MAIL: 503")
+    ok(c.cmd("DATA")[0] == 503, "DATA before MAIL: 503")
+    c.cmd("MAIL FROM:<a@example.org>")
+    code, lines = c.cmd("DATA")
+    ok(code == 554, "DATA before any accepted RCPT: 554 5.5.1")
+    ok(c.cmd("MAIL FROM:<b@example.org>")[0] == 503, "nested MAIL: 503")
+    ok(c.cmd("MAIL FROM:<a@example.org> FOO=bar")[0] == 503, "still in the transaction")
+    c.cmd("RSET")
+    ok(c.cmd("MAIL FROM:<a@example.org> FOO=bar")[0] == 555, "unknown MAIL parameter: 555")
+    ok(c.cmd("MAIL FROM:<a@example.org")[0] == 501, "unterminated path: 501")
+    ok(c.cmd("XFORWARD BOGUS=1")[0] == 501, "bad XFORWARD attribute: 501")
+    ok(c.cmd("BDAT 10 LAST")[0] == 502, "BDAT (not announced): 502")
+    c.close()
+    # missing CRLF at the end: the client gives up mid-message; nothing is relayed
+    n = len(sink.messages)
+    c = Client(20700)
+    c.reply()
+    c.cmd("EHLO x")
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+    [c.reply() for _ in range(3)]
+    c.send(b"Subject: cut\r\n\r\nlast line without CRLF and no dot.")
+    c.close()
+    time.sleep(0.3)
+    ok(len(sink.messages) == n, "message cut before CRLF.CRLF is not relayed")
+    # many errors: the session is closed with 421
+    c = Client(20700)
+    c.reply()
+    codes = [c.cmd("JUNK")[0] for _ in range(20)]
+    ok(codes[-1] == 421 or c.reply()[0] == 421, "error_limit reached: 421")
+    c.close()
+
+
+def proto_recipients_and_size(sink):
+    c = Client(20700)
+    c.reply()
+    c.cmd("EHLO x")
+    rcpts = ["r%d@example.net" % i for i in range(2000)]
+    reps, final = transaction(c, rcpts, message("many"))
+    codes = [x[0] for x in reps[1:-1]]
+    ok(codes.count(250) == 1000 and codes.count(452) == 1000 and
+       all(x[1][0].startswith("452 4.5.3") for x in reps[1001:-1]),
+       "2000 recipients: 1000 accepted, the rest 452 4.5.3")
+    ok(final and final[0] == 250 and len(sink.messages[-1]["rcpt"]) == 1000,
+       "message relayed to the 1000 accepted recipients")
+    code, lines = c.cmd("MAIL FROM:<a@example.org> SIZE=999999999")
+    ok(code == 552 and lines[0].startswith("552 5.3.4"), "SIZE over the limit: 552 5.3.4")
+    n = len(sink.messages)
+    big = b"x" * 70 + b"\r\n"
+    reps, final = transaction(c, ["b@example.net"], message("big", big * 1000))
+    ok(final and final[0] == 552 and final[1][0].startswith("552 5.3.4"),
+       "message over message_size_limit: 552 5.3.4 at the end of DATA")
+    ok(len(sink.messages) == n, "oversized message not relayed")
+    reps, final = transaction(c, ["b@example.net"], message("after-big", big * 100))
+    ok(final and final[0] == 250, "next message (spooled to a file) relayed on the same session")
+    ok(sink.messages[-1]["data"].endswith(big * 100), "spooled message arrives intact")
+    c.cmd("QUIT")
+    c.close()
+
+
+def proto_smuggling_and_long_lines(sink):
+    c = Client(20700)
+    c.reply()
+    c.cmd("EHLO x")
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+    [c.reply() for _ in range(3)]
+    c.send(b"Subject: smuggle\r\n\r\nbefore\n.\nMAIL FROM:<evil@example.org>\r\nlone\rcr\r\n.\r\n")
+    code, _ = c.reply()
+    data = sink.messages[-1]["data"]
+    ok(code == 250 and b"before\r\n.\r\nMAIL FROM:<evil@example.org>\r\nlone\r\ncr\r\n" in data,
+       "bare LF / bare CR normalised to CRLF, '\\n.\\n' does not end the message")
+    ok(b"\r\n..\r\n" in sink.messages[-1]["raw"], "the smuggled dot line is stuffed downstream")
+    long_body = b"y" * 2500 + b"\r\n"
+    long_hdr = b"X-Long: " + b" ".join([b"word%04d" % i for i in range(300)]) + b"\r\n"
+    reps, final = transaction(c, ["b@example.net"], message("long", long_body, long_hdr))
+    data = sink.messages[-1]["data"]
+    ok(final[0] == 250 and max(len(l) for l in data.split(b"\r\n")) <= 998,
+       "lines over 998 octets folded before relaying")
+    hdr = data.split(b"\r\n\r\n")[0]
+    unfolded = re.sub(rb"\r\n(?=[ \t])", b"", hdr)
+    ok(long_hdr.rstrip(b"\r\n") in unfolded, "a long header is folded at blanks (unfolds to the original)")
+    ok(b"y" * 2500 == b"".join(data.split(b"\r\n\r\n", 1)[1].split(b"\r\n")),
+       "a long body line is broken, no byte lost")
+    c.close()
+
+
+def proto_authres(sink):
+    c = Client(20700)
+    c.reply()
+    c.cmd("EHLO x")
+    extra = (b"Authentication-Results: mx.example.net; dkim=pass header.d=forged.example\r\n"
+             b"Authentication-Results: other.example; spf=pass\r\n")
+    top = (b"Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=192.0.2.1; "
+           b"helo=h.example; envelope-from=a@example.org; receiver=mx\r\n"
+           b"Received: from h.example by mx.example.net\r\n")
+    msg = top + message("ar", b"body\r\n", extra)
+    reps, final = transaction(c, ["b@example.net"], msg)
+    data = sink.messages[-1]["data"]
+    hdr = data.split(b"\r\n\r\n")[0].decode()
+    ok(final[0] == 250 and hdr.startswith("Authentication-Results: mx.example.net;"),
+       "our Authentication-Results prepended")
+    ok("dkim=none" in hdr and "spf=pass smtp.mailfrom=a@example.org" in hdr,
+       "A-R has dkim=none and spf= from policyd's Received-SPF")
+    ok("forged.example" not in hdr, "forged A-R claiming our authserv-id removed")
+    ok("Authentication-Results: other.example; spf=pass" in hdr, "A-R of other authserv-ids kept")
+    c.close()
+
+
+# ---------------------------------------------------------------- faults
+
+def test_faults(tmp):
+    sink = Sink(20712)
+    r = Reinject(tmp, 20710, 20712, "data_timeout = 2s\ncommand_timeout = 2s\n"
+                 "spool_memory_limit = 0\n")
+    r.start()
+    try:
+        fault_downstream_replies(sink)
+        fault_downstream_stall(sink)
+        fault_client_stall(r)
+        fault_spool_unwritable(r, sink)
+        sink.close()
+        fault_downstream_down()
+        ok(r.alive(), "reinject still running after the faults")
+    finally:
+        r.stop()
+        sink.close()
+    ok(r.p.returncode == 0, "SIGTERM: clean exit after draining")
+
+
+def fault_downstream_replies(sink):
+    c = Client(20710)
+    c.reply()
+    c.cmd("EHLO x")
+    for rep in ("451 4.3.0 Error: queue file write error", "552 5.3.4 Message too big"):
+        sink.data_reply = rep
+        reps, final = transaction(c, ["b@example.net"], message("fault"))
+        ok(final and final[1][0] == rep, "downstream '%s' relayed at end of DATA" % rep[:9])
+    sink.data_reply = None
+    reps, final = transaction(c, ["b@example.net"], message("after"))
+    ok(final and final[0] == 250, "session continues after relayed failures")
+    c.close()
+
+
+def fault_downstream_stall(sink):
+    sink.stall_data = True
+    c = Client(20710, timeout=15)
+    c.reply()
+    c.cmd("EHLO x")
+    t0 = time.time()
+    reps, final = transaction(c, ["b@example.net"], message("stall"))
+    ok(final and final[0] == 451 and final[1][0].startswith("451 4.4.2"),
+       "downstream stalls after DATA: 451 4.4.2 after downstream_data_timeout (%.1fs)" % (time.time() - t0))
+    sink.stall_data = False
+    reps, final = transaction(c, ["b@example.net"], message("after-stall"))
+    ok(final and final[0] == 250, "next transaction reconnects downstream")
+    c.close()
+
+
+def fault_client_stall(r):
+    c = Client(20710, timeout=10)
+    c.reply()
+    c.cmd("EHLO x")
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+    [c.reply() for _ in range(3)]
+    c.send(b"Subject: stall\r\n\r\npartial")
+    t0 = time.time()
+    code, lines = c.reply()
+    ok(code == 421 and "timeout" in lines[0], "client stalls in DATA: 421 4.4.2 after data_timeout")
+    ok(c.f.readline() == b"", "stalled session closed (%.1fs)" % (time.time() - t0))
+    c.close()
+    c = Client(20710, timeout=10)
+    c.reply()
+    code, _ = c.reply()
+    ok(code == 421, "idle client: 421 after command_timeout")
+    c.close()
+
+
+def fault_spool_unwritable(r, sink):
+    os.chmod(r.spool, 0o500)
+    n = len(sink.messages)
+    c = Client(20710)
+    c.reply()
+    c.cmd("EHLO x")
+    reps, final = transaction(c, ["b@example.net"], message("nospool", b"z" * 100 + b"\r\n"))
+    ok(final and final[1][0].startswith("452 4.3.1"), "spool directory unwritable: 452 4.3.1")
+    ok(len(sink.messages) == n, "nothing relayed when the spool failed")
+    os.chmod(r.spool, 0o700)
+    reps, final = transaction(c, ["b@example.net"], message("spool-back"))
+    ok(final and final[0] == 250, "relays again once the spool is writable")
+    c.close()
+
+
+def fault_downstream_down():
+    c = Client(20710)
+    c.reply()
+    c.cmd("EHLO x")
+    code, lines = c.cmd("MAIL FROM:<a@example.org>")
+    ok(code == 451 and lines[0].startswith("451 4.4.1"), "downstream down: MAIL gets 451 4.4.1")
+    ok(c.cmd("RCPT TO:<b@example.net>")[0] == 503, "no transaction after the 4xx")
+    c.close()
+
+
+def main():
+    if not os.access(REINJECT, os.X_OK):
+        print("SKIP: %s not built" % REINJECT)
+        return 77
+    which = sys.argv[1] if len(sys.argv) > 1 else "protocol"
+    tmp = tempfile.mkdtemp(prefix="ma-reinject-")
+    try:
+        {"protocol": test_protocol, "faults": test_faults}[which](tmp)
+    except Exception as e:  # a crash of the test is a failure, with its log
+        import traceback
+        traceback.print_exc()
+        FAILED.append(repr(e))
+    if FAILED:
+        try:
+            print(open(os.path.join(tmp, "reinject.log")).read()[-4000:])
+        except OSError:
+            pass
+    if not os.environ.get("MA_KEEP"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d failed" % len(FAILED))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
