@@ -13,7 +13,11 @@
  *
  * A query libunbound refused to cancel is kept as an orphan until libunbound
  * calls back (or the resolver is freed), so a late answer never touches
- * freed memory.
+ * freed memory.  The resolver may be freed with queries pending, also from
+ * inside a callback; it must be freed before its event base.
+ *
+ * Upstream: the configured forwarders ("addr@port", a forward zone for "."),
+ * else full recursion from the root hints, else the resolv.conf nameservers.
  *
  * DNSSEC status: RFC 4033 §5 (secure / insecure / bogus), as computed by
  * libunbound's validator when a trust anchor is configured.  A bogus answer

@@ -61,6 +61,7 @@ struct got {
 
 /* ---- helpers ---- */
 
+/* record - callback: copy the answer into a struct got */
 static void
 record(void *arg, const struct dns_answer *a)
 {
@@ -84,6 +85,7 @@ record(void *arg, const struct dns_answer *a)
 	}
 }
 
+/* resolver_to - libunbound resolver forwarding to fwd */
 static struct dns_resolver *
 resolver_to(struct event_base *base, const char *fwd, unsigned timeout_ms)
 {
@@ -99,6 +101,7 @@ resolver_to(struct event_base *base, const char *fwd, unsigned timeout_ms)
 	return r;
 }
 
+/* on_guard - timer: mark the guard expired */
 static void
 on_guard(evutil_socket_t fd, short what, void *arg)
 {
@@ -107,7 +110,7 @@ on_guard(evutil_socket_t fd, short what, void *arg)
 	*(bool *)arg = true;
 }
 
-/* run the loop until *calls > 0 or ms milliseconds passed */
+/* run_loop - run the loop until *calls > 0 or ms milliseconds passed */
 static void
 run_loop(struct event_base *base, const int *calls, unsigned ms)
 {
@@ -121,20 +124,21 @@ run_loop(struct event_base *base, const int *calls, unsigned ms)
 	event_free(guard);
 }
 
-/* run the loop until g was called (or the guard expires) */
+/* run_until_called - run the loop until g was called (or the guard expires) */
 static void
 run_until_called(struct event_base *base, struct got *g)
 {
 	run_loop(base, &g->calls, LOOP_GUARD_MS);
 }
 
-/* run the loop for ms milliseconds */
+/* run_for - run the loop for ms milliseconds */
 static void
 run_for(struct event_base *base, unsigned ms)
 {
 	run_loop(base, NULL, ms);
 }
 
+/* elapsed_ms - milliseconds since t0 */
 static long
 elapsed_ms(const struct timeval *t0)
 {
@@ -144,7 +148,7 @@ elapsed_ms(const struct timeval *t0)
 	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_usec - t0->tv_usec) / 1000;
 }
 
-/* a UDP socket on 127.0.0.1 that never answers; fwd gets "127.0.0.1@port" */
+/* sink_open - UDP socket on 127.0.0.1 that never answers; fwd: "127.0.0.1@port" */
 static int
 sink_open(char *fwd, size_t fwdsize)
 {
@@ -160,7 +164,7 @@ sink_open(char *fwd, size_t fwdsize)
 	return fd;
 }
 
-/* answer every query waiting on the sink with NXDOMAIN; returns how many */
+/* sink_answer_all - answer every waiting query with NXDOMAIN; returns how many */
 static int
 sink_answer_all(int fd)
 {
@@ -391,6 +395,7 @@ struct chain {
 	bool free_in_callback;
 };
 
+/* chain_first - callback: start a second query, or free the resolver */
 static void
 chain_first(void *arg, const struct dns_answer *a)
 {
@@ -570,6 +575,7 @@ END_TEST
 
 /* ---- the private server ---- */
 
+/* write_file - write text to path */
 static int
 write_file(const char *path, const char *text)
 {
@@ -581,7 +587,7 @@ write_file(const char *path, const char *text)
 	return fclose(f);
 }
 
-/* sign signed.example; on success the zone file serves it */
+/* server_sign - sign signed.example; on success the zone file serves it */
 static void
 server_sign(const char *src, const char *zone)
 {
@@ -607,6 +613,7 @@ server_sign(const char *src, const char *zone)
 	fclose(f);
 }
 
+/* server_start - start the private unbound, set server_fwd */
 static int
 server_start(void)
 {
@@ -636,6 +643,7 @@ server_start(void)
 	return 0;
 }
 
+/* server_stop - stop the private unbound, remove its directory */
 static void
 server_stop(void)
 {

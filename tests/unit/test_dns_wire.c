@@ -14,6 +14,7 @@ struct pkt {
 	size_t n;
 };
 
+/* put8 - append one octet */
 static void
 put8(struct pkt *p, unsigned v)
 {
@@ -21,6 +22,7 @@ put8(struct pkt *p, unsigned v)
 	p->b[p->n++] = (uint8_t)v;
 }
 
+/* put16 - append a big-endian 16-bit value */
 static void
 put16(struct pkt *p, unsigned v)
 {
@@ -44,7 +46,7 @@ putname(struct pkt *p, const char *name)
 	put8(p, 0);
 }
 
-/* header + one question; QR set, rcode as given */
+/* start - header + one question; QR set, rcode as given */
 static void
 start(struct pkt *p, unsigned rcode, unsigned ancount, const char *qname,
     unsigned qtype)
@@ -62,7 +64,7 @@ start(struct pkt *p, unsigned rcode, unsigned ancount, const char *qname,
 	put16(p, 1);
 }
 
-/* rr header; returns the offset of the rdlength to patch */
+/* rr - append an RR header; returns the offset of the rdlength to patch */
 static size_t
 rr(struct pkt *p, unsigned type)
 {
@@ -77,6 +79,7 @@ rr(struct pkt *p, unsigned type)
 	return at;
 }
 
+/* rdlen_fix - patch the rdlength at at to the bytes written since */
 static void
 rdlen_fix(struct pkt *p, size_t at)
 {
@@ -86,6 +89,7 @@ rdlen_fix(struct pkt *p, size_t at)
 	p->b[at + 1] = (uint8_t)len;
 }
 
+/* parse - decode p for type t into o */
 static int
 parse(const struct pkt *p, enum dns_type t, struct dns_answer_owned *o)
 {
