@@ -104,8 +104,12 @@ enum dmarc_record_status {
 	DMARC_RECORD_INVALID,	/* v=DMARC1 but unusable: treated as no record */
 };
 
+/* Our bound on the record text kept for display (dmarc-check); longer is cut. */
+#define DMARC_RECORD_TEXT_SIZE	1024
+
 struct dmarc_record {
 	enum dmarc_record_status status;
+	char text[DMARC_RECORD_TEXT_SIZE];	/* as published, maybe cut, NUL-terminated */
 	char reason[160];	/* why invalid, or why p=none was implied */
 
 	enum dmarc_policy p, sp, np;

@@ -401,6 +401,8 @@ dmarc_record_parse(const char *p, size_t len, struct dmarc_record *rec)
 	enum dmarc_record_status st;
 
 	record_defaults(rec);
+	snprintf(rec->text, sizeof(rec->text), "%.*s",
+	    (int)(len < sizeof(rec->text) ? len : sizeof(rec->text) - 1), p);
 	if (!record_version_first(p, len)) {
 		rec->status = DMARC_RECORD_NOT_DMARC;
 		snprintf(rec->reason, sizeof(rec->reason),

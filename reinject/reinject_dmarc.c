@@ -1,0 +1,523 @@
+/*
+ * reinject_dmarc.c - pipeline stage: DMARC (RFC 9989) for verified mail, between
+ * the DKIM verify stage and the Authentication-Results stage.
+ *
+ * At the end of the message: any X-Mailauth-DMARC field from outside is removed;
+ * the SPF result is taken from a header field only under the rule of
+ * dmarc_spfhdr_find() (added by our MTA in this hop, about this envelope),
+ * otherwise (or with dmarc_spf_self) SPF is evaluated here with common/spf from
+ * XFORWARD ADDR and HELO and the envelope sender; then common/dmarc evaluates
+ * every From domain.  The disposition maps to the configured action:
+ *   accept    the A-R clause only
+ *   tag       Subject prefix and a spam-flag field (the seeds' procmail rule)
+ *   hold      X-Mailauth-DMARC: hold, which etc/postfix/header_checks.dmarc
+ *             turns into HOLD on the reinjection smtpd (release: postsuper -H)
+ *   redirect  X-Mailauth-DMARC: redirect, turned into REDIRECT there
+ *   discard   250 upstream, nothing relayed, logged
+ *   reject    550 5.7.1 (in after-queue mode Postfix then bounces to a sender
+ *             that may be forged: not a default; in before-queue proxy mode the
+ *             client gets the 550 and nothing is queued)
+ * One log line per message: "queueid: dmarc from-domain result (details)".
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authres.h"
+#include "dmarc.h"
+#include "log.h"
+#include "reinject.h"
+#include "reinject_dmarc.h"
+#include "spf.h"
+
+/* Our bound on header fields handed to the SPF-header rule and From fields kept. */
+#define REINJECT_DMARC_FROM_FIELD_LIMIT	8
+
+const struct config_enum reinject_dmarc_action_names[] = {
+	{ "accept", REINJECT_DMARC_ACCEPT }, { "tag", REINJECT_DMARC_TAG },
+	{ "hold", REINJECT_DMARC_HOLD }, { "redirect", REINJECT_DMARC_REDIRECT },
+	{ "discard", REINJECT_DMARC_DISCARD }, { "reject", REINJECT_DMARC_REJECT },
+	{ NULL, 0 },
+};
+const struct config_enum reinject_dmarc_temperror_names[] = {
+	{ "accept", REINJECT_DMARC_ACCEPT }, { "tempfail", REINJECT_DMARC_TEMPFAIL },
+	{ NULL, 0 },
+};
+const struct config_enum reinject_dmarc_disposition_names[] = {
+	{ "none", DMARC_DIS_NONE }, { "quarantine", DMARC_DIS_QUARANTINE },
+	{ "reject", DMARC_DIS_REJECT }, { NULL, 0 },
+};
+
+/* Settings when reinject_conf has not handed any: the documented defaults. */
+struct dmarc_conf_holder {
+	struct reinject_dmarc_conf d;
+};
+static const struct config_key dmarc_default_keys[] = {
+	REINJECT_DMARC_CONF_KEYS(struct dmarc_conf_holder, d),
+};
+static const struct config_schema dmarc_default_schema = {
+	"reinject.conf (dmarc)", dmarc_default_keys, ARRAY_LEN(dmarc_default_keys), NULL,
+};
+static struct dmarc_conf_holder dmarc_defaults;
+static const struct reinject_dmarc_conf *dmarc_conf;
+
+struct dmarc_state {
+	struct reinject_msg *m;
+	struct spf_eval *spf;
+	struct dmarc_eval *eval;
+	struct sockaddr_storage client;
+	char client_ip[INET6_ADDRSTRLEN];
+	struct span from[REINJECT_DMARC_FROM_FIELD_LIMIT];
+	size_t nfrom;
+	struct dmarc_dkim_input dkim[REINJECT_DKIM_RESULT_LIMIT];
+	char *trusted_nets[33], *trusted_doms[33];
+	struct dmarc_settings set;
+	struct dmarc_input in;
+	char spf_domain[DMARC_DOMAIN_SIZE];
+	bool in_call;		/* inside a *_start(): its callback may run first */
+	bool spf_done;
+	bool done;
+	bool evaluated;
+	struct dmarc_verdict v;
+};
+
+/* reinject_dmarc_set_conf - settings from reinject.conf (NULL: defaults) */
+void reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c);
+void
+reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c)
+{
+	dmarc_conf = c;
+}
+
+/* dmarc_conf_get - the settings in force */
+static const struct reinject_dmarc_conf *
+dmarc_conf_get(void)
+{
+	static bool init;
+
+	if (dmarc_conf)
+		return dmarc_conf;
+	if (!init) {
+		config_init(&dmarc_default_schema, &dmarc_defaults);
+		init = true;
+	}
+	return &dmarc_defaults.d;
+}
+
+/* reinject_dmarc_action_for - the action for a result and disposition */
+enum reinject_dmarc_action
+reinject_dmarc_action_for(const struct reinject_dmarc_conf *c, int result,
+    int disposition)
+{
+	if (result == DMARC_RESULT_TEMPERROR)
+		return (enum reinject_dmarc_action)c->temperror_action;
+	if (disposition == DMARC_DIS_REJECT)
+		return (enum reinject_dmarc_action)c->reject_action;
+	if (disposition == DMARC_DIS_QUARANTINE)
+		return (enum reinject_dmarc_action)c->quarantine_action;
+	return REINJECT_DMARC_ACCEPT;
+}
+
+/* dmarc_begin - verified mail only (not the sign listener, not internal hosts) */
+static void
+dmarc_begin(struct reinject_msg *m, void **st)
+{
+	struct dmarc_state *s;
+
+	if (m->sign || !m->ctx->dns || !dmarc_conf_get()->enable)
+		return;
+	s = xcalloc(1, sizeof(*s));
+	s->m = m;
+	*st = s;
+}
+
+/* dmarc_strip_ours - remove X-Mailauth-DMARC fields that came from outside */
+static void
+dmarc_strip_ours(struct reinject_msg *m)
+{
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (reinject_msg_field_is(m, i, REINJECT_DMARC_FIELD))
+			m->hdrs[i].removed = true;
+}
+
+/* dmarc_client - XFORWARD ADDR as a sockaddr */
+static void
+dmarc_client(struct dmarc_state *s)
+{
+	const char *a = s->m->xf ? smtp_xforward_addr(s->m->xf) : NULL;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&s->client;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s->client;
+
+	if (a == NULL)
+		return;
+	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1)
+		s4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1)
+		s6->sin6_family = AF_INET6;
+	else
+		return;
+	snprintf(s->client_ip, sizeof(s->client_ip), "%s", a);
+}
+
+/* dmarc_xf - an XFORWARD attribute or NULL */
+static const char *
+dmarc_xf(const struct reinject_msg *m, enum smtp_xfwd_attr a)
+{
+	return m->xf ? m->xf->value[a] : NULL;
+}
+
+/* dmarc_settings - library settings from ours */
+static void
+dmarc_settings(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
+{
+	size_t nn = 0, nd = 0;
+	unsigned char tmp[16];
+
+	dmarc_settings_default(&s->set);
+	s->set.from_error_disposition = (enum dmarc_disposition)c->from_error_disposition;
+	s->set.legacy_pct = c->legacy_pct;
+	for (size_t i = 0; i < c->trusted_forwarders.count && nn < 32 && nd < 32; i++) {
+		char *it = c->trusted_forwarders.items[i];
+		char addr[INET6_ADDRSTRLEN + 1];
+		size_t l = strcspn(it, "/");
+
+		snprintf(addr, sizeof(addr), "%.*s", (int)(l < sizeof(addr) ? l : 0), it);
+		if (inet_pton(AF_INET, addr, tmp) == 1 || inet_pton(AF_INET6, addr, tmp) == 1)
+			s->trusted_nets[nn++] = it;
+		else
+			s->trusted_doms[nd++] = it;
+	}
+	s->set.trusted_networks = (const char *const *)s->trusted_nets;
+	s->set.trusted_domains = (const char *const *)s->trusted_doms;
+}
+
+/* dmarc_auth - common/dkim result to the DMARC view */
+static enum dmarc_auth
+dmarc_auth(enum dkim_result r)
+{
+	switch (r) {
+	case DKIM_RESULT_PASS: return DMARC_AUTH_PASS;
+	case DKIM_RESULT_FAIL: return DMARC_AUTH_FAIL;
+	case DKIM_RESULT_NEUTRAL: return DMARC_AUTH_NEUTRAL;
+	case DKIM_RESULT_TEMPERROR: return DMARC_AUTH_TEMPERROR;
+	case DKIM_RESULT_PERMERROR: return DMARC_AUTH_PERMERROR;
+	case DKIM_RESULT_POLICY: return DMARC_AUTH_POLICY;
+	default: return DMARC_AUTH_NONE;
+	}
+}
+
+/* dmarc_input - From fields, envelope and DKIM results */
+static void
+dmarc_input(struct dmarc_state *s)
+{
+	struct reinject_msg *m = s->m;
+
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (!m->hdrs[i].removed && reinject_msg_field_is(m, i, "From")) {
+			if (s->nfrom < REINJECT_DMARC_FROM_FIELD_LIMIT)
+				s->from[s->nfrom++] = reinject_msg_field_value(m, i);
+		}
+	for (size_t i = 0; i < m->ndkim; i++) {
+		s->dkim[i].result = dmarc_auth(m->dkim[i].result);
+		s->dkim[i].domain = m->dkim[i].domain;
+		s->dkim[i].selector = m->dkim[i].selector;
+	}
+	s->in.from_fields = s->from;
+	s->in.nfrom_fields = s->nfrom;
+	s->in.mail_from = m->sender ? m->sender : "";
+	s->in.helo = dmarc_xf(m, SMTP_XFWD_HELO);
+	s->in.client = s->client;
+	s->in.client_name = dmarc_xf(m, SMTP_XFWD_NAME);
+	s->in.dkim = s->dkim;
+	s->in.ndkim = m->ndkim;
+	s->in.spf_domain = s->spf_domain;
+}
+
+/* dmarc_tag - Subject prefix and spam flag */
+static void
+dmarc_tag(struct reinject_msg *m, const struct reinject_dmarc_conf *c)
+{
+	struct buf b;
+	bool found = false;
+
+	buf_init(&b, 64 * 1024);
+	for (size_t i = 0; i < m->nhdrs && !found; i++) {
+		struct span v;
+
+		if (m->hdrs[i].removed || !reinject_msg_field_is(m, i, "Subject"))
+			continue;
+		v = reinject_msg_field_value(m, i);
+		while (v.len && (v.p[0] == ' ' || v.p[0] == '\t'))
+			v.p++, v.len--;
+		buf_printf(&b, "Subject: %s %.*s", c->tag_subject_prefix, (int)v.len, v.p);
+		m->hdrs[i].removed = true;
+		found = true;
+	}
+	if (!found)
+		buf_printf(&b, "Subject: %s\r\n", c->tag_subject_prefix);
+	if (!b.overflow)
+		reinject_msg_prepend(m, b.data, b.len);
+	if (c->tag_header[0]) {
+		buf_reset(&b);
+		buf_printf(&b, "%s\r\n", c->tag_header);
+		reinject_msg_prepend(m, b.data, b.len);
+	}
+	buf_clear(&b);
+}
+
+/* dmarc_mark - X-Mailauth-DMARC: <action> (...) for header_checks */
+static void
+dmarc_mark(struct reinject_msg *m, const char *what, const struct dmarc_verdict *v)
+{
+	char f[512];
+	int n = snprintf(f, sizeof(f), "%s: %s (dmarc=%s p=%s header.from=%s)\r\n",
+	    REINJECT_DMARC_FIELD, what, dmarc_result_str(v->result),
+	    dmarc_policy_str(v->policy), v->header_from);
+
+	if (n > 0 && (size_t)n < sizeof(f))
+		reinject_msg_prepend(m, f, (size_t)n);
+}
+
+/* dmarc_apply - carry out the action for the verdict */
+static const char *
+dmarc_apply(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
+{
+	struct reinject_msg *m = s->m;
+	const struct dmarc_verdict *v = &s->v;
+	char text[256];
+
+	switch (reinject_dmarc_action_for(c, v->result, v->disposition)) {
+	case REINJECT_DMARC_ACCEPT:
+		return "accept";
+	case REINJECT_DMARC_TAG:
+		dmarc_tag(m, c);
+		return "tag";
+	case REINJECT_DMARC_HOLD:
+		dmarc_mark(m, "hold", v);
+		return "hold";
+	case REINJECT_DMARC_REDIRECT:
+		dmarc_mark(m, "redirect", v);
+		return "redirect";
+	case REINJECT_DMARC_DISCARD:
+		m->action = REINJECT_ACTION_DISCARD;
+		return "discard";
+	case REINJECT_DMARC_REJECT:
+		snprintf(text, sizeof(text), "%.120s %.120s", c->reject_text,
+		    v->header_from[0] ? v->header_from : "this message");
+		reinject_msg_reject(m, 550, "5.7.1", text);
+		return "reject";
+	case REINJECT_DMARC_TEMPFAIL:
+		m->code = 451;
+		snprintf(m->enh, sizeof(m->enh), "4.7.1");
+		m->tempfail = "DMARC evaluation failed temporarily";
+		return "tempfail";
+	}
+	return "accept";
+}
+
+/* dmarc_done - the verdict: act, log, next stage */
+static void
+dmarc_done(void *arg, const struct dmarc_verdict *v)
+{
+	struct dmarc_state *s = arg;
+	struct buf line;
+	const char *act;
+	const char *qid = dmarc_xf(s->m, SMTP_XFWD_IDENT);
+
+	s->eval = NULL;
+	s->v = *v;
+	s->evaluated = true;
+	act = dmarc_apply(s, dmarc_conf_get());
+	buf_init(&line, 2048);
+	dmarc_log_line(&line, v);
+	log_info("%s: dmarc %s action=%s", qid ? qid : "NOQUEUE", buf_cstr(&line), act);
+	buf_clear(&line);
+	s->done = true;
+	if (!s->in_call)
+		reinject_pipeline_next(s->m);
+}
+
+/* dmarc_evaluate - SPF known: run DMARC; the last thing its caller does */
+static void
+dmarc_evaluate(struct dmarc_state *s)
+{
+	struct dmarc_eval *e;
+
+	s->in_call = true;
+	e = dmarc_eval_start(s->m->ctx->dns, &s->set, &s->in, dmarc_done, s);
+	s->in_call = false;
+	if (s->done)
+		reinject_pipeline_next(s->m);	/* answered at once: s may go now */
+	else
+		s->eval = e;
+}
+
+/* dmarc_spf_done - our own SPF evaluation ended */
+static void
+dmarc_spf_done(void *arg, const struct spf_verdict *v)
+{
+	struct dmarc_state *s = arg;
+
+	s->spf = NULL;
+	s->in.spf = v->result;
+	s->in.spf_identity = v->identity;
+	snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", v->domain ? v->domain : "");
+	s->spf_done = true;
+	if (!s->in_call)
+		dmarc_evaluate(s);
+}
+
+/* dmarc_spf - a trusted header result, or our own evaluation */
+static void
+dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
+{
+	struct reinject_msg *m = s->m;
+	struct dmarc_header *h = xcalloc(m->nhdrs + 1, sizeof(*h));
+	struct dmarc_spfhdr sh;
+	struct spf_limits lim;
+	bool null_sender = s->in.mail_from[0] == '\0';
+
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		struct span f = reinject_msg_field(m, i);
+
+		h[i].name = (struct span){ f.p, m->hdrs[i].name_len };
+		h[i].value = reinject_msg_field_value(m, i);
+	}
+	dmarc_spfhdr_find(h, m->nhdrs, m->conf->authserv_id, s->in.mail_from,
+	    s->in.helo, s->client_ip[0] ? s->client_ip : NULL, &sh);
+	free(h);
+	if (sh.found && !c->spf_self) {
+		s->in.spf = sh.result;
+		s->in.spf_identity = sh.identity;
+		snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", sh.domain);
+		dmarc_evaluate(s);
+		return;
+	}
+	if (s->client.ss_family == 0) {
+		s->in.spf = SPF_RESULT_NONE;	/* no client address: SPF cannot run */
+		dmarc_evaluate(s);
+		return;
+	}
+	struct spf_request req = { .client = s->client, .helo = s->in.helo,
+	    .mail_from = s->in.mail_from,
+	    .identity = null_sender ? SPF_IDENTITY_HELO : SPF_IDENTITY_MAILFROM,
+	    .receiver = m->conf->myhostname };
+	struct spf_eval *e;
+
+	spf_limits_default(&lim);
+	s->in_call = true;
+	e = spf_eval_start(m->ctx->dns, m->ctx->base, &lim, &req, dmarc_spf_done, s);
+	s->in_call = false;
+	if (s->spf_done)
+		dmarc_evaluate(s);
+	else
+		s->spf = e;
+}
+
+/* dmarc_finish - end of message */
+static void
+dmarc_finish(void *st, struct reinject_msg *m)
+{
+	struct dmarc_state *s = st;
+	const struct reinject_dmarc_conf *c = dmarc_conf_get();
+
+	dmarc_strip_ours(m);
+	if (m->raw) {
+		reinject_pipeline_next(m);
+		return;
+	}
+	dmarc_client(s);
+	dmarc_settings(s, c);
+	dmarc_input(s);
+	dmarc_spf(s, c);
+}
+
+/* dmarc_timeout - no verdict in time: temperror, the message goes on */
+static void
+dmarc_timeout(void *st, struct reinject_msg *m)
+{
+	struct dmarc_state *s = st;
+
+	spf_eval_cancel(s->spf);
+	dmarc_eval_cancel(s->eval);
+	s->spf = NULL;
+	s->eval = NULL;
+	memset(&s->v, 0, sizeof(s->v));
+	s->v.evaluated = true;
+	s->v.decisive = -1;
+	s->v.result = DMARC_RESULT_TEMPERROR;
+	snprintf(s->v.reason, sizeof(s->v.reason), "no verdict within dkim_timeout");
+	s->evaluated = true;
+	log_warn("%s: dmarc - temperror (timeout)",
+	    dmarc_xf(m, SMTP_XFWD_IDENT) ? dmarc_xf(m, SMTP_XFWD_IDENT) : "NOQUEUE");
+}
+
+/* dmarc_free - cancel pending work */
+static void
+dmarc_free(void *st)
+{
+	struct dmarc_state *s = st;
+
+	if (s->spf)
+		spf_eval_cancel(s->spf);
+	if (s->eval)
+		dmarc_eval_cancel(s->eval);
+	free(s);
+}
+
+/* dmarc_state_of - this stage's state for m, or NULL */
+static const struct dmarc_state *
+dmarc_state_of(const struct reinject_msg *m)
+{
+	for (size_t i = 0; i < reinject_nstages; i++)
+		if (reinject_stages[i] == &reinject_stage_dmarc)
+			return m->stage_state[i];
+	return NULL;
+}
+
+/* reinject_dmarc_authres - add the dmarc= clause to the A-R field */
+void
+reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b)
+{
+	const struct dmarc_state *s = dmarc_state_of(m);
+	const struct dmarc_verdict *v;
+	const struct dmarc_domain_result *d;
+	const struct dmarc_record *pr;
+	char comment[96];
+	const char *props[9];
+	size_t n = 0;
+
+	if (s == NULL || !s->evaluated || !s->v.evaluated)
+		return;
+	v = &s->v;
+	if (v->decisive < 0) {
+		authres_add(b, "dmarc", dmarc_result_str(v->result), v->reason, NULL);
+		return;
+	}
+	d = &v->domains[v->decisive];
+	pr = dmarc_walk_policy_record(&d->walk);
+	snprintf(comment, sizeof(comment), "p=%s dis=%s",
+	    d->policy ? dmarc_policy_str(d->policy) : "none",
+	    dmarc_disposition_str(v->disposition));
+	props[n++] = "header.from";
+	props[n++] = v->header_from;
+	if (pr && pr->has_policy) {
+		props[n++] = "polrec.p";
+		props[n++] = dmarc_policy_str(pr->p);
+		if (strcmp(d->walk.policy_domain, d->from_domain) != 0) {
+			props[n++] = "polrec.domain";
+			props[n++] = d->walk.policy_domain;
+		}
+		props[n++] = "policy.dmarc";
+		props[n++] = dmarc_policy_str(d->policy);
+	}
+	props[n] = NULL;
+	authres_add(b, "dmarc", dmarc_result_str(v->result),
+	    pr && pr->has_policy ? comment : NULL, props);
+}
+
+const struct reinject_stage reinject_stage_dmarc = {
+	"dmarc", dmarc_begin, NULL, NULL, NULL, dmarc_finish, dmarc_timeout, dmarc_free,
+};
