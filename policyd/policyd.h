@@ -118,6 +118,8 @@ const char *policyd_config_receiver(const struct policyd_config *c);
 
 /* policyd_pyspf_detect - does text look like a pypolicyd-spf policyd-spf.conf? */
 bool policyd_pyspf_detect(const char *text, size_t len);
+/* policyd_pyspf_key_name - the i-th pypolicyd-spf key known, NULL past the end */
+const char *policyd_pyspf_key_name(size_t i);
 /* policyd_pyspf_load - map the pypolicyd-spf keys of text onto c */
 int policyd_pyspf_load(struct policyd_config *c, const char *where,
     const char *text, size_t len, struct buf *err);

@@ -222,6 +222,13 @@ static const struct pyspf_key pyspf_keys[] = {
 	{ "Per_User", pyspf_map_unsupported, NULL },
 };
 
+/* policyd_pyspf_key_name - the i-th pypolicyd-spf key known, NULL past the end */
+const char *
+policyd_pyspf_key_name(size_t i)
+{
+	return i < ARRAY_LEN(pyspf_keys) ? pyspf_keys[i].name : NULL;
+}
+
 /* pyspf_key_find - exact (case-sensitive, as spf-engine) key lookup */
 static const struct pyspf_key *
 pyspf_key_find(const char *name, size_t len)
