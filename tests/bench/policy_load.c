@@ -9,7 +9,11 @@
  * sender domain deterministically so that two servers see the same stream.
  * After a warm-up period it measures for a fixed time and prints requests/s
  * and latency percentiles (p50, p90, p99, max) plus a count of reply
- * actions, as one "key=value" line that the bench script parses.
+ * actions, as one "key=value" line that the bench script parses.  With
+ * -n NAME it also reads the CPU time (utime + stime, /proc/PID/stat) of every
+ * process whose comm is NAME at the start and the end of the measured period
+ * and prints the server's CPU time per request: a figure that other load on
+ * the machine does not distort the way it distorts requests/s.
  *
  * Identity space: sender domain s<D>.bench.example (D < -D domains), HELO
  * mx.s<D>.bench.example, client 192.0.2.<n> / 198.51.100.<n> from a pool of
@@ -24,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +53,7 @@ struct load_opts {
 	int ips;		/* client address pool size */
 	int domains;		/* sender domain count */
 	bool unique_ip;		/* fresh client address per transaction */
+	const char *cpu_comm;	/* account the CPU of processes named this */
 	struct sockaddr_in addr;
 };
 
@@ -86,7 +92,7 @@ static uint64_t load_now_ns(void)
 static void load_usage(void)
 {
 	fprintf(stderr, "usage: policy_load [-c conns] [-d seconds] [-w warmup]"
-		" [-r rcpts] [-i ips] [-D domains] [-u] host:port\n");
+		" [-r rcpts] [-i ips] [-D domains] [-u] [-n comm] host:port\n");
 	exit(2);
 }
 
@@ -118,7 +124,7 @@ static void load_parse_opts(struct load_opts *o, int argc, char **argv)
 
 	*o = (struct load_opts){ .conns = 20, .seconds = 10, .warmup = 2,
 		.rcpts = 2, .ips = 16, .domains = 20 };
-	while ((ch = getopt(argc, argv, "c:d:w:r:i:D:u")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:w:r:i:D:un:")) != -1) {
 		switch (ch) {
 		case 'c': o->conns = atoi(optarg); break;
 		case 'd': o->seconds = atof(optarg); break;
@@ -127,6 +133,7 @@ static void load_parse_opts(struct load_opts *o, int argc, char **argv)
 		case 'i': o->ips = atoi(optarg); break;
 		case 'D': o->domains = atoi(optarg); break;
 		case 'u': o->unique_ip = true; break;
+		case 'n': o->cpu_comm = optarg; break;
 		default: load_usage();
 		}
 	}
@@ -316,6 +323,47 @@ static int load_on_readable(const struct load_opts *o, int i,
 	return load_send(o, i, c);
 }
 
+/* load_proc_cpu - utime + stime in clock ticks of one /proc/PID/stat */
+static unsigned long long load_proc_cpu(const char *pid, const char *comm)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	size_t n, clen = strlen(comm);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ..." - comm may hold spaces: use the last ')' */
+	p = strchr(buf, '(');
+	if (p == NULL || strncmp(p + 1, comm, clen) != 0 || p[1 + clen] != ')')
+		return 0;
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u"
+	    " %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return ut + st;
+}
+
+/* load_cpu_ticks - CPU ticks used so far by all processes named comm */
+static unsigned long long load_cpu_ticks(const char *comm)
+{
+	unsigned long long sum = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (comm == NULL || (d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
+			sum += load_proc_cpu(de->d_name, comm);
+	closedir(d);
+	return sum;
+}
+
 /* load_cmp_u32 - qsort comparator */
 static int load_cmp_u32(const void *a, const void *b)
 {
@@ -337,8 +385,9 @@ static double load_pct(const struct load_stats *st, double q)
 
 /* load_report - print the one-line result */
 static void load_report(const struct load_opts *o, struct load_stats *st,
-	double elapsed)
+	double elapsed, unsigned long long cpu_ticks)
 {
+	double cpu_s = (double)cpu_ticks / (double)sysconf(_SC_CLK_TCK);
 	int i;
 
 	qsort(st->samples, st->nsamples, sizeof(*st->samples), load_cmp_u32);
@@ -350,6 +399,9 @@ static void load_report(const struct load_opts *o, struct load_stats *st,
 	for (i = 0; i < LOAD_ACTION_KINDS && st->actions[i].name[0]; i++)
 		printf("%s%s:%" PRIu64, i ? "," : "", st->actions[i].name,
 			st->actions[i].count);
+	if (o->cpu_comm != NULL && st->requests > 0)
+		printf(" server_cpu_s=%.2f cpu_us_per_req=%.1f", cpu_s,
+			cpu_s * 1e6 / (double)st->requests);
 	printf("\n");
 }
 
@@ -376,6 +428,7 @@ static int load_run(const struct load_opts *o, struct load_conn *conns,
 {
 	uint64_t warm_end = load_now_ns() + (uint64_t)(o->warmup * 1e9);
 	uint64_t measure_at = 0, end = UINT64_MAX;
+	unsigned long long cpu0 = 0;
 	int i, alive = o->conns;
 
 	while (alive > 0) {
@@ -385,6 +438,7 @@ static int load_run(const struct load_opts *o, struct load_conn *conns,
 		    load_all_answered(o, conns)) {
 			measure_at = now;
 			end = now + (uint64_t)(o->seconds * 1e9);
+			cpu0 = load_cpu_ticks(o->cpu_comm);
 		}
 		if (now >= end)
 			break;
@@ -406,7 +460,8 @@ static int load_run(const struct load_opts *o, struct load_conn *conns,
 		fprintf(stderr, "policy_load: connections failed during warm-up\n");
 		return 1;
 	}
-	load_report(o, st, (double)(load_now_ns() - measure_at) / 1e9);
+	load_report(o, st, (double)(load_now_ns() - measure_at) / 1e9,
+		load_cpu_ticks(o->cpu_comm) - cpu0);
 	return alive == o->conns ? 0 : 1;
 }
 

@@ -23,7 +23,11 @@
 #   unique   a fresh client address per transaction (2 recipients each): the
 #            result cache only serves the second recipient, SPF is evaluated
 #            each time from policyd's warm DNS cache.
-# Prints a side-by-side table. Needs root (Postfix instance, privilege drop).
+# Prints a side-by-side table: requests/s, latency percentiles, and the CPU
+# time the server's processes used per request (policyd: the policyd process;
+# pypolicyd-spf: all policyd-spf processes; the shared unbound is not
+# counted), which stays meaningful when other work loads the machine.
+# Needs root (Postfix instance, privilege drop).
 # Figures and the machine they came from: tests/bench/README.md.
 
 set -u
@@ -133,9 +137,18 @@ bench_check_dns() {
 	esac
 }
 
+# bench_comm NAME - process name (comm) whose CPU time the run accounts
+bench_comm() {
+	case $1 in
+	policyd) echo policyd ;;
+	pypolicyd-spf) echo policyd-spf ;;
+	esac
+}
+
 # bench_run NAME PORT MODE - one measured run, prints policy_load's line
 bench_run() {
-	local args=(-c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" -i $IPS -D $DOMAINS -r 2)
+	local args=(-c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" -i $IPS -D $DOMAINS -r 2
+		-n "$(bench_comm "$1")")
 	[ "$3" = unique ] && args+=(-u)
 	"$LOAD" "${args[@]}" "127.0.0.1:$2" >"$MA_TMP/$1-$3.out" 2>&1
 	cat "$MA_TMP/$1-$3.out" >&2
@@ -149,25 +162,31 @@ field() {
 
 # bench_table - side by side figures, and the ratio
 bench_table() {
-	local mode s l pr yr
-	printf '\n%-8s %-14s %10s %9s %9s %9s %7s\n' mode server req/s p50_ms p99_ms max_ms errors
+	local mode s l pl yl
+	printf '\n%-8s %-14s %10s %9s %9s %9s %12s %7s\n' mode server req/s \
+		p50_ms p99_ms max_ms cpu_us/req errors
 	for mode in warm unique; do
 		for s in $SERVERS; do
 			l=$(cat "$MA_TMP/$s-$mode.out")
-			printf '%-8s %-14s %10s %9s %9s %9s %7s\n' "$mode" "$s" \
+			printf '%-8s %-14s %10s %9s %9s %9s %12s %7s\n' "$mode" "$s" \
 				"$(field "$l" rps)" "$(field "$l" p50_ms)" \
 				"$(field "$l" p99_ms)" "$(field "$l" max_ms)" \
-				"$(field "$l" errors)"
+				"$(field "$l" cpu_us_per_req)" "$(field "$l" errors)"
 		done
 		[ -f "$MA_TMP/policyd-$mode.out" ] &&
 			[ -f "$MA_TMP/pypolicyd-spf-$mode.out" ] || continue
-		pr=$(field "$(cat "$MA_TMP/policyd-$mode.out")" rps)
-		yr=$(field "$(cat "$MA_TMP/pypolicyd-spf-$mode.out")" rps)
-		awk -v p="$pr" -v y="$yr" -v m="$mode" \
-			'BEGIN { if (y > 0) printf "%-8s policyd / pypolicyd-spf = %.1fx\n", m, p / y }'
+		pl=$(cat "$MA_TMP/policyd-$mode.out")
+		yl=$(cat "$MA_TMP/pypolicyd-spf-$mode.out")
+		awk -v p="$(field "$pl" rps)" -v y="$(field "$yl" rps)" \
+			-v pc="$(field "$pl" cpu_us_per_req)" \
+			-v yc="$(field "$yl" cpu_us_per_req)" -v m="$mode" \
+			'BEGIN { if (y > 0 && pc > 0)
+				printf "%-8s policyd / pypolicyd-spf: %.1fx requests/s, %.1fx less CPU per request\n",
+					m, p / y, yc / pc }'
 	done
 	echo "connections=$CONNS warmup=${WARMUP}s measured=${SECONDS_RUN}s" \
-		"nproc=$(nproc) cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+		"nproc=$(nproc) cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
+		"loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 # bench_port NAME - the port of a server
