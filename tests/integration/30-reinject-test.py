@@ -201,6 +201,18 @@ def stuff(body):
 # ---------------------------------------------------------------- reinject
 
 class Reinject:
+    @staticmethod
+    def ensure_user():
+        """the unprivileged account reinject runs as when started by root"""
+        if os.geteuid() != 0:
+            return None
+        try:
+            return pwd.getpwnam("reinject")
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home",
+                            "--shell", "/usr/sbin/nologin", "reinject"], check=True)
+            return pwd.getpwnam("reinject")
+
     def __init__(self, tmp, port, sink_port, extra=""):
         self.tmp = tmp
         self.spool = os.path.join(tmp, "spool")
@@ -208,12 +220,7 @@ class Reinject:
         user = ""
         if os.geteuid() == 0:
             user = "reinject"
-            try:
-                pw = pwd.getpwnam(user)
-            except KeyError:
-                subprocess.run(["useradd", "--system", "--no-create-home",
-                                "--shell", "/usr/sbin/nologin", user], check=True)
-                pw = pwd.getpwnam(user)
+            pw = Reinject.ensure_user()
             os.chown(self.spool, pw.pw_uid, pw.pw_gid)
             os.chmod(tmp, 0o755)
         else:
@@ -288,11 +295,49 @@ def wait_for(pred, secs=5):
 
 # ---------------------------------------------------------------- protocol
 
+def dkim_setup(tmp):
+    """an RSA key for example.org selector sel, published on a private DNS
+    server (dnsserver.sh); returns (reinject.conf lines, TXT value, dns dir)"""
+    key = os.path.join(tmp, "sel.key")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", key], check=True,
+                   stderr=subprocess.DEVNULL)
+    der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    import base64
+    txt = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+    os.chmod(key, 0o600)
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("reinject")
+        os.chown(key, pw.pw_uid, pw.pw_gid)
+    conf = ("sign_domain = example.org\nsign_selector = sel\nsign_key_file = %s\n"
+            "internal_hosts = 192.0.2.99\n" % key)
+    zone = os.path.join(tmp, "zone")
+    chunks = [txt[i:i + 200] for i in range(0, len(txt), 200)]
+    with open(zone, "w") as f:
+        f.write("zone example.org.\n")
+        f.write("sel._domainkey.example.org. TXT %s\n" % " ".join('"%s"' % c for c in chunks))
+        f.write("zone example.com.\n")
+        f.write("example.com. A 192.0.2.1\n")
+    dnsdir = os.path.join(tmp, "dns")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsserver.sh")
+    p = subprocess.run(["sh", script, "start", dnsdir, "20790-20799", zone],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("# no private DNS server (%d): DKIM verification checks skipped" % p.returncode)
+        return conf, txt, None
+    conf += "dns_forwarders = 127.0.0.1@%s\n" % p.stdout.strip().splitlines()[-1]
+    return conf, txt, dnsdir
+
+
 def test_protocol(tmp):
     sink = Sink(20702)
-    r = Reinject(tmp, 20700, 20702, "message_size_limit = 64k\nspool_memory_limit = 4k\n")
+    Reinject.ensure_user()
+    dconf, txt, dnsdir = dkim_setup(tmp)
+    r = Reinject(tmp, 20700, 20702, "message_size_limit = 64k\nspool_memory_limit = 4k\n" + dconf)
     r.start()
     try:
+        proto_dkim(sink, tmp, txt, dnsdir is not None)
         proto_ehlo_and_pipelining(sink)
         proto_dot_stuffing(sink)
         proto_bad_input(sink)
@@ -303,11 +348,63 @@ def test_protocol(tmp):
     finally:
         r.stop()
         sink.close()
+        if dnsdir:
+            subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                               "dnsserver.sh"), "stop", dnsdir])
     log = r.logtext()
     ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
                  r"client=client.example\[2001:db8::1\], dkim=none, action=relayed, "
                  r"downstream=250 2.0.0 Ok: queued as S\d+, queued_as=S\d+", log) is not None,
        "one log line per message with upstream id, sender, nrcpt, size, dkim, action, downstream id")
+
+
+def proto_dkim(sink, tmp, txt, have_dns):
+    try:
+        import dkim
+    except ImportError:
+        print("# python3-dkim missing: DKIM checks skipped")
+        return
+    dnsfunc = lambda name, timeout=5: txt.encode() if name == b"sel._domainkey.example.org." else None
+    # sign listener: signed per the simple signing configuration
+    c = Client(20701)
+    c.reply()
+    c.cmd("EHLO x")
+    msg = message("tosign", b"Signed body.\r\n.dot line\r\n")
+    reps, final = transaction(c, ["b@example.net"], msg)
+    data = sink.messages[-1]["data"]
+    ok(final[0] == 250 and data.startswith(b"DKIM-Signature:"), "sign listener: DKIM-Signature prepended")
+    ok(b"Authentication-Results" not in data, "signed (outbound) mail gets no Authentication-Results")
+    ok(dkim.verify(data, dnsfunc=dnsfunc), "signature made by reinject verifies with dkimpy")
+    c.close()
+    # verify listener, internal client by XFORWARD ADDR: signed too
+    c = Client(20700)
+    c.reply()
+    c.cmd("EHLO x")
+    c.cmd("XFORWARD ADDR=192.0.2.99 NAME=internal.example")
+    reps, final = transaction(c, ["b@example.net"], message("internal"))
+    data = sink.messages[-1]["data"]
+    ok(final[0] == 250 and data.startswith(b"DKIM-Signature:") and dkim.verify(data, dnsfunc=dnsfunc),
+       "verify listener signs mail from InternalHosts (XFORWARD ADDR)")
+    if not have_dns:
+        c.close()
+        return
+    # inbound: a dkimpy-signed message verifies here (key via the private DNS)
+    with open(os.path.join(tmp, "sel.key"), "rb") as f:
+        key = f.read()
+    inbound = message("inbound", b"Inbound body.\r\n")
+    sig = dkim.sign(inbound, b"sel", b"example.org", key,
+                    include_headers=[b"from", b"to", b"subject", b"message-id"])
+    reps, final = transaction(c, ["b@example.net"], sig + inbound)
+    data = sink.messages[-1]["data"]
+    hdr = data.split(b"\r\n\r\n")[0].decode()
+    ok(final[0] == 250 and re.search(r"^Authentication-Results: mx.example.net;\r\n\s+dkim=pass "
+                                     r"header.d=example.org header.s=sel header.b=", hdr) is not None,
+       "inbound dkimpy signature: Authentication-Results dkim=pass header.d header.s header.b")
+    tampered = sig + inbound.replace(b"Inbound body", b"Tampered body")
+    reps, final = transaction(c, ["b@example.net"], tampered)
+    hdr = sink.messages[-1]["data"].split(b"\r\n\r\n")[0].decode()
+    ok(final[0] == 250 and "dkim=fail" in hdr, "tampered body: dkim=fail, still relayed")
+    c.close()
 
 
 def proto_ehlo_and_pipelining(sink):
