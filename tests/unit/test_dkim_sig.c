@@ -1,0 +1,288 @@
+/*
+ * test_dkim_sig.c - DKIM-Signature parsing (RFC 6376 §3.5, §6.1.1), key
+ * records (§3.6.1), and the header signing input (§3.7, bottom-up selection,
+ * §5.4.2 oversigning) checked against the published RFC signing inputs.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_int.h"
+#include "test_dkim_util.h"
+
+#define SIG_HEAD "DKIM-Signature: "
+#define BH "bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; "
+#define BV "b=AuUoFEfDxTDkHlLXSZEpZj79LICEps6eda7W3deTVFOk4yAUoqOB"
+
+struct sig_case {
+	const char *name;
+	const char *field;
+	const char *error;	/* NULL: parses */
+};
+
+static const struct sig_case sig_cases[] = {
+	{ "minimal_valid", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV "\r\n", NULL },
+	{ "folded_b_and_unknown_tags", SIG_HEAD "v=1; a=ed25519-sha256; d=example.com; s=sel;\r\n"
+	  " h=From : To; z=From:a|To:b; foo=bar; " BH "b=AuUo\r\n FEfD xTDk\r\n", NULL },
+	{ "missing_v", SIG_HEAD "a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, "missing required tag v=" },
+	{ "missing_a", SIG_HEAD "v=1; d=example.com; s=sel; h=from; " BH BV, "missing required tag a=" },
+	{ "missing_b", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH, "missing required tag b=" },
+	{ "missing_bh", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BV, "missing required tag bh=" },
+	{ "missing_d", SIG_HEAD "v=1; a=rsa-sha256; s=sel; h=from; " BH BV, "missing required tag d=" },
+	{ "missing_h", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; " BH BV, "missing required tag h=" },
+	{ "missing_s", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; h=from; " BH BV, "missing required tag s=" },
+	{ "duplicate_tag", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; d=example.net; s=sel; h=from; " BH BV, "duplicate tag" },
+	{ "version_2", SIG_HEAD "v=2; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, "unsupported DKIM-Signature version (v=)" },
+	{ "unknown_algorithm", SIG_HEAD "v=1; a=rsa-md5; d=example.com; s=sel; h=from; " BH BV, "unsupported signature algorithm (a=)" },
+	{ "unknown_canon", SIG_HEAD "v=1; a=rsa-sha256; c=nowsp; d=example.com; s=sel; h=from; " BH BV, "unknown canonicalization (c=)" },
+	{ "from_not_signed", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; h=to:subject; " BH BV, "From field not signed (h=)" },
+	{ "empty_h_name", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; h=from::to; " BH BV, "empty header name in h=" },
+	{ "identity_other_domain", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; i=u@example.net; s=sel; h=from; " BH BV, "i= domain is not d= or a subdomain of it" },
+	{ "identity_suffix_not_subdomain", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; i=u@badexample.com; s=sel; h=from; " BH BV, "i= domain is not d= or a subdomain of it" },
+	{ "identity_subdomain_ok", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; i=u@mail.Example.COM; s=sel; h=from; " BH BV, NULL },
+	{ "identity_without_at", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; i=example.com; s=sel; h=from; " BH BV, "i= has no @domain" },
+	{ "length_not_number", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; l=12a; s=sel; h=from; " BH BV, "l= is not a number" },
+	{ "query_method_unknown", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; q=http/well-known; s=sel; h=from; " BH BV, "unsupported key query method (q=)" },
+	{ "timestamp_not_number", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; t=soon; s=sel; h=from; " BH BV, "t= or x= is not a timestamp" },
+	{ "expiry_before_timestamp", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; t=200; x=100; s=sel; h=from; " BH BV, "x= is before t=" },
+	{ "bad_base64_b", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH "b=ab*cd", "b= is not valid base64 or is empty" },
+	{ "empty_b", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH "b=", "b= is not valid base64 or is empty" },
+	{ "bad_domain", SIG_HEAD "v=1; a=rsa-sha256; d=exa mple.com; s=sel; h=from; " BH BV, "invalid signing domain (d=)" },
+	{ "domain_with_empty_label", SIG_HEAD "v=1; a=rsa-sha256; d=example..com; s=sel; h=from; " BH BV, "invalid signing domain (d=)" },
+	{ "selector_with_slash", SIG_HEAD "v=1; a=rsa-sha256; d=example.com; s=a/b; h=from; " BH BV, "invalid selector (s=)" },
+	{ "tag_syntax", SIG_HEAD "v=1; a=rsa-sha256;; d=example.com; s=sel; h=from; " BH BV, "empty tag-spec" },
+};
+
+START_TEST(dkim_sig_parse_cases)
+{
+	const struct sig_case *c = &sig_cases[_i];
+	struct dkim_sig sig;
+	int rc = dkim_sig_parse(&sig, c->field, strlen(c->field));
+
+	if (c->error == NULL) {
+		ck_assert_msg(rc == 0, "%s: %s", c->name, sig.error);
+	} else {
+		ck_assert_msg(rc == -1, "%s parsed", c->name);
+		ck_assert_msg(strcmp(sig.error, c->error) == 0, "%s: %s", c->name, sig.error);
+	}
+	dkim_sig_clear(&sig);
+}
+END_TEST
+
+START_TEST(dkim_sig_parse_reports_fields)
+{
+	const char *f = SIG_HEAD "v=1; a=ed25519-sha256; c=relaxed; d=Example.COM; s=sel;\r\n"
+	    " h=From : To : from; l=1234; t=100; x=200; " BH "b=AuUo\r\n FEfD xTDk\r\n";
+	struct dkim_sig sig;
+
+	ck_assert_int_eq(dkim_sig_parse(&sig, f, strlen(f)), 0);
+	ck_assert_int_eq(sig.alg, DKIM_ALG_ED25519_SHA256);
+	ck_assert_int_eq(sig.hcanon, DKIM_CANON_RELAXED);
+	ck_assert_int_eq(sig.bcanon, DKIM_CANON_SIMPLE);
+	ck_assert_str_eq(sig.d, "example.com");
+	ck_assert_str_eq(sig.i, "@example.com");
+	ck_assert_uint_eq(sig.nh, 3);
+	ck_assert(span_eq_ci(sig.h[1], "to"));
+	ck_assert(sig.has_l);
+	ck_assert_uint_eq(sig.l, 1234);
+	ck_assert_int_eq(sig.t, 100);
+	ck_assert_int_eq(sig.x, 200);
+	ck_assert_str_eq(sig.b_prefix, "AuUoFEfD");
+	ck_assert_uint_eq(sig.bhlen, 32);
+	/* the raw b= value runs to the end of the field, folding included */
+	ck_assert_uint_eq(sig.b_raw_off + sig.b_raw_len, strlen(f));
+	dkim_sig_clear(&sig);
+}
+END_TEST
+
+struct keyrec_case {
+	const char *name;
+	const char *rec;
+	int rc;
+	bool revoked, testing, strict, sha256_ok, email_ok;
+};
+
+static const struct keyrec_case keyrec_cases[] = {
+	{ "plain", "v=DKIM1; k=rsa; p=abcd", 0, false, false, false, true, true },
+	{ "no_version", "p=abcd", 0, false, false, false, true, true },
+	{ "revoked", "v=DKIM1; p=", 0, true, false, false, true, true },
+	{ "testing_and_strict", "v=DKIM1; t=y:s; p=abcd", 0, false, true, true, true, true },
+	{ "unknown_flag_ignored", "v=DKIM1; t=q; p=abcd", 0, false, false, false, true, true },
+	{ "sha1_only", "v=DKIM1; h=sha1; p=abcd", 0, false, false, false, false, true },
+	{ "sha256_listed", "v=DKIM1; h=sha1 : sha256; p=abcd", 0, false, false, false, true, true },
+	{ "service_email", "v=DKIM1; s=email; p=abcd", 0, false, false, false, true, true },
+	{ "service_star", "v=DKIM1; s=*; p=abcd", 0, false, false, false, true, true },
+	{ "service_other", "v=DKIM1; s=other; p=abcd", 0, false, false, false, true, false },
+	{ "no_p", "v=DKIM1; k=rsa", -1, false, false, false, false, false },
+	{ "version_2", "v=DKIM2; p=abcd", -1, false, false, false, false, false },
+	{ "syntax_error", "v=DKIM1; p", -1, false, false, false, false, false },
+};
+
+START_TEST(dkim_keyrec_parse_cases)
+{
+	const struct keyrec_case *c = &keyrec_cases[_i];
+	struct dkim_keyrec kr;
+	const char *why = NULL;
+	int rc = dkim_keyrec_parse(c->rec, strlen(c->rec), &kr, &why);
+
+	ck_assert_msg(rc == c->rc, "%s: rc %d (%s)", c->name, rc, why ? why : "");
+	if (rc < 0) {
+		ck_assert_ptr_nonnull(why);
+		return;
+	}
+	ck_assert_int_eq(kr.revoked, c->revoked);
+	ck_assert_int_eq(kr.testing, c->testing);
+	ck_assert_int_eq(kr.strict, c->strict);
+	ck_assert_int_eq(kr.hash_sha256_ok, c->sha256_ok);
+	ck_assert_int_eq(kr.service_email_ok, c->email_ok);
+}
+END_TEST
+
+START_TEST(dkim_keyrec_pkey_errors)
+{
+	struct dkim_keyrec kr;
+	const char *why;
+	static const struct {
+		const char *rec, *why;
+	} kc[] = {
+		{ "v=DKIM1; p=", "key revoked (empty p=)" },
+		{ "v=DKIM1; p=!!!", "key record p= is not valid base64" },
+		{ "v=DKIM1; p=aGVsbG8=", "key record p= is not a valid public key" },
+		{ "v=DKIM1; k=ed25519; p=aGVsbG8=", "key record p= is not a valid public key" },
+		{ "v=DKIM1; k=dsa; p=aGVsbG8=", "unknown key type (k=)" },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(kc); i++) {
+		ck_assert_int_eq(dkim_keyrec_parse(kc[i].rec, strlen(kc[i].rec), &kr, &why), 0);
+		why = NULL;
+		ck_assert_ptr_null(dkim_keyrec_pkey(&kr, &why));
+		ck_assert_msg(why && strcmp(why, kc[i].why) == 0, "%s: %s", kc[i].rec, why);
+	}
+}
+END_TEST
+
+/* ---- header selection ---- */
+
+struct store_ctx {
+	struct dkim_hdrs *hs;
+	int sig_seen;		/* which DKIM-Signature to keep */
+	int want;
+	char *sig;
+	size_t sig_len;
+};
+
+static int
+store_field(void *arg, struct span name, struct span field)
+{
+	struct store_ctx *s = arg;
+
+	dkim_hdrs_add(s->hs, field.p, field.len, name.len);
+	if (span_eq_ci(name, "DKIM-Signature") && s->sig_seen++ == s->want) {
+		s->sig = xmemdup0(field.p, field.len);
+		s->sig_len = field.len;
+	}
+	return 0;
+}
+
+struct input_case {
+	const char *msg;
+	int sig;
+	const char *expected;
+};
+
+static const struct input_case input_cases[] = {
+	{ "rfc8463/signed.eml", 0, "rfc8463/expected.brisbane-ed25519.signing-input" },
+	{ "rfc8463/signed.eml", 1, "rfc8463/expected.test-rsa.signing-input" },
+	{ "rfc6376/A.2-signed.eml", 0, "rfc6376/expected.brisbane-rsa.signing-input" },
+	{ "rfc6376/A.3-verified.eml", 0, "rfc6376/expected.brisbane-rsa.signing-input" },
+};
+
+START_TEST(dkim_hdr_signing_input_matches_published)
+{
+	const struct input_case *c = &input_cases[_i];
+	struct dkim_hdrs hs = { 0 };
+	struct store_ctx st = { &hs, 0, c->sig, NULL, 0 };
+	struct msg_callbacks cb = { store_field, NULL, NULL };
+	struct msg_parser *m = msg_parser_new(NULL, 0, &cb, &st);
+	struct dkim_sig sig;
+	struct buf in;
+	size_t len, wlen;
+	char *msg = td_read(c->msg, &len);
+	char *want = td_read(c->expected, &wlen);
+
+	ck_assert_int_eq(msg_parser_feed(m, msg, len), 0);
+	ck_assert_int_eq(msg_parser_finish(m), 0);
+	ck_assert_ptr_nonnull(st.sig);
+	ck_assert_int_eq(dkim_sig_parse(&sig, st.sig, st.sig_len), 0);
+	buf_init(&in, 1 << 20);
+	ck_assert_int_eq(dkim_hdr_signing_input(&hs, sig.h, sig.nh, sig.hcanon,
+	    (struct span){ sig.field, sig.field_len }, sig.b_raw_off, sig.b_raw_len, &in), 0);
+	ck_assert_msg(in.len == wlen && memcmp(in.data, want, wlen) == 0,
+	    "%s: got\n%s", c->expected, buf_cstr(&in));
+	buf_clear(&in);
+	dkim_sig_clear(&sig);
+	free(st.sig);
+	dkim_hdrs_clear(&hs);
+	msg_parser_free(m);
+	free(msg);
+	free(want);
+}
+END_TEST
+
+START_TEST(dkim_hdr_selection_bottom_up_and_oversigned)
+{
+	static const char *const fields[] = {
+		"A: first\r\n", "B: only\r\n", "a: second\r\n", "C: x\r\n",
+	};
+	struct dkim_hdrs hs = { 0 };
+	struct span names[] = { SPAN_LIT("a"), SPAN_LIT("A"), SPAN_LIT("a"), SPAN_LIT("b"),
+	    SPAN_LIT("missing") };
+	struct buf in;
+	const char *sigf = "X-Sig: b=zzz; c=1\r\n";
+
+	for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+		dkim_hdrs_add(&hs, fields[i], strlen(fields[i]),
+		    dkim_hdr_name_len(fields[i], strlen(fields[i])));
+	ck_assert_uint_eq(dkim_hdrs_count(&hs, SPAN_LIT("A")), 2);
+	buf_init(&in, 4096);
+	/* b= raw value "zzz" at offset 9, length 3 */
+	ck_assert_int_eq(dkim_hdr_signing_input(&hs, names, ARRAY_LEN(names), DKIM_CANON_RELAXED,
+	    span_from_cstr(sigf), 9, 3, &in), 0);
+	ck_assert_str_eq(buf_cstr(&in), "a:second\r\na:first\r\nb:only\r\nx-sig:b=; c=1");
+	buf_reset(&in);
+	ck_assert_int_eq(dkim_hdr_signing_input(&hs, names, 1, DKIM_CANON_SIMPLE,
+	    span_from_cstr(sigf), 9, 3, &in), 0);
+	ck_assert_str_eq(buf_cstr(&in), "a: second\r\nX-Sig: b=; c=1");
+	buf_clear(&in);
+	dkim_hdrs_clear(&hs);
+}
+END_TEST
+
+static Suite *
+dkim_sig_suite(void)
+{
+	Suite *s = suite_create("dkim_sig");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, dkim_sig_parse_cases, 0, (int)ARRAY_LEN(sig_cases));
+	tcase_add_test(tc, dkim_sig_parse_reports_fields);
+	tcase_add_loop_test(tc, dkim_keyrec_parse_cases, 0, (int)ARRAY_LEN(keyrec_cases));
+	tcase_add_test(tc, dkim_keyrec_pkey_errors);
+	tcase_add_loop_test(tc, dkim_hdr_signing_input_matches_published, 0,
+	    (int)ARRAY_LEN(input_cases));
+	tcase_add_test(tc, dkim_hdr_selection_bottom_up_and_oversigned);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(dkim_sig_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
