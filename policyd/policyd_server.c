@@ -75,6 +75,12 @@ policyd_server_reload(struct policyd_server *s)
 	buf_init(&err, CONFIG_ERROR_LIMIT);
 	c = policyd_config_load(s->config_path, s->config_format, s->overrides, &err);
 	if (c == NULL) {
+		/* one log line: the file:line messages separated by "; " */
+		while (err.len > 0 && err.data[err.len - 1] == '\n')
+			buf_truncate(&err, err.len - 1);
+		for (size_t i = 0; i < err.len; i++)
+			if (err.data[i] == '\n')
+				err.data[i] = ' ';
 		log_error("reload failed, keeping the running configuration: %s",
 		    buf_cstr(&err));
 		buf_clear(&err);
