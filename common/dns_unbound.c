@@ -368,6 +368,43 @@ ub_setup(struct ub_ctx *ctx, const struct dns_unbound_config *cfg)
 	return 0;
 }
 
+/* ub_warmup_done - callback of the start-up lookup */
+static void
+ub_warmup_done(void *arg, int rcode, void *packet, int len, int sec,
+    char *why_bogus, int was_ratelimited)
+{
+	(void)rcode;
+	(void)packet;
+	(void)len;
+	(void)sec;
+	(void)why_bogus;
+	(void)was_ratelimited;
+	*(bool *)arg = true;
+}
+
+/*
+ * ub_warmup - make libunbound read its files now (trust anchors, hosts):
+ * it does so at the first lookup, which may come after the daemon dropped
+ * privileges, and a broken file should stop the start-up, not every lookup.
+ * "localhost." is answered from local data, inside the call.
+ */
+static int
+ub_warmup(struct ub_ctx *ctx)
+{
+	bool done = false;
+	int id = 0;
+	int rc = ub_resolve_event(ctx, "localhost.", DNS_TYPE_A, DNS_CLASS_IN,
+	    &done, ub_warmup_done, &id);
+
+	if (rc != 0)
+		return ub_fail("libunbound set-up (trust anchor or hosts file?)",
+		    NULL, rc);
+	/* done lives on this stack: make sure nothing calls back later */
+	if (!done && id != 0)
+		ub_cancel(ctx, id);
+	return 0;
+}
+
 /* dns_unbound_new - libunbound context on base; NULL and *err on failure */
 struct dns_resolver *
 dns_unbound_new(struct event_base *base, const struct dns_unbound_config *cfg,
@@ -383,7 +420,7 @@ dns_unbound_new(struct event_base *base, const struct dns_unbound_config *cfg,
 		*err = "cannot create a libunbound context";
 		return NULL;
 	}
-	if (ub_setup(ctx, cfg) < 0) {
+	if (ub_setup(ctx, cfg) < 0 || ub_warmup(ctx) < 0) {
 		ub_ctx_delete(ctx);
 		*err = ub_errbuf;
 		return NULL;

@@ -552,6 +552,7 @@ static const struct config_case {
 	  "resolv.conf" },
 	{ "missing_trust_anchor", "127.0.0.1", NULL, "/nonexistent/root.key",
 	  "trust anchor" },
+	{ "garbage_trust_anchor", "127.0.0.1", NULL, "GARBAGE", "trust anchor" },
 };
 
 START_TEST(dns_unbound_config_errors_are_reported)
@@ -564,12 +565,23 @@ START_TEST(dns_unbound_config_errors_are_reported)
 		.resolv_conf = c->resolv_conf,
 		.trust_anchor_file = c->trust_anchor,
 	};
+	char garbage[] = "/tmp/mailauth-ta-XXXXXX";
 	const char *err = NULL;
 
+	if (c->trust_anchor && strcmp(c->trust_anchor, "GARBAGE") == 0) {
+		int fd = mkstemp(garbage);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "example. IN DS x\n", 17), 17);
+		close(fd);
+		cfg.trust_anchor_file = garbage;
+	}
 	ck_assert_ptr_null(dns_unbound_new(base, &cfg, &err));
 	ck_assert_ptr_nonnull(err);
 	ck_assert_msg(strstr(err, c->err_has) != NULL, "%s: '%s'", c->what, err);
 	event_base_free(base);
+	if (cfg.trust_anchor_file == garbage)
+		unlink(garbage);
 }
 END_TEST
 
