@@ -10,6 +10,7 @@
  * hostile record can cause.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -507,6 +508,7 @@ eval_identity(struct spf_eval *e, const struct spf_request *req)
 {
 	const char *mf = req->mail_from ? req->mail_from : "";
 	const char *at = strrchr(mf, '@');
+	size_t n;
 
 	if (req->identity == SPF_IDENTITY_HELO || mf[0] == '\0') {
 		e->local = xstrdup("postmaster");
@@ -518,11 +520,14 @@ eval_identity(struct spf_eval *e, const struct spf_request *req)
 		e->local = at == mf ? xstrdup("postmaster") : xstrndup(mf, (size_t)(at - mf));
 		e->domain = xstrdup(at + 1);
 	}
+	/* "example.com." is the same domain; macros expand it without the dot */
+	n = strlen(e->domain);
+	if (n > 1 && e->domain[n - 1] == '.' && e->domain[n - 2] != '.')
+		e->domain[n - 1] = '\0';
 	e->sender_domain = xstrdup(e->domain);
-	e->sender = xmalloc(strlen(e->local) + strlen(e->domain) + 2);
-	memcpy(e->sender, e->local, strlen(e->local));
-	e->sender[strlen(e->local)] = '@';
-	memcpy(e->sender + strlen(e->local) + 1, e->domain, strlen(e->domain) + 1);
+	n = strlen(e->local) + strlen(e->domain) + 2;
+	e->sender = xmalloc(n);
+	snprintf(e->sender, n, "%s@%s", e->local, e->domain);
 }
 
 /* eval_new - copy the request into a fresh evaluation */
