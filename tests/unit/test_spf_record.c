@@ -6,10 +6,13 @@
  * Inputs are copied into exact-size heap blocks without a terminating NUL, so
  * AddressSanitizer reports any read past the end.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "spf_int.h"
 #include "util.h"
 
@@ -107,6 +110,53 @@ START_TEST(spf_record_rejects_malformed_with_reason)
 
 	ck_assert_msg(rec == NULL, "%s: parsed", bad_records[_i].name);
 	ck_assert_msg(err != NULL && err[0] != '\0', "%s: no reason", bad_records[_i].name);
+}
+END_TEST
+
+struct got {
+	int calls;
+	enum spf_result result;
+	char reason[512];
+};
+
+/* on_verdict - copy the verdict out of the callback */
+static void
+on_verdict(void *arg, const struct spf_verdict *v)
+{
+	struct got *g = arg;
+
+	g->calls++;
+	g->result = v->result;
+	snprintf(g->reason, sizeof(g->reason), "%s", v->reason);
+}
+
+START_TEST(spf_record_malformed_is_permerror_through_the_engine)
+{
+	const char *text = bad_records[_i].text;
+	size_t len = bad_records[_i].len ? bad_records[_i].len : strlen(text);
+	struct dns_resolver *r = dns_mem_new(NULL);
+	struct spf_request req = { 0 };
+	struct got g = { 0 };
+	const char *err;
+	char *txt = xmalloc(6 + len);
+
+	memcpy(txt, "v=spf1", 6);
+	memcpy(txt + 6, text, len);
+	dns_mem_add(r, "bad.example.com", DNS_TYPE_TXT, 0, txt, 6 + len);
+	dns_mem_add_addr(r, "x.example.com", "192.0.2.1");
+	req.client.ss_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &((struct sockaddr_in *)&req.client)->sin_addr);
+	req.mail_from = "u@bad.example.com";
+	ck_assert_ptr_null(spf_eval_start(r, NULL, NULL, &req, on_verdict, &g));
+	ck_assert_int_eq(g.calls, 1);
+	ck_assert_msg(g.result == SPF_RESULT_PERMERROR, "%s: %s", bad_records[_i].name,
+	    spf_result_str(g.result));
+	/* the reason is the parser's */
+	spf_record_free(parse_exact(text, len, &err));
+	ck_assert_msg(strstr(g.reason, err) != NULL, "%s: reason \"%s\"",
+	    bad_records[_i].name, g.reason);
+	free(txt);
+	dns_resolver_free(r);
 }
 END_TEST
 
@@ -248,6 +298,8 @@ main(void)
 	int failed;
 
 	tcase_add_loop_test(tc, spf_record_rejects_malformed_with_reason, 0,
+	    (int)ARRAY_LEN(bad_records));
+	tcase_add_loop_test(tc, spf_record_malformed_is_permerror_through_the_engine, 0,
 	    (int)ARRAY_LEN(bad_records));
 	tcase_add_loop_test(tc, spf_record_parses_valid_records, 0,
 	    (int)ARRAY_LEN(good_records));
