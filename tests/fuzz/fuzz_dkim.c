@@ -1,0 +1,135 @@
+/*
+ * fuzz_dkim.c - libFuzzer target for the DKIM parsers and canonicalisers:
+ * the tag=value parser, DKIM-Signature and key record parsing, the header
+ * canonicaliser over split fields, and the body canonicaliser, checking that
+ * any chunk split gives the same canonical bytes as the whole body.
+ * The first input byte chooses the target, the second a split point.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_int.h"
+#include "msg.h"
+#include "tagvalue.h"
+
+static void
+fz_collect(void *arg, const char *p, size_t len)
+{
+	buf_append(arg, p, len);
+}
+
+/* fz_body - whole vs split canonicalisation must agree */
+static void
+fz_body(enum dkim_canon c, const char *p, size_t len, size_t cut)
+{
+	struct dkim_canon_body a, b;
+	struct buf wa, wb;
+
+	buf_init(&wa, len * 2 + 16);
+	buf_init(&wb, len * 2 + 16);
+	dkim_canon_body_init(&a, c, fz_collect, &wa);
+	dkim_canon_body_update(&a, p, len);
+	dkim_canon_body_final(&a);
+	dkim_canon_body_init(&b, c, fz_collect, &wb);
+	dkim_canon_body_update(&b, p, cut);
+	dkim_canon_body_update(&b, p + cut, len - cut);
+	dkim_canon_body_final(&b);
+	if (wa.len != wb.len || memcmp(wa.data, wb.data, wa.len) != 0 || wa.overflow)
+		abort();
+	buf_clear(&wa);
+	buf_clear(&wb);
+}
+
+static int
+fz_header(void *arg, struct span name, struct span field)
+{
+	struct buf *out = arg;
+
+	(void)name;
+	dkim_canon_header(DKIM_CANON_RELAXED, field, out);
+	dkim_canon_header(DKIM_CANON_SIMPLE, field, out);
+	buf_reset(out);
+	return 0;
+}
+
+/* fz_headers - split into fields at a chunk boundary, canonicalise each */
+static void
+fz_headers(const char *p, size_t len, size_t cut, unsigned flags)
+{
+	struct buf out;
+	struct msg_callbacks cb = { fz_header, NULL, NULL };
+	struct msg_parser *m;
+
+	buf_init(&out, 1 << 20);
+	m = msg_parser_new(NULL, flags, &cb, &out);
+	if (msg_parser_feed(m, p, cut) == 0 && msg_parser_feed(m, p + cut, len - cut) == 0)
+		msg_parser_finish(m);
+	msg_parser_free(m);
+	buf_clear(&out);
+}
+
+/* fz_sig - a DKIM-Signature field */
+static void
+fz_sig(const char *p, size_t len)
+{
+	struct buf f;
+	struct dkim_sig sig;
+
+	buf_init(&f, len + 32);
+	buf_append_str(&f, "DKIM-Signature:");
+	buf_append(&f, p, len);
+	dkim_sig_parse(&sig, f.data, f.len);
+	dkim_sig_clear(&sig);
+	buf_clear(&f);
+}
+
+/* fz_key - a key record, and its public key */
+static void
+fz_key(const char *p, size_t len)
+{
+	struct dkim_keyrec kr;
+	const char *why;
+
+	if (dkim_keyrec_parse(p, len, &kr, &why) == 0) {
+		EVP_PKEY *k = dkim_keyrec_pkey(&kr, &why);
+
+		EVP_PKEY_free(k);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tagvalue_list l;
+	const char *p = (const char *)data + 2;
+	size_t len, cut;
+
+	if (size < 2)
+		return 0;
+	len = size - 2;
+	cut = len ? data[1] % (len + 1) : 0;
+	switch (data[0] % 6) {
+	case 0:
+		tagvalue_parse(p, len, &l);
+		break;
+	case 1:
+		fz_sig(p, len);
+		break;
+	case 2:
+		fz_key(p, len);
+		break;
+	case 3:
+		fz_body(DKIM_CANON_SIMPLE, p, len, cut);
+		break;
+	case 4:
+		fz_body(DKIM_CANON_RELAXED, p, len, cut);
+		break;
+	case 5:
+		fz_headers(p, len, cut, data[1] & 1 ? MSG_BARE_LF_OK : 0);
+		break;
+	}
+	return 0;
+}
