@@ -38,6 +38,7 @@ struct policyd_conn {
 	struct event *ttl_timer;
 	bool busy;			/* a request is being evaluated */
 	bool closing;			/* close once the reply in flight is sent */
+	bool eof;			/* the client has sent everything */
 	bool in_process;		/* inside policyd_conn_process */
 	bool freed_in_process;
 };
@@ -111,7 +112,8 @@ policyd_conn_verdict(void *arg, const struct policyd_outcome *o,
 	policyd_proto_next(&c->proto);
 	c->busy = false;
 	if (!c->in_process) {
-		bufferevent_enable(c->bev, EV_READ);
+		if (!c->eof)
+			bufferevent_enable(c->bev, EV_READ);
 		policyd_conn_process(c);
 	}
 }
@@ -181,6 +183,13 @@ policyd_conn_process(struct policyd_conn *c)
 			break;
 	}
 	c->in_process = false;
+	/* after EOF: answer what was received, then close (a partial request is dropped) */
+	if (c->eof && !c->busy && !c->freed_in_process && !c->closing &&
+	    evbuffer_get_length(in) == 0) {
+		if (!policyd_proto_idle(&c->proto))
+			log_warn("%s: connection closed in the middle of a request", c->peer);
+		c->closing = true;
+	}
 	if (c->freed_in_process) {
 		c->freed_in_process = false;
 		c->closing = true;
@@ -192,7 +201,7 @@ policyd_conn_process(struct policyd_conn *c)
 	if (c->closing && !c->busy && evbuffer_get_length(out) == 0)
 		policyd_conn_free(c);
 	else if (!c->busy && evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT &&
-	    !c->closing)
+	    !c->closing && !c->eof)
 		bufferevent_enable(c->bev, EV_READ);
 	else if (!c->busy)
 		bufferevent_disable(c->bev, EV_READ);
@@ -213,10 +222,21 @@ policyd_conn_event(struct bufferevent *bev, short what, void *arg)
 	struct policyd_conn *c = arg;
 
 	(void)bev;
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->eof) {
+		/*
+		 * The client has sent everything (it may only have half-closed):
+		 * answer what was received, flush, then close.
+		 */
+		c->eof = true;
+		bufferevent_disable(c->bev, EV_READ);
+		if (!c->busy)
+			policyd_conn_process(c);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT)
 		log_debug("%s: idle for idle_timeout, closing", c->peer);
-	else if (!policyd_proto_idle(&c->proto))
-		log_warn("%s: connection closed in the middle of a request", c->peer);
+	else
+		log_debug("%s: connection error, closing", c->peer);
 	policyd_conn_free(c);
 }
 

@@ -278,6 +278,30 @@ START_TEST(server_answers_pipelined_requests_in_order_and_keeps_alive)
 }
 END_TEST
 
+START_TEST(server_answers_a_client_that_half_closes)
+{
+	int fd = connect_unix();
+	struct buf req;
+	bool eof;
+	char *out;
+
+	buf_init(&req, 4096);
+	request(&req, "HC", "192.0.2.66", "x@fail.example", "r1@here");
+	request(&req, "HC", "192.0.2.66", "x@fail.example", "r2@here");
+	buf_append_str(&req, "request=smtpd_access_policy\nprotocol_state=RC");
+	ck_assert_int_eq(send(fd, req.data, req.len, MSG_NOSIGNAL), (ssize_t)req.len);
+	shutdown(fd, SHUT_WR);
+	/* both complete requests answered, the partial one dropped, then EOF */
+	out = exchange(fd, NULL, 0, 3, &eof);
+	ck_assert(eof);
+	ck_assert_int_eq(count_replies(out), 2);
+	expect_reply(out, 1, "action=550 5.7.23");
+	free(out);
+	close(fd);
+	buf_clear(&req);
+}
+END_TEST
+
 START_TEST(server_closes_on_over_long_line_only)
 {
 	int tcp = connect_tcp(), other = connect_unix();
@@ -374,6 +398,7 @@ server_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, server_answers_pipelined_requests_in_order_and_keeps_alive);
+	tcase_add_test(tc, server_answers_a_client_that_half_closes);
 	tcase_add_test(tc, server_closes_on_over_long_line_only);
 	tcase_add_test(tc, server_reloads_on_sighup_and_keeps_connections);
 	tcase_add_test(tc, server_stops_cleanly_on_sigterm);
