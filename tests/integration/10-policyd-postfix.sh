@@ -168,3 +168,14 @@ ma_assert_grep 'client=192\.0\.2\.67 .*sender=user@dead\.example .*result=temper
 	"$MA_TMP/policyd.log" "policyd logged the temperror verdict"
 ma_bg_alive policyd || ma_fail "policyd died during the test"
 ma_ok "policyd still running"
+
+# --- SIGTERM: drains and exits cleanly (and sanitizers found nothing) ---------
+ma_postfix_stop pf
+pid=$(ma_bg_pid policyd)
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+rm -f "$MA_TMP/policyd.pid"
+[ $rc = 0 ] || ma_fail "policyd exited with status $rc after SIGTERM"
+ma_assert_no_grep 'Sanitizer|runtime error' "$MA_TMP/policyd.log" \
+	"policyd exited 0 on SIGTERM, no sanitizer report"
