@@ -2,10 +2,11 @@
  * dmarc.h - DMARC evaluation to RFC 9989 (which obsoletes RFC 7489 and RFC 9091).
  *
  * Pieces, one file each:
- *   dmarc_record.c    policy record parser (RFC 9989 §4.7 tags, §4.8 formal definition)
- *   dmarc_discover.c  asynchronous DNS Tree Walk (§4.10.1), policy discovery
- *                     (§4.10.2) and Organizational Domain selection (§4.10.3)
- *   dmarc_align.c     identifier alignment, relaxed and strict (§3.2.2, §3.2.3)
+ *   dmarc_record.c    policy record parser ("General Record Format",
+ *                     "Formal Definition")
+ *   dmarc_discover.c  asynchronous DNS Tree Walk ("DNS Tree Walk"), policy discovery
+ *                     ("DMARC Policy Discovery") and Organizational Domain selection ("Organizational Domain Discovery")
+ *   dmarc_align.c     identifier alignment, relaxed and strict ("DKIM-Authenticated Identifiers", "SPF-Authenticated Identifiers")
  *   dmarc_policy.c    assessment policy (p / sp / np), t=y, dispositions,
  *                     local overrides, legacy RFC 7489 pct sampling
  *   dmarc_eval.c      one message: every RFC5322.From domain, strictest wins
@@ -13,6 +14,12 @@
  *                     may be trusted (added by our MTA in this hop)
  *   dmarc_report.c    per-message record for RFC 9990 aggregate reports, the
  *                     Authentication-Results clause and the log line
+ *
+ * RFC 9989 sections are cited by name (as in draft-ietf-dmarc-dmarcbis, which it
+ * was published from): "DNS Tree Walk", "DMARC Policy Discovery",
+ * "Organizational Domain Discovery", "General Record Format", "Formal
+ * Definition", "Extract Author Domain", "Determine Handling Policy", "Tags
+ * Removed", "Non-existent Domains" (Terminology).
  *
  * Only common/dns is used for DNS; nothing here blocks.  No Public Suffix List:
  * the Organizational Domain comes from the DNS Tree Walk.
@@ -31,14 +38,14 @@
 
 /* ---- limits, each with the text that sets it ---- */
 
-/* RFC 9989 §4.10.1: a DNS Tree Walk makes at most 8 queries: the starting name,
+/* RFC 9989 "DNS Tree Walk": a DNS Tree Walk makes at most 8 queries: the starting name,
  * then (for names of 8 or more labels) the name cut to its last 7 labels, then one
  * label less each time. */
 #define DMARC_WALK_QUERY_LIMIT	8
 #define DMARC_WALK_CUT_LABELS	7
 /* RFC 1035 §2.3.4: 255 octets in wire form, 253 in text without the final dot */
 #define DMARC_DOMAIN_SIZE	256
-/* Our bound on URIs kept per rua= / ruf= (RFC 9989 §4.6 says send to each) */
+/* Our bound on URIs kept per rua= / ruf= (RFC 9989 "DMARC URIs" says send to each) */
 #define DMARC_URI_LIMIT		4
 /* Our bound on one URI's length */
 #define DMARC_URI_SIZE_LIMIT	256
@@ -86,7 +93,7 @@ enum dmarc_psd {
 	DMARC_PSD_N,
 };
 
-/* fo= options (RFC 9989 §4.7), as bits */
+/* fo= options (RFC 9989 "General Record Format"), as bits */
 #define DMARC_FO_0	0x1
 #define DMARC_FO_1	0x2
 #define DMARC_FO_D	0x4
@@ -124,7 +131,7 @@ struct dmarc_record {
 	char rua[DMARC_URI_LIMIT][DMARC_URI_SIZE_LIMIT];
 	char ruf[DMARC_URI_LIMIT][DMARC_URI_SIZE_LIMIT];
 
-	/* tags removed by RFC 9989 §11.4, parsed for the legacy setting only */
+	/* tags removed by RFC 9989 "Tags Removed", parsed for the legacy setting only */
 	int pct;		/* 0..100; -1 when absent or bad */
 	bool has_rf, has_ri;
 
@@ -135,10 +142,10 @@ struct dmarc_record {
 
 /*
  * dmarc_record_parse - parse one TXT string (p, len).  Always fills rec; returns
- * rec->status.  NOT_DMARC: the text does not start with v=DMARC1 (RFC 9989 §4.7 v:
+ * rec->status.  NOT_DMARC: the text does not start with v=DMARC1 (RFC 9989 "General Record Format" v:
  * "the entire retrieved record MUST be ignored").  INVALID: duplicate tags, bad
  * tag=value syntax, or a bad value of adkim, aspf, psd, t, fo, or of p/sp/np
- * without a valid rua= (then p=none is implied instead, §4.10.2).
+ * without a valid rua= (then p=none is implied instead, "DMARC Policy Discovery").
  */
 enum dmarc_record_status dmarc_record_parse(const char *p, size_t len,
     struct dmarc_record *rec);
@@ -153,7 +160,7 @@ enum dmarc_step_outcome {
 	DMARC_STEP_NO_RECORD,	/* NXDOMAIN, NODATA, or only non-DMARC TXT */
 	DMARC_STEP_RECORD,	/* exactly one valid DMARC record */
 	DMARC_STEP_INVALID,	/* one v=DMARC1 record, invalid: as no record */
-	DMARC_STEP_MULTIPLE,	/* several v=DMARC1 records: all discarded (§4.10.1 step 2) */
+	DMARC_STEP_MULTIPLE,	/* several v=DMARC1 records: all discarded ("DNS Tree Walk" step 2) */
 	DMARC_STEP_DNS_ERROR,	/* SERVFAIL / TIMEOUT: the walk cannot conclude */
 };
 
@@ -184,9 +191,9 @@ struct dmarc_walk {
 	char domain[DMARC_DOMAIN_SIZE];		/* where the walk started, lower case */
 	size_t nsteps;
 	struct dmarc_walk_step steps[DMARC_WALK_QUERY_LIMIT];
-	char org_domain[DMARC_DOMAIN_SIZE];	/* §4.10.3 selection */
-	char org_reason[96];			/* which §4.10.3 rule chose it */
-	enum dmarc_source source;		/* policy discovery, §4.10.2 */
+	char org_domain[DMARC_DOMAIN_SIZE];	/* "Organizational Domain Discovery" selection */
+	char org_reason[96];			/* which "Organizational Domain Discovery" rule chose it */
+	enum dmarc_source source;		/* policy discovery, "DMARC Policy Discovery" */
 	int policy_step;			/* index into steps[], -1 when none */
 	char policy_domain[DMARC_DOMAIN_SIZE];	/* where the policy record sits */
 };
@@ -279,7 +286,7 @@ void dmarc_settings_default(struct dmarc_settings *s);
 int dmarc_net_match(const char *const *nets, const struct sockaddr_storage *ss);
 /*
  * dmarc_policy_select - the Domain Owner Assessment Policy for the Author Domain
- * (RFC 9989 §4.10.2): p= when the record is the Author Domain's, else np= (if the
+ * (RFC 9989 "DMARC Policy Discovery"): p= when the record is the Author Domain's, else np= (if the
  * Author Domain does not exist) or sp=, falling back to sp= then p=.
  */
 enum dmarc_policy dmarc_policy_select(const struct dmarc_record *rec,
@@ -289,7 +296,7 @@ enum dmarc_disposition dmarc_policy_disposition(enum dmarc_policy pol, bool test
 
 /* ---- one message (dmarc_eval.c) ---- */
 
-/* A DKIM verification result as DMARC needs it (RFC 9989 §5.3 step 3). */
+/* A DKIM verification result as DMARC needs it (RFC 9989 "Determine Handling Policy" step 3). */
 enum dmarc_auth {
 	DMARC_AUTH_NONE,
 	DMARC_AUTH_PASS,
@@ -440,7 +447,7 @@ void dmarc_report_fill(struct dmarc_report_record *rec, const struct dmarc_verdi
 /*
  * dmarc_authres_clause - "dmarc=fail (p=reject dis=quarantine) header.from=x
  * polrec.p=reject polrec.domain=y policy.dmarc=reject" (RFC 8601 §2.7, RFC 9989
- * §10.1 registry names polrec.p / polrec.domain; policy.dmarc as widely emitted).
+ * "Authentication-Results Method Registry Update" registry names polrec.p / polrec.domain; policy.dmarc as widely emitted).
  */
 int dmarc_authres_clause(struct buf *b, const struct dmarc_verdict *v);
 /* dmarc_log_line - "from-domain fail (p=reject dis=quarantine ...)" for the log */

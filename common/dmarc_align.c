@@ -1,8 +1,9 @@
 /*
- * dmarc_align.c - Identifier Alignment (RFC 9989 §3.2.2 DKIM, §3.2.3 SPF).
+ * dmarc_align.c - Identifier Alignment (RFC 9989 "DKIM-Authenticated
+ * Identifiers", "SPF-Authenticated Identifiers").
  *
  * Strict: the identifier and the RFC5322.From domain are the same name.
- * Relaxed: their Organizational Domains (from the DNS Tree Walk, §4.10.3) are
+ * Relaxed: their Organizational Domains (from the DNS Tree Walk, "Organizational Domain Discovery") are
  * the same.  Comparisons ignore ASCII case (RFC 4343).
  */
 #include "dmarc.h"

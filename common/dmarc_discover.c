@@ -1,12 +1,12 @@
 /*
- * dmarc_discover.c - the DNS Tree Walk (RFC 9989 §4.10.1), DMARC policy
- * discovery (§4.10.2) and Organizational Domain selection (§4.10.3).
+ * dmarc_discover.c - the DNS Tree Walk (RFC 9989 "DNS Tree Walk"), DMARC policy
+ * discovery ("DMARC Policy Discovery") and Organizational Domain selection ("Organizational Domain Discovery").
  *
  * The walk queries _dmarc.<name> for the starting name, then for the name cut
- * to its last 7 labels when it has 8 or more (§4.10.1 step 5), then one label
+ * to its last 7 labels when it has 8 or more ("DNS Tree Walk" step 5), then one label
  * less each time, down to the single-label name: at most
  * DMARC_WALK_QUERY_LIMIT (8) queries.  It stops early on a single valid record
- * with psd=n (any step) or psd=y (any step but the first, §4.10.1 steps 2, 7).
+ * with psd=n (any step) or psd=y (any step but the first, "DNS Tree Walk" steps 2, 7).
  * Queries run one after the other through common/dns; a SERVFAIL or timeout
  * ends the walk with DMARC_WALK_TEMPERROR because a record there could have
  * changed the outcome.
@@ -40,7 +40,7 @@ dmarc_walk_next_labels(unsigned labels)
 	return labels ? labels - 1 : 0;
 }
 
-/* walk_classify - §4.10.1 steps 2 and 7: keep exactly one v=DMARC1 record */
+/* walk_classify - "DNS Tree Walk" steps 2 and 7: keep exactly one v=DMARC1 record */
 static void
 walk_classify(struct dmarc_walk_step *st, const struct dns_answer *a)
 {
@@ -80,7 +80,7 @@ walk_stops(const struct dmarc_walk *w, size_t i)
 	return st->rec.psd == DMARC_PSD_N || (i > 0 && st->rec.psd == DMARC_PSD_Y);
 }
 
-/* walk_select_org - §4.10.3: psd=n, else below a psd=y, else fewest labels */
+/* walk_select_org - "Organizational Domain Discovery": psd=n, else below a psd=y, else fewest labels */
 static void
 walk_select_org(struct dmarc_walk *w)
 {
@@ -118,7 +118,7 @@ walk_select_org(struct dmarc_walk *w)
 	    "no record found: the domain itself");
 }
 
-/* walk_select_policy - §4.10.2: the Author Domain's, the Org Domain's, or the PSD's */
+/* walk_select_policy - "DMARC Policy Discovery": the Author Domain's, the Org Domain's, or the PSD's */
 static void
 walk_select_policy(struct dmarc_walk *w)
 {

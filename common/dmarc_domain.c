@@ -1,7 +1,7 @@
 /*
  * dmarc_domain.c - domain name helpers for DMARC: normalisation, label counts,
  * suffixes and comparison (RFC 4343: ASCII case-insensitive; RFC 1035 §2.3.4
- * length limits).  Names are A-labels (RFC 9989 §5.3.1: U-labels are converted
+ * length limits).  Names are A-labels (RFC 9989 "Extract Author Domain": U-labels are converted
  * by the From parser before they get here).
  */
 #include <string.h>

@@ -1,20 +1,20 @@
 /*
- * dmarc_eval.c - DMARC for one message (RFC 9989 §5.3 Mail Receiver Actions).
+ * dmarc_eval.c - DMARC for one message (RFC 9989 "Mail Receiver Actions").
  *
  * Steps: local exemptions (internal hosts are not evaluated); the RFC5322.From
- * domains (§5.3.1) through the address parser; a DNS Tree Walk per From domain
- * (policy discovery, §4.10.2); then, where relaxed alignment needs it, Tree Walks
- * for the Organizational Domains of passing identifiers (§4.10.3) and the
- * A/AAAA/MX existence test of the Author Domain when np= could apply (§3.2.9
- * "Non-existent Domains"); finally alignment, policy, t=, overrides.
+ * domains ("Extract Author Domain") through the address parser; a DNS Tree Walk per From domain
+ * (policy discovery, "DMARC Policy Discovery"); then, where relaxed alignment needs it, Tree Walks
+ * for the Organizational Domains of passing identifiers ("Organizational Domain Discovery") and the
+ * A/AAAA/MX existence test of the Author Domain when np= could apply ("Non-existent Domains");
+ * finally alignment, policy, t=, overrides.
  *
- * Several From fields or addresses (RFC 9989 §5.3.1 exempts multi-domain From
+ * Several From fields or addresses (RFC 9989 "Extract Author Domain" exempts multi-domain From
  * from DMARC; we do not, as that exemption is itself an attack): every distinct
  * domain is evaluated and the strictest outcome applies; one passing domain
  * never makes the message pass (CVE-2019-16378).
  *
- * DMARC pass needs an aligned pass (§5.3.5).  No aligned pass and a temperror on
- * a path that could have aligned: temperror, not fail (§5.3, "cannot conclude").
+ * DMARC pass needs an aligned pass ("Determine Handling Policy" step 5).  No aligned pass and a temperror on
+ * a path that could have aligned: temperror, not fail ("Determine Handling Policy", "cannot conclude").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +134,7 @@ eval_add_domain(struct dmarc_eval *e, const char *d)
 	return 0;
 }
 
-/* eval_from_domains - §5.3.1: every From domain, or a from_error */
+/* eval_from_domains - "Extract Author Domain": every From domain, or a from_error */
 static int
 eval_from_domains(struct dmarc_eval *e)
 {
@@ -309,7 +309,7 @@ eval_check_id(struct dmarc_eval *e, const struct dmarc_walk *w,
 	return false;
 }
 
-/* eval_alignment - §5.3.5: SPF and DKIM identifiers against one From domain */
+/* eval_alignment - "Determine Handling Policy" step 5: SPF and DKIM identifiers against one From domain */
 static void
 eval_alignment(struct dmarc_eval *e, struct dmarc_domain_result *d,
     const struct dmarc_record *rec, bool *temp)

@@ -1,7 +1,7 @@
 /*
  * dmarc_policy.c - from a record to a disposition: the Domain Owner Assessment
- * Policy (RFC 9989 §4.10.2: p, sp, np), testing mode t=y (§4.7 "t", one level
- * down, as RFC 7489 pct=0 did, §A.6), the legacy RFC 7489 §6.6.4 pct sampling,
+ * Policy (RFC 9989 "DMARC Policy Discovery": p, sp, np), testing mode t=y ("General Record Format", t, one level
+ * down, as RFC 7489 pct=0 did, "Removal of the pct tag"), the legacy RFC 7489 §6.6.4 pct sampling,
  * local overrides (RFC 9990 §3 PolicyOverrideType) and the names of the enums.
  */
 #include <arpa/inet.h>
@@ -21,7 +21,7 @@ dmarc_settings_default(struct dmarc_settings *s)
 	s->temperror_on_dns_failure = true;
 }
 
-/* dmarc_policy_select - the assessment policy for the Author Domain (§4.10.2) */
+/* dmarc_policy_select - the assessment policy for the Author Domain ("DMARC Policy Discovery") */
 enum dmarc_policy
 dmarc_policy_select(const struct dmarc_record *rec, enum dmarc_source src,
     bool author_nonexistent)

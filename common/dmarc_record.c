@@ -1,20 +1,20 @@
 /*
- * dmarc_record.c - DMARC policy record parser (RFC 9989 §4.7 General Record
- * Format, §4.8 Formal Definition, §4.10.2 handling of a bad p=).
+ * dmarc_record.c - DMARC policy record parser (RFC 9989 "General Record Format",
+ * "Formal Definition", and "DMARC Policy Discovery" for a missing or bad p=).
  *
  * The record uses the RFC 6376 §3.2 tag=value syntax (common/tagvalue).  Rules:
  *  - v=DMARC1 must be the first tag, value case-sensitive; otherwise the text is
- *    not a DMARC record and is ignored (§4.7 "v").
+ *    not a DMARC record and is ignored ("General Record Format", v).
  *  - Tags p sp np adkim aspf psd t rua ruf fo in any order; tag names compared
  *    without regard to case, so "P=" and "p=" are duplicates.
- *  - Unknown tags are ignored (§4.7) and noted; pct, rf, ri (removed, §11.4) are
+ *  - Unknown tags are ignored ("General Record Format") and noted; pct, rf, ri (removed, "Tags Removed") are
  *    parsed for the legacy pct setting and noted.
  *  - A duplicate tag, a tag=value syntax error, or a bad value of adkim, aspf,
  *    psd, t or fo makes the record invalid: treated as no record.
  *  - A bad p/sp/np value, or a missing p=: with at least one valid rua= URI the
- *    record counts as p=none (§4.10.2); a bad value without it is invalid; a
+ *    record counts as p=none ("DMARC Policy Discovery"); a bad value without it is invalid; a
  *    missing p= without it is a valid record that carries no policy.
- *  - rua/ruf URIs that are not syntactically URIs are dropped and noted: §4.7
+ *  - rua/ruf URIs that are not syntactically URIs are dropped and noted: "General Record Format"
  *    says unsupported URIs MUST be ignored, so they do not spoil the record.
  */
 #include <stdio.h>
@@ -134,7 +134,7 @@ tag_t(struct dmarc_record *rec, struct span v)
 	return 0;
 }
 
-/* tag_fo - colon-separated list of 0, 1, d, s (§4.7; RFC 7489 allowed any list) */
+/* tag_fo - colon-separated list of 0, 1, d, s ("General Record Format"; RFC 7489 allowed any list) */
 static int
 tag_fo(struct dmarc_record *rec, struct span v)
 {
@@ -291,7 +291,7 @@ dmarc_record_tag_doc(const char *name, size_t len)
 	return NULL;
 }
 
-/* record_defaults - an empty record with the §4.7 defaults */
+/* record_defaults - an empty record with the "General Record Format" defaults */
 static void
 record_defaults(struct dmarc_record *rec)
 {
@@ -359,7 +359,7 @@ record_dispatch(struct dmarc_record *rec, const struct tagvalue_tag *t,
 	return 0;
 }
 
-/* record_settle_policy - apply the §4.10.2 rules for a missing or bad p= */
+/* record_settle_policy - apply the "DMARC Policy Discovery" rules for a missing or bad p= */
 static enum dmarc_record_status
 record_settle_policy(struct dmarc_record *rec)
 {
@@ -370,7 +370,7 @@ record_settle_policy(struct dmarc_record *rec)
 	if (rec->policy_value_bad || !has_p) {
 		if (rec->nrua > 0) {
 			snprintf(rec->reason, sizeof(rec->reason),
-			    "%.90s: p=none because rua= holds a valid URI (RFC 9989 §4.10.2)",
+			    "%.80s: p=none because rua= holds a valid URI (RFC 9989 DMARC Policy Discovery)",
 			    rec->policy_value_bad ? what : "no p=");
 			rec->p = DMARC_POLICY_NONE;
 			rec->sp = rec->np = DMARC_POLICY_UNSET;
@@ -384,7 +384,7 @@ record_settle_policy(struct dmarc_record *rec)
 			return record_invalid(rec);
 		}
 		snprintf(rec->reason, sizeof(rec->reason),
-		    "no p= and no valid rua=: no DMARC policy (RFC 9989 §4.10.2)");
+		    "no p= and no valid rua=: no DMARC policy (RFC 9989 DMARC Policy Discovery)");
 		rec->has_policy = false;
 		return rec->status;
 	}

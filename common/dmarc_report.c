@@ -2,7 +2,7 @@
  * dmarc_report.c - what DMARC leaves behind for one message: the per-message
  * record for RFC 9990 aggregate reports (§3 "record": row, identifiers,
  * auth_results, policy_published), the Authentication-Results clause (RFC 8601
- * §2.7, names from the RFC 9989 §10.1 registry: header.from, polrec.p,
+ * §2.7, names from the RFC 9989 "Authentication-Results Method Registry Update" registry: header.from, polrec.p,
  * polrec.domain; plus policy.dmarc, which receivers widely emit) and the log line.
  */
 #include <arpa/inet.h>

@@ -18,7 +18,7 @@ struct reinject_stage;
 struct authres_builder;
 
 /* What reinject does with a message whose DMARC disposition is quarantine or
- * reject (RFC 9989 §5.5: the receiver decides). */
+ * reject (RFC 9989 "Policy Enforcement Considerations": the receiver decides). */
 enum reinject_dmarc_action {
 	REINJECT_DMARC_ACCEPT,		/* relay with the Authentication-Results only */
 	REINJECT_DMARC_TAG,		/* Subject prefix and a spam-flag field */

@@ -1,6 +1,6 @@
 /*
  * reinject_dmarccheck.c - "reinject dmarc-check DOMAIN [--dns addr@port]", in
- * the spirit of opendmarc-check: runs the RFC 9989 §4.10 DNS Tree Walk for a
+ * the spirit of opendmarc-check: runs the RFC 9989 "DNS Tree Walk" DNS Tree Walk for a
  * domain and prints every query made, the record applied and where it was
  * found (the domain itself, its Organizational Domain, or a PSD), the
  * Organizational Domain and why, each tag as published with its meaning,
@@ -90,7 +90,7 @@ check_walked(void *arg, const struct dmarc_walk *w)
 		co->status = DMARCCHECK_EXIT_USAGE;
 		return;
 	}
-	fprintf(out, "tree walk (RFC 9989 section 4.10.1, at most %d queries):\n",
+	fprintf(out, "tree walk (RFC 9989 DNS Tree Walk, at most %d queries):\n",
 	    DMARC_WALK_QUERY_LIMIT);
 	for (size_t i = 0; i < w->nsteps; i++) {
 		const struct dmarc_walk_step *st = &w->steps[i];

@@ -168,7 +168,7 @@ START_TEST(dmarc_walk_records_at_several_levels_fewest_labels_wins)
 	dns_mem_add_txt(r, "_dmarc.example.com", "v=DMARC1; p=reject; sp=quarantine");
 	walk_sync(r, "a.mail.example.com", &g);
 	ck_assert_str_eq(g.w.org_domain, "example.com");
-	/* §4.10.2: the policy is the Author Domain's, the Org Domain's or the PSD's */
+	/* "DMARC Policy Discovery": the policy is the Author Domain's, the Org Domain's or the PSD's */
 	ck_assert_int_eq(g.w.source, DMARC_SOURCE_ORG);
 	ck_assert_str_eq(g.w.policy_domain, "example.com");
 	ck_assert_int_eq(g.w.steps[1].outcome, DMARC_STEP_RECORD);

@@ -1,5 +1,5 @@
 /*
- * test_dmarc_record.c - DMARC policy record parser (RFC 9989 §4.7, §4.8, §4.10.2).
+ * test_dmarc_record.c - DMARC policy record parser (RFC 9989 "General Record Format", "Formal Definition", "DMARC Policy Discovery").
  */
 #include <check.h>
 #include <string.h>
