@@ -130,8 +130,9 @@ main(int argc, char **argv)
 	s.config_path = a.config;
 	s.config_format = a.format;
 	s.overrides = a.overrides;
-	policyd_start(&s, base, a.foreground);
+	/* handlers first: a SIGHUP during start-up must not kill the daemon */
 	policyd_server_signals(&s);
+	policyd_start(&s, base, a.foreground);
 	log_info("started (version %s)", MAILAUTH_VERSION);
 	event_base_dispatch(base);
 	log_info("stopped");

@@ -309,9 +309,8 @@ policyd_action_decide(const struct policyd_config *c,
 {
 	buf_reset(&d->action);
 	if (o->skip_reason != NULL)
-		return policyd_action_skip(d, c, o, req, headers_sent);
-	if (policyd_action_identity(d, c, req, &o->helo, true) ||
-	    policyd_action_identity(d, c, req, &o->mfrom, false))
-		return;
-	policyd_action_header(d, c, o, req, headers_sent);
+		policyd_action_skip(d, c, o, req, headers_sent);
+	else if (!policyd_action_identity(d, c, req, &o->helo, true) &&
+	    !policyd_action_identity(d, c, req, &o->mfrom, false))
+		policyd_action_header(d, c, o, req, headers_sent);
 }

@@ -95,7 +95,7 @@ policyd_proto_idle(const struct policyd_proto *p)
 	return p->req_bytes == 0;
 }
 
-/* policyd_proto_fail - remember the first problem of this request */
+/* policyd_proto_fail - remember the first problem of this request (why may be NULL) */
 static void
 policyd_proto_fail(struct policyd_proto *p, const char *why)
 {
@@ -110,24 +110,24 @@ policyd_proto_bad_byte(unsigned char c)
 	return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-/* policyd_proto_attr - store one name=value line */
-static void
+/* policyd_proto_attr - store one name=value line; the problem, or NULL */
+static const char *
 policyd_proto_attr(struct policyd_proto *p, const char *s, size_t len)
 {
 	const char *eq = memchr(s, '=', len);
 	size_t nlen;
 
 	if (++p->req.nattrs > p->lim.attribute_count_limit)
-		return policyd_proto_fail(p, "too many attributes (attribute_count_limit)");
+		return "too many attributes (attribute_count_limit)";
 	for (size_t i = 0; i < len; i++) {
 		if (policyd_proto_bad_byte((unsigned char)s[i]))
-			return policyd_proto_fail(p, "NUL or control byte in a line");
+			return "NUL or control byte in a line";
 	}
 	if (eq == NULL)
-		return policyd_proto_fail(p, "line without \"=\"");
+		return "line without \"=\"";
 	nlen = (size_t)(eq - s);
 	if (nlen == 0)
-		return policyd_proto_fail(p, "attribute without a name");
+		return "attribute without a name";
 	for (size_t i = 0; i < ARRAY_LEN(policyd_proto_attrs); i++) {
 		enum policyd_attr a = policyd_proto_attrs[i].attr;
 
@@ -135,10 +135,11 @@ policyd_proto_attr(struct policyd_proto *p, const char *s, size_t len)
 		    memcmp(policyd_proto_attrs[i].name, s, nlen) != 0)
 			continue;
 		if (p->req.attr[a] != NULL)
-			return policyd_proto_fail(p, "repeated attribute");
+			return "repeated attribute";
 		p->req.attr[a] = xmemdup0(eq + 1, len - nlen - 1);
-		return;
+		return NULL;
 	}
+	return NULL;		/* unknown attributes are ignored */
 }
 
 /* policyd_proto_line - one complete line, LF removed */
@@ -152,7 +153,7 @@ policyd_proto_line(struct policyd_proto *p)
 	if (len == 0)
 		return true;	/* end of request */
 	if (p->error == NULL)
-		policyd_proto_attr(p, p->line.data, len);
+		policyd_proto_fail(p, policyd_proto_attr(p, p->line.data, len));
 	else
 		p->req.nattrs++;
 	buf_reset(&p->line);
