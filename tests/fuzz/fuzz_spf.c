@@ -4,7 +4,9 @@
  *
  * The first byte picks the client family and whether the text is an explain-string;
  * the rest is parsed as a record (after "v=spf1") and expanded as a macro-string.
- * Every domain-spec of a parsed record is expanded too.  Any input must give a
+ * Every domain-spec of a parsed record is expanded too.  With bit 3 of the
+ * selector set the record is also evaluated by the engine against a small
+ * in-memory zone (synchronous answers).  Any input must give a
  * record or a reason, an expansion or a reason: never a crash, a leak, or a read
  * past the (pointer, length) input.  A reason is always a non-empty string.
  */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "spf_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +60,49 @@ fuzz_ctx(uint8_t sel, struct sockaddr_storage *ss, struct spf_macro_ctx *ctx)
 	ctx->exp = (sel & 2) != 0;
 }
 
+/* fuzz_verdict - a reason always; an explanation exactly for fail (a default is set) */
+static void
+fuzz_verdict(void *arg, const struct spf_verdict *v)
+{
+	if (v->reason == NULL || v->reason[0] == '\0' ||
+	    (v->result == SPF_RESULT_FAIL) != (v->explanation != NULL))
+		abort();
+	(*(int *)arg)++;
+}
+
+/* fuzz_eval - evaluate "v=spf1" + text for example.com with a few names around */
+static void
+fuzz_eval(const char *text, size_t len, const struct sockaddr_storage *ss)
+{
+	struct dns_resolver *r = dns_mem_new(NULL);
+	struct spf_request req = { 0 };
+	char *rec = malloc(len + 6);
+	int calls = 0;
+
+	if (rec == NULL) {
+		dns_resolver_free(r);
+		return;
+	}
+	memcpy(rec, "v=spf1", 6);
+	memcpy(rec + 6, text, len);
+	dns_mem_add(r, "example.com", DNS_TYPE_TXT, 0, rec, len + 6);
+	dns_mem_add_txt(r, "inc.example.com", "v=spf1 ip4:192.0.2.0/24 ~all");
+	dns_mem_add_txt(r, "exp.example.com", "%{i} not allowed by %{d} (%{p})");
+	dns_mem_add(r, "example.com", DNS_TYPE_MX, 10, "mx.example.com", 14);
+	dns_mem_add_addr(r, "mx.example.com", "192.0.2.3");
+	dns_mem_add_addr(r, "mx.example.com", "2001:db8::cb01");
+	dns_mem_add(r, "3.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0, "mx.example.com", 14);
+	dns_mem_set_rcode(r, "slow.example.com", 0, DNS_RCODE_TIMEOUT);
+	req.client = *ss;
+	req.helo = "mx.example.com";
+	req.mail_from = "strong-bad@example.com";
+	req.default_explanation = "see %{d}";
+	if (spf_eval_start(r, NULL, NULL, &req, fuzz_verdict, &calls) != NULL || calls != 1)
+		abort();
+	free(rec);
+	dns_resolver_free(r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -92,6 +138,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_expand(rec->exp, strlen(rec->exp), &ctx);
 		spf_record_free(rec);
 	}
+	if (data[0] & 8)
+		fuzz_eval(text, size, &ss);
 	free(copy);
 	return 0;
 }
