@@ -98,16 +98,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s", buf_cstr(&err));
 		return 1;
 	}
-	if (print) {
-		config_print(&reinject_conf_schema, &c, stdout);
-		return 0;
+	if (print || test) {
+		ch = print ? 0 : reinject_check(&c);
+		if (print)
+			config_print(&reinject_conf_schema, &c, stdout);
+		reinject_conf_free(&c);
+		buf_clear(&err);
+		return ch;
 	}
-	if (test)
-		return reinject_check(&c);
 	if (c.syslog && !to_stderr)
 		log_open("reinject", LOG_DEST_SYSLOG);
 	if (reinject_listen_open(&c, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));
 	reinject_drop(&c);
-	return reinject_master_run(&c, path);
+	ch = reinject_master_run(&c, path);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+	return ch;
 }

@@ -45,6 +45,7 @@ struct reinject_master {
 	unsigned generation[REINJECT_WORKER_LIMIT];
 	unsigned gen;
 	struct reinject_conf *conf;
+	struct reinject_conf *initial;	/* the caller's, freed by the caller */
 };
 
 /* reinject_master_spawn - fork one worker into slot i */
@@ -122,7 +123,11 @@ reinject_master_reload(struct reinject_master *ms, const char *path)
 		log_warn("reload: a changed listen setting needs a restart");
 	nc->nlisteners = ms->conf->nlisteners < nc->nlisteners ?
 	    ms->conf->nlisteners : nc->nlisteners;
-	/* the old settings stay allocated: the old workers are copies anyway */
+	/* the old workers run on their own copies (fork): release ours */
+	if (ms->conf != ms->initial) {
+		reinject_conf_free(ms->conf);
+		free(ms->conf);
+	}
 	ms->conf = nc;
 	ms->gen++;
 	for (int i = 0; i < REINJECT_WORKER_LIMIT; i++)
@@ -160,7 +165,7 @@ reinject_master_run(struct reinject_conf *c, const char *conf_path)
 	sigset_t block, old;
 
 	memset(&ms, 0, sizeof(ms));
-	ms.conf = c;
+	ms.conf = ms.initial = c;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = reinject_master_signal;
 	sigaction(SIGHUP, &sa, NULL);
@@ -201,6 +206,10 @@ reinject_master_run(struct reinject_conf *c, const char *conf_path)
 		for (int i = 0; i < REINJECT_WORKER_LIMIT; i++)
 			if (ms.pid[i] == pid)
 				ms.pid[i] = 0;
+	}
+	if (ms.conf != c) {
+		reinject_conf_free(ms.conf);
+		free(ms.conf);
 	}
 	log_info("stopped");
 	return 0;

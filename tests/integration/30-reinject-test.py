@@ -352,6 +352,7 @@ def test_protocol(tmp):
             subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                "dnsserver.sh"), "stop", dnsdir])
     log = r.logtext()
+    ok(not re.search(r"Sanitizer|runtime error|panic", log), "no sanitizer report or panic in the log")
     ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
                  r"client=client.example\[2001:db8::1\], dkim=none, action=relayed, "
                  r"downstream=250 2.0.0 Ok: queued as S\d+, queued_as=S\d+", log) is not None,
@@ -615,6 +616,7 @@ def test_faults(tmp):
         r.stop()
         sink.close()
     ok(r.p.returncode == 0, "SIGTERM: clean exit after draining")
+    ok(not re.search(r"Sanitizer|runtime error|panic", r.logtext()), "no sanitizer report or panic in the log")
 
 
 def fault_downstream_replies(sink):
