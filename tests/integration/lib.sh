@@ -13,6 +13,9 @@
 # Functions (all names start with ma_; NAME is a short instance label)
 #
 #   ma_init TESTNAME          temp dir $MA_TMP (mode 755), EXIT trap, logs.
+#   ma_cleanup                the EXIT trap (stops instances and daemons,
+#                             removes $MA_TMP). A test that sets its own EXIT
+#                             trap calls it last; it keeps the exit status.
 #   ma_skip MSG               print MSG, exit 77 (meson: skipped).
 #   ma_require_cmd CMD...     ma_skip unless every CMD is on PATH.
 #   ma_require_root           ma_skip unless uid 0.
@@ -147,6 +150,7 @@ ma_dump_logs() {
 
 # ma_fail - report a failed assertion with the logs, exit 1
 ma_fail() {
+	MA_FAILED=1
 	echo "FAIL: $*"
 	ma_dump_logs
 	exit 1
@@ -492,9 +496,13 @@ ma_swaks() {
 	return $rc
 }
 
-# ma_cleanup - EXIT trap: stop everything this test started
+# ma_cleanup - EXIT trap: stop everything this test started.  It does not
+# call exit, so the script's own exit status stands even when a test's trap
+# runs other commands before it; MA_FAILED (set by ma_fail) tells it whether
+# to keep the run directory.
 ma_cleanup() {
 	local rc=$? n
+	[ -n "${MA_FAILED:-}" ] && rc=1
 	trap - EXIT
 	for n in "${MA_POSTFIX_NAMES[@]}"; do
 		ma_postfix_stop "$n"
@@ -510,5 +518,5 @@ ma_cleanup() {
 			rm -rf "$MA_TMP"
 		fi
 	fi
-	exit $rc
+	return 0
 }
