@@ -283,6 +283,18 @@ eval_org_of(struct dmarc_eval *e, const struct dmarc_walk *w, const char *id,
 	return iw->failed ? NULL : iw->org;
 }
 
+/* eval_possible - could id align?  With the From domain's walk cut short by a
+ * DNS failure its Organizational Domain is unknown: then any name sharing at
+ * least the last two labels with it could. */
+static bool
+eval_possible(const struct dmarc_walk *w, enum dmarc_align_mode mode, const char *id)
+{
+	if (w->status == DMARC_WALK_DONE || mode == DMARC_ALIGN_STRICT)
+		return dmarc_align_possible(mode, w->domain, w->org_domain, id);
+	return dmarc_domain_eq(w->domain, id) ||
+	    dmarc_domain_under(id, dmarc_domain_suffix(w->domain, 2));
+}
+
 /* eval_check_id - alignment of one passing (or temperror) identifier */
 static bool
 eval_check_id(struct dmarc_eval *e, const struct dmarc_walk *w,
@@ -295,7 +307,7 @@ eval_check_id(struct dmarc_eval *e, const struct dmarc_walk *w,
 	if (id == NULL || *id == '\0')
 		return false;
 	if (!pass) {
-		if (dmarc_align_possible(mode, w->domain, w->org_domain, id))
+		if (eval_possible(w, mode, id))
 			*temp = true;
 		return false;
 	}
@@ -303,8 +315,7 @@ eval_check_id(struct dmarc_eval *e, const struct dmarc_walk *w,
 	if (dmarc_align(mode, w->domain, org_from, id, org_id))
 		return true;
 	/* relaxed alignment we could not decide for a DNS failure */
-	if ((failed || org_from == NULL) &&
-	    dmarc_align_possible(mode, w->domain, w->org_domain, id))
+	if ((failed || org_from == NULL) && eval_possible(w, mode, id))
 		*temp = true;
 	return false;
 }

@@ -17,10 +17,13 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "authres.h"
 #include "dmarc.h"
 
+/* The identity a Received-SPF or A-R spf clause states. */
 struct kv {
 	struct span identity, envelope_from, helo, client_ip, mailfrom, smtp_helo;
 };
@@ -43,89 +46,6 @@ spfhdr_result(struct span w)
 		if (span_eq_ci(w, spf_names[i].name))
 			return (int)spf_names[i].r;
 	return -1;
-}
-
-/* spfhdr_word - the leading token of s (up to blank, ";", "(" or "=") */
-static struct span
-spfhdr_word(struct span s, size_t *end)
-{
-	size_t i = 0;
-
-	while (i < s.len && (s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == '\r' ||
-	    s.p[i] == '\n'))
-		i++;
-	size_t b = i;
-	while (i < s.len && !strchr(" \t\r\n;(=", s.p[i]))
-		i++;
-	*end = i;
-	return (struct span){ s.p + b, i - b };
-}
-
-/* spfhdr_unquote - strip surrounding quotes and a trailing comment */
-static struct span
-spfhdr_unquote(struct span v)
-{
-	v = span_trim(v);
-	if (v.len >= 2 && v.p[0] == '"') {
-		const char *q = memchr(v.p + 1, '"', v.len - 1);
-
-		if (q)
-			return (struct span){ v.p + 1, (size_t)(q - v.p - 1) };
-	}
-	for (size_t i = 0; i < v.len; i++)
-		if (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == '(')
-			return (struct span){ v.p, i };
-	return v;
-}
-
-/* spfhdr_pairs - key=value pairs separated by ";" or blanks, into kv */
-static void
-spfhdr_pairs(struct span s, struct kv *kv)
-{
-	size_t i = 0;
-
-	while (i < s.len) {
-		size_t k0, k1, v0, v1;
-		bool q = false;
-
-		while (i < s.len && strchr(" \t\r\n;", s.p[i]))
-			i++;
-		if (i < s.len && s.p[i] == '(') {	/* comment */
-			while (i < s.len && s.p[i] != ')')
-				i++;
-			i++;
-			continue;
-		}
-		k0 = i;
-		while (i < s.len && !strchr(" \t\r\n;=", s.p[i]))
-			i++;
-		k1 = i;
-		if (i >= s.len || s.p[i] != '=') {
-			i++;
-			continue;
-		}
-		v0 = ++i;
-		while (i < s.len && (q || !strchr(" \t\r\n;", s.p[i]))) {
-			if (s.p[i] == '"')
-				q = !q;
-			i++;
-		}
-		v1 = i;
-		struct span key = { s.p + k0, k1 - k0 };
-		struct span val = spfhdr_unquote((struct span){ s.p + v0, v1 - v0 });
-		if (span_eq_ci(key, "identity"))
-			kv->identity = val;
-		else if (span_eq_ci(key, "envelope-from"))
-			kv->envelope_from = val;
-		else if (span_eq_ci(key, "helo"))
-			kv->helo = val;
-		else if (span_eq_ci(key, "client-ip"))
-			kv->client_ip = val;
-		else if (span_eq_ci(key, "smtp.mailfrom"))
-			kv->mailfrom = val;
-		else if (span_eq_ci(key, "smtp.helo"))
-			kv->smtp_helo = val;
-	}
 }
 
 /* addr_domain - the domain of an address or a bare domain */
@@ -212,66 +132,64 @@ spfhdr_judge(const struct kv *kv, const char *mail_from, const char *helo,
 	return true;
 }
 
-/* spfhdr_from_received_spf - judge a Received-SPF field body */
+/* spfhdr_from_received_spf - judge a Received-SPF field body (common/authres) */
 static bool
 spfhdr_from_received_spf(struct span v, const char *mail_from, const char *helo,
     const char *client_ip, struct dmarc_spfhdr *out)
 {
+	struct authres_spf spf;
 	struct kv kv = { 0 };
-	size_t end;
-	int r = spfhdr_result(spfhdr_word(v, &end));
+	int r;
 
-	if (r < 0) {
+	if (authres_spf_parse(v.p, v.len, &spf) != 0 ||
+	    (r = spfhdr_result(spf.result)) < 0) {
 		out->why = "Received-SPF without a result";
 		return false;
 	}
-	spfhdr_pairs((struct span){ v.p + end, v.len - end }, &kv);
+	kv.identity = spf.identity;
+	kv.envelope_from = spf.mailfrom;
+	kv.helo = spf.helo;
+	kv.client_ip = spf.client_ip;
 	out->result = (enum spf_result)r;
 	out->source = "Received-SPF";
 	return spfhdr_judge(&kv, mail_from, helo, client_ip, out);
 }
 
-/* spfhdr_from_authres - judge our Authentication-Results field body */
+/* spfhdr_from_authres - judge the spf clause of our Authentication-Results */
 static bool
 spfhdr_from_authres(struct span v, const char *mail_from, const char *helo,
     const char *client_ip, struct dmarc_spfhdr *out)
 {
-	const char *p = v.p, *e = v.p + v.len;
+	struct authres_parsed *ap = xmalloc(sizeof(*ap));
+	bool ok = false;
+	int r = -1;
 
-	while (p < e) {
-		const char *semi = memchr(p, ';', (size_t)(e - p));
-		struct span part = span_trim((struct span){ p, (size_t)((semi ? semi : e) - p) });
-		size_t end;
-
-		if (part.len > 4 && ascii_mem_eq_ci(part.p, "spf=", 4)) {
+	out->why = "our Authentication-Results has no spf result";
+	if (authres_parse(v.p, v.len, ap) == 0) {
+		for (size_t i = 0; i < ap->nresults && r < 0; i++) {
+			const struct authres_result *res = &ap->results[i];
 			struct kv kv = { 0 };
-			struct span rest = { part.p + 4, part.len - 4 };
-			int r = spfhdr_result(spfhdr_word(rest, &end));
 
-			if (r < 0)
-				break;
-			spfhdr_pairs((struct span){ rest.p + end, rest.len - end }, &kv);
+			if (!span_eq_ci(res->method, "spf") ||
+			    (r = spfhdr_result(res->result)) < 0)
+				continue;
+			for (size_t k = 0; k < res->nprops; k++) {
+				const struct authres_prop *pr = &res->props[k];
+
+				if (!span_eq_ci(pr->ptype, "smtp"))
+					continue;
+				if (span_eq_ci(pr->name, "mailfrom"))
+					kv.mailfrom = pr->value;
+				else if (span_eq_ci(pr->name, "helo"))
+					kv.smtp_helo = pr->value;
+			}
 			out->result = (enum spf_result)r;
 			out->source = "Authentication-Results";
-			return spfhdr_judge(&kv, mail_from, helo, client_ip, out);
+			ok = spfhdr_judge(&kv, mail_from, helo, client_ip, out);
 		}
-		p = semi ? semi + 1 : e;
 	}
-	out->why = "our Authentication-Results has no spf result";
-	return false;
-}
-
-/* authres_is_ours - does the A-R body start with our authserv-id? */
-static bool
-authres_is_ours(struct span v, const char *id)
-{
-	size_t end;
-	struct span w;
-
-	if (id == NULL || *id == '\0')
-		return false;
-	w = spfhdr_word(v, &end);
-	return span_eq_ci(w, id);
+	free(ap);
+	return ok;
 }
 
 /* dmarc_spfhdr_find - the SPF result our own MTA recorded in this hop, if any */
@@ -290,7 +208,8 @@ dmarc_spfhdr_find(const struct dmarc_header *h, size_t n,
 		if (rspf < 0 && span_eq_ci(h[i].name, "Received-SPF"))
 			rspf = (int)i;
 		if (ar < 0 && span_eq_ci(h[i].name, "Authentication-Results") &&
-		    authres_is_ours(h[i].value, authserv_id))
+		    authserv_id && *authserv_id &&
+		    authres_claims_id(h[i].value.p, h[i].value.len, authserv_id))
 			ar = (int)i;
 	}
 	if (rspf >= 0)

@@ -33,6 +33,10 @@ zone(struct event_base *base)
 	dns_mem_set_rcode(r, "_dmarc.slow.example", DNS_TYPE_TXT, DNS_RCODE_TIMEOUT);
 	dns_mem_add_txt(r, "_dmarc.psdtld", "v=DMARC1; p=reject; psd=y");
 	dns_mem_add_txt(r, "_dmarc.pass.example", "v=DMARC1; p=reject");
+	dns_mem_add_txt(r, "_dmarc.a.flaky.example", "v=DMARC1; p=reject");
+	dns_mem_set_rcode(r, "_dmarc.flaky.example", DNS_TYPE_TXT, DNS_RCODE_TIMEOUT);
+	dns_mem_add_txt(r, "_dmarc.idflaky.example", "v=DMARC1; p=reject");
+	dns_mem_set_rcode(r, "_dmarc.x.idflaky.example", DNS_TYPE_TXT, DNS_RCODE_SERVFAIL);
 	return r;
 }
 
@@ -139,6 +143,12 @@ static const struct align_case align_cases[] = {
 	{ "dkim_temperror_unrelated", { "u@example.com", NULL, "b@x.example", NO_SPF, DMARC_AUTH_TEMPERROR, "example.net", NULL }, DMARC_RESULT_FAIL },
 	{ "spf_temperror_aligned", { "u@example.com", NULL, "b@mail.example.com", SPF_RESULT_TEMPERROR, SPF_IDENTITY_MAILFROM, "mail.example.com", NO_DKIM, NULL }, DMARC_RESULT_TEMPERROR },
 	{ "temperror_but_other_path_passes", { "u@example.com", NULL, "b@example.com", SPF_PASS("example.com"), DMARC_AUTH_TEMPERROR, "example.com", NULL }, DMARC_RESULT_PASS },
+	/* the From walk stopped by a DNS failure after the Author Domain's record */
+	{ "walk_timeout_exact_pass", { "u@a.flaky.example", NULL, "b@a.flaky.example", SPF_PASS("a.flaky.example"), NO_DKIM, NULL }, DMARC_RESULT_PASS },
+	{ "walk_timeout_parent_pass_undecided", { "u@a.flaky.example", NULL, "b@flaky.example", SPF_PASS("flaky.example"), NO_DKIM, NULL }, DMARC_RESULT_TEMPERROR },
+	{ "walk_timeout_unrelated_pass_fails", { "u@a.flaky.example", NULL, "b@other.example", SPF_PASS("other.example"), NO_DKIM, NULL }, DMARC_RESULT_FAIL },
+	/* the identifier's own walk failed: its Organizational Domain is unknown */
+	{ "identifier_walk_servfail", { "u@idflaky.example", NULL, "b@x.example", NO_SPF, DKIM_PASS("x.idflaky.example"), NULL }, DMARC_RESULT_TEMPERROR },
 	{ "no_record_is_none", { "u@norecord.example", NULL, "b@norecord.example", NO_SPF, NO_DKIM, NULL }, DMARC_RESULT_NONE },
 	{ "policy_dns_timeout_is_temperror", { "u@slow.example", NULL, "", NO_SPF, NO_DKIM, NULL }, DMARC_RESULT_TEMPERROR },
 };
