@@ -161,6 +161,7 @@ struct spf_eval {
 	enum spf_ptr_state ptr_state;	/* §5.5 validated names, for ptr and %{p} */
 	char **valid;
 	size_t nvalid;
+	bool ptr_void;		/* the PTR lookup was a void lookup */
 	spf_step_fn after_ptr;
 
 	enum spf_result result;

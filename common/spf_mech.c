@@ -157,6 +157,8 @@ mech_ptr_check(struct spf_eval *e)
 {
 	if (!mech_target(e, mech_ptr_check))
 		return;
+	if (e->ptr_void && !spf_eval_void(e, NULL))
+		return;
 	for (size_t i = 0; i < e->nvalid; i++)
 		if (spf_domain_is_sub(e->valid[i], e->target)) {
 			spf_eval_matched(e);

@@ -68,6 +68,9 @@ ptr_next(struct spf_eval *e)
 static void
 ptr_answer(struct spf_eval *e, const struct dns_answer *a)
 {
+	/* §4.6.4: a PTR answer with no names counts as the ptr term's void lookup */
+	e->ptr_void = a->rcode == DNS_RCODE_NXDOMAIN ||
+	    (a->rcode == DNS_RCODE_NOERROR && a->count == 0);
 	if (a->rcode != DNS_RCODE_NOERROR) {
 		ptr_done(e);
 		return;

@@ -227,6 +227,7 @@ static const struct zone_rr zone_limits[] = {
 	{ "two.example.com", "TXT", "v=spf1 +all" },
 	{ "redirnone.example.com", "TXT", "v=spf1 redirect=nothing.example.com" },
 	{ "bad.example.com", "TXT", "v=spf1 ip4:192.0.2.1 moo -all" },
+	{ "ptrvoid.example.com", "TXT", "v=spf1 ptr a:n1.example.com ptr:example.net -all" },
 	{ "badcr.example.com", "TXT", "v=spf1 a:x.example.com\rptr -all" },
 	{ NULL, NULL, NULL },
 };
@@ -252,6 +253,8 @@ static const struct {
 	{ "redirect_to_none_permerror", "u@redirnone.example.com", SPF_RESULT_PERMERROR,
 	  "redirect" },
 	{ "two_records_permerror", "u@two.example.com", SPF_RESULT_PERMERROR, "2 SPF records" },
+	{ "void_ptr_terms_count_as_void_lookups", "u@ptrvoid.example.com",
+	  SPF_RESULT_PERMERROR, "void" },
 	{ "syntax_error_after_a_match_permerror_names_term", "u@bad.example.com",
 	  SPF_RESULT_PERMERROR, "SPF record of bad.example.com: unknown mechanism at \"moo\"" },
 	{ "control_char_permerror_shown_safely", "u@badcr.example.com",
