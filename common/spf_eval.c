@@ -466,6 +466,11 @@ eval_deliver(struct spf_eval *e)
 	if (e->reason.len == 0)
 		eval_default_reason(e, buf_cstr(&ip));
 	buf_clear(&ip);
+	/* names in the reason come from peers and DNS: keep logs and headers clean */
+	for (size_t i = 0; i < e->reason.len; i++)
+		if ((unsigned char)e->reason.data[i] < 0x20 ||
+		    (unsigned char)e->reason.data[i] >= 0x7f)
+			e->reason.data[i] = '?';
 	memset(&v, 0, sizeof(v));
 	v.result = e->result;
 	v.identity = e->identity;

@@ -479,6 +479,18 @@ START_TEST(spf_eval_ptr_and_p_macro_validate_names)
 }
 END_TEST
 
+START_TEST(spf_eval_reason_is_printable)
+{
+	struct outcome o = check(zone_basic, false, "192.0.2.1", "h.example.org",
+	    "u@bad\r\nX-Injected: \x80", SPF_IDENTITY_MAILFROM, NULL);
+
+	ck_assert_int_eq(o.result, SPF_RESULT_NONE);
+	for (const char *p = o.reason; *p; p++)
+		ck_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+	ck_assert_ptr_nonnull(strstr(o.reason, "bad??X-Injected: ?"));
+}
+END_TEST
+
 START_TEST(spf_eval_non_ip_client_permerror)
 {
 	struct dns_resolver *r = dns_mem_new(NULL);
@@ -513,6 +525,7 @@ main(void)
 	tcase_add_test(tc, spf_eval_cancel_cancels_query_and_timer);
 	tcase_add_test(tc, spf_eval_ptr_and_p_macro_validate_names);
 	tcase_add_test(tc, spf_eval_non_ip_client_permerror);
+	tcase_add_test(tc, spf_eval_reason_is_printable);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
