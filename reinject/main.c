@@ -1,7 +1,7 @@
 /*
  * main.c - reinject(8): parse the configuration, bind, drop privileges, run.
  *
- *   reinject [-c file] [-t] [-n] [-e] [-d]
+ *   reinject [-c file] [-f] [-t] [-n] [-e] [-d]
  *   reinject keygen ...   reinject testkey ...   (DKIM key tools)
  */
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_build.h"
@@ -24,9 +25,24 @@
 static void
 reinject_usage(void)
 {
-	fprintf(stderr, "usage: reinject [-c config] [-t] [-n] [-e] [-d]\n"
+	fprintf(stderr, "usage: reinject [-c config] [-f] [-t] [-n] [-e] [-d]\n"
 	    "       reinject keygen ... | reinject testkey ...\n");
 	exit(2);
+}
+
+/* reinject_spool_dir - create the spool directory for user when missing */
+static void
+reinject_spool_dir(const struct reinject_conf *c, const struct passwd *pw)
+{
+	struct stat st;
+
+	if (stat(c->spool_directory, &st) == 0)
+		return;
+	if (mkdir(c->spool_directory, 0700) < 0)
+		log_fatal("spool_directory %s: %s", c->spool_directory, strerror(errno));
+	if (pw && chown(c->spool_directory, pw->pw_uid, pw->pw_gid) < 0)
+		log_fatal("spool_directory %s: chown: %s", c->spool_directory,
+		    strerror(errno));
 }
 
 /* reinject_drop - run as the configured user (when started as root) */
@@ -35,10 +51,13 @@ reinject_drop(const struct reinject_conf *c)
 {
 	struct passwd *pw;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		reinject_spool_dir(c, NULL);
 		return;
+	}
 	if (!(pw = getpwnam(c->user)))
 		log_fatal("user \"%s\" does not exist (reinject.conf user)", c->user);
+	reinject_spool_dir(c, pw);
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0)
 		log_fatal("cannot become %s: %s", c->user, strerror(errno));
@@ -78,9 +97,10 @@ main(int argc, char **argv)
 
 	if ((ch = reinject_subcmd(argc, argv)) >= 0)
 		return ch;
-	while ((ch = getopt(argc, argv, "c:tned")) != -1) {
+	while ((ch = getopt(argc, argv, "c:ftned")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
+		case 'f': to_stderr = true; break;	/* foreground under a supervisor */
 		case 't': test = true; break;
 		case 'n': print = true; break;
 		case 'e': to_stderr = true; break;

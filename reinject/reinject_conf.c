@@ -34,7 +34,7 @@ static const struct config_key reinject_conf_keys[] = {
 	    "authserv-id of Authentication-Results; empty: myhostname"),
 	CONFIG_KEY_INT("worker_processes", struct reinject_conf, worker_processes, "2", 1, 64,
 	    "pre-forked processes sharing the listeners"),
-	CONFIG_KEY_STRING("user", struct reinject_conf, user, "reinject",
+	CONFIG_KEY_STRING("user", struct reinject_conf, user, "mailauth",
 	    "account to run as after binding (when started as root)"),
 	CONFIG_KEY_STRING("spool_directory", struct reinject_conf, spool_directory,
 	    "/var/spool/reinject", "where messages over spool_memory_limit are held"),

@@ -473,7 +473,9 @@ reinject_server_data(struct reinject_session *s, struct span arg)
 	m->nrcpt = s->nrcpt_ok;
 	m->xf = &s->xf;
 	m->mode = s->mode;
-	m->sign = s->mode == REINJECT_MODE_SIGN || reinject_server_internal(s);
+	/* without signing keys, internal mail is verified like any other */
+	m->sign = s->ctx->sign_table &&
+	    (s->mode == REINJECT_MODE_SIGN || reinject_server_internal(s));
 	reinject_pipeline_begin(m);
 	reinject_data_init(&s->data, s->ctx->conf, reinject_server_data_line, s);
 	s->data_active = true;

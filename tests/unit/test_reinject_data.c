@@ -1,0 +1,181 @@
+/*
+ * test_reinject_data.c - the DATA stream decoder (reinject/reinject_data.c):
+ * end of data, dot-unstuffing, bare CR/LF (CVE-2023-51764), 998-octet lines,
+ * size limit, input split at every byte.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reinject.h"
+
+struct out {
+	struct buf b;
+};
+
+/* collect - line callback: concatenate */
+static void
+collect(void *arg, const char *p, size_t len)
+{
+	struct out *o = arg;
+
+	buf_append(&o->b, p, len);
+}
+
+static const struct {
+	const char *name;
+	const char *in;
+	const char *out;
+	bool bare;		/* bare CR/LF flagged */
+	size_t rest;		/* bytes left after the end of data */
+} cases[] = {
+	{ "plain", "a\r\nb\r\n.\r\n", "a\r\nb\r\n", false, 0 },
+	{ "dot_unstuffing", "..a\r\n..\r\n.\r\n", ".a\r\n.\r\n", false, 0 },
+	{ "pipelined_rest_left", "x\r\n.\r\nQUIT\r\n", "x\r\n", false, 6 },
+	{ "empty_message", ".\r\n", "", false, 0 },
+	{ "bare_lf_normalised", "a\nb\r\n.\r\n", "a\r\nb\r\n", true, 0 },
+	{ "bare_cr_normalised", "a\rb\r\n.\r\n", "a\r\nb\r\n", true, 0 },
+	{ "lf_dot_lf_is_not_the_end", "a\n.\nb\r\n.\r\n", "a\r\n.\r\nb\r\n", true, 0 },
+	{ "cr_dot_cr_is_not_the_end", "a\r.\rb\r\n.\r\n", "a\r\n.\r\nb\r\n", true, 0 },
+	{ "dot_lf_after_crlf_is_not_the_end", "a\r\n.\nb\r\n.\r\n", "a\r\n.\r\nb\r\n", true, 0 },
+};
+
+/* feed - whole input, or one byte at a time */
+static size_t
+feed(struct reinject_data *d, const char *in, bool bytewise)
+{
+	size_t n = strlen(in), used = 0;
+
+	if (!bytewise)
+		return reinject_data_feed(d, in, n);
+	while (used < n && !d->done)
+		used += reinject_data_feed(d, in + used, 1);
+	return used;
+}
+
+static void
+run_case(int i, bool bytewise)
+{
+	struct reinject_conf c = { 0 };
+	struct reinject_data d;
+	struct out o;
+	size_t used;
+
+	c.message_size_limit = 1 << 20;
+	buf_init(&o.b, 1 << 20);
+	reinject_data_init(&d, &c, collect, &o);
+	used = feed(&d, cases[i].in, bytewise);
+	ck_assert_msg(d.done, "%s: end not seen", cases[i].name);
+	ck_assert_uint_eq(strlen(cases[i].in) - used, cases[i].rest);
+	ck_assert_msg(strcmp(buf_cstr(&o.b), cases[i].out) == 0, "%s: got \"%s\"",
+	    cases[i].name, buf_cstr(&o.b));
+	ck_assert_int_eq(d.bare_nl, cases[i].bare);
+	reinject_data_clear(&d);
+	buf_clear(&o.b);
+}
+
+START_TEST(data_decode_table)
+{
+	run_case(_i, false);
+}
+END_TEST
+
+START_TEST(data_decode_table_bytewise)
+{
+	run_case(_i, true);
+}
+END_TEST
+
+START_TEST(data_long_body_line_broken_at_998)
+{
+	struct reinject_conf c = { 0 };
+	struct reinject_data d;
+	struct out o;
+	char in[3000];
+
+	c.message_size_limit = 1 << 20;
+	buf_init(&o.b, 1 << 20);
+	reinject_data_init(&d, &c, collect, &o);
+	reinject_data_feed(&d, "\r\n", 2);	/* into the body */
+	memset(in, 'x', 2500);
+	memcpy(in + 2500, "\r\n.\r\n", 6);
+	reinject_data_feed(&d, in, strlen(in));
+	ck_assert(d.done && d.long_line);
+	ck_assert_uint_eq(o.b.len, 2 + 2500 + 3 * 2);
+	ck_assert(memcmp(o.b.data + 2 + 998, "\r\n", 2) == 0);
+	reinject_data_clear(&d);
+	buf_clear(&o.b);
+}
+END_TEST
+
+START_TEST(data_long_header_folded_before_a_blank)
+{
+	struct reinject_conf c = { 0 };
+	struct reinject_data d;
+	struct out o;
+	struct buf in;
+	const char *s;
+
+	c.message_size_limit = 1 << 20;
+	buf_init(&o.b, 1 << 20);
+	buf_init(&in, 1 << 20);
+	buf_append_str(&in, "X-Long:");
+	for (int i = 0; i < 300; i++)
+		buf_printf(&in, " w%04d", i);
+	buf_append_str(&in, "\r\n\r\nbody\r\n.\r\n");
+	reinject_data_init(&d, &c, collect, &o);
+	reinject_data_feed(&d, in.data, in.len);
+	ck_assert(d.done && d.long_line);
+	s = strstr(buf_cstr(&o.b), "\r\n ");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_le(s - buf_cstr(&o.b), 998);
+	reinject_data_clear(&d);
+	buf_clear(&o.b);
+	buf_clear(&in);
+}
+END_TEST
+
+START_TEST(data_refuse_modes_and_size_limit_still_find_the_end)
+{
+	struct reinject_conf c = { 0 };
+	struct reinject_data d;
+	struct out o;
+
+	c.message_size_limit = 10;
+	c.bare_newline_action = REINJECT_BARE_NL_REFUSE;
+	buf_init(&o.b, 1 << 20);
+	reinject_data_init(&d, &c, collect, &o);
+	reinject_data_feed(&d, "0123456789abcdef\r\nx\ny\r\n.\r\n", 26);
+	ck_assert(d.done && d.too_big && d.bare_nl);
+	ck_assert_uint_eq(o.b.len, 0);
+	reinject_data_clear(&d);
+	buf_clear(&o.b);
+}
+END_TEST
+
+static Suite *
+data_suite(void)
+{
+	Suite *s = suite_create("reinject_data");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, data_decode_table, 0, ARRAY_LEN(cases));
+	tcase_add_loop_test(tc, data_decode_table_bytewise, 0, ARRAY_LEN(cases));
+	tcase_add_test(tc, data_long_body_line_broken_at_998);
+	tcase_add_test(tc, data_long_header_folded_before_a_blank);
+	tcase_add_test(tc, data_refuse_modes_and_size_limit_still_find_the_end);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(data_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
