@@ -84,6 +84,7 @@ struct policyd_config {
 	bool skip_sasl_authenticated;
 	struct config_list whitelist_helo_names;
 	struct config_list whitelist_spf_domains;
+	struct config_list whitelist_ptr_domains;
 	int skip_action;
 	/* cache, logging */
 	unsigned cache_ttl;
@@ -273,6 +274,20 @@ struct policyd_check *policyd_check_start(const struct policyd_env *env,
     struct policyd_config *c, const struct policyd_request *req,
     policyd_check_cb cb, void *arg);
 void policyd_check_cancel(struct policyd_check *k);
+
+/* ---- PTR whitelist (policyd_ptrwl.c) ---- */
+
+struct policyd_ptrwl;
+/* name: the validated reverse name within a listed domain, or NULL */
+typedef void (*policyd_ptrwl_cb)(void *arg, const char *name);
+/*
+ * policyd_ptrwl_start - validate the client's reverse name against domains; cb
+ * runs exactly once (possibly before this returns NULL) unless cancelled.
+ */
+struct policyd_ptrwl *policyd_ptrwl_start(struct dns_resolver *dns,
+    const struct config_list *domains, int family, const unsigned char addr[16],
+    policyd_ptrwl_cb cb, void *arg);
+void policyd_ptrwl_cancel(struct policyd_ptrwl *w);
 
 /* ---- cache (policyd_cache.c) ---- */
 

@@ -6,10 +6,12 @@
  *   1. static skips: client in skip_addresses, SASL-authenticated client;
  *   2. whitelist_helo_names: the HELO name is listed and its A/AAAA records
  *      hold the client address (a forged HELO alone skips nothing);
- *   3. whitelist_spf_domains: the client passes the SPF policy of a listed
+ *   3. whitelist_ptr_domains: the client's validated reverse name is within a
+ *      listed domain (policyd_ptrwl.c);
+ *   4. whitelist_spf_domains: the client passes the SPF policy of a listed
  *      forwarder domain;
- *   4. HELO identity (RFC 7208 §2.3), unless helo_reject = no_check;
- *   5. MAIL FROM identity (RFC 7208 §2.4), unless mail_from_reject = no_check
+ *   5. HELO identity (RFC 7208 §2.3), unless helo_reject = no_check;
+ *   6. MAIL FROM identity (RFC 7208 §2.4), unless mail_from_reject = no_check
  *      or the HELO result already rejects or defers (pypolicyd-spf's order).
  * A null sender is checked through HELO; when HELO is not checked, the MAIL
  * FROM check uses postmaster@<helo> as RFC 7208 §2.4 says.
@@ -67,7 +69,8 @@ struct policyd_check {
 	size_t step, wl_index;
 	struct spf_eval *eval;
 	struct dns_query *dq;
-	bool helo_wl_done;
+	struct policyd_ptrwl *ptrwl;
+	bool helo_wl_done, ptr_wl_done;
 	bool waiting;			/* a callback is due */
 	bool in_start;			/* inside the call that may call back at once */
 	policyd_check_cb cb;
@@ -132,6 +135,39 @@ policyd_check_helo_whitelist(struct policyd_check *k)
 	return k->waiting ? STEP_WAIT : STEP_NEXT;
 }
 
+/* policyd_check_ptrwl_cb - the reverse-name whitelist answered */
+static void
+policyd_check_ptrwl_cb(void *arg, const char *name)
+{
+	struct policyd_check *k = arg;
+
+	k->ptrwl = NULL;
+	if (name != NULL)
+		k->out.skip_reason = "whitelisted PTR domain";
+	policyd_check_resume(k);
+}
+
+/* policyd_check_ptr_whitelist - step 3 */
+static enum policyd_step_status
+policyd_check_ptr_whitelist(struct policyd_check *k)
+{
+	struct policyd_ptrwl *w;
+
+	if (k->ptr_wl_done || k->out.skip_reason != NULL ||
+	    k->c->whitelist_ptr_domains.count == 0)
+		return STEP_NEXT;
+	k->ptr_wl_done = true;
+	k->waiting = true;
+	k->in_start = true;
+	w = policyd_ptrwl_start(k->env->dns, &k->c->whitelist_ptr_domains, k->family,
+	    k->addr, policyd_check_ptrwl_cb, k);
+	k->in_start = false;
+	if (!k->waiting)
+		return STEP_NEXT;
+	k->ptrwl = w;
+	return STEP_WAIT;
+}
+
 /* policyd_check_spf_start - one SPF evaluation; done() receives the verdict */
 static enum policyd_step_status
 policyd_check_spf_start(struct policyd_check *k, const char *mail_from,
@@ -166,7 +202,7 @@ policyd_check_wl_cb(void *arg, const struct spf_verdict *v)
 	policyd_check_resume(k);
 }
 
-/* policyd_check_spf_whitelist - step 3, one listed domain per round */
+/* policyd_check_spf_whitelist - step 4, one listed domain per round */
 static enum policyd_step_status
 policyd_check_spf_whitelist(struct policyd_check *k)
 {
@@ -218,7 +254,7 @@ policyd_check_helo_cb(void *arg, const struct spf_verdict *v)
 	policyd_check_resume(k);
 }
 
-/* policyd_check_helo - step 4 */
+/* policyd_check_helo - step 5 */
 static enum policyd_step_status
 policyd_check_helo(struct policyd_check *k)
 {
@@ -240,7 +276,7 @@ policyd_check_mfrom_cb(void *arg, const struct spf_verdict *v)
 	policyd_check_resume(k);
 }
 
-/* policyd_check_mfrom - step 5 */
+/* policyd_check_mfrom - step 6 */
 static enum policyd_step_status
 policyd_check_mfrom(struct policyd_check *k)
 {
@@ -261,6 +297,7 @@ policyd_check_mfrom(struct policyd_check *k)
 static enum policyd_step_status (*const policyd_check_steps[])(struct policyd_check *) = {
 	policyd_check_static,
 	policyd_check_helo_whitelist,
+	policyd_check_ptr_whitelist,
 	policyd_check_spf_whitelist,
 	policyd_check_helo,
 	policyd_check_mfrom,
@@ -344,5 +381,7 @@ policyd_check_cancel(struct policyd_check *k)
 		spf_eval_cancel(k->eval);
 	if (k->dq != NULL)
 		dns_cancel(k->env->dns, k->dq);
+	if (k->ptrwl != NULL)
+		policyd_ptrwl_cancel(k->ptrwl);
 	policyd_check_free(k);
 }

@@ -111,6 +111,8 @@ static const struct config_key policyd_keys[] = {
 	    "HELO names not checked when their A/AAAA records hold the client address"),
 	CONFIG_KEY_LIST("whitelist_spf_domains", PC, whitelist_spf_domains, "",
 	    "domains whose SPF pass for the client address skips the checks"),
+	CONFIG_KEY_LIST("whitelist_ptr_domains", PC, whitelist_ptr_domains, "",
+	    "domains whose validated reverse name of the client skips the checks"),
 	CONFIG_KEY_ENUM("skip_action", PC, skip_action, "dunno", policyd_skip_names,
 	    "answer for skipped clients: dunno, or comment (PREPEND X-Comment)"),
 	/* cache, logging */

@@ -192,6 +192,7 @@ static const struct pyspf_key pyspf_keys[] = {
 	{ "Whitelist", pyspf_map_whitelist, NULL },
 	{ "HELO_Whitelist", pyspf_map_same, "whitelist_helo_names" },
 	{ "Domain_Whitelist", pyspf_map_same, "whitelist_spf_domains" },
+	{ "Domain_Whitelist_PTR", pyspf_map_same, "whitelist_ptr_domains" },
 	{ "SPF_Enhanced_Status_Codes", pyspf_map_yesno, "enhanced_status_codes" },
 	{ "Header_Type", pyspf_map_header, "header_type" },
 	{ "Hide_Receiver", pyspf_map_hide, "hide_receiver" },
@@ -212,7 +213,6 @@ static const struct pyspf_key pyspf_keys[] = {
 	{ "IntHosts", pyspf_map_ignore, NULL },
 	{ "MacroList", pyspf_map_ignore, NULL },
 	/* features policyd does not have */
-	{ "Domain_Whitelist_PTR", pyspf_map_unsupported, NULL },
 	{ "HELO_pass_restriction", pyspf_map_unsupported, NULL },
 	{ "Mail_From_pass_restriction", pyspf_map_unsupported, NULL },
 	{ "Reject_Not_Pass_Domains", pyspf_map_unsupported, NULL },

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "policyd.h"
 #include "util.h"
 
@@ -101,6 +103,18 @@ static const struct check_case cases[] = {
 	  -1, -1, 2, NULL },
 	{ "forwarder_domain_not_matching_checks", { "whitelist_spf_domains=forwarder.example" },
 	  "192.0.2.66", "", "a@fail.example", NULL, NULL, -1, SPF_RESULT_FAIL, 2, NULL },
+	{ "ptr_in_whitelisted_domain_validated", { "whitelist_ptr_domains=trusted.example" },
+	  "198.51.100.7", "x", "a@fail.example", NULL, "whitelisted PTR domain",
+	  -1, -1, 2, NULL },
+	{ "ptr_in_whitelisted_domain_v6", { "whitelist_ptr_domains=trusted.example" },
+	  "2001:db8::7", "x", "a@fail.example", NULL, "whitelisted PTR domain",
+	  -1, -1, 2, NULL },
+	{ "ptr_name_not_forward_confirmed", { "whitelist_ptr_domains=trusted.example" },
+	  "198.51.100.8", "", "a@fail.example", NULL, NULL, -1, SPF_RESULT_FAIL, 3, NULL },
+	{ "ptr_outside_whitelisted_domains", { "whitelist_ptr_domains=other.example" },
+	  "198.51.100.7", "", "a@fail.example", NULL, NULL, -1, SPF_RESULT_FAIL, 2, NULL },
+	{ "no_ptr_record", { "whitelist_ptr_domains=trusted.example" },
+	  "192.0.2.77", "", "a@fail.example", NULL, NULL, -1, SPF_RESULT_FAIL, 2, NULL },
 	{ "helo_fail_stops_before_mail_from", { NULL }, "192.0.2.66", "mx.example.org",
 	  "a@example.org", NULL, NULL, SPF_RESULT_FAIL, -1, 2, "identity=helo" },
 	{ "helo_pass_then_mail_from", { NULL }, "192.0.2.1", "mx.example.org",
@@ -122,11 +136,15 @@ static const struct check_case cases[] = {
 	  NULL, "no client address", -1, -1, 0, NULL },
 };
 
+/* Each case twice: answers before dns_query returns, and from an event loop. */
 START_TEST(check_skips_and_identity_order)
 {
-	const struct check_case *t = &cases[_i];
-	struct dns_resolver *dns = dns_mem_new(NULL);
-	struct policyd_env env = { NULL, dns };
+	const struct check_case *t = &cases[_i / 2];
+	bool async = _i % 2;
+	struct event_base *base = event_base_new();
+	struct dns_resolver *dns = dns_mem_new(async ? base : NULL);
+	struct policyd_env env = { base, dns };
+	struct policyd_check *k;
 	struct policyd_request req = { { 0 }, 0 };
 	struct result r = { 0 };
 	struct policyd_config *c;
@@ -138,6 +156,13 @@ START_TEST(check_skips_and_identity_order)
 	dns_mem_add_txt(dns, "fail.example", "v=spf1 -all");
 	dns_mem_add_txt(dns, "forwarder.example", "v=spf1 ip4:198.51.100.0/24 -all");
 	dns_mem_add_addr(dns, "relay.example", "198.51.100.7");
+	/* reverse names: .7 and 2001:db8::7 forward-confirmed, .8 claims a name it lacks */
+	dns_mem_add(dns, "7.100.51.198.in-addr.arpa", DNS_TYPE_PTR, 0, "mx1.trusted.example", 19);
+	dns_mem_add_addr(dns, "mx1.trusted.example", "198.51.100.7");
+	dns_mem_add_addr(dns, "mx1.trusted.example", "2001:db8::7");
+	dns_mem_add(dns, "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+	    DNS_TYPE_PTR, 0, "mx1.trusted.example", 19);
+	dns_mem_add(dns, "8.100.51.198.in-addr.arpa", DNS_TYPE_PTR, 0, "mx1.trusted.example", 19);
 	buf_init(&err, 4096);
 	c = policyd_config_load(NULL, POLICYD_FORMAT_NATIVE, t->settings, &err);
 	ck_assert_msg(c != NULL, "%s", buf_cstr(&err));
@@ -146,8 +171,14 @@ START_TEST(check_skips_and_identity_order)
 	req.attr[POLICYD_ATTR_SENDER] = xstrdup(t->sender);
 	if (t->sasl)
 		req.attr[POLICYD_ATTR_SASL_USERNAME] = xstrdup(t->sasl);
-	ck_assert_ptr_null(policyd_check_start(&env, c, &req, on_outcome, &r));
-	ck_assert(r.called);
+	k = policyd_check_start(&env, c, &req, on_outcome, &r);
+	if (async && !r.called) {
+		ck_assert_ptr_nonnull(k);
+		event_base_dispatch(base);
+	} else {
+		ck_assert_ptr_null(k);
+	}
+	ck_assert_msg(r.called, "%s: no outcome", t->name);
 	if (t->skip)
 		ck_assert_msg(r.skip && strcmp(r.skip, t->skip) == 0, "%s: skip %s",
 		    t->name, r.skip ? r.skip : "(none)");
@@ -167,6 +198,45 @@ START_TEST(check_skips_and_identity_order)
 	policyd_request_clear(&req);
 	policyd_config_unref(c);
 	dns_resolver_free(dns);
+	event_base_free(base);
+	buf_clear(&err);
+}
+END_TEST
+
+/* Cancelling a check in flight, at each step that waits: no callback, no leak. */
+START_TEST(check_cancel_in_flight)
+{
+	static const char *const settings[][2] = {
+		{ "whitelist_helo_names=relay.example", NULL },
+		{ "whitelist_ptr_domains=trusted.example", NULL },
+		{ "whitelist_spf_domains=forwarder.example", NULL },
+		{ NULL, NULL },
+	};
+	struct event_base *base = event_base_new();
+	struct dns_resolver *dns = dns_mem_new(base);
+	struct policyd_env env = { base, dns };
+	struct policyd_request req = { { 0 }, 0 };
+	struct result r = { 0 };
+	struct policyd_config *c;
+	struct policyd_check *k;
+	struct buf err;
+
+	dns_mem_add_txt(dns, "fail.example", "v=spf1 -all");
+	buf_init(&err, 4096);
+	c = policyd_config_load(NULL, POLICYD_FORMAT_NATIVE, settings[_i], &err);
+	ck_assert_ptr_nonnull(c);
+	req.attr[POLICYD_ATTR_CLIENT_ADDRESS] = xstrdup("192.0.2.66");
+	req.attr[POLICYD_ATTR_HELO_NAME] = xstrdup("relay.example");
+	req.attr[POLICYD_ATTR_SENDER] = xstrdup("a@fail.example");
+	k = policyd_check_start(&env, c, &req, on_outcome, &r);
+	ck_assert_ptr_nonnull(k);
+	policyd_check_cancel(k);
+	event_base_dispatch(base);
+	ck_assert(!r.called);
+	policyd_request_clear(&req);
+	policyd_config_unref(c);
+	dns_resolver_free(dns);
+	event_base_free(base);
 	buf_clear(&err);
 }
 END_TEST
@@ -230,7 +300,8 @@ check_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, cidr_lists_match_by_family_and_prefix);
-	tcase_add_loop_test(tc, check_skips_and_identity_order, 0, (int)ARRAY_LEN(cases));
+	tcase_add_loop_test(tc, check_skips_and_identity_order, 0, 2 * (int)ARRAY_LEN(cases));
+	tcase_add_loop_test(tc, check_cancel_in_flight, 0, 4);
 	tcase_add_test(tc, check_helo_pass_header_names_identity_envelope_from_and_helo);
 	suite_add_tcase(s, tc);
 	return s;

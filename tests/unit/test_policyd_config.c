@@ -170,6 +170,8 @@ static const struct {
 	  "relay.example.com, sender.example.org" },
 	{ "Domain_Whitelist = pobox.com,trustedforwarder.org", "whitelist_spf_domains",
 	  "pobox.com, trustedforwarder.org" },
+	{ "Domain_Whitelist_PTR = yahoo.com,yahoogroups.com", "whitelist_ptr_domains",
+	  "yahoo.com, yahoogroups.com" },
 	{ "SPF_Enhanced_Status_Codes = No", "enhanced_status_codes", "no" },
 	{ "SPF_Enhanced_Status_Codes = Yes", "enhanced_status_codes", "yes" },
 	{ "Header_Type = AR", "header_type", "ar" },
@@ -217,8 +219,7 @@ static const struct {
 	const char *line;
 	const char *why;
 } pyspf_bad[] = {
-	{ "Domain_Whitelist_PTR = yahoo.com,yahoogroups.com", "Domain_Whitelist_PTR = yahoo.com,yahoogroups.com: not supported" },
-	{ "HELO_pass_restriction = helo_passed_spf", "not supported" },
+	{ "HELO_pass_restriction = helo_passed_spf", "HELO_pass_restriction = helo_passed_spf: not supported" },
 	{ "Mail_From_pass_restriction = mfrom_passed_spf", "not supported" },
 	{ "Reject_Not_Pass_Domains = aol.com,hotmail.com", "not supported" },
 	{ "No_Mail = True", "not supported" },
