@@ -20,6 +20,10 @@ cd "$(dirname "$0")"
 prefix=${MAILAUTH_BUILD_PREFIX:-build}
 fuzz_total=${MAILAUTH_FUZZ_SECONDS:-60}
 fuzz_min=5		# seconds per target, however many there are
+# test timeouts are set for an idle machine; CI has 2 cores and runs tests
+# in parallel, and the sanitizers slow everything down
+plain_timeout_x=2
+asan_timeout_x=4
 read -r -a test_args <<<"${MAILAUTH_TEST_ARGS:-}"
 declare -a summary=()
 failed=0
@@ -70,7 +74,8 @@ lsan_works() {
 plain() {
 	configure "$prefix" --werror -Dtests=true &&
 	    ninja -C "$prefix" &&
-	    meson test -C "$prefix" --print-errorlogs "${test_args[@]}"
+	    meson test -C "$prefix" --print-errorlogs \
+		--timeout-multiplier "$plain_timeout_x" "${test_args[@]}"
 }
 
 asan() {
@@ -78,7 +83,7 @@ asan() {
 	    -Db_sanitize=address,undefined -Db_lundef=false &&
 	    ninja -C "$prefix-asan" &&
 	    meson test -C "$prefix-asan" --print-errorlogs \
-		--timeout-multiplier 3 "${test_args[@]}"
+		--timeout-multiplier "$asan_timeout_x" "${test_args[@]}"
 }
 
 # fuzz_one TARGET SECONDS - fuzz one target from a scratch corpus
