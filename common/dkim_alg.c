@@ -36,11 +36,21 @@ dkim_alg_parse(struct span s, enum dkim_alg *alg)
 	return -1;
 }
 
-/* dkim_alg_md - the hash function of an algorithm */
+/*
+ * dkim_alg_md - the hash function of an algorithm, fetched from the default
+ * provider once (EVP_sha256() would look it up again on every use).
+ */
 const EVP_MD *
 dkim_alg_md(enum dkim_alg a)
 {
-	return a == DKIM_ALG_RSA_SHA1 ? EVP_sha1() : EVP_sha256();
+	static EVP_MD *sha1, *sha256;
+	EVP_MD **md = a == DKIM_ALG_RSA_SHA1 ? &sha1 : &sha256;
+
+	if (*md == NULL)
+		*md = EVP_MD_fetch(NULL, a == DKIM_ALG_RSA_SHA1 ? "SHA1" : "SHA256", NULL);
+	if (*md == NULL)
+		return a == DKIM_ALG_RSA_SHA1 ? EVP_sha1() : EVP_sha256();
+	return *md;
 }
 
 /* dkim_alg_is_rsa - rsa-sha256 or rsa-sha1 */

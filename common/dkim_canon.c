@@ -50,24 +50,29 @@ dkim_canon_header_relaxed(struct span f, struct buf *out)
 	for (i = 0; i < nlen; i++)
 		buf_append_char(out, dkim_canon_lower(f.p[i]));
 	buf_append_char(out, ':');
-	for (i = (size_t)(colon - f.p) + 1; i < f.len; i++) {
+	for (i = (size_t)(colon - f.p) + 1; i < f.len;) {
 		char c = f.p[i];
+		size_t run;
 
 		if (c == '\r' && i + 1 < f.len && f.p[i + 1] == '\n') {
-			i++;		/* unfold: CRLF removed, the WSP after it kept */
+			i += 2;		/* unfold: CRLF removed, the WSP after it kept */
 			continue;
 		}
-		if (c == '\n')
-			continue;
-		if (dkim_canon_is_wsp(c)) {
-			space = true;
+		if (c == '\n' || dkim_canon_is_wsp(c)) {
+			space = space || c != '\n';
+			i++;
 			continue;
 		}
 		if (space && started)
 			buf_append_char(out, ' ');
 		space = false;
 		started = true;
-		buf_append_char(out, c);
+		/* copy the run up to the next whitespace or line break at once */
+		for (run = 1; i + run < f.len && f.p[i + run] != ' ' && f.p[i + run] != '\t' &&
+		    f.p[i + run] != '\r' && f.p[i + run] != '\n'; run++)
+			;
+		buf_append(out, f.p + i, run);
+		i += run;
 	}
 	buf_append(out, "\r\n", 2);
 	return out->overflow ? -1 : 0;

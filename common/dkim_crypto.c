@@ -24,7 +24,8 @@ dkim_crypto_message(enum dkim_alg alg, const struct buf *input,
 		*len = input->len;
 		return 0;
 	}
-	if (EVP_Digest(input->data, input->len, hash, &hl, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(input->data, input->len, hash, &hl,
+	    dkim_alg_md(DKIM_ALG_ED25519_SHA256), NULL) != 1)
 		return -1;
 	*msg = hash;
 	*len = hl;

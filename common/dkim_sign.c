@@ -41,6 +41,7 @@ struct dkim_sign {
 	enum dkim_canon hcanon, bcanon;
 	char *domain, *selector, *identity;
 	char **names;			/* header names to sign, no duplicates */
+	size_t *name_len;
 	bool *over;			/* names[i] is oversigned */
 	size_t nnames;
 	enum dkim_oversign mode;
@@ -84,8 +85,10 @@ dkim_sign_name_ok(const char *n)
 static long
 dkim_sign_find(const struct dkim_sign *s, const char *name)
 {
+	size_t n = strlen(name);
+
 	for (size_t i = 0; i < s->nnames; i++)
-		if (strcasecmp(s->names[i], name) == 0)
+		if (s->name_len[i] == n && strcasecmp(s->names[i], name) == 0)
 			return (long)i;
 	return -1;
 }
@@ -106,6 +109,8 @@ dkim_sign_add_name(struct dkim_sign *s, const char *name, bool over)
 		return -1;
 	s->names = xrealloc(s->names, (s->nnames + 1) * sizeof(*s->names));
 	s->over = xrealloc(s->over, (s->nnames + 1) * sizeof(*s->over));
+	s->name_len = xrealloc(s->name_len, (s->nnames + 1) * sizeof(*s->name_len));
+	s->name_len[s->nnames] = strlen(name);
 	s->names[s->nnames] = xstrdup(name);
 	s->over[s->nnames++] = over;
 	return 0;
@@ -202,7 +207,7 @@ dkim_sign_new(const struct dkim_sign_config *c, const char **err)
 	if (s->msg.header_size_limit == 0 || s->msg.header_count_limit == 0)
 		msg_limits_default(&s->msg);
 	s->msg_flags = c->msg_flags;
-	s->bh = dkim_bodyhash_get(&s->bhs, s->bcanon, EVP_sha256(), false, 0);
+	s->bh = dkim_bodyhash_get(&s->bhs, s->bcanon, dkim_alg_md(s->alg), false, 0);
 	return s;
 }
 
@@ -490,6 +495,7 @@ dkim_sign_free(struct dkim_sign *s)
 	for (size_t i = 0; i < s->nnames; i++)
 		free(s->names[i]);
 	free(s->names);
+	free(s->name_len);
 	free(s->over);
 	free(s->domain);
 	free(s->selector);

@@ -161,6 +161,65 @@ START_TEST(dkim_keyrec_pkey_errors)
 }
 END_TEST
 
+#define RFC8463_RSA_SPKI "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+#define RFC8463_RSA_PKCS1 "MIGJAoGBAOQeU5CgFPNZGIazlXo2k/eJ1jpaTTxrmqF1HrDLlt04pvaMtCJj8nXoliLRC/H9vJjMI1vdb3XLcW60AIN/PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6X8rjDdAgMBAAE="
+
+/* keyrec_key - the public key of a record text, or NULL */
+static EVP_PKEY *
+keyrec_key(const char *rec)
+{
+	struct dkim_keyrec kr;
+	const char *why;
+
+	ck_assert_int_eq(dkim_keyrec_parse(rec, strlen(rec), &kr, &why), 0);
+	return dkim_keyrec_pkey(&kr, &why);
+}
+
+START_TEST(dkim_keyrec_rsa_spki_and_pkcs1_give_the_same_key)
+{
+	EVP_PKEY *a = keyrec_key("v=DKIM1; p=" RFC8463_RSA_SPKI);
+	EVP_PKEY *b = keyrec_key("v=DKIM1; k=rsa; p=" RFC8463_RSA_PKCS1);
+	EVP_PKEY *ed = keyrec_key("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(ed);
+	ck_assert(EVP_PKEY_is_a(a, "RSA"));
+	ck_assert_int_eq(EVP_PKEY_get_bits(a), 1024);
+	ck_assert(dkim_key_matches(a, b));
+	ck_assert(!dkim_key_matches(a, ed));
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(ed);
+}
+END_TEST
+
+START_TEST(dkim_keyrec_truncated_or_padded_der_refused)
+{
+	char rec[512];
+	unsigned char der[512];
+	struct buf b64;
+	long n = dkim_b64_decode(SPAN_LIT(RFC8463_RSA_SPKI), der, sizeof(der));
+
+	ck_assert_int_gt(n, 0);
+	/* every truncation of the DER must be refused, never read past the end */
+	for (long cut = 0; cut < n; cut += 7) {
+		buf_init(&b64, 1024);
+		dkim_b64_encode(der, (size_t)cut, &b64);
+		snprintf(rec, sizeof(rec), "v=DKIM1; p=%s", cut ? buf_cstr(&b64) : "AA==");
+		ck_assert_msg(keyrec_key(rec) == NULL, "cut %ld accepted", cut);
+		buf_clear(&b64);
+	}
+	/* trailing garbage after the SPKI */
+	der[n] = 0;
+	buf_init(&b64, 1024);
+	dkim_b64_encode(der, (size_t)n + 1, &b64);
+	snprintf(rec, sizeof(rec), "v=DKIM1; p=%s", buf_cstr(&b64));
+	ck_assert_ptr_null(keyrec_key(rec));
+	buf_clear(&b64);
+}
+END_TEST
+
 /* ---- header selection ---- */
 
 struct store_ctx {
@@ -268,6 +327,8 @@ dkim_sig_suite(void)
 	tcase_add_test(tc, dkim_sig_parse_reports_fields);
 	tcase_add_loop_test(tc, dkim_keyrec_parse_cases, 0, (int)ARRAY_LEN(keyrec_cases));
 	tcase_add_test(tc, dkim_keyrec_pkey_errors);
+	tcase_add_test(tc, dkim_keyrec_rsa_spki_and_pkcs1_give_the_same_key);
+	tcase_add_test(tc, dkim_keyrec_truncated_or_padded_der_refused);
 	tcase_add_loop_test(tc, dkim_hdr_signing_input_matches_published, 0,
 	    (int)ARRAY_LEN(input_cases));
 	tcase_add_test(tc, dkim_hdr_selection_bottom_up_and_oversigned);
