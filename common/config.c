@@ -186,9 +186,9 @@ config_set_enum(const struct config_key *k, void *dst, const char *p, size_t len
 	return -1;
 }
 
-/* config_set_key - parse (p, len) into the field of key k */
+/* config_set_value - parse (p, len) into the field of key k */
 static int
-config_set_key(const struct config_key *k, void *dst, const char *p, size_t len,
+config_set_value(const struct config_key *k, void *dst, const char *p, size_t len,
     struct buf *err)
 {
 	bool b;
@@ -217,6 +217,18 @@ config_set_key(const struct config_key *k, void *dst, const char *p, size_t len,
 		return config_set_enum(k, dst, p, len, err);
 	}
 	log_panic("config: key %s has unknown type %d", k->name, (int)k->type);
+}
+
+/* config_set_key - parse (p, len) into the field of key k, then its check */
+static int
+config_set_key(const struct config_key *k, void *dst, const char *p, size_t len,
+    struct buf *err)
+{
+	if (config_set_value(k, dst, p, len, err) < 0)
+		return -1;
+	if (k->check != NULL && k->check((const char *)dst + k->offset, err) < 0)
+		return -1;
+	return 0;
 }
 
 /* config_key_find - the key called (name, len), or NULL */

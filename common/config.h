@@ -65,24 +65,33 @@ struct config_key {
 	const struct config_enum *enums;	/* ENUM: terminated by a NULL name */
 	const char *doc;		/* one line, for -n listings and key lists */
 	bool octal;			/* INT: printed in octal (file modes) */
+	/*
+	 * Optional: check the parsed field (e.g. each item of a list); append a
+	 * message without file:line to err and return -1 to reject the line.
+	 */
+	int (*check)(const void *field, struct buf *err);
 };
 
 #define CONFIG_KEY_BOOL(n, st, f, def, doc) \
-	{ n, CONFIG_BOOL, def, offsetof(st, f), 0, 1, NULL, doc, false }
+	{ n, CONFIG_BOOL, def, offsetof(st, f), 0, 1, NULL, doc, false, NULL }
 #define CONFIG_KEY_INT(n, st, f, def, lo, hi, doc) \
-	{ n, CONFIG_INT, def, offsetof(st, f), lo, hi, NULL, doc, false }
+	{ n, CONFIG_INT, def, offsetof(st, f), lo, hi, NULL, doc, false, NULL }
 #define CONFIG_KEY_OCTAL(n, st, f, def, lo, hi, doc) \
-	{ n, CONFIG_INT, def, offsetof(st, f), lo, hi, NULL, doc, true }
+	{ n, CONFIG_INT, def, offsetof(st, f), lo, hi, NULL, doc, true, NULL }
 #define CONFIG_KEY_TIME(n, st, f, def, lo, hi, doc) \
-	{ n, CONFIG_TIME, def, offsetof(st, f), lo, hi, NULL, doc, false }
+	{ n, CONFIG_TIME, def, offsetof(st, f), lo, hi, NULL, doc, false, NULL }
 #define CONFIG_KEY_SIZE(n, st, f, def, lo, hi, doc) \
-	{ n, CONFIG_SIZE, def, offsetof(st, f), lo, hi, NULL, doc, false }
+	{ n, CONFIG_SIZE, def, offsetof(st, f), lo, hi, NULL, doc, false, NULL }
 #define CONFIG_KEY_STRING(n, st, f, def, doc) \
-	{ n, CONFIG_STRING, def, offsetof(st, f), 0, 0, NULL, doc, false }
+	{ n, CONFIG_STRING, def, offsetof(st, f), 0, 0, NULL, doc, false, NULL }
 #define CONFIG_KEY_LIST(n, st, f, def, doc) \
-	{ n, CONFIG_LIST, def, offsetof(st, f), 0, 0, NULL, doc, false }
+	{ n, CONFIG_LIST, def, offsetof(st, f), 0, 0, NULL, doc, false, NULL }
+#define CONFIG_KEY_STRING_CHECK(n, st, f, def, fn, doc) \
+	{ n, CONFIG_STRING, def, offsetof(st, f), 0, 0, NULL, doc, false, fn }
+#define CONFIG_KEY_LIST_CHECK(n, st, f, def, fn, doc) \
+	{ n, CONFIG_LIST, def, offsetof(st, f), 0, 0, NULL, doc, false, fn }
 #define CONFIG_KEY_ENUM(n, st, f, def, tab, doc) \
-	{ n, CONFIG_ENUM, def, offsetof(st, f), 0, 0, tab, doc, false }
+	{ n, CONFIG_ENUM, def, offsetof(st, f), 0, 0, tab, doc, false, NULL }
 
 struct config_schema {
 	const char *name;		/* "policyd.conf": used in messages */

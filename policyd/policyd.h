@@ -66,6 +66,9 @@ struct policyd_config {
 	/* spf */
 	int helo_reject;
 	int mail_from_reject;
+	struct config_list reject_not_pass_domains;
+	char *helo_pass_restriction;
+	char *mail_from_pass_restriction;
 	bool permerror_reject;
 	bool temperror_defer;
 	bool test_only;
@@ -133,6 +136,9 @@ bool policyd_cidr_addr_parse(const char *s, int *family, unsigned char addr[16])
 bool policyd_cidr_valid(const char *s);
 /* policyd_cidr_list_match - is the address text in one of the networks of l? */
 bool policyd_cidr_list_match(const struct config_list *l, const char *addr);
+
+/* policyd_domain_in_list - name (len bytes) equal to or below a listed domain */
+bool policyd_domain_in_list(const struct config_list *l, const char *name, size_t len);
 
 /* ---- protocol (policyd_proto.c) ---- */
 
@@ -235,6 +241,12 @@ struct policyd_decision {
 	struct buf action;		/* "550 5.7.23 ...", "PREPEND ...", "DUNNO" */
 };
 
+/*
+ * policyd_action_policy - the reject policy of one identity: helo_reject or
+ * mail_from_reject, made not_pass for a domain in reject_not_pass_domains
+ */
+int policyd_action_policy(const struct policyd_config *c, bool is_helo,
+    const char *domain);
 /* policyd_action_disposition - what a result of one identity does under c */
 enum policyd_disposition policyd_action_disposition(const struct policyd_config *c,
     int reject_policy, enum spf_result r, bool null_sender);

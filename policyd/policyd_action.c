@@ -50,6 +50,19 @@ policyd_action_sanitize(struct buf *out, const char *s, size_t max)
 	}
 }
 
+/* policyd_action_policy - helo_reject / mail_from_reject, or not_pass for a listed domain */
+int
+policyd_action_policy(const struct policyd_config *c, bool is_helo, const char *domain)
+{
+	int policy = is_helo ? c->helo_reject : c->mail_from_reject;
+
+	/* pypolicyd-spf's Reject_Not_Pass_Domains: a receiver policy per domain */
+	if (policy != POLICYD_REJECT_NO_CHECK && domain != NULL &&
+	    policyd_domain_in_list(&c->reject_not_pass_domains, domain, strlen(domain)))
+		return POLICYD_REJECT_NOT_PASS;
+	return policy;
+}
+
 /* policyd_action_disposition - what a result of one identity does under c */
 enum policyd_disposition
 policyd_action_disposition(const struct policyd_config *c, int policy,
@@ -93,6 +106,7 @@ struct policyd_action_ctx {
 	const struct policyd_identity_outcome *o;
 	bool is_helo;
 	enum policyd_disposition disp;
+	const char *reason;		/* o->reason, or the receiver-policy text */
 };
 
 /* policyd_action_url - {url}: pypolicyd-spf's explanation link */
@@ -125,9 +139,9 @@ policyd_action_placeholder(struct buf *out, const char *name, size_t len,
 	if (span_eq_ci(n, "rejectdefer"))
 		v = x->disp == POLICYD_DISP_DEFER ? "deferred" : "rejected";
 	else if (span_eq_ci(n, "spf"))
-		v = x->o->explanation != NULL ? x->o->explanation : x->o->reason;
+		v = x->o->explanation != NULL ? x->o->explanation : x->reason;
 	else if (span_eq_ci(n, "reason"))
-		v = x->o->reason;
+		v = x->reason;
 	else if (span_eq_ci(n, "result"))
 		v = spf_result_str(x->o->result);
 	else if (span_eq_ci(n, "identity"))
@@ -187,7 +201,7 @@ policyd_action_fill(struct policyd_decision *d, const struct policyd_action_ctx 
 	d->disp = x->disp;
 	d->identity = x->is_helo ? "helo" : "mailfrom";
 	d->result = x->o->result;
-	d->reason = x->o->reason;
+	d->reason = x->reason;
 }
 
 /* policyd_action_identity - reject or defer on one identity's result */
@@ -197,14 +211,20 @@ policyd_action_identity(struct policyd_decision *d, const struct policyd_config 
     bool is_helo)
 {
 	bool null_sender = policyd_request_get(req, POLICYD_ATTR_SENDER)[0] == '\0';
-	struct policyd_action_ctx x = { c, req, o, is_helo, POLICYD_DISP_ACCEPT };
+	struct policyd_action_ctx x = { c, req, o, is_helo, POLICYD_DISP_ACCEPT,
+	    o->reason };
+	int policy;
 
 	if (!o->checked)
 		return false;
-	x.disp = policyd_action_disposition(c, is_helo ? c->helo_reject :
-	    c->mail_from_reject, o->result, null_sender);
+	policy = policyd_action_policy(c, is_helo, o->domain);
+	x.disp = policyd_action_disposition(c, policy, o->result, null_sender);
 	if (x.disp == POLICYD_DISP_ACCEPT)
 		return false;
+	if (policy != (is_helo ? c->helo_reject : c->mail_from_reject) &&
+	    (o->result == SPF_RESULT_SOFTFAIL || o->result == SPF_RESULT_NEUTRAL))
+		x.reason = o->result == SPF_RESULT_SOFTFAIL ?
+		    "Receiver policy for SPF softfail" : "Receiver policy for SPF neutral";
 	policyd_action_fill(d, &x);
 	policyd_action_refuse(d, &x);
 	return true;
@@ -269,7 +289,8 @@ policyd_action_header(struct policyd_decision *d, const struct policyd_config *c
 	};
 	bool is_helo = false;
 	const struct policyd_identity_outcome *h = policyd_action_header_of(o, &is_helo);
-	struct policyd_action_ctx x = { c, req, h, is_helo, POLICYD_DISP_ACCEPT };
+	struct policyd_action_ctx x = { c, req, h, is_helo, POLICYD_DISP_ACCEPT,
+	    h ? h->reason : NULL };
 	bool ar;
 
 	if (h == NULL) {
@@ -301,6 +322,34 @@ policyd_action_header(struct policyd_decision *d, const struct policyd_config *c
 	}
 }
 
+/* policyd_action_restriction - a pass restriction class, as pypolicyd-spf answers it */
+static bool
+policyd_action_restriction(struct policyd_decision *d, const struct policyd_config *c,
+    const struct policyd_outcome *o)
+{
+	const struct policyd_identity_outcome *id = NULL;
+	const char *class = NULL;
+
+	/* MAIL FROM's first; HELO's even when MAIL FROM would reject (policyd-spf.conf(5)) */
+	if (o->mfrom.checked && o->mfrom.result == SPF_RESULT_PASS &&
+	    c->mail_from_pass_restriction[0] != '\0') {
+		id = &o->mfrom;
+		class = c->mail_from_pass_restriction;
+	} else if (o->helo.checked && o->helo.result == SPF_RESULT_PASS &&
+	    c->helo_pass_restriction[0] != '\0') {
+		id = &o->helo;
+		class = c->helo_pass_restriction;
+	}
+	if (id == NULL)
+		return false;
+	d->disp = POLICYD_DISP_ACCEPT;
+	d->identity = id == &o->helo ? "helo" : "mailfrom";
+	d->result = id->result;
+	d->reason = id->reason;
+	buf_append_str(&d->action, class);
+	return true;
+}
+
 /* policyd_action_decide - the action for one request */
 void
 policyd_action_decide(const struct policyd_config *c,
@@ -310,7 +359,8 @@ policyd_action_decide(const struct policyd_config *c,
 	buf_reset(&d->action);
 	if (o->skip_reason != NULL)
 		policyd_action_skip(d, c, o, req, headers_sent);
-	else if (!policyd_action_identity(d, c, req, &o->helo, true) &&
+	else if (!policyd_action_restriction(d, c, o) &&
+	    !policyd_action_identity(d, c, req, &o->helo, true) &&
 	    !policyd_action_identity(d, c, req, &o->mfrom, false))
 		policyd_action_header(d, c, o, req, headers_sent);
 }

@@ -287,8 +287,9 @@ policyd_check_mfrom(struct policyd_check *k)
 		return STEP_NEXT;
 	if (null_sender && (k->out.helo.checked || k->helo[0] == '\0'))
 		return STEP_NEXT;
-	if (k->out.helo.checked && policyd_action_disposition(k->c, k->c->helo_reject,
-	    k->out.helo.result, null_sender) != POLICYD_DISP_ACCEPT)
+	if (k->out.helo.checked && policyd_action_disposition(k->c,
+	    policyd_action_policy(k->c, true, k->out.helo.domain), k->out.helo.result,
+	    null_sender) != POLICYD_DISP_ACCEPT)
 		return STEP_NEXT;
 	return policyd_check_spf_start(k, k->sender, SPF_IDENTITY_MAILFROM,
 	    policyd_check_mfrom_cb);

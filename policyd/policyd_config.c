@@ -6,6 +6,7 @@
  * in pypolicyd-spf's format is recognised and mapped by policyd_pyspf.c.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,10 +41,91 @@ static const struct config_enum policyd_skip_names[] = {
 	{ NULL, 0 },
 };
 
+/* policyd_listen_valid - "unix:/abs/path" or "inet:host:port" */
+static bool
+policyd_listen_valid(const char *s)
+{
+	const char *colon;
+	char *end;
+	long port;
+
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] == '/';
+	if (strncmp(s, "inet:", 5) != 0 || (colon = strrchr(s + 5, ':')) == NULL ||
+	    colon == s + 5)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && port > 0 && port < 65536;
+}
+
+/* policyd_config_check_listen - at least one socket, each well-formed */
+static int
+policyd_config_check_listen(const void *field, struct buf *err)
+{
+	const struct config_list *l = field;
+
+	if (l->count == 0) {
+		buf_append_str(err, "listen: no socket to serve");
+		return -1;
+	}
+	for (size_t i = 0; i < l->count; i++) {
+		if (!policyd_listen_valid(l->items[i])) {
+			buf_printf(err, "listen: bad socket \"%s\" (unix:/path or "
+			    "inet:host:port)", l->items[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* policyd_config_check_networks - every item an address or CIDR network */
+static int
+policyd_config_check_networks(const void *field, struct buf *err)
+{
+	const struct config_list *l = field;
+
+	for (size_t i = 0; i < l->count; i++) {
+		if (!policyd_cidr_valid(l->items[i])) {
+			buf_printf(err, "skip_addresses: bad network \"%s\"", l->items[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* policyd_config_check_restriction - empty, or a Postfix restriction class name */
+static int
+policyd_config_check_restriction(const void *field, struct buf *err)
+{
+	const char *s = *(char *const *)field;
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		if (!isalnum((unsigned char)s[i]) && strchr("_-.", s[i]) == NULL) {
+			buf_printf(err, "bad restriction class name \"%s\" (letters, "
+			    "digits, \"_\", \"-\", \".\")", s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* policyd_config_validate - cross-key checks */
+static int
+policyd_config_validate(const void *dst, struct buf *err)
+{
+	const struct policyd_config *c = dst;
+
+	if (c->mail_from_reject == POLICYD_REJECT_NULL) {
+		buf_append_str(err, "mail_from_reject: \"null\" applies to helo_reject only");
+		return -1;
+	}
+	return 0;
+}
+
 static const struct config_key policyd_keys[] = {
 	/* service */
-	CONFIG_KEY_LIST("listen", PC, listen, "inet:127.0.0.1:10040",
-	    "sockets to serve: unix:/path and/or inet:host:port"),
+	CONFIG_KEY_LIST_CHECK("listen", PC, listen, "inet:127.0.0.1:10040",
+	    policyd_config_check_listen, "sockets to serve: unix:/path and/or inet:host:port"),
 	CONFIG_KEY_STRING("user", PC, user, "mailauth",
 	    "unprivileged user to run as after binding (required when started as root)"),
 	CONFIG_KEY_OCTAL("unix_socket_mode", PC, unix_socket_mode, "0666", 0, 0777,
@@ -75,6 +157,13 @@ static const struct config_key policyd_keys[] = {
 	CONFIG_KEY_ENUM("mail_from_reject", PC, mail_from_reject, "fail",
 	    policyd_reject_names,
 	    "MAIL FROM results that reject: fail, softfail, not_pass, never, no_check"),
+	CONFIG_KEY_LIST("reject_not_pass_domains", PC, reject_not_pass_domains, "",
+	    "domains (and subdomains) whose softfail and neutral results reject too"),
+	CONFIG_KEY_STRING_CHECK("helo_pass_restriction", PC, helo_pass_restriction, "",
+	    policyd_config_check_restriction, "restriction class answered when HELO passes; empty: none"),
+	CONFIG_KEY_STRING_CHECK("mail_from_pass_restriction", PC,
+	    mail_from_pass_restriction, "", policyd_config_check_restriction,
+	    "restriction class answered when MAIL FROM passes; empty: none"),
 	CONFIG_KEY_BOOL("permerror_reject", PC, permerror_reject, "no",
 	    "reject permerror with 550 5.7.24 (no: accept with the header)"),
 	CONFIG_KEY_BOOL("temperror_defer", PC, temperror_defer, "yes",
@@ -102,8 +191,8 @@ static const struct config_key policyd_keys[] = {
 	CONFIG_KEY_BOOL("hide_receiver", PC, hide_receiver, "no",
 	    "omit receiver= from Received-SPF"),
 	/* skips */
-	CONFIG_KEY_LIST("skip_addresses", PC, skip_addresses,
-	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1",
+	CONFIG_KEY_LIST_CHECK("skip_addresses", PC, skip_addresses,
+	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1", policyd_config_check_networks,
 	    "client networks (CIDR) not checked"),
 	CONFIG_KEY_BOOL("skip_sasl_authenticated", PC, skip_sasl_authenticated, "yes",
 	    "do not check clients that logged in with SASL"),
@@ -123,57 +212,6 @@ static const struct config_key policyd_keys[] = {
 	CONFIG_KEY_INT("log_level", PC, log_level, "1", 0, 5,
 	    "0: errors, 1: one line per verdict, 2 and more: debug"),
 };
-
-/* policyd_listen_valid - "unix:/abs/path" or "inet:host:port" */
-static bool
-policyd_listen_valid(const char *s)
-{
-	const char *colon;
-	char *end;
-	long port;
-
-	if (strncmp(s, "unix:", 5) == 0)
-		return s[5] == '/';
-	if (strncmp(s, "inet:", 5) != 0 || (colon = strrchr(s + 5, ':')) == NULL ||
-	    colon == s + 5)
-		return false;
-	port = strtol(colon + 1, &end, 10);
-	return *end == '\0' && port > 0 && port < 65536;
-}
-
-/* policyd_config_validate - cross-key and list-item checks */
-static int
-policyd_config_validate(const void *dst, struct buf *err)
-{
-	const struct policyd_config *c = dst;
-	int rc = 0;
-
-	if (c->listen.count == 0) {
-		buf_append_str(err, "listen: no socket to serve\n");
-		rc = -1;
-	}
-	for (size_t i = 0; i < c->listen.count; i++) {
-		if (!policyd_listen_valid(c->listen.items[i])) {
-			buf_printf(err, "listen: bad socket \"%s\" (unix:/path or "
-			    "inet:host:port)\n", c->listen.items[i]);
-			rc = -1;
-		}
-	}
-	for (size_t i = 0; i < c->skip_addresses.count; i++) {
-		if (!policyd_cidr_valid(c->skip_addresses.items[i])) {
-			buf_printf(err, "skip_addresses: bad network \"%s\"\n",
-			    c->skip_addresses.items[i]);
-			rc = -1;
-		}
-	}
-	if (c->mail_from_reject == POLICYD_REJECT_NULL) {
-		buf_append_str(err, "mail_from_reject: \"null\" applies to helo_reject only\n");
-		rc = -1;
-	}
-	if (rc < 0 && err->len && err->data[err->len - 1] == '\n')
-		buf_truncate(err, err->len - 1);
-	return rc;
-}
 
 const struct config_schema policyd_config_schema = {
 	"policyd.conf", policyd_keys, ARRAY_LEN(policyd_keys), policyd_config_validate,

@@ -66,25 +66,6 @@ policyd_ptrwl_reverse(const struct policyd_ptrwl *w, char *out, size_t size)
 	snprintf(out + n, size - n, "ip6.arpa");
 }
 
-/* policyd_ptrwl_in_domain - name equal to or below one of the listed domains */
-static bool
-policyd_ptrwl_in_domain(const struct config_list *l, const char *name, size_t len)
-{
-	for (size_t i = 0; i < l->count; i++) {
-		const char *d = l->items[i];
-		size_t dl = strlen(d);
-
-		if (dl > 0 && d[dl - 1] == '.')
-			dl--;
-		if (len == dl && ascii_mem_eq_ci(name, d, dl))
-			return true;
-		if (len > dl && name[len - dl - 1] == '.' &&
-		    ascii_mem_eq_ci(name + len - dl, d, dl))
-			return true;
-	}
-	return false;
-}
-
 static void policyd_ptrwl_validate(struct policyd_ptrwl *w);
 
 /* policyd_ptrwl_addr_cb - A/AAAA of one candidate name */
@@ -133,7 +114,7 @@ policyd_ptrwl_ptr_cb(void *arg, const struct dns_answer *ans)
 	    w->nnames < SPF_MXPTR_NAME_LIMIT; i++) {
 		const struct dns_rr *rr = &ans->rr[i];
 
-		if (policyd_ptrwl_in_domain(w->domains, rr->data, rr->len))
+		if (policyd_domain_in_list(w->domains, rr->data, rr->len))
 			w->names[w->nnames++] = xmemdup0(rr->data, rr->len);
 	}
 	policyd_ptrwl_validate(w);

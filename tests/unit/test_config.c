@@ -27,6 +27,21 @@ static const struct config_enum demo_modes[] = {
 	{ "fast", DEMO_FAST }, { "slow", DEMO_SLOW }, { NULL, 0 },
 };
 
+/* demo_check_nets - every item must start with a digit or ':' */
+static int
+demo_check_nets(const void *field, struct buf *err)
+{
+	const struct config_list *l = field;
+
+	for (size_t i = 0; i < l->count; i++) {
+		if (strchr("0123456789:", l->items[i][0]) == NULL) {
+			buf_printf(err, "nets: bad item \"%s\"", l->items[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static const struct config_key demo_keys[] = {
 	CONFIG_KEY_BOOL("flag", struct demo, flag, "no", "a switch"),
 	CONFIG_KEY_INT("count", struct demo, count, "3", 1, 10, "a count"),
@@ -34,7 +49,8 @@ static const struct config_key demo_keys[] = {
 	CONFIG_KEY_TIME("timeout", struct demo, timeout, "2m", 1, 86400, "a time"),
 	CONFIG_KEY_SIZE("limit", struct demo, limit, "4k", 16, 1048576, "a size"),
 	CONFIG_KEY_STRING("name", struct demo, name, "demo", "a name"),
-	CONFIG_KEY_LIST("nets", struct demo, nets, "127.0.0.0/8, ::1", "a list"),
+	CONFIG_KEY_LIST_CHECK("nets", struct demo, nets, "127.0.0.0/8, ::1", demo_check_nets,
+	    "a list"),
 	CONFIG_KEY_ENUM("mode", struct demo, mode, "fast", demo_modes, "a mode"),
 };
 
@@ -129,6 +145,7 @@ static const struct {
 	{ "missing_equals", "#x\nflag yes\n", "demo.conf:2: missing \"=\"" },
 	{ "missing_name", "= yes\n", "demo.conf:1: missing parameter name" },
 	{ "continuation_keeps_first_line", "count = 1\n  2\n", "demo.conf:1: count: bad int value \"1 2\"" },
+	{ "item_check_names_the_line", "flag = no\nnets = 10.0.0.0/8,\n  bad\n", "demo.conf:2: nets: bad item \"bad\"" },
 	{ "nul_byte", "flag = yes\nname = a\0b\n", "demo.conf:2: NUL byte" },
 };
 
@@ -177,7 +194,7 @@ START_TEST(config_print_output_reads_back_identically)
 	FILE *f;
 
 	ck_assert_int_eq(load(&d, "flag = on\ntimeout = 90\nlimit = 1m\nmode = slow\n"
-	    "nets = a b,c\nname = x y\n", &err), 0);
+	    "nets = 1 2,3\nname = x y\n", &err), 0);
 	free(err);
 	f = open_memstream(&text, &len);
 	config_print(&demo_schema, &d, f);
@@ -185,7 +202,7 @@ START_TEST(config_print_output_reads_back_identically)
 	ck_assert_ptr_nonnull(strstr(text, "timeout = 90s\n"));
 	ck_assert_ptr_nonnull(strstr(text, "perm = 0640\n"));
 	ck_assert_ptr_nonnull(strstr(text, "limit = 1048576\n"));
-	ck_assert_ptr_nonnull(strstr(text, "nets = a, b, c\n"));
+	ck_assert_ptr_nonnull(strstr(text, "nets = 1, 2, 3\n"));
 	ck_assert_int_eq(load(&e, text, &err), 0);
 	ck_assert_int_eq(e.flag, d.flag);
 	ck_assert_int_eq(e.perm, 0640);

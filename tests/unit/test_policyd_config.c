@@ -172,6 +172,12 @@ static const struct {
 	  "pobox.com, trustedforwarder.org" },
 	{ "Domain_Whitelist_PTR = yahoo.com,yahoogroups.com", "whitelist_ptr_domains",
 	  "yahoo.com, yahoogroups.com" },
+	{ "Reject_Not_Pass_Domains = aol.com,hotmail.com", "reject_not_pass_domains",
+	  "aol.com, hotmail.com" },
+	{ "HELO_pass_restriction = helo_passed_spf", "helo_pass_restriction",
+	  "helo_passed_spf" },
+	{ "Mail_From_pass_restriction = mfrom_passed_spf", "mail_from_pass_restriction",
+	  "mfrom_passed_spf" },
 	{ "SPF_Enhanced_Status_Codes = No", "enhanced_status_codes", "no" },
 	{ "SPF_Enhanced_Status_Codes = Yes", "enhanced_status_codes", "yes" },
 	{ "Header_Type = AR", "header_type", "ar" },
@@ -219,10 +225,8 @@ static const struct {
 	const char *line;
 	const char *why;
 } pyspf_bad[] = {
-	{ "HELO_pass_restriction = helo_passed_spf", "HELO_pass_restriction = helo_passed_spf: not supported" },
-	{ "Mail_From_pass_restriction = mfrom_passed_spf", "not supported" },
-	{ "Reject_Not_Pass_Domains = aol.com,hotmail.com", "not supported" },
-	{ "No_Mail = True", "not supported" },
+	{ "HELO_pass_restriction = helo passed", "restriction class name" },
+	{ "No_Mail = True", "No_Mail = True: not supported" },
 	{ "Mock = True", "not supported" },
 	{ "Prospective = 192.168.0.4", "not supported" },
 	{ "HELO_reject = Sometimes", "HELO_reject: bad value \"Sometimes\"" },
@@ -264,11 +268,12 @@ static const struct {
 	{ "idle_timeout = 5x\n", ":1: idle_timeout: bad time value \"5x\"" },
 	{ "temperror_defer = perhaps\n", ":1: temperror_defer: bad boolean" },
 	{ "cache_ttl = 2d\n", ":1: cache_ttl: value 172800 out of range" },
-	{ "listen = tcp:127.0.0.1:10040\n", "listen: bad socket \"tcp:127.0.0.1:10040\"" },
-	{ "listen = inet:127.0.0.1:99999\n", "listen: bad socket" },
-	{ "listen = unix:relative/path\n", "listen: bad socket" },
-	{ "listen =\n", "listen: no socket to serve" },
-	{ "skip_addresses = 127.0.0.0/8, 300.1.1.1\n", "skip_addresses: bad network \"300.1.1.1\"" },
+	{ "listen = tcp:127.0.0.1:10040\n", ":1: listen: bad socket \"tcp:127.0.0.1:10040\"" },
+	{ "\nlisten = inet:127.0.0.1:99999\n", ":2: listen: bad socket" },
+	{ "listen = unix:relative/path\n", ":1: listen: bad socket" },
+	{ "listen =\n", ":1: listen: no socket to serve" },
+	{ "skip_addresses = 127.0.0.0/8,\n  300.1.1.1\n", ":1: skip_addresses: bad network \"300.1.1.1\"" },
+	{ "mail_from_pass_restriction = a b\n", ":1: bad restriction class name \"a b\"" },
 	{ "mail_from_reject = null\n", "mail_from_reject: \"null\" applies to helo_reject only" },
 	{ "HELO_reject = Fail\n", NULL },	/* native format forced: an unknown key */
 };
