@@ -194,6 +194,11 @@ reinject_master_run(struct reinject_conf *c, const char *conf_path)
 			reinject_master_reload(&ms, conf_path);
 		}
 	}
+	/* close our copies of the listeners: once the workers closed theirs,
+	 * new connections are refused instead of waiting in the backlog */
+	for (size_t i = 0; i < ms.conf->nlisteners; i++)
+		if (ms.conf->listeners[i].fd >= 0)
+			close(ms.conf->listeners[i].fd);
 	for (int i = 0; i < REINJECT_WORKER_LIMIT; i++)
 		if (ms.pid[i])
 			kill(ms.pid[i], SIGTERM);

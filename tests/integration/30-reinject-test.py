@@ -609,9 +609,12 @@ def test_faults(tmp):
         fault_downstream_stall(sink)
         fault_client_stall(r)
         fault_spool_unwritable(r, sink)
+        fault_reload(r, sink)
         sink.close()
         fault_downstream_down()
         ok(r.alive(), "reinject still running after the faults")
+        sink = Sink(20712)	# downstream back up
+        fault_drain(r, sink)
     finally:
         r.stop()
         sink.close()
@@ -680,6 +683,69 @@ def fault_spool_unwritable(r, sink):
     reps, final = transaction(c, ["b@example.net"], message("spool-back"))
     ok(final and final[0] == 250, "relays again once the spool is writable")
     c.close()
+
+
+def greeting(port):
+    c = Client(port, timeout=2)
+    code, lines = c.reply()
+    c.close()
+    return lines[0] if lines else ""
+
+
+def fault_reload(r, sink):
+    a = Client(20710)
+    a.reply()
+    a.cmd("EHLO x")
+    ok(a.cmd("MAIL FROM:<a@example.org>")[0] == 250 and a.cmd("RCPT TO:<b@example.net>")[0] == 250,
+       "session open mid-transaction before SIGHUP")
+    conf = open(r.conf).read()
+    with open(r.conf, "w") as f:
+        f.write(conf.replace("myhostname = filter.example", "myhostname = reloaded.example"))
+    r.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: "reloaded.example" in greeting(20710), 10),
+       "SIGHUP: new sessions get the new settings")
+    a.send(b"DATA\r\n")
+    code = a.reply()[0]
+    a.send(stuff(message("across-reload")) + b".\r\n")
+    final = a.reply()
+    ok(code == 354 and final[0] == 250, "SIGHUP: the open session finishes its transaction")
+    a.close()
+    with open(r.conf, "w") as f:
+        f.write(conf.replace("myhostname = filter.example", "myhostname = bad.example\nbogus_key = 1"))
+    r.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: "reload refused" in r.logtext(), 5) and "bogus_key" in r.logtext(),
+       "SIGHUP with a bad file: refused with file:line, old settings kept")
+    ok("reloaded.example" in greeting(20710), "still serving with the previous settings")
+    with open(r.conf, "w") as f:
+        f.write(conf)
+
+
+def fault_drain(r, sink):
+    a = Client(20710)
+    a.reply()
+    a.cmd("EHLO x")
+    a.cmd("MAIL FROM:<a@example.org>")
+    a.cmd("RCPT TO:<b@example.net>")
+    time.sleep(0.2)
+    r.p.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    try:
+        refused = greeting(20710) == ""
+    except OSError:
+        refused = True
+    ok(refused, "SIGTERM: no new sessions")
+    a.send(b"DATA\r\n")
+    code = a.reply()[0]
+    a.send(stuff(message("during-drain")) + b".\r\n")
+    final = a.reply()
+    ok(code == 354 and final[0] == 250 and r.alive(), "SIGTERM: the open session drains to 250")
+    a.cmd("QUIT")
+    a.close()
+    try:
+        r.p.wait(10)
+    except subprocess.TimeoutExpired:
+        pass
+    ok(not r.alive(), "SIGTERM: exits once its sessions are done")
 
 
 def fault_downstream_down():
