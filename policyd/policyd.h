@@ -2,11 +2,12 @@
  * policyd.h - internal interfaces of the policyd daemon (Postfix policy
  * delegation server answering SPF verdicts, RFC 7208, with RFC 7372 codes).
  *
- * Modules: config (settings table, pypolicyd-spf compatibility), proto (request
- * parser, SMTPD_POLICY_README), check (skip lists and SPF evaluations of one
- * request), cache (per-instance dedup and a short TTL cache with waiters),
- * action (outcome -> Postfix action), log (one line per verdict), conn and
- * listen (sockets), server (loop, signals), query (administrator mode).
+ * Modules: config (settings table), pyspf (pypolicyd-spf compatibility), proto
+ * (request parser, SMTPD_POLICY_README), cidr and domain (lists), check (skip
+ * lists and SPF evaluations of one request), ptrwl (reverse-name whitelist),
+ * cache (per-instance dedup and a short TTL cache with waiters), action
+ * (outcome -> Postfix action), log (one line per verdict), conn and listen
+ * (sockets), server (loop, signals), privs, dns, query (administrator mode).
  */
 #ifndef MAILAUTH_POLICYD_H
 #define MAILAUTH_POLICYD_H
