@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "policyd.h"
 #include "util.h"
 
@@ -234,11 +235,16 @@ policyd_cache_remove(struct policyd_cache *c, struct policyd_cache_node *n)
 	}
 }
 
-/* policyd_cache_pending - a result still being evaluated */
+/*
+ * policyd_cache_pending - a result still being evaluated, or an instance whose
+ * result is: its waiters point at it, so neither may be evicted
+ */
 static bool
 policyd_cache_pending(const struct policyd_cache_node *n)
 {
-	return !n->is_instance && !((const struct policyd_cache_result *)n)->done;
+	if (n->is_instance)
+		return !((const struct policyd_cache_instance *)n)->r->done;
+	return !((const struct policyd_cache_result *)n)->done;
 }
 
 /* policyd_cache_make_room - evict oldest entries down to below the limit */
@@ -305,8 +311,13 @@ policyd_cache_result_get(struct policyd_cache *c, struct policyd_config *cfg,
 	struct policyd_cache_node *n;
 	struct policyd_cache_result *r;
 
-	buf_init(&key, 3 * 65536);
+	/* room for the whole key: a truncated key would mix up two clients */
+	buf_init(&key, strlen(policyd_request_get(req, POLICYD_ATTR_CLIENT_ADDRESS)) +
+	    strlen(policyd_request_get(req, POLICYD_ATTR_HELO_NAME)) +
+	    strlen(policyd_request_get(req, POLICYD_ATTR_SENDER)) + 4);
 	policyd_cache_result_key(req, &key);
+	if (key.overflow)
+		log_panic("policyd cache: key does not fit");
 	n = policyd_cache_find(c, false, key.data, key.len);
 	if (n != NULL && (policyd_cache_pending(n) || n->expires > c->now())) {
 		r = (struct policyd_cache_result *)n;
@@ -347,7 +358,7 @@ policyd_cache_instance_get(struct policyd_cache *c, struct policyd_config *cfg,
 	struct policyd_cache_node *n = policyd_cache_find(c, true, inst, len);
 	struct policyd_cache_instance *in;
 
-	if (n != NULL && n->expires > c->now()) {
+	if (n != NULL && (n->expires > c->now() || policyd_cache_pending(n))) {
 		policyd_cache_lru_front(c, n);
 		in = (struct policyd_cache_instance *)n;
 		*r = in->r;
@@ -449,7 +460,7 @@ policyd_cache_free(struct policyd_cache *c)
 	if (c == NULL)
 		return;
 	while ((n = c->lru_head) != NULL) {
-		if (policyd_cache_pending(n)) {
+		if (!n->is_instance && policyd_cache_pending(n)) {
 			struct policyd_cache_result *r = (struct policyd_cache_result *)n;
 			struct policyd_cache_wait *w, *next;
 

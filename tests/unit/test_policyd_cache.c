@@ -31,7 +31,7 @@ struct answer {
 };
 
 struct recorder {
-	struct answer a[16];
+	struct answer a[32];
 	int n;
 };
 
@@ -242,6 +242,34 @@ START_TEST(cache_is_bounded_by_cache_size_limit)
 }
 END_TEST
 
+/* Entries with waiters are not evicted, even past the limit: they come back. */
+START_TEST(cache_keeps_entries_with_waiters_past_the_limit)
+{
+	struct fixture f;
+	struct recorder rec = { .n = 0 };
+	struct policyd_cache_stats st;
+	char sender[64], inst[32];
+
+	fixture_init(&f, true, (const char *[]){ "cache_size_limit=16", NULL });
+	for (int i = 0; i < 12; i++) {
+		snprintf(sender, sizeof(sender), "p%d@example.org", i);
+		snprintf(inst, sizeof(inst), "pend%d", i);
+		ck_assert(!ask(&f, &rec, "192.0.2.1", "", sender, inst));
+		ck_assert(!ask(&f, &rec, "192.0.2.1", "", sender, inst));
+	}
+	policyd_cache_stats(f.cache, &st);
+	ck_assert_uint_eq(st.entries, 24);
+	ck_assert_uint_eq(st.evictions, 0);
+	event_base_dispatch(f.base);
+	ck_assert_int_eq(rec.n, 24);
+	for (int i = 0; i < 24; i++) {
+		ck_assert_int_eq(rec.a[i].mfrom, SPF_RESULT_PASS);
+		ck_assert_uint_le(rec.a[i].headers_before, 1);
+	}
+	fixture_clear(&f);
+}
+END_TEST
+
 START_TEST(cache_cancelled_waiter_is_not_called)
 {
 	struct fixture f;
@@ -309,6 +337,7 @@ cache_suite(void)
 	tcase_add_test(tc, cache_ttl_zero_still_shares_within_a_message);
 	tcase_add_test(tc, cache_without_instance_still_uses_ttl_cache);
 	tcase_add_test(tc, cache_is_bounded_by_cache_size_limit);
+	tcase_add_test(tc, cache_keeps_entries_with_waiters_past_the_limit);
 	tcase_add_test(tc, cache_cancelled_waiter_is_not_called);
 	tcase_add_test(tc, cache_free_with_evaluation_in_flight);
 	tcase_add_test(tc, cache_flush_keeps_instances);
