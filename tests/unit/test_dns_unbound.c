@@ -585,6 +585,31 @@ START_TEST(dns_unbound_config_errors_are_reported)
 }
 END_TEST
 
+START_TEST(dns_unbound_recursion_and_resolv_conf_modes_set_up)
+{
+	struct event_base *base = event_base_new();
+	char rc_path[] = "/tmp/mailauth-resolv-XXXXXX";
+	int fd = mkstemp(rc_path);
+	static const char text[] = "# test\nnameserver 127.0.0.1\n";
+	struct dns_unbound_config rec = { .recursion = true };
+	struct dns_unbound_config conf = { .resolv_conf = rc_path };
+	struct dns_resolver *r;
+	const char *err = NULL;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	r = dns_unbound_new(base, &rec, &err);
+	ck_assert_msg(r != NULL, "recursion: %s", err ? err : "?");
+	dns_resolver_free(r);
+	r = dns_unbound_new(base, &conf, &err);
+	ck_assert_msg(r != NULL, "resolv.conf: %s", err ? err : "?");
+	dns_resolver_free(r);
+	event_base_free(base);
+	unlink(rc_path);
+}
+END_TEST
+
 /* ---- the private server ---- */
 
 /* write_file - write text to path */
@@ -704,6 +729,7 @@ main(void)
 		    (int)(sizeof(secure_cases) / sizeof(secure_cases[0])));
 	tcase_add_loop_test(tc, dns_unbound_config_errors_are_reported, 0,
 	    (int)(sizeof(config_cases) / sizeof(config_cases[0])));
+	tcase_add_test(tc, dns_unbound_recursion_and_resolv_conf_modes_set_up);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
