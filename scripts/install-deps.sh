@@ -6,7 +6,9 @@
 # "No configuration" (no main.cf, no system Postfix on port 25), and while
 # apt-get runs a policy-rc.d refuses every service start (unbound, postfix),
 # then it is removed again.  A policy-rc.d that was already there (Docker
-# images ship one) is left alone.
+# images ship one) is left alone.  unbound and postfix, when installed by
+# this script, are also disabled in systemd: the tests run private
+# instances and need only the programs.
 #
 # Run as root (re-runs itself through sudo otherwise).  Does nothing but a
 # check when every listed package is already installed.
@@ -20,6 +22,7 @@ fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 list="$top/.ci/packages.txt"
 policy=/usr/sbin/policy-rc.d
+test_daemons="unbound postfix"	# packages whose service the tests never use
 
 pkgs=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$list" | grep -v '^$' | sort -u)
 
@@ -54,3 +57,14 @@ fi
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q $missing
+
+# Daemons needed only as programs for the tests' private instances: when
+# this run installed them, do not let systemd start them at the next boot
+# either.  A Postfix or unbound that was already installed is not touched.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+	for p in $missing; do
+		case " $test_daemons " in
+		*" $p "*) systemctl disable "$p" >/dev/null 2>&1 || true ;;
+		esac
+	done
+fi
