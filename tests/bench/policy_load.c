@@ -164,7 +164,7 @@ static void load_client_addr(const struct load_opts *o, int conn,
 		snprintf(out, size, "198.51.100.%u", (unsigned)(n / 2 + 1));
 }
 
-/* load_format_request - one Postfix smtpd RCPT request */
+/* load_format_request - one RCPT request with the attributes of smtpd 3.7 */
 static int load_format_request(const struct load_opts *o, int conn,
 	const struct load_conn *c, char *buf, size_t size)
 {
@@ -197,12 +197,15 @@ static int load_format_request(const struct load_opts *o, int conn,
 		"ccert_subject=\n"
 		"ccert_issuer=\n"
 		"ccert_fingerprint=\n"
+		"ccert_pubkey_fingerprint=\n"
 		"encryption_protocol=\n"
 		"encryption_cipher=\n"
 		"encryption_keysize=0\n"
 		"server_address=127.0.0.1\n"
 		"server_port=25\n"
 		"policy_context=\n"
+		"compatibility_level=3.6\n"
+		"mail_version=3.7.11\n"
 		"\n",
 		ip, 40000u + (unsigned)conn, dom, (unsigned)(n % 1000), dom,
 		c->rcpt, c->rcpt, (unsigned)conn, c->seq, (unsigned)getpid());

@@ -3,7 +3,7 @@
 # (Debian's postfix-policyd-spf-python) on the same DNS data, in one run.
 #
 #   tests/bench/policyd-bench.sh [-c CONNS] [-d SECONDS] [-w WARMUP]
-#                                [-s SERVERS] [-R] [BUILD_DIR]
+#                                [-n ROUNDS] [-s SERVERS] [-R] [BUILD_DIR]
 #
 # SERVERS: "policyd pypolicyd-spf" (default) or one of them.
 # -R runs both servers (policyd, Postfix's master and so every spawned
@@ -22,13 +22,15 @@
 #     resolver (dnspython) is pointed at the same unbound by a
 #     sitecustomize.py on PYTHONPATH: /etc/resolv.conf is not touched.
 # then runs tests/bench/policy_load against each: CONNS connections (20),
-# WARMUP seconds (3) then SECONDS (10) measured, twice:
+# WARMUP seconds (3) then SECONDS (10) measured, in ROUNDS rounds (3) that
+# alternate the servers, with two request streams:
 #   warm     identities (client, HELO, sender) from a pool of 16 addresses x
 #            20 domains, so policyd's result cache and every DNS cache is warm;
 #   unique   a fresh client address per transaction (2 recipients each): the
 #            result cache only serves the second recipient, SPF is evaluated
 #            each time from policyd's warm DNS cache.
-# Prints a side-by-side table: requests/s, latency percentiles, and the CPU
+# Prints a side-by-side table of each server's median round (by requests/s;
+# the range over the rounds next to it): requests/s, latency percentiles, and the CPU
 # time the server's processes used per request (policyd: the policyd process;
 # pypolicyd-spf: all policyd-spf processes; the shared unbound is not
 # counted), which stays meaningful when other work loads the machine.
@@ -43,16 +45,18 @@ SRC=$(cd "$HERE/../.." && pwd)
 CONNS=20
 SECONDS_RUN=10
 WARMUP=3
+ROUNDS=3
 SERVERS="policyd pypolicyd-spf"
 RT=()
-while getopts c:d:w:s:R ch; do
+while getopts c:d:w:n:s:R ch; do
 	case $ch in
 	c) CONNS=$OPTARG ;;
 	d) SECONDS_RUN=$OPTARG ;;
 	w) WARMUP=$OPTARG ;;
+	n) ROUNDS=$OPTARG ;;
 	s) SERVERS=$OPTARG ;;
 	R) RT=(chrt -r 10) ;;
-	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-s servers] [-R] [build_dir]" >&2
+	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-n rounds] [-s servers] [-R] [build_dir]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -158,14 +162,15 @@ bench_comm() {
 	esac
 }
 
-# bench_run NAME PORT MODE - one measured run, prints policy_load's line
+# bench_run NAME PORT MODE ROUND - one measured run, policy_load's line
 bench_run() {
+	local out=$MA_TMP/$1-$3-$4.out
 	local args=(-c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" -i $IPS -D $DOMAINS -r 2
 		-n "$(bench_comm "$1")")
 	[ "$3" = unique ] && args+=(-u)
-	"${RT[@]}" "$LOAD" "${args[@]}" "127.0.0.1:$2" >"$MA_TMP/$1-$3.out" 2>&1
-	cat "$MA_TMP/$1-$3.out" >&2
-	grep -q '^conns=' "$MA_TMP/$1-$3.out" || ma_fail "policy_load failed for $1"
+	"${RT[@]}" "$LOAD" "${args[@]}" "127.0.0.1:$2" >"$out" 2>&1
+	echo "round $4 $3 $1: $(cat "$out")" >&2
+	grep -q '^conns=' "$out" || ma_fail "policy_load failed for $1"
 }
 
 # field LINE KEY - a key=value of policy_load's line
@@ -173,31 +178,57 @@ field() {
 	sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"
 }
 
-# bench_table - side by side figures, and the ratio
+# bench_median NAME MODE - the line of the round with the median req/s
+bench_median() {
+	local f
+	for f in "$MA_TMP/$1-$2-"*.out; do
+		echo "$(field "$(cat "$f")" rps) $f"
+	done | sort -n | awk '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }' |
+		xargs cat
+}
+
+# bench_range NAME MODE - lowest-highest req/s over the rounds
+bench_range() {
+	local f
+	for f in "$MA_TMP/$1-$2-"*.out; do
+		field "$(cat "$f")" rps
+	done | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 }
+		END { printf "%.0f-%.0f", lo, hi }'
+}
+
+# bench_table - side by side figures (median round), and the ratios
 bench_table() {
-	local mode s l pl yl
-	printf '\n%-8s %-14s %10s %9s %9s %9s %12s %7s\n' mode server req/s \
-		p50_ms p99_ms max_ms cpu_us/req errors
+	local mode s l pl yl r
+	printf '\n%-7s %-14s %9s %13s %8s %8s %8s %11s %6s\n' mode server req/s \
+		"range" p50_ms p99_ms max_ms cpu_us/req errors
 	for mode in warm unique; do
 		for s in $SERVERS; do
-			l=$(cat "$MA_TMP/$s-$mode.out")
-			printf '%-8s %-14s %10s %9s %9s %9s %12s %7s\n' "$mode" "$s" \
-				"$(field "$l" rps)" "$(field "$l" p50_ms)" \
-				"$(field "$l" p99_ms)" "$(field "$l" max_ms)" \
-				"$(field "$l" cpu_us_per_req)" "$(field "$l" errors)"
+			l=$(bench_median "$s" "$mode")
+			printf '%-7s %-14s %9s %13s %8s %8s %8s %11s %6s\n' "$mode" "$s" \
+				"$(field "$l" rps)" "$(bench_range "$s" "$mode")" \
+				"$(field "$l" p50_ms)" "$(field "$l" p99_ms)" \
+				"$(field "$l" max_ms)" "$(field "$l" cpu_us_per_req)" \
+				"$(field "$l" errors)"
 		done
-		[ -f "$MA_TMP/policyd-$mode.out" ] &&
-			[ -f "$MA_TMP/pypolicyd-spf-$mode.out" ] || continue
-		pl=$(cat "$MA_TMP/policyd-$mode.out")
-		yl=$(cat "$MA_TMP/pypolicyd-spf-$mode.out")
+		[ -f "$MA_TMP/policyd-$mode-1.out" ] &&
+			[ -f "$MA_TMP/pypolicyd-spf-$mode-1.out" ] || continue
+		pl=$(bench_median policyd "$mode")
+		yl=$(bench_median pypolicyd-spf "$mode")
 		awk -v p="$(field "$pl" rps)" -v y="$(field "$yl" rps)" \
 			-v pc="$(field "$pl" cpu_us_per_req)" \
 			-v yc="$(field "$yl" cpu_us_per_req)" -v m="$mode" \
 			'BEGIN { if (y > 0 && pc > 0)
-				printf "%-8s policyd / pypolicyd-spf: %.1fx requests/s, %.1fx less CPU per request\n",
+				printf "%-7s medians: policyd / pypolicyd-spf = %.1fx requests/s, %.1fx less CPU per request\n",
 					m, p / y, yc / pc }'
+		printf '%-7s per round (same round, req/s):' "$mode"
+		for ((r = 1; r <= ROUNDS; r++)); do
+			awk -v p="$(field "$(cat "$MA_TMP/policyd-$mode-$r.out")" rps)" \
+				-v y="$(field "$(cat "$MA_TMP/pypolicyd-spf-$mode-$r.out")" rps)" \
+				'BEGIN { printf " %.1fx", p / y }'
+		done
+		echo
 	done
-	echo "connections=$CONNS warmup=${WARMUP}s measured=${SECONDS_RUN}s" \
+	echo "connections=$CONNS warmup=${WARMUP}s measured=${SECONDS_RUN}s rounds=$ROUNDS" \
 		"nproc=$(nproc) cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
 		"loadavg=$(cut -d' ' -f1-3 /proc/loadavg)" \
 		"scheduling=$([ ${#RT[@]} = 0 ] && echo normal || echo SCHED_RR)"
@@ -220,9 +251,12 @@ for s in $SERVERS; do
 	esac
 	bench_check_dns "$(bench_port "$s")" "$s"
 done
-for mode in warm unique; do
-	for s in $SERVERS; do
-		bench_run "$s" "$(bench_port "$s")" $mode
+# rounds interleave the servers, so slow phases of a shared machine hit both
+for ((round = 1; round <= ROUNDS; round++)); do
+	for mode in warm unique; do
+		for s in $SERVERS; do
+			bench_run "$s" "$(bench_port "$s")" $mode $round
+		done
 	done
 done
 bench_table
