@@ -76,6 +76,7 @@ struct dmarc_state {
 	struct dmarc_settings set;
 	struct dmarc_input in;
 	char spf_domain[DMARC_DOMAIN_SIZE];
+	bool spf_here;		/* SPF evaluated by this stage, not read from a header */
 	bool in_call;		/* inside a *_start(): its callback may run first */
 	bool spf_done;
 	bool done;
@@ -84,7 +85,6 @@ struct dmarc_state {
 };
 
 /* reinject_dmarc_set_conf - settings from reinject.conf (NULL: defaults) */
-void reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c);
 void
 reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c)
 {
@@ -361,6 +361,7 @@ dmarc_spf_done(void *arg, const struct spf_verdict *v)
 	struct dmarc_state *s = arg;
 
 	s->spf = NULL;
+	s->spf_here = true;
 	s->in.spf = v->result;
 	s->in.spf_identity = v->identity;
 	snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", v->domain ? v->domain : "");
@@ -477,6 +478,22 @@ dmarc_state_of(const struct reinject_msg *m)
 	return NULL;
 }
 
+/* dmarc_authres_spf - our own SPF result, when no header gave the A-R stage one */
+static void
+dmarc_authres_spf(const struct reinject_msg *m, const struct dmarc_state *s,
+    struct authres_builder *b)
+{
+	const char *props[3] = { "smtp.mailfrom", s->in.mail_from, NULL };
+
+	if (!s->spf_here || m->spf.len > 0)
+		return;
+	if (s->in.spf_identity == SPF_IDENTITY_HELO) {
+		props[0] = "smtp.helo";
+		props[1] = s->in.helo ? s->in.helo : "";
+	}
+	authres_add(b, "spf", spf_result_str(s->in.spf), NULL, props[1][0] ? props : NULL);
+}
+
 /* reinject_dmarc_authres - add the dmarc= clause to the A-R field */
 void
 reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b)
@@ -491,6 +508,7 @@ reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b)
 
 	if (s == NULL || !s->evaluated || !s->v.evaluated)
 		return;
+	dmarc_authres_spf(m, s, b);
 	v = &s->v;
 	if (v->decisive < 0) {
 		authres_add(b, "dmarc", dmarc_result_str(v->result), v->reason, NULL);

@@ -80,7 +80,13 @@ extern const struct config_enum reinject_dmarc_disposition_names[];
 
 extern const struct reinject_stage reinject_stage_dmarc;
 
-/* reinject_dmarc_authres - add the dmarc= clause (if evaluated) to the A-R field */
+/* reinject_dmarc_set_conf - the settings from reinject.conf (before any message;
+ * until called, the documented defaults apply) */
+void reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c);
+
+/* reinject_dmarc_authres - add the dmarc= clause (if evaluated) to the A-R field,
+ * and spf= too when this stage evaluated SPF itself and the A-R stage found no
+ * Received-SPF (m->spf empty): call it after the A-R stage's own spf= clause */
 void reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b);
 
 /* reinject_dmarc_action_for - the action for a disposition/result (exposed for tests) */
