@@ -1,0 +1,108 @@
+#!/bin/bash
+# dkim-bench.sh - DKIM signatures made and verified per second on one core, for
+# 4 KiB and 100 KiB messages, rsa-2048 and ed25519: common/dkim (dkim_bench)
+# printed beside `openssl speed` for the same algorithms in the same run (the
+# physical limit: the signature operation alone, no message) and beside dkimpy
+# (python3-dkim, what the seed setups run in Python).  Target: signing 4 KiB
+# messages at >= 80% of openssl's sign/s.
+#
+# Usage: tests/bench/dkim-bench.sh [-d SECONDS] [-n] [BUILD_DIR]
+#   -d SECONDS  time per measurement (default 3, as `openssl speed -seconds 3`)
+#   -n          do not raise the priority (by default, as root, every measured
+#               process runs under SCHED_RR with chrt so other work on a shared
+#               machine does not set the figures)
+# Prints a Markdown table (for tests/bench/README.md).
+set -eu
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SECS=3
+RR=1
+while getopts d:n o; do
+	case $o in
+	d) SECS=$OPTARG ;;
+	n) RR=0 ;;
+	*) echo "usage: $0 [-d SECONDS] [-n] [BUILD_DIR]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+BUILD=${1:-$SRC/build}
+BENCH=$BUILD/tests/dkim_bench
+PY=/usr/bin/python3
+[ -x "$BENCH" ] || { echo "dkim_bench not built: $BENCH" >&2; exit 1; }
+
+PRIO=()
+if [ $RR = 1 ] && [ "$(id -u)" = 0 ] && command -v chrt >/dev/null; then
+	PRIO=(chrt -r 10)
+fi
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dkim-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+# --- openssl speed: sign/s and verify/s of the bare operations ---------------
+"${PRIO[@]}" openssl speed -seconds "$SECS" rsa2048 ed25519 >"$TMP/speed" 2>/dev/null
+OSSL_RSA=$(awk '/^rsa 2048 bits/ {print $6, $7}' "$TMP/speed")
+OSSL_ED=$(awk '/Ed25519\)/ {print $(NF-1), $NF}' "$TMP/speed")
+
+# --- ours ------------------------------------------------------------------------
+ours() {	# alg bytes mode -> ops/s
+	"${PRIO[@]}" "$BENCH" -a "$1" -s "$2" -m "$3" -d "$SECS" | awk '{print $4}'
+}
+
+# --- dkimpy ----------------------------------------------------------------------
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/rsa.pem" 2>/dev/null
+openssl genpkey -algorithm ED25519 -out "$TMP/ed.pem"
+openssl pkey -in "$TMP/ed.pem" -outform DER | tail -c 32 | base64 >"$TMP/ed.seed"
+echo "v=DKIM1; k=rsa; p=$(openssl pkey -in "$TMP/rsa.pem" -pubout -outform DER | base64 -w0)" \
+	>"$TMP/rsa.rec"
+echo "v=DKIM1; k=ed25519; p=$(openssl pkey -in "$TMP/ed.pem" -pubout -outform DER | tail -c 32 | base64 -w0)" \
+	>"$TMP/ed.rec"
+dkimpy() {	# alg bytes mode -> ops/s
+	"${PRIO[@]}" $PY - "$1" "$2" "$3" "$SECS" "$TMP" <<'PYEOF'
+import sys, time
+import dkim
+alg, size, mode, secs, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]
+key = open(tmp + ("/rsa.pem" if alg == "rsa" else "/ed.seed"), "rb").read()
+rec = open(tmp + ("/rsa.rec" if alg == "rsa" else "/ed.rec"), "rb").read().strip()
+head = (b"From: Alice Example <alice@example.com>\r\nTo: Bob Example <bob@example.org>\r\n"
+        b"Subject: benchmark message\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n"
+        b"Message-ID: <bench.1@example.com>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n")
+line = b"The quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrstu\r\n"
+msg = head + line * ((size - len(head)) // len(line) + 1)
+sa = b"rsa-sha256" if alg == "rsa" else b"ed25519-sha256"
+def sign():
+    return dkim.sign(msg, b"bench", b"example.com", key, canonicalize=(b"relaxed", b"relaxed"),
+                     signature_algorithm=sa)
+signed = sign() + msg
+dns = lambda name, timeout=5: rec
+assert dkim.verify(signed, dnsfunc=dns)
+n, t0 = 0, time.monotonic()
+while time.monotonic() - t0 < secs:
+    if mode == "sign":
+        sign()
+    else:
+        dkim.verify(signed, dnsfunc=dns)
+    n += 1
+print("%.1f" % (n / (time.monotonic() - t0)))
+PYEOF
+}
+
+printf '| alg | message | ours sign/s | ours verify/s | openssl sign/s | openssl verify/s | ours sign / openssl | dkimpy sign/s | dkimpy verify/s |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
+for alg in rsa ed25519; do
+	if [ $alg = rsa ]; then o=$OSSL_RSA; name=rsa-2048; else o=$OSSL_ED; name=ed25519; fi
+	os=${o% *}
+	ov=${o#* }
+	for size in 4096 102400; do
+		s=$(ours $alg $size sign)
+		v=$(ours $alg $size verify)
+		ps=$(dkimpy $alg $size sign)
+		pv=$(dkimpy $alg $size verify)
+		pct=$(awk -v a="$s" -v b="$os" 'BEGIN {printf "%.0f%%", 100 * a / b}')
+		printf '| %s | %d KiB | %s | %s | %s | %s | %s | %s | %s |\n' $name \
+		    $((size / 1024)) "$s" "$v" "$os" "$ov" "$pct" "$ps" "$pv"
+	done
+done
+echo
+echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
+"$(openssl version | cut -d' ' -f1-2), python3-dkim $(dpkg-query -W -f='${Version}' python3-dkim 2>/dev/null),"\
+"${SECS} s per figure, ${PRIO[*]:-normal priority}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
