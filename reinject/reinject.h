@@ -21,6 +21,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "msg.h"
+#include "reinject_dmarc.h"
 #include "smtp.h"
 
 struct event_base;
@@ -98,6 +99,8 @@ struct reinject_conf {
 	char *dns_resolv_conf;
 	struct config_list dns_forwarders;
 	bool syslog;
+	/* DMARC stage settings (reinject_dmarc.h) */
+	struct reinject_dmarc_conf dmarc;
 	/* derived by reinject_conf_load, not keys */
 	struct reinject_listener listeners[REINJECT_LISTEN_LIMIT];
 	size_t nlisteners;

@@ -93,6 +93,7 @@ reinject_authres_finish(void *st, struct reinject_msg *m)
 	if (m->nhdrs && m->ndkim == 0)
 		authres_add(&b, "dkim", "none", NULL, NULL);
 	reinject_authres_spf(m, &b);
+	reinject_dmarc_authres(m, &b);
 	if (authres_finish(&b) == 0)
 		reinject_msg_prepend(m, b.out.data, b.out.len);
 	authres_clear(&b);
