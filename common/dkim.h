@@ -7,6 +7,11 @@
  * The body is canonicalised and hashed as it arrives; it is never buffered.
  * Header fields are kept (bounded by the msg limits) because h= may name any.
  *
+ * Canonicalisation notes: lines end at CRLF only (a lone CR or LF is line
+ * content); relaxed body canonicalisation drops whitespace at the end of an
+ * unterminated last line too (as Mail::DKIM does; dkimpy 1.1 keeps one
+ * SP there, so such bodies hash differently in dkimpy).
+ *
  * Algorithms: rsa-sha256 and ed25519-sha256 (RFC 8463: Ed25519 over the
  * SHA-256 of the signing input) through OpenSSL 3 EVP.  rsa-sha1 verifies to
  * FAIL (RFC 8301 §3.1) and is never produced.  RSA keys below
@@ -74,11 +79,12 @@ enum dkim_fail {
 	DKIM_FAIL_KEY_TOO_SHORT,	/* RSA key < rsa_min_bits (RFC 8301 §3.2) */
 };
 
+/* Zero in a count or size field means its default. */
 struct dkim_limits {
 	unsigned sig_limit;		/* default DKIM_SIG_LIMIT */
 	unsigned dns_query_limit;	/* default DKIM_DNS_QUERY_LIMIT */
 	unsigned rsa_min_bits;		/* default DKIM_RSA_MIN_BITS; never below it */
-	unsigned clock_skew;		/* default DKIM_CLOCK_SKEW */
+	unsigned clock_skew;		/* default DKIM_CLOCK_SKEW (0 is honoured: no tolerance) */
 	struct msg_limits msg;		/* header bounds, for the _chunk interface and storage */
 	unsigned msg_flags;		/* MSG_BARE_LF_OK for the _chunk interface; default 0 */
 };
@@ -135,6 +141,7 @@ int dkim_verify_body(struct dkim_verify *v, const char *p, size_t len);
  * resolver), otherwise from the event loop.  Returns -1 (cb not called) only
  * if the message itself was unusable (msg error, see dkim_verify_error).
  * Freeing the verifier before cb ran cancels the lookups; cb never runs.
+ * cb may free the verifier (nothing touches it after cb returns).
  */
 int dkim_verify_finish(struct dkim_verify *v, dkim_verify_cb cb, void *arg);
 /* dkim_verify_error - static reason of an input error, NULL if none */

@@ -108,12 +108,21 @@ dkim_verify_new(struct dns_resolver *r, const struct dkim_limits *limits)
 	struct dkim_verify *v = xcalloc(1, sizeof(*v));
 
 	v->r = r;
-	if (limits)
-		v->lim = *limits;
-	else
-		dkim_limits_default(&v->lim);
+	struct dkim_limits def;
+
+	dkim_limits_default(&def);
+	v->lim = limits ? *limits : def;
+	/* a zero means "the default"; RSA keys are never accepted below RFC 8301's floor */
+	if (v->lim.sig_limit == 0)
+		v->lim.sig_limit = def.sig_limit;
+	if (v->lim.dns_query_limit == 0)
+		v->lim.dns_query_limit = def.dns_query_limit;
 	if (v->lim.rsa_min_bits < DKIM_RSA_MIN_BITS)
 		v->lim.rsa_min_bits = DKIM_RSA_MIN_BITS;
+	if (v->lim.msg.header_size_limit == 0)
+		v->lim.msg.header_size_limit = def.msg.header_size_limit;
+	if (v->lim.msg.header_count_limit == 0)
+		v->lim.msg.header_count_limit = def.msg.header_count_limit;
 	return v;
 }
 

@@ -1,8 +1,9 @@
 /*
  * fuzz_dkim.c - libFuzzer target for the DKIM parsers and canonicalisers:
  * the tag=value parser, DKIM-Signature and key record parsing, the header
- * canonicaliser over split fields, and the body canonicaliser, checking that
- * any chunk split gives the same canonical bytes as the whole body.
+ * canonicaliser over split fields, the body canonicaliser (checking that any
+ * chunk split gives the same canonical bytes as the whole body), and whole
+ * messages through the verifier with keys served from memory.
  * The first input byte chooses the target, the second a split point.
  */
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "dkim_int.h"
+#include "dns.h"
 #include "msg.h"
 #include "tagvalue.h"
 
@@ -98,6 +100,40 @@ fz_key(const char *p, size_t len)
 	}
 }
 
+static void
+fz_done(void *arg, const struct dkim_sig_result *res, size_t count)
+{
+	(void)res;
+	*(size_t *)arg = count;
+}
+
+/* fz_verify - a whole message through the verifier, key served from memory */
+static void
+fz_verify(const char *p, size_t len, size_t cut, unsigned flags)
+{
+	static struct dns_resolver *r;
+	struct dkim_limits lim;
+	struct dkim_verify *v;
+	size_t count = 0;
+
+	if (r == NULL) {
+		r = dns_mem_new(NULL);
+		dns_mem_add_txt(r, "sel._domainkey.example.com",
+		    "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+		dns_mem_add_txt(r, "rsa._domainkey.example.com", "v=DKIM1; p="
+		    "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQ"
+		    "iY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pzo"
+		    "xZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB");
+	}
+	dkim_limits_default(&lim);
+	lim.msg_flags = flags;
+	v = dkim_verify_new(r, &lim);
+	dkim_verify_set_time(v, 1700000000);
+	if (dkim_verify_chunk(v, p, cut) == 0 && dkim_verify_chunk(v, p + cut, len - cut) == 0)
+		dkim_verify_finish(v, fz_done, &count);
+	dkim_verify_free(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -111,7 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	len = size - 2;
 	cut = len ? data[1] % (len + 1) : 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		tagvalue_parse(p, len, &l);
 		break;
@@ -129,6 +165,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 5:
 		fz_headers(p, len, cut, data[1] & 1 ? MSG_BARE_LF_OK : 0);
+		break;
+	case 6:
+		fz_verify(p, len, cut, data[1] & 1 ? MSG_BARE_LF_OK : 0);
 		break;
 	}
 	return 0;
