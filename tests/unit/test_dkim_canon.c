@@ -145,6 +145,57 @@ START_TEST(dkim_canon_rfc6376_346_example_bodies)
 }
 END_TEST
 
+/* src_read - a file under tests/data/dkim (env MAILAUTH_SRC) */
+static char *
+src_read(const char *name, const char *ext, size_t *len)
+{
+	const char *src = getenv("MAILAUTH_SRC");
+	char path[4096];
+	FILE *fp;
+	char *p;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s%s", src ? src : ".", name, ext);
+	fp = fopen(path, "rb");
+	ck_assert_msg(fp != NULL, "cannot open %s", path);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	p = malloc((size_t)n + 1);
+	ck_assert(fread(p, 1, (size_t)n, fp) == (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return p;
+}
+
+static const char *const golden_bodies[] = {
+	"body-whitespace", "body-trailing-lines", "body-8bit", "body-empty",
+};
+
+START_TEST(dkim_canon_body_golden_files_every_split)
+{
+	static const char *const ext[] = { ".simple.ref", ".relaxed.ref" };
+	size_t len;
+	char *in = src_read(golden_bodies[_i], ".in", &len);
+
+	for (int k = 0; k < 2; k++) {
+		size_t rlen;
+		char *ref = src_read(golden_bodies[_i], ext[k], &rlen);
+
+		for (size_t cut = 0; cut <= len; cut++) {
+			struct buf out;
+
+			canon_body(k ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE, in, len, cut, &out);
+			ck_assert_msg(out.len == rlen && memcmp(out.data, ref, rlen) == 0,
+			    "%s%s cut %zu: got [%s]", golden_bodies[_i], ext[k], cut, buf_cstr(&out));
+			buf_clear(&out);
+		}
+		free(ref);
+	}
+	free(in);
+}
+END_TEST
+
 struct hdr_ctx {
 	enum dkim_canon c;
 	struct buf *out;
@@ -354,6 +405,8 @@ dkim_canon_suite(void)
 	tcase_add_loop_test(tc, dkim_canon_body_cases_every_split, 0, (int)ARRAY_LEN(body_cases));
 	tcase_add_test(tc, dkim_canon_body_byte_at_a_time_long_lines);
 	tcase_add_test(tc, dkim_canon_rfc6376_346_example_bodies);
+	tcase_add_loop_test(tc, dkim_canon_body_golden_files_every_split, 0,
+	    (int)ARRAY_LEN(golden_bodies));
 	tcase_add_test(tc, dkim_canon_rfc6376_346_example_headers);
 	tcase_add_loop_test(tc, dkim_canon_header_relaxed_cases, 0, (int)ARRAY_LEN(hdr_cases));
 	tcase_add_test(tc, dkim_canon_parse_c_tag);
