@@ -133,9 +133,11 @@ policyd_conn_request(struct policyd_conn *c)
 		return;
 	}
 	c->busy = true;
-	bufferevent_disable(c->bev, EV_READ);
 	c->wait = policyd_cache_get(c->s->cache, c->s->config, &c->proto.req,
 	    policyd_conn_verdict, c);
+	/* a cached verdict was answered already; otherwise stop reading until it is */
+	if (c->wait != NULL)
+		bufferevent_disable(c->bev, EV_READ);
 }
 
 /* policyd_conn_parsed - act on what the parser found; false: stop parsing */
