@@ -274,7 +274,8 @@ dmarc_mark(struct reinject_msg *m, const char *what, const struct dmarc_verdict 
 	char f[512];
 	int n = snprintf(f, sizeof(f), "%s: %s (dmarc=%s p=%s header.from=%s)\r\n",
 	    REINJECT_DMARC_FIELD, what, dmarc_result_str(v->result),
-	    dmarc_policy_str(v->policy), v->header_from);
+	    v->policy ? dmarc_policy_str(v->policy) : "-",
+	    v->header_from[0] ? v->header_from : "-");
 
 	if (n > 0 && (size_t)n < sizeof(f))
 		reinject_msg_prepend(m, f, (size_t)n);
