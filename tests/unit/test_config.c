@@ -58,6 +58,17 @@ static const struct config_schema demo_schema = {
 	"demo.conf", demo_keys, ARRAY_LEN(demo_keys), NULL,
 };
 
+/* count_lines - newlines in s */
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
 /* load - fresh defaults plus text; returns rc, error text in *errout */
 static int
 load(struct demo *d, const char *text, char **errout)
@@ -218,6 +229,22 @@ START_TEST(config_print_output_reads_back_identically)
 }
 END_TEST
 
+START_TEST(config_print_keys_lists_type_default_and_doc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	config_print_keys(&demo_schema, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, "timeout (time, default \"2m\"): a time\n"));
+	ck_assert_ptr_nonnull(strstr(text, "perm (int, default \"0640\"): a mode\n"));
+	ck_assert_ptr_nonnull(strstr(text, "mode (enum, default \"fast\"): a mode\n"));
+	ck_assert_uint_eq((size_t)count_lines(text), ARRAY_LEN(demo_keys));
+	free(text);
+}
+END_TEST
+
 START_TEST(config_load_file_names_the_path)
 {
 	char path[] = "/tmp/test_config_XXXXXX";
@@ -272,6 +299,7 @@ config_suite(void)
 	    (int)ARRAY_LEN(bad_cases));
 	tcase_add_test(tc, config_reports_every_error_not_only_the_first);
 	tcase_add_test(tc, config_print_output_reads_back_identically);
+	tcase_add_test(tc, config_print_keys_lists_type_default_and_doc);
 	tcase_add_test(tc, config_load_file_names_the_path);
 	tcase_add_test(tc, config_set_and_list_lookup);
 	suite_add_tcase(s, tc);
