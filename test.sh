@@ -27,6 +27,7 @@ asan_timeout_x=4
 read -r -a test_args <<<"${MAILAUTH_TEST_ARGS:-}"
 declare -a summary=()
 failed=0
+stage_note=""		# one line a stage adds to its summary entry
 
 note() { printf '\n==== %s\n' "$*"; }
 
@@ -46,12 +47,13 @@ stage() {
 	local name=$1 t0=$SECONDS rc
 	shift
 	note "$name"
+	stage_note=""
 	"$@"
 	rc=$?
 	if [ $rc -eq 0 ]; then
-		summary+=("$(printf '%-8s OK    %4ds' "$name" $((SECONDS - t0)))")
+		summary+=("$(printf '%-8s OK    %4ds  %s' "$name" $((SECONDS - t0)) "$stage_note")")
 	else
-		summary+=("$(printf '%-8s FAIL  %4ds (exit %d)' "$name" $((SECONDS - t0)) $rc)")
+		summary+=("$(printf '%-8s FAIL  %4ds  (exit %d) %s' "$name" $((SECONDS - t0)) $rc "$stage_note")")
 		failed=1
 	fi
 }
@@ -71,19 +73,29 @@ lsan_works() {
 	[ $rc -eq 0 ] || ! grep -q "LeakSanitizer" <<<"$out"
 }
 
+# run_tests DIR TIMEOUT_X - meson test, its totals appended to the summary
+run_tests() {
+	local rc totals
+	meson test -C "$1" --print-errorlogs --timeout-multiplier "$2" \
+	    "${test_args[@]}" 2>&1 | tee "$1/test.sh-output.txt"
+	rc=$?
+	totals=$(grep -E "^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass): " \
+	    "$1/test.sh-output.txt" | tr -s ' ' | paste -sd ' ' -)
+	stage_note="${totals:-no test summary}"
+	return $rc
+}
+
 plain() {
 	configure "$prefix" --werror -Dtests=true &&
 	    ninja -C "$prefix" &&
-	    meson test -C "$prefix" --print-errorlogs \
-		--timeout-multiplier "$plain_timeout_x" "${test_args[@]}"
+	    run_tests "$prefix" "$plain_timeout_x"
 }
 
 asan() {
 	configure "$prefix-asan" --werror -Dtests=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false &&
 	    ninja -C "$prefix-asan" &&
-	    meson test -C "$prefix-asan" --print-errorlogs \
-		--timeout-multiplier "$asan_timeout_x" "${test_args[@]}"
+	    run_tests "$prefix-asan" "$asan_timeout_x"
 }
 
 # fuzz_one TARGET SECONDS - fuzz one target from a scratch corpus
@@ -127,9 +139,11 @@ fuzz() {
 	fi
 	secs=$((fuzz_total / ${#targets[@]}))
 	[ $secs -ge $fuzz_min ] || secs=$fuzz_min
+	local bad=0
 	for t in "${targets[@]}"; do
-		fuzz_one "$t" "$secs" || rc=1
+		fuzz_one "$t" "$secs" || { rc=1; bad=$((bad + 1)); }
 	done
+	stage_note="${#targets[@]} targets x ${secs}s, $bad crashed"
 	return $rc
 }
 
