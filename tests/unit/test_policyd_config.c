@@ -329,6 +329,43 @@ START_TEST(sample_config_is_valid_and_equals_the_defaults)
 }
 END_TEST
 
+/* policyd -n on a policyd-spf.conf writes an equivalent native file. */
+START_TEST(pyspf_file_converts_to_native_through_print)
+{
+	char *p = src_path("tests/data/pypolicyd-spf/policyd-spf.conf.commented");
+	struct buf err;
+	struct policyd_config *c, *d;
+	char *text = NULL, *native;
+	size_t len = 0;
+	FILE *f;
+
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	c = policyd_config_load(p, POLICYD_FORMAT_AUTO, NULL, &err);
+	ck_assert_msg(c != NULL, "%s", buf_cstr(&err));
+	f = open_memstream(&text, &len);
+	config_print(&policyd_config_schema, c, f);
+	fclose(f);
+	native = write_tmp(text);
+	d = policyd_config_load(native, POLICYD_FORMAT_AUTO, NULL, &err);
+	ck_assert_msg(d != NULL, "%s", buf_cstr(&err));
+	for (size_t i = 0; i < policyd_config_schema.nkeys; i++) {
+		const char *name = policyd_config_schema.keys[i].name;
+		char *a = value_of(c, name), *b = value_of(d, name);
+
+		ck_assert_msg(strcmp(a, b) == 0, "%s: %s after conversion, was %s", name, b, a);
+		free(a);
+		free(b);
+	}
+	unlink(native);
+	free(native);
+	free(text);
+	policyd_config_unref(c);
+	policyd_config_unref(d);
+	buf_clear(&err);
+	free(p);
+}
+END_TEST
+
 START_TEST(overrides_apply_after_the_file)
 {
 	const char *ok[] = { "log_level=3", " header_type = ar ", NULL };
@@ -419,6 +456,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, pyspf_bad_lines_name_file_and_line, 0, (int)ARRAY_LEN(pyspf_bad));
 	tcase_add_loop_test(tc, native_bad_values_name_file_and_line, 0, (int)ARRAY_LEN(native_bad));
 	tcase_add_test(tc, sample_config_is_valid_and_equals_the_defaults);
+	tcase_add_test(tc, pyspf_file_converts_to_native_through_print);
 	tcase_add_test(tc, overrides_apply_after_the_file);
 	tcase_add_test(tc, man_page_documents_every_key_with_its_default);
 	suite_add_tcase(s, tc);
