@@ -517,6 +517,78 @@ START_TEST(dkim_verify_bad_message_reports_error)
 }
 END_TEST
 
+/* ---- l= (dkimpy-signed vector with a footer added after signing) ---- */
+
+#define LTAG_T	1795636073
+
+/* ltag_read - tests/data/dkim/l-tag.eml */
+static char *
+ltag_read(size_t *len)
+{
+	const char *src = getenv("MAILAUTH_SRC");
+	char path[4096];
+	FILE *fp;
+	char *p;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/dkim/l-tag.eml", src ? src : ".");
+	fp = fopen(path, "rb");
+	ck_assert_msg(fp != NULL, "cannot open %s", path);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	p = malloc((size_t)n + 1);
+	ck_assert(fread(p, 1, (size_t)n, fp) == (size_t)n);
+	p[n] = '\0';
+	fclose(fp);
+	*len = (size_t)n;
+	return p;
+}
+
+START_TEST(dkim_verify_l_tag_reported_and_unsigned_tail_ignored)
+{
+	struct dns_resolver *r = td_rfc_zone(NULL);
+	struct td_result t;
+	size_t len, blen;
+	char *msg = ltag_read(&len);
+	char *tail = td_strrepl(msg, len, "Appended by", "Changed by", &blen);
+	char *head = td_strrepl(msg, len, "Are you hungry", "Are you Hungry", &blen);
+
+	ck_assert_int_eq(td_verify(r, msg, len, 0, LTAG_T + 60, &t), 0);
+	ck_assert_msg(t.r[0].result == DKIM_RESULT_PASS, "%s", t.r[0].reason);
+	ck_assert(t.r[0].has_length);
+	ck_assert_uint_eq(t.r[0].length, 54);
+	ck_assert_int_eq(td_verify(r, tail, blen, 0, LTAG_T + 60, &t), 0);
+	ck_assert_msg(t.r[0].result == DKIM_RESULT_PASS, "%s", t.r[0].reason);
+	ck_assert_int_eq(td_verify(r, head, blen, 0, LTAG_T + 60, &t), 0);
+	ck_assert_int_eq(t.r[0].result, DKIM_RESULT_FAIL);
+	ck_assert_int_eq(t.r[0].fail, DKIM_FAIL_BODY_HASH);
+	free(tail);
+	free(head);
+	free(msg);
+	dns_resolver_free(r);
+}
+END_TEST
+
+START_TEST(dkim_verify_l_tag_longer_than_body_fails)
+{
+	struct dns_resolver *r = td_rfc_zone(NULL);
+	struct td_result t;
+	size_t len;
+	char *msg = ltag_read(&len);
+	char *body = strstr(msg, "\r\n\r\n") + 4;
+
+	/* keep only "Hi.\r\n": 5 canonical bytes, l= says 54 */
+	len = (size_t)(body - msg) + 5;
+	ck_assert_int_eq(td_verify(r, msg, len, 0, LTAG_T + 60, &t), 0);
+	ck_assert_int_eq(t.r[0].result, DKIM_RESULT_FAIL);
+	ck_assert_int_eq(t.r[0].fail, DKIM_FAIL_BODY_HASH);
+	ck_assert_str_eq(t.r[0].reason, "l= is longer than the body");
+	free(msg);
+	dns_resolver_free(r);
+}
+END_TEST
+
 static Suite *
 dkim_verify_suite(void)
 {
@@ -547,6 +619,8 @@ dkim_verify_suite(void)
 	tcase_add_test(tc, dkim_verify_dns_query_limit_leaves_rest_neutral);
 	tcase_add_test(tc, dkim_verify_malformed_signature_is_permerror_others_still_checked);
 	tcase_add_test(tc, dkim_verify_bad_message_reports_error);
+	tcase_add_test(tc, dkim_verify_l_tag_reported_and_unsigned_tail_ignored);
+	tcase_add_test(tc, dkim_verify_l_tag_longer_than_body_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }
