@@ -197,6 +197,26 @@ expect_reply(const char *text, int i, const char *prefix)
 	free(r);
 }
 
+/* free_port - a port of the range that can be bound now (parallel runs differ) */
+static int
+free_port(void)
+{
+	for (int i = 0; i < TEST_PORT_SPAN; i++) {
+		int port = TEST_PORT_BASE + (int)((getpid() + i) % TEST_PORT_SPAN);
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+		int fd = socket(AF_INET, SOCK_STREAM, 0), on = 1, ok;
+
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(fd);
+		if (ok)
+			return port;
+	}
+	ck_abort_msg("no free port in %d..%d", TEST_PORT_BASE, TEST_PORT_BASE + TEST_PORT_SPAN - 1);
+	return -1;
+}
+
 static void
 setup(void)
 {
@@ -206,7 +226,7 @@ setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock_path, sizeof(sock_path), "%s/policyd.sock", dir);
 	snprintf(conf_path, sizeof(conf_path), "%s/policyd.conf", dir);
-	tcp_port = TEST_PORT_BASE + (int)(getpid() % TEST_PORT_SPAN);
+	tcp_port = free_port();
 	write_conf("");
 	child = fork();
 	ck_assert_int_ge(child, 0);
