@@ -38,7 +38,8 @@ dkim_alg_parse(struct span s, enum dkim_alg *alg)
 
 /*
  * dkim_alg_md - the hash function of an algorithm, fetched from the default
- * provider once (EVP_sha256() would look it up again on every use).
+ * provider once (EVP_sha256() would look it up again on every use).  The
+ * daemons are single-threaded; a race on first use would only leak a fetch.
  */
 const EVP_MD *
 dkim_alg_md(enum dkim_alg a)

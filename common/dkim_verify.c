@@ -165,16 +165,14 @@ dkim_verify_add_sig(struct dkim_verify *v, const char *field, size_t len)
 	vs = &v->sigs[v->nsigs];
 	memset(vs, 0, sizeof(*vs));
 	vs->res.index = (unsigned)v->nsigs++;
-	if (vs->res.index >= v->lim.sig_limit) {
-		dkim_sig_parse(&vs->sig, "", 0);
-		dkim_verify_judge(vs, DKIM_RESULT_NEUTRAL,
-		    "not evaluated: per-message signature limit reached");
-		return;
-	}
+	/* parsed even past the cap, so the report still names d= and s= */
 	if (dkim_sig_parse(&vs->sig, field, len) < 0)
 		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, vs->sig.error);
 	else
 		vs->parsed = true;
+	if (vs->res.index >= v->lim.sig_limit)
+		dkim_verify_judge(vs, DKIM_RESULT_NEUTRAL,
+		    "not evaluated: per-message signature limit reached");
 }
 
 /* dkim_verify_header - one complete raw field; 0/-1 */

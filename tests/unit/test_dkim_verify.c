@@ -456,6 +456,8 @@ START_TEST(dkim_verify_signature_limit_leaves_rest_neutral)
 	ck_assert_uint_eq(t.count, 2);
 	ck_assert_int_eq(t.r[0].result, DKIM_RESULT_PASS);
 	ck_assert_int_eq(t.r[1].result, DKIM_RESULT_NEUTRAL);
+	ck_assert_str_eq(t.r[1].selector, "test");
+	ck_assert_str_eq(t.r[1].domain, "football.example.com");
 	ck_assert_uint_eq(r->queries, 1);
 	dkim_verify_free(v);
 	free(msg);
