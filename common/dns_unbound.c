@@ -320,7 +320,9 @@ ub_set(struct ub_ctx *ctx, const char *opt, const char *val)
  * ub_setup_upstream - forwarders, resolv.conf or full recursion.  A
  * forwarding stub leaves the private-address reverse zones (RFC 6303) to its
  * upstream, which knows the local network; a full resolver answers them
- * itself, as RFC 6303 §3 asks.
+ * itself, as RFC 6303 §3 asks.  A stub has only a few upstreams: one that
+ * stopped answering for a while is probed again at once rather than written
+ * off for infra-host-ttl (15 minutes of SERVFAIL after a short outage).
  */
 static int
 ub_setup_upstream(struct ub_ctx *ctx, const struct dns_unbound_config *cfg)
@@ -338,7 +340,8 @@ ub_setup_upstream(struct ub_ctx *ctx, const struct dns_unbound_config *cfg)
 		    cfg->resolv_conf : "/etc/resolv.conf", rc);
 	}
 	if (ub_set(ctx, "unblock-lan-zones:", "yes") < 0 ||
-	    ub_set(ctx, "insecure-lan-zones:", "yes") < 0)
+	    ub_set(ctx, "insecure-lan-zones:", "yes") < 0 ||
+	    ub_set(ctx, "infra-keep-probing:", "yes") < 0)
 		return -1;
 	return 0;
 }
