@@ -19,7 +19,8 @@
 #   ma_skip MSG               print MSG, exit 77 (meson: skipped).
 #   ma_require_cmd CMD...     ma_skip unless every CMD is on PATH.
 #   ma_require_root           ma_skip unless uid 0.
-#   ma_fail MSG               print MSG and every registered log, exit 1.
+#   ma_fail MSG               print MSG and every registered log, exit 1
+#                             (inside $(...) it only ends the subshell).
 #   ma_ok MSG                 print "ok - MSG" (one line per assertion).
 #   ma_assert_grep PATTERN FILE MSG    ma_ok MSG if grep -E finds PATTERN,
 #                             ma_fail otherwise (prints FILE).
@@ -27,6 +28,7 @@
 #   ma_log_register FILE      show FILE (tail) on failure.
 #   ma_port_busy PORT         true when something listens on 127.0.0.1:PORT.
 #   ma_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 10 s).
+#   ma_check_port_free PORT   ma_fail when something already listens there.
 #   ma_wait_for SECS CMD...   retry CMD every 0.1 s until it succeeds or SECS.
 #   ma_bg NAME CMD...         run a daemon in the background, stdout+stderr to
 #                             $MA_TMP/NAME.log (registered), pid in
@@ -56,7 +58,8 @@
 #                             relaying everything to smtp-sink on
 #                             [127.0.0.1]:SINK_PORT; XCLIENT/XFORWARD allowed
 #                             from 127.0.0.1; no chroot; maillog_file
-#                             $MA_TMP/NAME/maillog (registered).
+#                             $MA_TMP/NAME/maillog (registered); deferred
+#                             mail is retried every 1-2 s.
 #   ma_postfix_dir NAME       prints the config_directory (for -c).
 #   ma_postconf NAME 'key = value'...   edit main.cf (postconf -e).
 #   ma_postfix_master NAME 'master.cf line'...   append service lines
@@ -82,7 +85,8 @@
 #
 #   SMTP client:
 #   ma_swaks OUTFILE ARGS...  swaks --server (default 127.0.0.1:$MA_SMTPD_PORT
-#                             of the last created instance) with ARGS; the
+#                             of the last created instance; a --server in
+#                             ARGS wins) with ARGS; the
 #                             transcript goes to OUTFILE (registered); returns
 #                             swaks' exit code (0 delivered, 23 MAIL refused,
 #                             24 every RCPT refused, 25 DATA refused, ...).
