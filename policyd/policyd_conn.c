@@ -80,10 +80,7 @@ policyd_conn_flushed(struct bufferevent *bev, void *arg)
 	struct policyd_conn *c = arg;
 
 	(void)bev;
-	if (c->closing && !c->busy)
-		policyd_conn_free(c);
-	else
-		policyd_conn_process(c);
+	policyd_conn_process(c);
 }
 
 /* policyd_conn_reply - "action=...", empty line */
@@ -111,11 +108,8 @@ policyd_conn_verdict(void *arg, const struct policyd_outcome *o,
 	policyd_decision_clear(&d);
 	policyd_proto_next(&c->proto);
 	c->busy = false;
-	if (!c->in_process) {
-		if (!c->eof)
-			bufferevent_enable(c->bev, EV_READ);
+	if (!c->in_process)
 		policyd_conn_process(c);
-	}
 }
 
 /* policyd_conn_request - a complete, valid request */
@@ -163,7 +157,11 @@ policyd_conn_parsed(struct policyd_conn *c, enum policyd_proto_status st)
 	return false;
 }
 
-/* policyd_conn_process - parse buffered input, one request at a time */
+/*
+ * policyd_conn_process - parse buffered input, one request at a time.  A
+ * closing connection reads nothing more but still answers the requests it has
+ * already received, then goes once its replies are out.
+ */
 static void
 policyd_conn_process(struct policyd_conn *c)
 {
@@ -171,8 +169,7 @@ policyd_conn_process(struct policyd_conn *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	c->in_process = true;
-	while (!c->busy && !c->closing && !c->freed_in_process &&
-	    evbuffer_get_length(in) > 0 &&
+	while (!c->busy && !c->freed_in_process && evbuffer_get_length(in) > 0 &&
 	    evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT) {
 		struct evbuffer_iovec v;
 		enum policyd_proto_status st;
@@ -185,27 +182,23 @@ policyd_conn_process(struct policyd_conn *c)
 			break;
 	}
 	c->in_process = false;
-	/* after EOF: answer what was received, then close (a partial request is dropped) */
-	if (c->eof && !c->busy && !c->freed_in_process && !c->closing &&
-	    evbuffer_get_length(in) == 0) {
-		if (!policyd_proto_idle(&c->proto))
-			log_warn("%s: connection closed in the middle of a request", c->peer);
-		c->closing = true;
-	}
 	if (c->freed_in_process) {
 		c->freed_in_process = false;
-		c->closing = true;
 		c->busy = false;
 		policyd_conn_free(c);
 		return;
 	}
-	/* a closing connection goes once its replies are out */
-	if (c->closing && !c->busy && evbuffer_get_length(out) == 0)
+	if (c->busy || evbuffer_get_length(in) > 0)
+		return;		/* a verdict or a flush brings us back */
+	if ((c->eof || c->closing) && !policyd_proto_idle(&c->proto))
+		log_warn("%s: connection closed in the middle of a request", c->peer);
+	if (c->eof)
+		c->closing = true;
+	if (c->closing && evbuffer_get_length(out) == 0)
 		policyd_conn_free(c);
-	else if (!c->busy && evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT &&
-	    !c->closing && !c->eof)
+	else if (!c->closing && evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT)
 		bufferevent_enable(c->bev, EV_READ);
-	else if (!c->busy)
+	else
 		bufferevent_disable(c->bev, EV_READ);
 }
 
@@ -256,11 +249,9 @@ void
 policyd_conn_drain(struct policyd_conn *c)
 {
 	c->closing = true;
-	if (c->busy)
-		return;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		policyd_conn_free(c);
+	if (!c->busy)
+		policyd_conn_process(c);
 }
 
 /* policyd_conn_next - the next connection of the server's list */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #define TEST_WAIT_MS	5000
 
 static char dir[64], sock_path[128], conf_path[128];
+static const char *extra_conf = "";
 static int tcp_port;
 static pid_t child;
 
@@ -227,7 +229,7 @@ setup(void)
 	snprintf(sock_path, sizeof(sock_path), "%s/policyd.sock", dir);
 	snprintf(conf_path, sizeof(conf_path), "%s/policyd.conf", dir);
 	tcp_port = free_port();
-	write_conf("");
+	write_conf(extra_conf);
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0)
@@ -409,6 +411,76 @@ START_TEST(server_stops_cleanly_on_sigterm)
 }
 END_TEST
 
+/* setup_timeouts - a server with short idle_timeout and connection_timeout */
+static void
+setup_timeouts(void)
+{
+	extra_conf = "idle_timeout = 1s\nconnection_timeout = 2s\n";
+	setup();
+	extra_conf = "";
+}
+
+/* now_ms - monotonic milliseconds */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(server_closes_idle_connection_after_idle_timeout)
+{
+	int fd = connect_unix();
+	long long t0 = now_ms(), dt;
+	bool eof;
+	char *out;
+
+	out = exchange(fd, NULL, 0, 1, &eof);
+	dt = now_ms() - t0;
+	ck_assert(eof);
+	ck_assert_str_eq(out, "");
+	ck_assert_msg(dt >= 900 && dt < 4000, "closed after %lld ms", dt);
+	free(out);
+	close(fd);
+}
+END_TEST
+
+START_TEST(server_ends_busy_connection_after_connection_timeout_with_replies_complete)
+{
+	int fd = connect_unix();
+	long long t0 = now_ms(), dt;
+	struct buf req;
+	bool eof = false;
+	int answered = 0;
+
+	buf_init(&req, 4096);
+	/* never idle for idle_timeout, yet closed at connection_timeout */
+	while (!eof && now_ms() - t0 < 6000) {
+		char *out, inst[16];
+
+		snprintf(inst, sizeof(inst), "T%d", answered);
+		buf_reset(&req);
+		request(&req, inst, "192.0.2.1", "ok@example.org", "r@here");
+		if (send(fd, req.data, req.len, MSG_NOSIGNAL) != (ssize_t)req.len)
+			break;
+		out = exchange(fd, NULL, 0, 1, &eof);
+		if (count_replies(out) == 1) {
+			expect_reply(out, 0, "action=PREPEND Received-SPF: pass");
+			answered++;
+		}
+		free(out);
+		usleep(200000);
+	}
+	dt = now_ms() - t0;
+	ck_assert_msg(dt >= 1900 && dt < 5000, "closed after %lld ms", dt);
+	ck_assert_int_ge(answered, 5);
+	close(fd);
+	buf_clear(&req);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -422,6 +494,12 @@ server_suite(void)
 	tcase_add_test(tc, server_closes_on_over_long_line_only);
 	tcase_add_test(tc, server_reloads_on_sighup_and_keeps_connections);
 	tcase_add_test(tc, server_stops_cleanly_on_sigterm);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("timeouts");
+	tcase_add_checked_fixture(tc, setup_timeouts, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, server_closes_idle_connection_after_idle_timeout);
+	tcase_add_test(tc, server_ends_busy_connection_after_connection_timeout_with_replies_complete);
 	suite_add_tcase(s, tc);
 	return s;
 }
