@@ -13,7 +13,10 @@
 #   - a second recipient in the same transaction makes no new DNS lookup
 #     (counted in unbound's query log; the records have TTL 0 so no cache
 #     below policyd hides a lookup, which a control transaction proves).
-# Ports: 20410-20419 DNS, 20420 policyd, 20421 smtpd, 20422 sink, 20429 dead.
+#   - the same through policyd's unix socket in the queue directory;
+#   - policyd exits 0 on SIGTERM.
+# Ports: 20410-20419 DNS, 20420 policyd, 20421 smtpd, 20422 sink, 20423 smtpd
+# with the unix socket, 20429 dead.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -33,6 +36,7 @@ PORT_DNS=20410-20419
 PORT_POLICYD=20420
 PORT_SMTPD=20421
 PORT_SINK=20422
+PORT_SMTPD_UNIX=20423
 PORT_DEAD=20429
 
 [ -x "$POLICYD" ] || ma_fail "policyd not built: $POLICYD"
@@ -54,9 +58,15 @@ MA_PIDS_NAMES+=(unbound)
 
 # --- policyd --------------------------------------------------------------
 ma_user_ensure mailauth || ma_fail "cannot create user mailauth"
+# the unix socket lives in the instance's queue directory, as in production
+# (check_policy_service unix:private/policyd), made here with the owner and
+# mode postfix start expects
+mkdir -p "$MA_TMP/pf/spool/private"
+chown postfix "$MA_TMP/pf/spool/private"
+chmod 700 "$MA_TMP/pf/spool/private"
 cat >"$MA_TMP/policyd.conf" <<EOF
 # 10-policyd-postfix.sh
-listen = inet:127.0.0.1:$PORT_POLICYD
+listen = inet:127.0.0.1:$PORT_POLICYD, unix:$MA_TMP/pf/spool/private/policyd
 dns_forwarders = 127.0.0.1@$DNS_PORT
 dns_timeout = 3s
 user = mailauth
@@ -73,7 +83,11 @@ ma_postfix_create pf $PORT_SMTPD $PORT_SINK
 ma_postconf pf \
 	"smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$PORT_POLICYD" \
 	"smtpd_policy_service_timeout = 30s"
+# a second smtpd asks policyd over the unix socket
+ma_postfix_master pf "127.0.0.1:$PORT_SMTPD_UNIX inet n - n - - smtpd" \
+	"  -o smtpd_recipient_restrictions=check_policy_service,unix:private/policyd"
 ma_postfix_start pf
+ma_wait_port $PORT_SMTPD_UNIX || ma_fail "second smtpd not listening"
 
 # queries NAME - TXT queries for NAME (or the HELO name) seen by unbound
 queries() {
@@ -95,6 +109,15 @@ rc=$?
 [ $rc = 24 ] || ma_fail "fail: swaks rc $rc, expected 24 (RCPT refused)"
 ma_assert_grep '^<\*\* +550[ -]5\.7\.23 .*192\.0\.2\.66 is not a designated mail server of fail\.example' \
 	"$MA_TMP/fail.txt" "fail: RCPT refused with 550 5.7.23 and the exp= explanation"
+
+# the same verdict through the unix socket
+ma_swaks "$MA_TMP/fail-unix.txt" --server 127.0.0.1:$PORT_SMTPD_UNIX \
+	--xclient-addr 192.0.2.68 --helo mx.client.example \
+	--from user@fail.example --to a@example.net
+rc=$?
+[ $rc = 24 ] || ma_fail "fail over unix socket: swaks rc $rc, expected 24"
+ma_assert_grep '^<\*\* +550[ -]5\.7\.23 .*192\.0\.2\.68 is not a designated mail server of fail\.example' \
+	"$MA_TMP/fail-unix.txt" "fail over policyd's unix socket: 550 5.7.23"
 
 # --- temperror: 4xx at RCPT -----------------------------------------------------
 send temperror 192.0.2.67 user@dead.example a@example.net
