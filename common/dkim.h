@@ -121,7 +121,7 @@ struct dkim_verify;
 /* dkim_limits_default - the named defaults */
 void dkim_limits_default(struct dkim_limits *l);
 
-/* dkim_verify_new - a verifier using resolver r (borrowed); limits NULL = defaults */
+/* dkim_verify_new - a verifier using resolver r (borrowed; NULL: every key lookup is a temperror); limits NULL = defaults */
 struct dkim_verify *dkim_verify_new(struct dns_resolver *r,
     const struct dkim_limits *limits);
 /* dkim_verify_set_time - "now" for x=/t= checks (tests); default time() at finish */

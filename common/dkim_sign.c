@@ -136,13 +136,16 @@ dkim_sign_lists(struct dkim_sign *s, const struct dkim_sign_config *c)
 	return NULL;
 }
 
-/* dkim_sign_identity_ok - i= is @d or within d= */
+/* dkim_sign_identity_ok - i= is a tag value (no ";", WSP, controls) and is @d or within d= */
 static bool
 dkim_sign_identity_ok(const char *i, const char *d)
 {
 	const char *at = strrchr(i, '@');
 	size_t il, dl = strlen(d);
 
+	for (const char *q = i; *q; q++)
+		if ((unsigned char)*q <= 0x20 || *q == ';' || *q == 0x7f)
+			return false;
 	if (at == NULL)
 		return false;
 	at++;

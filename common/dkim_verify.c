@@ -279,9 +279,16 @@ dkim_verify_eoh(struct dkim_verify *v)
 	v->pending += v->nlookups - first_new;
 	for (size_t i = first_new; i < v->nlookups; i++) {
 		struct dkim_lookup *lk = v->lookups[i];
-		struct dns_query *q = dns_query(v->r, lk->name, DNS_TYPE_TXT,
-		    dkim_verify_dns_done, lk);
+		struct dns_query *q;
 
+		if (v->r == NULL) {
+			/* no resolver configured: as if every lookup failed temporarily */
+			lk->done = true;
+			lk->rcode = DNS_RCODE_SERVFAIL;
+			v->pending--;
+			continue;
+		}
+		q = dns_query(v->r, lk->name, DNS_TYPE_TXT, dkim_verify_dns_done, lk);
 		if (!lk->done)
 			lk->q = q;
 	}

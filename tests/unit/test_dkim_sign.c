@@ -466,6 +466,10 @@ START_TEST(dkim_sign_rejects_bad_configuration)
 	c.domain = "example.org";
 	c.identity = "user@other.example";
 	ck_assert_ptr_null(dkim_sign_new(&c, &err));
+	c.identity = "us;er@example.org";
+	ck_assert_ptr_null(dkim_sign_new(&c, &err));
+	c.identity = "us er@example.org";
+	ck_assert_ptr_null(dkim_sign_new(&c, &err));
 	c.identity = "user@mail.example.org";
 	struct dkim_sign *s = dkim_sign_new(&c, &err);
 	ck_assert_ptr_nonnull(s);

@@ -507,6 +507,20 @@ START_TEST(dkim_verify_malformed_signature_is_permerror_others_still_checked)
 }
 END_TEST
 
+START_TEST(dkim_verify_without_resolver_is_temperror)
+{
+	struct td_result t;
+	size_t len;
+	char *msg = td_read("rfc8463/signed.eml", &len);
+
+	ck_assert_int_eq(td_verify(NULL, msg, len, 0, 0, &t), 0);
+	ck_assert_uint_eq(t.count, 2);
+	ck_assert_int_eq(t.r[0].result, DKIM_RESULT_TEMPERROR);
+	ck_assert_int_eq(t.r[1].result, DKIM_RESULT_TEMPERROR);
+	free(msg);
+}
+END_TEST
+
 START_TEST(dkim_verify_bad_message_reports_error)
 {
 	struct dns_resolver *r = td_rfc_zone(NULL);
@@ -621,6 +635,7 @@ dkim_verify_suite(void)
 	tcase_add_test(tc, dkim_verify_dns_query_limit_leaves_rest_neutral);
 	tcase_add_test(tc, dkim_verify_malformed_signature_is_permerror_others_still_checked);
 	tcase_add_test(tc, dkim_verify_bad_message_reports_error);
+	tcase_add_test(tc, dkim_verify_without_resolver_is_temperror);
 	tcase_add_test(tc, dkim_verify_l_tag_reported_and_unsigned_tail_ignored);
 	tcase_add_test(tc, dkim_verify_l_tag_longer_than_body_fails);
 	suite_add_tcase(s, tc);
