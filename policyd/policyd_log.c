@@ -4,7 +4,7 @@
  * Format (syslog, mail facility; stderr in the foreground):
  *   <queue_id>: spf verdict: client=<addr> helo=<name> sender=<addr>
  *     recipient=<addr> identity=<helo|mailfrom|none> result=<result>
- *     action=<reject|defer|prepend|dunno> reason="<text>"
+ *     action=<reject|defer|prepend|dunno|restriction> reason="<text>"
  * queue_id is "NOQUEUE" when Postfix did not send one (at RCPT before the
  * queue file exists, as Postfix itself logs).  Values from the request are
  * reduced to printable ASCII without blanks or quotes breaking the fields.
@@ -42,7 +42,10 @@ policyd_log_action_word(const struct policyd_decision *d)
 		return "reject";
 	if (d->disp == POLICYD_DISP_DEFER)
 		return "defer";
-	return strncmp(d->action.data, "PREPEND", 7) == 0 ? "prepend" : "dunno";
+	if (strncmp(buf_cstr(&d->action), "PREPEND ", 8) == 0)
+		return "prepend";
+	/* anything else accepted is DUNNO or a pass restriction class */
+	return strcmp(buf_cstr(&d->action), "DUNNO") == 0 ? "dunno" : "restriction";
 }
 
 /* policyd_log_verdict - one grep-parseable line per verdict */
