@@ -24,6 +24,7 @@ dkim_b64_value(unsigned char c)
 	return -1;
 }
 
+/* dkim_b64_is_ws - FWS characters skipped inside base64 */
 static bool
 dkim_b64_is_ws(char c)
 {

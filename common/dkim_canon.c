@@ -12,12 +12,14 @@
 
 #include "dkim_int.h"
 
+/* dkim_canon_is_wsp - WSP: SP or HTAB */
 static bool
 dkim_canon_is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
+/* dkim_canon_lower - ASCII lower case */
 static char
 dkim_canon_lower(char c)
 {

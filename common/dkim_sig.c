@@ -60,6 +60,7 @@ dkim_sig_domain_ok(struct span v)
 	return true;
 }
 
+/* dkim_sig_lower_dup - lower-cased copy of a span */
 static char *
 dkim_sig_lower_dup(struct span v)
 {
@@ -71,6 +72,7 @@ dkim_sig_lower_dup(struct span v)
 	return s;
 }
 
+/* dkim_sig_tag_v - v= must be 1 (§3.5) */
 static int
 dkim_sig_tag_v(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -79,6 +81,7 @@ dkim_sig_tag_v(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return 0;
 }
 
+/* dkim_sig_tag_a - a= signing algorithm */
 static int
 dkim_sig_tag_a(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -88,6 +91,7 @@ dkim_sig_tag_a(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return 0;
 }
 
+/* dkim_sig_tag_b - b= signature, and its raw position for blanking (§3.7) */
 static int
 dkim_sig_tag_b(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -107,6 +111,7 @@ dkim_sig_tag_b(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return 0;
 }
 
+/* dkim_sig_tag_bh - bh= body hash */
 static int
 dkim_sig_tag_bh(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -118,6 +123,7 @@ dkim_sig_tag_bh(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return 0;
 }
 
+/* dkim_sig_tag_c - c= canonicalisation */
 static int
 dkim_sig_tag_c(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -126,6 +132,7 @@ dkim_sig_tag_c(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return 0;
 }
 
+/* dkim_sig_tag_d - d= signing domain, lower-cased */
 static int
 dkim_sig_tag_d(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -162,6 +169,7 @@ dkim_sig_tag_h(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return 0;
 }
 
+/* dkim_sig_tag_i - i= agent or user identifier */
 static int
 dkim_sig_tag_i(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -169,6 +177,7 @@ dkim_sig_tag_i(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return 0;
 }
 
+/* dkim_sig_tag_l - l= body length count */
 static int
 dkim_sig_tag_l(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -199,6 +208,7 @@ dkim_sig_tag_q(struct dkim_sig *sig, const struct tagvalue_tag *t)
 	return dkim_sig_fail(sig, "unsupported key query method (q=)");
 }
 
+/* dkim_sig_tag_s - s= selector */
 static int
 dkim_sig_tag_s(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
@@ -220,12 +230,14 @@ dkim_sig_time(struct dkim_sig *sig, const struct tagvalue_tag *t, time_t *out)
 	return 0;
 }
 
+/* dkim_sig_tag_t - t= signature timestamp */
 static int
 dkim_sig_tag_t(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
 	return dkim_sig_time(sig, t, &sig->t);
 }
 
+/* dkim_sig_tag_x - x= signature expiration */
 static int
 dkim_sig_tag_x(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {

@@ -260,6 +260,7 @@ dkim_sign_body(struct dkim_sign *s, const char *p, size_t len)
 	return 0;
 }
 
+/* dkim_sign_cb_header - msg callback: a field */
 static int
 dkim_sign_cb_header(void *arg, struct span name, struct span field)
 {
@@ -267,12 +268,14 @@ dkim_sign_cb_header(void *arg, struct span name, struct span field)
 	return dkim_sign_header(arg, field.p, field.len);
 }
 
+/* dkim_sign_cb_eoh - msg callback: end of header section */
 static int
 dkim_sign_cb_eoh(void *arg)
 {
 	return dkim_sign_eoh(arg);
 }
 
+/* dkim_sign_cb_body - msg callback: body bytes */
 static int
 dkim_sign_cb_body(void *arg, const char *p, size_t len)
 {

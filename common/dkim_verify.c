@@ -307,6 +307,7 @@ dkim_verify_body(struct dkim_verify *v, const char *p, size_t len)
 	return 0;
 }
 
+/* dkim_verify_cb_header - msg callback: a field */
 static int
 dkim_verify_cb_header(void *arg, struct span name, struct span field)
 {
@@ -314,12 +315,14 @@ dkim_verify_cb_header(void *arg, struct span name, struct span field)
 	return dkim_verify_header(arg, field.p, field.len);
 }
 
+/* dkim_verify_cb_eoh - msg callback: end of header section */
 static int
 dkim_verify_cb_eoh(void *arg)
 {
 	return dkim_verify_eoh(arg);
 }
 
+/* dkim_verify_cb_body - msg callback: body bytes */
 static int
 dkim_verify_cb_body(void *arg, const char *p, size_t len)
 {
@@ -541,6 +544,7 @@ dkim_verify_evaluate(struct dkim_verify *v, struct dkim_vsig *vs)
 	EVP_PKEY_free(key);
 }
 
+/* dkim_verify_report - every answer is in and the body is done: judge and report */
 static void
 dkim_verify_report(struct dkim_verify *v)
 {

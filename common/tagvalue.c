@@ -12,18 +12,21 @@ struct tv_scan {
 	struct tagvalue_list *list;
 };
 
+/* tv_is_wsp - WSP: SP or HTAB */
 static bool
 tv_is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
+/* tv_is_alpha - ALPHA */
 static bool
 tv_is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* tv_is_alnumpunc - ALNUMPUNC: ALPHA / DIGIT / "_" */
 static bool
 tv_is_alnumpunc(char c)
 {
