@@ -5,8 +5,11 @@
 #include <check.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "policyd.h"
 #include "util.h"
 
@@ -292,6 +295,73 @@ START_TEST(action_skip_dunno_or_one_comment)
 }
 END_TEST
 
+/* capture_log - what policyd_log_verdict writes for a decision */
+static char *
+capture_log(const struct policyd_config *c, const struct policyd_request *req,
+    const struct policyd_decision *d)
+{
+	char path[] = "/tmp/test_policyd_log_XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	struct buf err;
+	size_t len;
+	char *text;
+
+	ck_assert_int_ge(fd, 0);
+	log_open("policyd", LOG_DEST_STDERR);
+	fflush(stderr);
+	dup2(fd, 2);
+	policyd_log_verdict(c, req, d);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	buf_init(&err, 1024);
+	text = config_read_file(path, &len, &err);
+	unlink(path);
+	buf_clear(&err);
+	return text;
+}
+
+START_TEST(action_log_line_is_one_grep_parseable_line)
+{
+	const char *none[] = { NULL };
+	struct policyd_config *c = make_config(none);
+	struct policyd_outcome o = { 0 };
+	struct policyd_request req;
+	struct policyd_decision d;
+	unsigned sent = 0;
+	char *line;
+
+	make_id(&o.mfrom, SPF_RESULT_FAIL, false);
+	make_request(&req, "a b\"@example.org");
+	req.attr[POLICYD_ATTR_QUEUE_ID] = xstrdup("4ABC123");
+	req.attr[POLICYD_ATTR_RECIPIENT] = xstrdup("r@example.net");
+	policyd_decision_init(&d);
+	policyd_action_decide(c, &o, &req, &sent, &d);
+	line = capture_log(c, &req, &d);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_msg(strstr(line, ": 4ABC123: spf verdict: client=192.0.2.1 helo=mx.example.org "
+	    "sender=a?b?@example.org recipient=r@example.net identity=mailfrom result=fail "
+	    "action=reject reason=\"no match\"\n") != NULL, "%s", line);
+	ck_assert_int_eq(strchr(line, '\n') - line + 1, (long)strlen(line));
+	free(line);
+	/* no queue id yet, a prepend */
+	free(req.attr[POLICYD_ATTR_QUEUE_ID]);
+	req.attr[POLICYD_ATTR_QUEUE_ID] = NULL;
+	policyd_outcome_clear(&o);
+	make_id(&o.mfrom, SPF_RESULT_PASS, false);
+	policyd_action_decide(c, &o, &req, &sent, &d);
+	line = capture_log(c, &req, &d);
+	ck_assert_msg(strstr(line, ": NOQUEUE: spf verdict: ") != NULL &&
+	    strstr(line, " result=pass action=prepend ") != NULL, "%s", line);
+	free(line);
+	policyd_decision_clear(&d);
+	policyd_outcome_clear(&o);
+	policyd_request_clear(&req);
+	policyd_config_unref(c);
+}
+END_TEST
+
 static Suite *
 action_suite(void)
 {
@@ -302,6 +372,7 @@ action_suite(void)
 	tcase_add_test(tc, action_default_dispositions);
 	tcase_add_test(tc, action_explanation_cannot_inject_protocol_lines);
 	tcase_add_test(tc, action_skip_dunno_or_one_comment);
+	tcase_add_test(tc, action_log_line_is_one_grep_parseable_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
