@@ -1,0 +1,253 @@
+/*
+ * test_reinject_dmarc.c - reinject's DMARC stage inside the real pipeline
+ * (verify -> dmarc -> authres -> sign) over the in-memory resolver: the action
+ * taken for each disposition, the fields it adds or removes, which SPF result
+ * it trusts, and what it leaves to the A-R stage.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "dmarc.h"
+#include "reinject.h"
+#include "reinject_dmarc.h"
+
+#define OUR_ID "mx.ours.example"
+
+struct run {
+	const char *name;
+	const char *sender;		/* envelope */
+	const char *helo, *addr;	/* XFORWARD */
+	const char *message;		/* header lines separated by \n, then body */
+	const char *setting;		/* "key = value" for reinject.conf, or NULL */
+	bool sign;
+	/* expectations */
+	enum reinject_action action;
+	int code;
+	bool tempfail;
+	const char *prepend_has[3];	/* substrings of the fields added on top */
+	const char *prepend_lacks;
+	const char *removed;		/* name of a field that must be marked removed */
+};
+
+static const struct run runs[] = {
+	{ "quarantine_spoof_is_tagged", "x@unrelated.example", "mx.unrelated.example",
+	  "203.0.113.5", "From: <boss@quar.example>\nSubject: hello\n\nbody\n", NULL, false,
+	  REINJECT_ACTION_RELAY, 0, false,
+	  { "Subject: [SPAM] hello", "X-Spam-Flag: YES",
+	    "dmarc=fail (p=quarantine dis=quarantine) header.from=quar.example" },
+	  "X-Mailauth-DMARC", "Subject" },
+	{ "reject_spoof_is_marked_for_hold", "x@unrelated.example", "mx.unrelated.example",
+	  "203.0.113.5", "From: <ceo@reject.example>\nSubject: pay\n\nbody\n", NULL, false,
+	  REINJECT_ACTION_RELAY, 0, false,
+	  { "X-Mailauth-DMARC: hold (dmarc=fail p=reject header.from=reject.example)",
+	    "dmarc=fail (p=reject dis=reject)", NULL }, "[SPAM]", NULL },
+	{ "reject_action_reject_refuses", "x@unrelated.example", "mx.unrelated.example",
+	  "203.0.113.5", "From: <ceo@reject.example>\n\nbody\n", "dmarc_reject_action = reject",
+	  false, REINJECT_ACTION_REJECT, 550, false, { NULL }, NULL, NULL },
+	{ "quarantine_action_discard", "x@unrelated.example", "mx.unrelated.example",
+	  "203.0.113.5", "From: <boss@quar.example>\n\nbody\n", "dmarc_quarantine_action = discard",
+	  false, REINJECT_ACTION_DISCARD, 0, false, { NULL }, NULL, NULL },
+	{ "quarantine_action_redirect_marks", "x@unrelated.example", "mx.unrelated.example",
+	  "203.0.113.5", "From: <boss@quar.example>\n\nbody\n", "dmarc_quarantine_action = redirect",
+	  false, REINJECT_ACTION_RELAY, 0, false, { "X-Mailauth-DMARC: redirect", NULL },
+	  NULL, NULL },
+	{ "accept_adds_only_the_clause", "x@unrelated.example", "mx.unrelated.example",
+	  "203.0.113.5", "From: <ceo@reject.example>\n\nbody\n", "dmarc_reject_action = accept",
+	  false, REINJECT_ACTION_RELAY, 0, false, { "dmarc=fail (p=reject dis=reject)", NULL },
+	  "X-Mailauth-DMARC", NULL },
+	{ "incoming_mark_is_removed", "b@quar.example", "mx.unrelated.example", "203.0.113.5",
+	  "X-Mailauth-DMARC: hold (forged)\nFrom: <boss@quar.example>\n\nbody\n",
+	  "dmarc_quarantine_action = accept", false, REINJECT_ACTION_RELAY, 0, false,
+	  { "dmarc=fail", NULL }, "X-Mailauth-DMARC", "X-Mailauth-DMARC" },
+	{ "own_mta_received_spf_is_trusted", "b@quar.example", "mx.sender.example", "198.51.100.7",
+	  "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=198.51.100.7; envelope-from=b@quar.example\n"
+	  "Received: from mx.sender.example by mx.ours.example\n"
+	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
+	  { "dmarc=pass", NULL }, "[SPAM]", NULL },
+	{ "sender_written_received_spf_is_not", "b@quar.example", "mx.sender.example", "198.51.100.7",
+	  "Received: from mx.sender.example by mx.ours.example\n"
+	  "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=198.51.100.7; envelope-from=b@quar.example\n"
+	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
+	  { "spf=fail smtp.mailfrom=b@quar.example", "dmarc=fail", NULL }, "dmarc=pass", NULL },
+	{ "own_spf_pass_aligns_relaxed", "b@mail.quar.example", "mx.sender.example", "198.51.100.7",
+	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
+	  { "spf=pass smtp.mailfrom=b@mail.quar.example", "dmarc=pass", NULL }, "[SPAM]", NULL },
+	{ "temperror_tempfail", "x@unrelated.example", "mx.unrelated.example", "203.0.113.5",
+	  "From: <a@slow.example>\n\nbody\n", "dmarc_temperror_action = tempfail", false,
+	  REINJECT_ACTION_RELAY, 451, true, { NULL }, NULL, NULL },
+	{ "no_from_is_permerror_with_reject_disposition", "x@unrelated.example",
+	  "mx.unrelated.example", "203.0.113.5", "Subject: no from\n\nbody\n", NULL, false,
+	  REINJECT_ACTION_RELAY, 0, false, { "dmarc=permerror", "X-Mailauth-DMARC: hold", NULL },
+	  NULL, NULL },
+	{ "mail_to_sign_is_not_evaluated", "x@unrelated.example", "mx.unrelated.example",
+	  "203.0.113.5", "From: <ceo@reject.example>\n\nbody\n", NULL, true,
+	  REINJECT_ACTION_RELAY, 0, false, { NULL }, "dmarc=", NULL },
+};
+
+struct world {
+	struct event_base *base;
+	struct dns_resolver *dns;
+	struct reinject_conf conf;
+	struct reinject_ctx ctx;
+	struct smtp_xforward xf;
+	int done;
+};
+
+/* world_init - conf (defaults + one setting), resolver with the test zone */
+static void
+world_init(struct world *w, const char *setting)
+{
+	struct buf err;
+	char text[512];
+
+	memset(w, 0, sizeof(*w));
+	config_init(&reinject_conf_schema, &w->conf);
+	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
+	    "spool_directory = /tmp\n%s\n", OUR_ID, OUR_ID, setting ? setting : "");
+	buf_init(&err, 4096);
+	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
+	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
+	buf_clear(&err);
+	reinject_dmarc_set_conf(&w->conf.dmarc);
+	w->base = event_base_new();
+	w->dns = dns_mem_new(NULL);
+	dns_mem_add_txt(w->dns, "_dmarc.quar.example", "v=DMARC1; p=quarantine");
+	dns_mem_add_txt(w->dns, "quar.example", "v=spf1 -all");
+	dns_mem_add_txt(w->dns, "mail.quar.example", "v=spf1 ip4:198.51.100.7 -all");
+	dns_mem_add_txt(w->dns, "_dmarc.reject.example", "v=DMARC1; p=reject");
+	dns_mem_set_rcode(w->dns, "_dmarc.slow.example", DNS_TYPE_TXT, DNS_RCODE_TIMEOUT);
+	w->ctx.base = w->base;
+	w->ctx.conf = &w->conf;
+	w->ctx.dns = w->dns;
+}
+
+/* world_free - release */
+static void
+world_free(struct world *w)
+{
+	reinject_dmarc_set_conf(NULL);
+	smtp_xforward_clear(&w->xf);
+	dns_resolver_free(w->dns);
+	event_base_free(w->base);
+	config_free(&reinject_conf_schema, &w->conf);
+}
+
+static void
+done(struct reinject_msg *m, void *arg)
+{
+	(void)m;
+	(*(int *)arg)++;
+}
+
+/* feed - the message, line by line with CRLF */
+static void
+feed(struct reinject_msg *m, const char *text)
+{
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t n = nl ? (size_t)(nl - text) : strlen(text);
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%.*s\r\n", (int)n, text);
+		reinject_msg_line(m, line, n + 2);
+		text += n + (nl ? 1 : 0);
+	}
+}
+
+START_TEST(reinject_dmarc_stage_table)
+{
+	const struct run *r = &runs[_i];
+	struct world w;
+	struct reinject_msg *m;
+	const char *pre;
+
+	world_init(&w, r->setting);
+	w.xf.value[SMTP_XFWD_HELO] = xstrdup(r->helo);
+	w.xf.value[SMTP_XFWD_ADDR] = xstrdup(r->addr);
+	w.xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
+	m = reinject_msg_new(&w.ctx);
+	m->sender = r->sender;
+	m->nrcpt = 1;
+	m->xf = &w.xf;
+	m->sign = r->sign;
+	reinject_pipeline_begin(m);
+	feed(m, r->message);
+	ck_assert_int_eq(reinject_msg_end(m), 0);
+	reinject_pipeline_run(m, done, &w.done);
+	if (!w.done)
+		event_base_dispatch(w.base);
+	ck_assert_msg(w.done == 1, "%s: pipeline did not finish", r->name);
+	pre = buf_cstr(&m->prepend);
+	ck_assert_msg(m->action == r->action, "%s: action %d", r->name, m->action);
+	ck_assert_msg(m->code == r->code, "%s: code %d", r->name, m->code);
+	ck_assert_msg((m->tempfail != NULL) == r->tempfail, "%s: tempfail", r->name);
+	if (r->code == 550)
+		ck_assert_msg(strstr(m->text, "reject.example") && strcmp(m->enh, "5.7.1") == 0,
+		    "%s: reply %s %s", r->name, m->enh, m->text);
+	for (size_t i = 0; i < 3 && r->prepend_has[i]; i++)
+		ck_assert_msg(strstr(pre, r->prepend_has[i]) != NULL,
+		    "%s: added fields lack \"%s\":\n%s", r->name, r->prepend_has[i], pre);
+	if (r->prepend_lacks)
+		ck_assert_msg(strstr(pre, r->prepend_lacks) == NULL,
+		    "%s: added fields have \"%s\":\n%s", r->name, r->prepend_lacks, pre);
+	if (r->removed) {
+		bool removed = false;
+
+		for (size_t i = 0; i < m->nhdrs; i++)
+			if (reinject_msg_field_is(m, i, r->removed))
+				removed |= m->hdrs[i].removed;
+		ck_assert_msg(removed, "%s: %s not removed", r->name, r->removed);
+	}
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(reinject_dmarc_action_mapping)
+{
+	struct reinject_dmarc_conf c = { .quarantine_action = REINJECT_DMARC_TAG,
+	    .reject_action = REINJECT_DMARC_HOLD, .temperror_action = REINJECT_DMARC_ACCEPT };
+
+	ck_assert_int_eq(reinject_dmarc_action_for(&c, DMARC_RESULT_FAIL, DMARC_DIS_REJECT),
+	    REINJECT_DMARC_HOLD);
+	ck_assert_int_eq(reinject_dmarc_action_for(&c, DMARC_RESULT_FAIL, DMARC_DIS_QUARANTINE),
+	    REINJECT_DMARC_TAG);
+	ck_assert_int_eq(reinject_dmarc_action_for(&c, DMARC_RESULT_FAIL, DMARC_DIS_NONE),
+	    REINJECT_DMARC_ACCEPT);
+	ck_assert_int_eq(reinject_dmarc_action_for(&c, DMARC_RESULT_PASS, DMARC_DIS_NONE),
+	    REINJECT_DMARC_ACCEPT);
+	ck_assert_int_eq(reinject_dmarc_action_for(&c, DMARC_RESULT_PERMERROR, DMARC_DIS_REJECT),
+	    REINJECT_DMARC_HOLD);
+	c.temperror_action = REINJECT_DMARC_TEMPFAIL;
+	ck_assert_int_eq(reinject_dmarc_action_for(&c, DMARC_RESULT_TEMPERROR, DMARC_DIS_NONE),
+	    REINJECT_DMARC_TEMPFAIL);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("reinject_dmarc");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, reinject_dmarc_stage_table, 0, (int)ARRAY_LEN(runs));
+	tcase_add_test(tc, reinject_dmarc_action_mapping);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
