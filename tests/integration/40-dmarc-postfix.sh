@@ -108,7 +108,10 @@ sed -i "s|no_unknown_recipient_checks,no_header_body_checks,no_milters,no_addres
 	"$pfdir/master.cf"
 ma_postfix_master pf \
 	"dmarc-cleanup unix n - n - 0 cleanup" \
-	"  -o header_checks=regexp:$pfdir/header_checks.dmarc"
+	"  -o header_checks=regexp:$pfdir/header_checks.dmarc" \
+	"  -o mime_header_checks=" \
+	"  -o nested_header_checks=" \
+	"  -o body_checks="
 ma_postfix_start pf
 ma_wait_port $BACK || ma_fail "re-injection smtpd not listening on $BACK"
 
