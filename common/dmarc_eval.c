@@ -283,9 +283,11 @@ eval_org_of(struct dmarc_eval *e, const struct dmarc_walk *w, const char *id,
 	return iw->failed ? NULL : iw->org;
 }
 
-/* eval_possible - could id align?  With the From domain's walk cut short by a
+/*
+ * eval_possible - could id align?  With the From domain's walk cut short by a
  * DNS failure its Organizational Domain is unknown: then any name sharing at
- * least the last two labels with it could. */
+ * least the last two labels with it could.
+ */
 static bool
 eval_possible(const struct dmarc_walk *w, enum dmarc_align_mode mode, const char *id)
 {

@@ -146,6 +146,7 @@ dmarc_net_match(const char *const *nets, const struct sockaddr_storage *ss)
 	return 0;
 }
 
+/* dmarc_result_str - "none", "pass", ... (RFC 8601 result names) */
 const char *
 dmarc_result_str(enum dmarc_result r)
 {
@@ -159,6 +160,7 @@ dmarc_result_str(enum dmarc_result r)
 	return "?";
 }
 
+/* dmarc_policy_str - "none", "quarantine", "reject"; "" when unset */
 const char *
 dmarc_policy_str(enum dmarc_policy p)
 {
@@ -171,6 +173,7 @@ dmarc_policy_str(enum dmarc_policy p)
 	return "?";
 }
 
+/* dmarc_disposition_str - "none", "quarantine", "reject" */
 const char *
 dmarc_disposition_str(enum dmarc_disposition d)
 {
@@ -182,6 +185,7 @@ dmarc_disposition_str(enum dmarc_disposition d)
 	return "?";
 }
 
+/* dmarc_override_str - RFC 9990 PolicyOverrideType name; "" for none */
 const char *
 dmarc_override_str(enum dmarc_override o)
 {
@@ -197,6 +201,7 @@ dmarc_override_str(enum dmarc_override o)
 	return "?";
 }
 
+/* dmarc_auth_str - RFC 8601 result name of a DKIM result */
 const char *
 dmarc_auth_str(enum dmarc_auth a)
 {

@@ -85,6 +85,7 @@ record_policy(struct dmarc_record *rec, struct span v, enum dmarc_policy *dst,
 	return 0;
 }
 
+/* tag_p, tag_sp, tag_np - the three policy tags */
 static int tag_p(struct dmarc_record *r, struct span v) { return record_policy(r, v, &r->p, "p"); }
 static int tag_sp(struct dmarc_record *r, struct span v) { return record_policy(r, v, &r->sp, "sp"); }
 static int tag_np(struct dmarc_record *r, struct span v) { return record_policy(r, v, &r->np, "np"); }
@@ -103,6 +104,7 @@ record_rors(struct dmarc_record *rec, struct span v, enum dmarc_align_mode *dst,
 	return 0;
 }
 
+/* tag_adkim, tag_aspf - the alignment modes */
 static int tag_adkim(struct dmarc_record *r, struct span v) { return record_rors(r, v, &r->adkim, "adkim"); }
 static int tag_aspf(struct dmarc_record *r, struct span v) { return record_rors(r, v, &r->aspf, "aspf"); }
 
@@ -221,6 +223,7 @@ record_urilist(struct dmarc_record *rec, struct span v,
 	return 0;
 }
 
+/* tag_rua, tag_ruf - report URI lists */
 static int tag_rua(struct dmarc_record *r, struct span v) { return record_urilist(r, v, r->rua, &r->nrua, "rua"); }
 static int tag_ruf(struct dmarc_record *r, struct span v) { return record_urilist(r, v, r->ruf, &r->nruf, "ruf"); }
 
