@@ -186,57 +186,56 @@ dkim_cb_byte(struct dkim_canon_body *cb, char c)
 	dkim_cb_stage(cb, &c, 1);
 }
 
-/* dkim_cb_run - length of plain content at p (no CR, LF, or WSP when relaxed) */
-static size_t
-dkim_cb_run(const struct dkim_canon_body *cb, const char *p, size_t len)
+/* dkim_cb_special - a byte that is not plain content: CR, LF after CR, WSP (relaxed) */
+static void
+dkim_cb_special(struct dkim_canon_body *cb, char c)
 {
-	size_t n = 0;
-
-	if (cb->canon == DKIM_CANON_SIMPLE) {
-		while (n < len && p[n] != '\r' && p[n] != '\n')
-			n++;
-	} else {
-		while (n < len && p[n] != '\r' && p[n] != '\n' && p[n] != ' ' &&
-		    p[n] != '\t')
-			n++;
+	if (cb->cr) {
+		cb->cr = false;
+		if (c == '\n') {
+			cb->wsp = false;	/* trailing WSP of the line dropped */
+			cb->crlf_pending++;
+			return;
+		}
+		dkim_cb_byte(cb, '\r');	/* a lone CR is content */
 	}
-	return n;
+	if (c == '\r') {
+		cb->cr = true;
+		return;
+	}
+	dkim_cb_byte(cb, c);
 }
 
 /* dkim_canon_body_update - more body bytes, any split */
 void
 dkim_canon_body_update(struct dkim_canon_body *cb, const char *p, size_t len)
 {
-	size_t i = 0;
+	bool relaxed = cb->canon == DKIM_CANON_RELAXED;
 
-	while (i < len) {
+	for (size_t i = 0; i < len; i++) {
 		char c = p[i];
-		size_t run;
 
-		if (cb->cr) {
-			cb->cr = false;
-			if (c == '\n') {
-				cb->wsp = false;	/* trailing WSP of the line dropped */
-				cb->crlf_pending++;
-				i++;
-				continue;
-			}
-			dkim_cb_byte(cb, '\r');	/* a lone CR is content */
-		}
-		if (c == '\r') {
-			cb->cr = true;
-			i++;
+		if (cb->cr || c == '\r' || (relaxed && dkim_canon_is_wsp(c))) {
+			dkim_cb_special(cb, c);
 			continue;
 		}
-		run = dkim_cb_run(cb, p + i, len - i);
-		if (run) {
+		if (!relaxed) {
+			/* simple: everything up to the next CR is content, copied at once */
+			const char *q = memchr(p + i, '\r', len - i);
+			size_t run = q ? (size_t)(q - (p + i)) : len - i;
+
 			dkim_cb_content(cb);
 			dkim_cb_stage(cb, p + i, run);
-			i += run;
+			i += run - 1;
 			continue;
 		}
-		dkim_cb_byte(cb, c);
-		i++;
+		/* relaxed: one byte of line content, written in place */
+		if (cb->crlf_pending || cb->wsp)
+			dkim_cb_content(cb);
+		if (cb->staged == sizeof(cb->stage))
+			dkim_cb_flush(cb);
+		cb->stage[cb->staged++] = c;
+		cb->content = true;
 	}
 	dkim_cb_flush(cb);
 }
