@@ -290,7 +290,11 @@ parse_addr_spec(struct lexer *lx, struct mailaddr_list *out, const struct words 
 	if ((a = list_push(lx, out, at.off, in_group)) == NULL)
 		return -1;
 	memcpy(a->local, w->text, w->len + 1);
-	return parse_domain(lx, a);
+	if (parse_domain(lx, a) != 0) {
+		out->count--;	/* count holds complete addresses only */
+		return -1;
+	}
+	return 0;
 }
 
 /* parse_angle - "<" [obs-route] addr-spec ">" */

@@ -206,13 +206,17 @@ mailaddr_domain_to_ascii(const char *p, size_t len, char out[MAILADDR_DOMAIN_SIZ
 		while (j < len && p[j] != '.')
 			j++;
 		if (o) {
-			if (o + 1 >= NAME_SIZE_LIMIT)
+			if (o + 1 >= NAME_SIZE_LIMIT) {
+				out[0] = '\0';
 				return -1;
+			}
 			out[o++] = '.';
 		}
 		k = label_convert(p + i, j - i, out + o, NAME_SIZE_LIMIT - o);
-		if (k < 0)
+		if (k < 0) {
+			out[0] = '\0';
 			return -1;
+		}
 		o += (size_t)k;
 		i = j + 1;
 	}

@@ -92,6 +92,18 @@ START_TEST(mailaddr_parses_table)
 }
 END_TEST
 
+START_TEST(mailaddr_error_keeps_only_complete_addresses)
+{
+	/* found by fuzz_dmarc: a bad domain after a good address */
+	const char *f = "\"a@b\" <x@Example.COM.>, G: y@=recher.example;";
+	struct mailaddr_list l;
+
+	ck_assert_int_eq(mailaddr_parse_list(f, strlen(f), &l), -1);
+	ck_assert_uint_eq(l.count, 1);
+	ck_assert_str_eq(l.addr[0].domain, "example.com");
+}
+END_TEST
+
 START_TEST(mailaddr_bounded_by_limit)
 {
 	char field[4096];
@@ -142,6 +154,7 @@ suite(void)
 
 	tcase_add_loop_test(tc, mailaddr_parses_table, 0, (int)ARRAY_LEN(addr_cases));
 	tcase_add_test(tc, mailaddr_bounded_by_limit);
+	tcase_add_test(tc, mailaddr_error_keeps_only_complete_addresses);
 	tcase_add_test(tc, mailaddr_respects_length);
 	tcase_add_test(tc, mailaddr_idna_rfc3492_samples);
 	suite_add_tcase(s, tc);
