@@ -89,6 +89,9 @@ void reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c);
  * Received-SPF (m->spf empty): call it after the A-R stage's own spf= clause */
 void reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b);
 
+/* reinject_dmarccheck_main - "reinject dmarc-check DOMAIN [--dns addr@port]" */
+int reinject_dmarccheck_main(int argc, char **argv);
+
 /* reinject_dmarc_action_for - the action for a disposition/result (exposed for tests) */
 enum reinject_dmarc_action reinject_dmarc_action_for(const struct reinject_dmarc_conf *c,
     int result, int disposition);

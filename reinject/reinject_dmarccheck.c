@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "dmarc.h"
+#include "reinject_dmarc.h"
 #include "tagvalue.h"
 
 #define DMARCCHECK_EXIT_FOUND		0
@@ -26,7 +27,6 @@
 /* Per-query timeout of the check tool. */
 #define DMARCCHECK_TIMEOUT_MS		5000
 
-int reinject_dmarccheck_main(int argc, char **argv);
 
 struct check_out {
 	int status;

@@ -2,7 +2,7 @@
  * reinject_dmarccheck_main.c - the standalone dmarc-check program (the same
  * code as "reinject dmarc-check").
  */
-int reinject_dmarccheck_main(int argc, char **argv);
+#include "reinject_dmarc.h"
 
 /* main - run dmarc-check */
 int
