@@ -5,8 +5,10 @@
  *
  *   dkimtool sign [-c hdr/body] [-t timestamp] [-o always|present|none]
  *                 -S domain:selector:keyfile ... < msg > signed
- *       prints the DKIM-Signature fields (one per -S, dual signing) followed by
- *       the message unchanged.
+ *   dkimtool sign [-c hdr/body] ... -K keytable -T signingtable -F sender < msg
+ *       prints the DKIM-Signature fields (one per -S, dual signing; or one per
+ *       signer the OpenDKIM-format tables give for the sender) followed by the
+ *       message unchanged.
  *   dkimtool verify -z zonefile < msg
  *       zonefile lines: "selector._domainkey.domain TXT-value" (value to the end
  *       of the line).  Prints one line per signature:
@@ -117,6 +119,34 @@ tool_signer(const char *spec, struct dkim_sign_config *c, EVP_PKEY **key)
 	return 0;
 }
 
+/* tool_table - signers for sender from OpenDKIM-format tables, into c[] */
+static int
+tool_table(const char *kt, const char *st, const char *sender,
+    struct dkim_table **t, struct dkim_sign_config *c, size_t *n,
+    EVP_PKEY **keys)
+{
+	struct dkim_table_config tc = { .key_table = kt, .signing_table = st,
+	    .key_opts = { .allow_insecure = true } };
+	char err[DKIM_TABLE_ERR_MAX];
+	struct dkim_signers sg;
+
+	if ((*t = dkim_table_load(&tc, err, sizeof(err))) == NULL ||
+	    dkim_table_lookup(*t, span_from_cstr(sender), &sg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dkimtool: %s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < sg.n && *n < TOOL_SIGNERS_MAX; i++, (*n)++) {
+		dkim_sign_config_default(&c[*n]);
+		c[*n].key = keys[*n] = sg.v[i].key;
+		EVP_PKEY_up_ref(keys[*n]);
+		c[*n].alg = sg.v[i].alg;
+		c[*n].domain = xstrdup(sg.v[i].domain);
+		c[*n].selector = xstrdup(sg.v[i].selector);
+		c[*n].identity = sg.v[i].identity[0] ? xstrdup(sg.v[i].identity) : NULL;
+	}
+	return 0;
+}
+
 /* tool_sign - the "sign" command */
 static int
 tool_sign(int argc, char **argv)
@@ -124,12 +154,19 @@ tool_sign(int argc, char **argv)
 	struct dkim_sign_config base, c[TOOL_SIGNERS_MAX];
 	EVP_PKEY *keys[TOOL_SIGNERS_MAX] = { NULL };
 	char *fields[TOOL_SIGNERS_MAX] = { NULL };
+	const char *kt = NULL, *st = NULL, *sender = NULL;
+	struct dkim_table *table = NULL;
 	size_t n = 0, len;
 	char *msg;
 	int opt, rc = 0;
 
+	memset(c, 0, sizeof(c));
 	dkim_sign_config_default(&base);
-	while ((opt = getopt(argc, argv, "c:t:o:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:t:o:S:K:T:F:")) != -1) {
+		if (opt == 'K' || opt == 'T' || opt == 'F') {
+			*(opt == 'K' ? &kt : opt == 'T' ? &st : &sender) = optarg;
+			continue;
+		}
 		if (opt == 'c' && tool_canon(optarg, &base.header_canon,
 		    &base.body_canon) == 0)
 			continue;
@@ -151,9 +188,12 @@ tool_sign(int argc, char **argv)
 			continue;
 		}
 		fprintf(stderr, "usage: dkimtool sign [-c h/b] [-t ts] [-o mode] "
-		    "-S d:s:keyfile ...\n");
+		    "-S d:s:keyfile ... | -K keytable -T signingtable -F sender\n");
 		return 2;
 	}
+	if (kt != NULL && (st == NULL || sender == NULL ||
+	    tool_table(kt, st, sender, &table, c, &n, keys) < 0))
+		return 2;
 	/* options given after -S still apply to every signer */
 	for (size_t i = 0; i < n; i++) {
 		c[i].header_canon = base.header_canon;
@@ -174,7 +214,9 @@ tool_sign(int argc, char **argv)
 		EVP_PKEY_free(keys[i]);
 		free((char *)c[i].domain);
 		free((char *)c[i].selector);
+		free((char *)c[i].identity);
 	}
+	dkim_table_free(table);
 	free(msg);
 	return rc;
 }
