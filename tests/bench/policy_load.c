@@ -3,7 +3,8 @@
  * (SMTPD_POLICY_README protocol: name=value lines, an empty line ends a
  * request; the reply is action=... then an empty line).
  *
- * Opens C concurrent TCP connections, and on each one sends Postfix-style
+ * Opens C concurrent connections (TCP, or a unix-domain socket as Postfix
+ * uses under its queue directory), and on each one sends Postfix-style
  * RCPT requests back to back (one outstanding request per connection, as
  * Postfix's smtpd does), varying instance, client address, HELO name and
  * sender domain deterministically so that two servers see the same stream.
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,7 +56,8 @@ struct load_opts {
 	int domains;		/* sender domain count */
 	bool unique_ip;		/* fresh client address per transaction */
 	const char *cpu_comm;	/* account the CPU of processes named this */
-	struct sockaddr_in addr;
+	struct sockaddr_storage addr;	/* AF_INET or AF_UNIX */
+	socklen_t addrlen;
 };
 
 struct load_conn {
@@ -92,18 +95,36 @@ static uint64_t load_now_ns(void)
 static void load_usage(void)
 {
 	fprintf(stderr, "usage: policy_load [-c conns] [-d seconds] [-w warmup]"
-		" [-r rcpts] [-i ips] [-D domains] [-u] [-n comm] host:port\n");
+		" [-r rcpts] [-i ips] [-D domains] [-u] [-n comm] host:port|unix:path\n");
 	exit(2);
 }
 
-/* load_parse_addr - parse IPv4 host:port into opts->addr */
+/* load_parse_unix - "unix:/path" into opts->addr */
+static int load_parse_unix(struct load_opts *o, const char *path)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&o->addr;
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(sun->sun_path))
+		return -1;
+	memset(&o->addr, 0, sizeof(o->addr));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, len + 1);
+	o->addrlen = (socklen_t)sizeof(*sun);
+	return 0;
+}
+
+/* load_parse_addr - IPv4 host:port or unix:/path into opts->addr */
 static int load_parse_addr(struct load_opts *o, const char *arg)
 {
+	struct sockaddr_in *sin = (struct sockaddr_in *)&o->addr;
 	char host[64];
 	const char *colon = strrchr(arg, ':');
 	size_t hlen;
 	long port;
 
+	if (strncmp(arg, "unix:", 5) == 0)
+		return load_parse_unix(o, arg + 5);
 	if (colon == NULL || (hlen = (size_t)(colon - arg)) >= sizeof(host))
 		return -1;
 	memcpy(host, arg, hlen);
@@ -112,9 +133,10 @@ static int load_parse_addr(struct load_opts *o, const char *arg)
 	if (port <= 0 || port > 65535)
 		return -1;
 	memset(&o->addr, 0, sizeof(o->addr));
-	o->addr.sin_family = AF_INET;
-	o->addr.sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &o->addr.sin_addr) == 1 ? 0 : -1;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	o->addrlen = (socklen_t)sizeof(*sin);
+	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
 /* load_parse_opts - command line into options */
@@ -244,13 +266,14 @@ static int load_send(const struct load_opts *o, int i, struct load_conn *c)
 /* load_connect - open one connection to the server */
 static int load_connect(const struct load_opts *o)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(o->addr.ss_family, SOCK_STREAM, 0);
 	int one = 1;
 
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof(o->addr)) < 0) {
+	if (o->addr.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) < 0) {
 		close(fd);
 		return -1;
 	}

@@ -3,7 +3,7 @@
 # (Debian's postfix-policyd-spf-python) on the same DNS data, in one run.
 #
 #   tests/bench/policyd-bench.sh [-c CONNS] [-d SECONDS] [-w WARMUP]
-#                                [-n ROUNDS] [-s SERVERS] [-R] [BUILD_DIR]
+#                                [-n ROUNDS] [-s SERVERS] [-R] [-U] [BUILD_DIR]
 #
 # SERVERS: "policyd pypolicyd-spf" (default) or one of them.
 # -R runs both servers (policyd, Postfix's master and so every spawned
@@ -11,6 +11,9 @@
 #    policy (chrt -r 10), the same for both, so that other work on a shared
 #    machine (compilers, other tests) does not decide the figures; the
 #    kernel's RT throttling still leaves that work 5% of the CPU.
+# -U loads both servers over unix-domain sockets (policyd's listener in the
+#    run directory; pypolicyd-spf as Debian documents it, a spawn service
+#    "unix" in the instance's private/ directory) instead of TCP.
 #
 # Starts, all on 127.0.0.1 ports 20500-20599 and in one temp directory:
 #   - a private unbound (tests/integration/dnsserver.sh) with the SPF records
@@ -48,7 +51,8 @@ WARMUP=3
 ROUNDS=3
 SERVERS="policyd pypolicyd-spf"
 RT=()
-while getopts c:d:w:n:s:R ch; do
+TRANSPORT=tcp
+while getopts c:d:w:n:s:RU ch; do
 	case $ch in
 	c) CONNS=$OPTARG ;;
 	d) SECONDS_RUN=$OPTARG ;;
@@ -56,7 +60,8 @@ while getopts c:d:w:n:s:R ch; do
 	n) ROUNDS=$OPTARG ;;
 	s) SERVERS=$OPTARG ;;
 	R) RT=(chrt -r 10) ;;
-	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-n rounds] [-s servers] [-R] [build_dir]" >&2
+	U) TRANSPORT=unix ;;
+	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-n rounds] [-s servers] [-R] [-U] [build_dir]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -99,9 +104,8 @@ bench_zone() {
 # bench_start_dns - private unbound with the zone
 bench_start_dns() {
 	bench_zone >"$MA_TMP/bench.zone"
-	DNS_PORT=$("$SRC/tests/integration/dnsserver.sh" start "$MA_TMP/dns" \
-		"$PORT_DNS" "$MA_TMP/bench.zone") || ma_fail "dnsserver.sh start"
-	ma_log_register "$MA_TMP/dns/unbound.log"
+	ma_dns_start dns "$PORT_DNS" "$MA_TMP/bench.zone"
+	DNS_PORT=$MA_DNS_PORT
 	# pypolicyd-spf asks unbound for every lookup: same policy as the servers
 	[ ${#RT[@]} = 0 ] || chrt -r -a -p 10 "$(cat "$MA_TMP/dns/pid")" >/dev/null ||
 		ma_fail "chrt on unbound"
@@ -111,7 +115,7 @@ bench_start_dns() {
 bench_start_policyd() {
 	ma_user_ensure mailauth || ma_fail "cannot create user mailauth"
 	cat >"$MA_TMP/policyd.conf" <<EOF
-listen = inet:127.0.0.1:$PORT_POLICYD
+listen = inet:127.0.0.1:$PORT_POLICYD, unix:$MA_TMP/policyd.sock
 dns_forwarders = 127.0.0.1@$DNS_PORT
 user = mailauth
 EOF
@@ -134,6 +138,8 @@ EOF
 	ma_postfix_create pf $PORT_PF_SMTPD $PORT_PF_SINK
 	ma_postfix_master pf \
 		"127.0.0.1:$PORT_PYSPF inet n n n - 0 spawn" \
+		"  user=nobody argv=/usr/bin/env PYTHONPATH=$MA_TMP/pyspf /usr/bin/policyd-spf" \
+		"policyd-spf unix - n n - 0 spawn" \
 		"  user=nobody argv=/usr/bin/env PYTHONPATH=$MA_TMP/pyspf /usr/bin/policyd-spf"
 	ma_postfix_start pf
 	ma_wait_port $PORT_PYSPF || ma_fail "spawn service not listening"
@@ -168,7 +174,7 @@ bench_run() {
 	local args=(-c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" -i $IPS -D $DOMAINS -r 2
 		-n "$(bench_comm "$1")")
 	[ "$3" = unique ] && args+=(-u)
-	"${RT[@]}" "$LOAD" "${args[@]}" "127.0.0.1:$2" >"$out" 2>&1
+	"${RT[@]}" "$LOAD" "${args[@]}" "$2" >"$out" 2>&1
 	echo "round $4 $3 $1: $(cat "$out")" >&2
 	grep -q '^conns=' "$out" || ma_fail "policy_load failed for $1"
 }
@@ -231,14 +237,27 @@ bench_table() {
 	echo "connections=$CONNS warmup=${WARMUP}s measured=${SECONDS_RUN}s rounds=$ROUNDS" \
 		"nproc=$(nproc) cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
 		"loadavg=$(cut -d' ' -f1-3 /proc/loadavg)" \
-		"scheduling=$([ ${#RT[@]} = 0 ] && echo normal || echo SCHED_RR)"
+		"scheduling=$([ ${#RT[@]} = 0 ] && echo normal || echo SCHED_RR)" \
+		"transport=$TRANSPORT"
 }
 
-# bench_port NAME - the port of a server
+# bench_port NAME - the TCP port of a server
 bench_port() {
 	case $1 in
 	policyd) echo $PORT_POLICYD ;;
 	pypolicyd-spf) echo $PORT_PYSPF ;;
+	esac
+}
+
+# bench_addr NAME - where the load goes: 127.0.0.1:PORT or unix:PATH
+bench_addr() {
+	if [ $TRANSPORT = tcp ]; then
+		echo "127.0.0.1:$(bench_port "$1")"
+		return
+	fi
+	case $1 in
+	policyd) echo "unix:$MA_TMP/policyd.sock" ;;
+	pypolicyd-spf) echo "unix:$MA_TMP/pf/spool/private/policyd-spf" ;;
 	esac
 }
 
@@ -255,9 +274,8 @@ done
 for ((round = 1; round <= ROUNDS; round++)); do
 	for mode in warm unique; do
 		for s in $SERVERS; do
-			bench_run "$s" "$(bench_port "$s")" $mode $round
+			bench_run "$s" "$(bench_addr "$s")" $mode $round
 		done
 	done
 done
 bench_table
-"$SRC/tests/integration/dnsserver.sh" stop "$MA_TMP/dns"
