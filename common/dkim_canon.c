@@ -206,6 +206,30 @@ dkim_cb_special(struct dkim_canon_body *cb, char c)
 	dkim_cb_byte(cb, c);
 }
 
+/*
+ * dkim_cb_relaxed_run - length of the run at p (p[0] is content) that relaxed
+ * canonicalisation leaves unchanged: content bytes and single SPs each
+ * followed by content within this chunk.  A CR, an HTAB, or a SP followed by
+ * WSP, CR or the end of the chunk ends it.
+ */
+static size_t
+dkim_cb_relaxed_run(const char *p, size_t len)
+{
+	size_t j = 1;
+
+	while (j < len) {
+		char d = p[j];
+
+		if (d == '\r' || d == '\t')
+			break;
+		if (d == ' ' && (j + 1 == len || p[j + 1] == ' ' || p[j + 1] == '\t' ||
+		    p[j + 1] == '\r'))
+			break;
+		j++;
+	}
+	return j;
+}
+
 /* dkim_canon_body_update - more body bytes, any split */
 void
 dkim_canon_body_update(struct dkim_canon_body *cb, const char *p, size_t len)
@@ -214,6 +238,7 @@ dkim_canon_body_update(struct dkim_canon_body *cb, const char *p, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		char c = p[i];
+		size_t run;
 
 		if (cb->cr || c == '\r' || (relaxed && dkim_canon_is_wsp(c))) {
 			dkim_cb_special(cb, c);
@@ -222,20 +247,19 @@ dkim_canon_body_update(struct dkim_canon_body *cb, const char *p, size_t len)
 		if (!relaxed) {
 			/* simple: everything up to the next CR is content, copied at once */
 			const char *q = memchr(p + i, '\r', len - i);
-			size_t run = q ? (size_t)(q - (p + i)) : len - i;
+
+			run = q ? (size_t)(q - (p + i)) : len - i;
 
 			dkim_cb_content(cb);
 			dkim_cb_stage(cb, p + i, run);
 			i += run - 1;
 			continue;
 		}
-		/* relaxed: one byte of line content, written in place */
-		if (cb->crlf_pending || cb->wsp)
-			dkim_cb_content(cb);
-		if (cb->staged == sizeof(cb->stage))
-			dkim_cb_flush(cb);
-		cb->stage[cb->staged++] = c;
-		cb->content = true;
+		/* relaxed: content and single SPs between content are already canonical */
+		run = dkim_cb_relaxed_run(p + i, len - i);
+		dkim_cb_content(cb);
+		dkim_cb_stage(cb, p + i, run);
+		i += run - 1;
 	}
 	dkim_cb_flush(cb);
 }

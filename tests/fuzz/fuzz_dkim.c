@@ -21,7 +21,7 @@ fz_collect(void *arg, const char *p, size_t len)
 	buf_append(arg, p, len);
 }
 
-/* fz_body - whole vs split canonicalisation must agree */
+/* fz_body - whole, split and byte-at-a-time canonicalisation must agree */
 static void
 fz_body(enum dkim_canon c, const char *p, size_t len, size_t cut)
 {
@@ -38,6 +38,14 @@ fz_body(enum dkim_canon c, const char *p, size_t len, size_t cut)
 	dkim_canon_body_update(&b, p + cut, len - cut);
 	dkim_canon_body_final(&b);
 	if (wa.len != wb.len || wa.overflow || (wa.len && memcmp(wa.data, wb.data, wa.len) != 0))
+		abort();
+	/* byte at a time takes the slow path for every whitespace byte */
+	buf_reset(&wb);
+	dkim_canon_body_init(&b, c, fz_collect, &wb);
+	for (size_t i = 0; i < len; i++)
+		dkim_canon_body_update(&b, p + i, 1);
+	dkim_canon_body_final(&b);
+	if (wa.len != wb.len || (wa.len && memcmp(wa.data, wb.data, wa.len) != 0))
 		abort();
 	buf_clear(&wa);
 	buf_clear(&wb);
