@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "config_build.h"
+#include "dns.h"
 #include "dkim_table.h"
 #include "log.h"
 #include "reinject.h"
@@ -65,6 +68,19 @@ reinject_drop(const struct reinject_conf *c)
 		log_panic("privileges could be regained after dropping them");
 }
 
+/* reinject_resolver_check - the DNS settings give a working resolver */
+static int
+reinject_resolver_check(const struct reinject_conf *c)
+{
+	struct event_base *base = event_base_new();
+	struct dns_resolver *r = reinject_worker_dns(base, c);
+
+	if (r)
+		dns_resolver_free(r);
+	event_base_free(base);
+	return r ? 0 : -1;
+}
+
 /* reinject_check - -t: load everything a worker would, report, exit */
 static int
 reinject_check(const struct reinject_conf *c)
@@ -78,6 +94,8 @@ reinject_check(const struct reinject_conf *c)
 	rc = reinject_worker_tables(c, &t, &h, &err);
 	if (rc < 0)
 		fprintf(stderr, "%s", buf_cstr(&err));
+	if (reinject_resolver_check(c) < 0)
+		rc = -1;
 	if (t)
 		dkim_table_free(t);
 	if (h)
@@ -128,6 +146,8 @@ main(int argc, char **argv)
 	}
 	if (c.syslog && !to_stderr)
 		log_open("reinject", LOG_DEST_SYSLOG);
+	if (reinject_resolver_check(&c) < 0)
+		log_fatal("the DNS settings (dns_forwarders, dns_resolv_conf) are unusable");
 	if (reinject_listen_open(&c, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));
 	reinject_drop(&c);

@@ -206,6 +206,7 @@ struct reinject_msg {
 	void *stage_state[8];
 	size_t stage_next;
 	struct event *stage_timer;
+	bool stage_expired;		/* dkim_timeout passed */
 	void (*done)(struct reinject_msg *m, void *arg);
 	void *done_arg;
 };
@@ -363,6 +364,9 @@ int reinject_subcmd(int argc, char **argv);
 /* reinject_worker_tables - signing tables and InternalHosts; -1 and err */
 int reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
     struct dkim_hostlist **h, struct buf *err);
+/* reinject_worker_dns - the resolver for DKIM/DMARC lookups; NULL (logged) on error */
+struct dns_resolver *reinject_worker_dns(struct event_base *base,
+    const struct reinject_conf *c);
 /* reinject_listen_open - bind every listener; -1 and a message in err */
 int reinject_listen_open(struct reinject_conf *c, struct buf *err);
 

@@ -9,6 +9,8 @@
  * error) ends the session and hands the caller a synthesised 4xx reply, so
  * Postfix keeps the message queued.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -325,6 +327,11 @@ reinject_client_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		int on = 1;
+
+		/* one command per reply: no Nagle delay on the small writes */
+		(void)setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY,
+		    &on, sizeof(on));
 		reinject_client_enter(c, RC_GREETING);
 		return;
 	}

@@ -6,7 +6,8 @@
  * one after the other; a stage may finish asynchronously (DNS).  The whole
  * finishing is bounded by dkim_timeout, so the reply to Postfix comes well
  * within its smtp_data_done_timeout: when it passes, the waiting stage records
- * a temporary outcome and the remaining stages run.
+ * a temporary outcome and the remaining stages run without waiting for
+ * anything more.
  */
 #include <event2/event.h>
 
@@ -65,9 +66,10 @@ reinject_pipeline_timeout(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	log_warn("stage %s: no answer within dkim_timeout (%u s)",
 	    reinject_stages[i]->name, m->conf->dkim_timeout);
+	m->stage_expired = true;
 	if (reinject_stages[i]->timeout)
 		reinject_stages[i]->timeout(m->stage_state[i], m);
-	reinject_pipeline_next(m);
+	reinject_pipeline_next(m);	/* may free m */
 }
 
 /* reinject_pipeline_next - finish the next stage, or report completion */
@@ -79,6 +81,12 @@ reinject_pipeline_next(struct reinject_msg *m)
 
 		if (!m->stage_state[i] || !reinject_stages[i]->finish)
 			continue;
+		if (m->stage_expired) {
+			/* the budget is spent: a stage that waits is timed out at once */
+			struct timeval now = { 0, 0 };
+
+			evtimer_add(m->stage_timer, &now);
+		}
 		reinject_stages[i]->finish(m->stage_state[i], m);
 		return;	/* the stage calls us again, maybe already did */
 	}

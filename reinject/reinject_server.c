@@ -10,9 +10,12 @@
  * (RFC 5321 §3.3: the transaction start), so MAIL and each RCPT get
  * downstream's own reply, and is kept for the next transactions.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -835,7 +838,11 @@ reinject_server_accept(struct reinject_ctx *ctx, int fd, enum reinject_mode mode
 {
 	struct reinject_session *s = xcalloc(1, sizeof(*s));
 	char text[300];
+	int on = 1;
 
+	/* replies are small writes answered by the peer's next command: without
+	 * this, Nagle and delayed ACKs cost tens of milliseconds per exchange */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	s->ctx = ctx;
 	s->mode = mode;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);

@@ -90,7 +90,7 @@ reinject_worker_term(evutil_socket_t fd, short ev, void *arg)
 }
 
 /* reinject_worker_dns - the resolver for key lookups */
-static struct dns_resolver *
+struct dns_resolver *
 reinject_worker_dns(struct event_base *base, const struct reinject_conf *c)
 {
 	struct dns_unbound_config uc = { 0 };

@@ -5,7 +5,7 @@ control: per-recipient replies, 451/552 at end of DATA, down, stalling).
 
 Usage: 30-reinject-test.py protocol|faults
 Environment: MAILAUTH_BUILD (build dir with reinject/reinject).
-Ports 20700-20799.  Exit 0 all passed, 1 a failure, 77 skipped.
+Ports: a free block of ten in 20700-20779, DNS in 20790-20799.  Exit 0 all passed, 1 a failure, 77 skipped.
 """
 import os
 import pwd
@@ -20,6 +20,28 @@ import threading
 import time
 
 BUILD = os.environ.get("MAILAUTH_BUILD", "build")
+# Port blocks of ten inside 20700-20779 (the range of these tests); a run takes
+# the first block that is free, so two checkouts can run the suite at once.
+PORT_BLOCKS = {"protocol": [20700, 20730, 20750], "faults": [20710, 20740, 20760]}
+P = B = 0
+
+
+def free_block(which):
+    """base port of the first block whose ten ports can all be bound"""
+    for base in PORT_BLOCKS[which]:
+        socks = []
+        try:
+            for port in range(base, base + 10):
+                t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(t)
+                t.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError("no free port block in %s" % PORT_BLOCKS[which])
 REINJECT = os.path.join(BUILD, "reinject", "reinject")
 FAILED = []
 
@@ -331,10 +353,12 @@ def dkim_setup(tmp):
 
 
 def test_protocol(tmp):
-    sink = Sink(20702)
+    global P
+    P = free_block("protocol")
+    sink = Sink((P + 2))
     Reinject.ensure_user()
     dconf, txt, dnsdir = dkim_setup(tmp)
-    r = Reinject(tmp, 20700, 20702, "message_size_limit = 64k\nspool_memory_limit = 4k\n" + dconf)
+    r = Reinject(tmp, P, (P + 2), "message_size_limit = 64k\nspool_memory_limit = 4k\n" + dconf)
     r.start()
     try:
         proto_dkim(sink, tmp, txt, dnsdir is not None)
@@ -367,7 +391,7 @@ def proto_dkim(sink, tmp, txt, have_dns):
         return
     dnsfunc = lambda name, timeout=5: txt.encode() if name == b"sel._domainkey.example.org." else None
     # sign listener: signed per the simple signing configuration
-    c = Client(20701)
+    c = Client((P + 1))
     c.reply()
     c.cmd("EHLO x")
     msg = message("tosign", b"Signed body.\r\n.dot line\r\n")
@@ -378,7 +402,7 @@ def proto_dkim(sink, tmp, txt, have_dns):
     ok(dkim.verify(data, dnsfunc=dnsfunc), "signature made by reinject verifies with dkimpy")
     c.close()
     # verify listener, internal client by XFORWARD ADDR: signed too
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     c.cmd("EHLO x")
     c.cmd("XFORWARD ADDR=192.0.2.99 NAME=internal.example")
@@ -409,7 +433,7 @@ def proto_dkim(sink, tmp, txt, have_dns):
 
 
 def proto_ehlo_and_pipelining(sink):
-    c = Client(20700)
+    c = Client(P)
     code, _ = c.reply()
     ok(code == 220, "greeting 220")
     code, lines = c.cmd("EHLO postfix.example")
@@ -460,7 +484,7 @@ def proto_ehlo_and_pipelining(sink):
 
 
 def proto_dot_stuffing(sink):
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     c.cmd("EHLO x")
     body = b".\r\n..\r\n.leading dot\r\nmiddle . dot\r\n.\r\nend\r\n"
@@ -479,7 +503,7 @@ def proto_dot_stuffing(sink):
 
 
 def proto_bad_input(sink):
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     ok(c.cmd("MAIL FROM:<a@example.org>")[0] == 503, "MAIL before EHLO: 503")
     c.cmd("EHLO x")
@@ -505,7 +529,7 @@ def proto_bad_input(sink):
     c.close()
     # missing CRLF at the end: the client gives up mid-message; nothing is relayed
     n = len(sink.messages)
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     c.cmd("EHLO x")
     c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
@@ -515,7 +539,7 @@ def proto_bad_input(sink):
     time.sleep(0.3)
     ok(len(sink.messages) == n, "message cut before CRLF.CRLF is not relayed")
     # many errors: the session is closed with 421
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     codes = [c.cmd("JUNK")[0] for _ in range(20)]
     ok(codes[-1] == 421 or c.reply()[0] == 421, "error_limit reached: 421")
@@ -523,7 +547,7 @@ def proto_bad_input(sink):
 
 
 def proto_recipients_and_size(sink):
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     c.cmd("EHLO x")
     rcpts = ["r%d@example.net" % i for i in range(2000)]
@@ -550,7 +574,7 @@ def proto_recipients_and_size(sink):
 
 
 def proto_smuggling_and_long_lines(sink):
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     c.cmd("EHLO x")
     c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
@@ -576,7 +600,7 @@ def proto_smuggling_and_long_lines(sink):
 
 
 def proto_authres(sink):
-    c = Client(20700)
+    c = Client(P)
     c.reply()
     c.cmd("EHLO x")
     extra = (b"Authentication-Results: mx.example.net; dkim=pass header.d=forged.example\r\n"
@@ -600,8 +624,10 @@ def proto_authres(sink):
 # ---------------------------------------------------------------- faults
 
 def test_faults(tmp):
-    sink = Sink(20712)
-    r = Reinject(tmp, 20710, 20712, "data_timeout = 2s\ncommand_timeout = 2s\n"
+    global B
+    B = free_block("faults")
+    sink = Sink((B + 2))
+    r = Reinject(tmp, B, (B + 2), "data_timeout = 2s\ncommand_timeout = 2s\n"
                  "spool_memory_limit = 0\n")
     r.start()
     try:
@@ -610,10 +636,11 @@ def test_faults(tmp):
         fault_client_stall(r)
         fault_spool_unwritable(r, sink)
         fault_reload(r, sink)
+        fault_dns_timeout(tmp)
         sink.close()
         fault_downstream_down()
         ok(r.alive(), "reinject still running after the faults")
-        sink = Sink(20712)	# downstream back up
+        sink = Sink((B + 2))	# downstream back up
         fault_drain(r, sink)
     finally:
         r.stop()
@@ -623,7 +650,7 @@ def test_faults(tmp):
 
 
 def fault_downstream_replies(sink):
-    c = Client(20710)
+    c = Client(B)
     c.reply()
     c.cmd("EHLO x")
     for rep in ("451 4.3.0 Error: queue file write error", "552 5.3.4 Message too big"):
@@ -638,7 +665,7 @@ def fault_downstream_replies(sink):
 
 def fault_downstream_stall(sink):
     sink.stall_data = True
-    c = Client(20710, timeout=15)
+    c = Client(B, timeout=15)
     c.reply()
     c.cmd("EHLO x")
     t0 = time.time()
@@ -652,7 +679,7 @@ def fault_downstream_stall(sink):
 
 
 def fault_client_stall(r):
-    c = Client(20710, timeout=10)
+    c = Client(B, timeout=10)
     c.reply()
     c.cmd("EHLO x")
     c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
@@ -663,7 +690,7 @@ def fault_client_stall(r):
     ok(code == 421 and "timeout" in lines[0], "client stalls in DATA: 421 4.4.2 after data_timeout")
     ok(c.f.readline() == b"", "stalled session closed (%.1fs)" % (time.time() - t0))
     c.close()
-    c = Client(20710, timeout=10)
+    c = Client(B, timeout=10)
     c.reply()
     code, _ = c.reply()
     ok(code == 421, "idle client: 421 after command_timeout")
@@ -673,7 +700,7 @@ def fault_client_stall(r):
 def fault_spool_unwritable(r, sink):
     os.chmod(r.spool, 0o500)
     n = len(sink.messages)
-    c = Client(20710)
+    c = Client(B)
     c.reply()
     c.cmd("EHLO x")
     reps, final = transaction(c, ["b@example.net"], message("nospool", b"z" * 100 + b"\r\n"))
@@ -693,7 +720,7 @@ def greeting(port):
 
 
 def fault_reload(r, sink):
-    a = Client(20710)
+    a = Client(B)
     a.reply()
     a.cmd("EHLO x")
     ok(a.cmd("MAIL FROM:<a@example.org>")[0] == 250 and a.cmd("RCPT TO:<b@example.net>")[0] == 250,
@@ -702,7 +729,7 @@ def fault_reload(r, sink):
     with open(r.conf, "w") as f:
         f.write(conf.replace("myhostname = filter.example", "myhostname = reloaded.example"))
     r.p.send_signal(signal.SIGHUP)
-    ok(wait_for(lambda: "reloaded.example" in greeting(20710), 10),
+    ok(wait_for(lambda: "reloaded.example" in greeting(B), 10),
        "SIGHUP: new sessions get the new settings")
     a.send(b"DATA\r\n")
     code = a.reply()[0]
@@ -715,13 +742,13 @@ def fault_reload(r, sink):
     r.p.send_signal(signal.SIGHUP)
     ok(wait_for(lambda: "reload refused" in r.logtext(), 5) and "bogus_key" in r.logtext(),
        "SIGHUP with a bad file: refused with file:line, old settings kept")
-    ok("reloaded.example" in greeting(20710), "still serving with the previous settings")
+    ok("reloaded.example" in greeting(B), "still serving with the previous settings")
     with open(r.conf, "w") as f:
         f.write(conf)
 
 
 def fault_drain(r, sink):
-    a = Client(20710)
+    a = Client(B)
     a.reply()
     a.cmd("EHLO x")
     a.cmd("MAIL FROM:<a@example.org>")
@@ -730,7 +757,7 @@ def fault_drain(r, sink):
     r.p.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     try:
-        refused = greeting(20710) == ""
+        refused = greeting(B) == ""
     except OSError:
         refused = True
     ok(refused, "SIGTERM: no new sessions")
@@ -748,8 +775,44 @@ def fault_drain(r, sink):
     ok(not r.alive(), "SIGTERM: exits once its sessions are done")
 
 
+def fault_dns_timeout(tmp):
+    """key lookups that never get an answer: dkim=temperror within dkim_timeout,
+    never pass or fail, and the reply comes well before Postfix gives up"""
+    try:
+        import dkim
+    except ImportError:
+        print("# python3-dkim missing: DNS timeout check skipped")
+        return
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)	# answers nothing
+    hole.bind(("127.0.0.1", (B + 8)))
+    sink = Sink((B + 7))
+    d = os.path.join(tmp, "dnsto")
+    os.makedirs(d)
+    r = Reinject(d, (B + 5), (B + 7), "dkim_timeout = 2s\ndns_forwarders = 127.0.0.1@%d\n" % (B + 8))
+    r.start()
+    try:
+        key = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                              "rsa_keygen_bits:1024"], capture_output=True, check=True).stdout
+        msg = message("dnsto")
+        sig = dkim.sign(msg, b"sel", b"example.org", key, include_headers=[b"from", b"subject"])
+        c = Client((B + 5), timeout=20)
+        c.reply()
+        c.cmd("EHLO x")
+        t0 = time.time()
+        reps, final = transaction(c, ["b@example.net"], sig + msg)
+        dt = time.time() - t0
+        hdr = sink.messages[-1]["data"].split(b"\r\n\r\n")[0].decode() if sink.messages else ""
+        ok(final and final[0] == 250 and "dkim=temperror" in hdr and dt < 8,
+           "DNS never answers: relayed with dkim=temperror after %.1fs (dkim_timeout 2s)" % dt)
+        c.close()
+    finally:
+        r.stop()
+        sink.close()
+        hole.close()
+
+
 def fault_downstream_down():
-    c = Client(20710)
+    c = Client(B)
     c.reply()
     c.cmd("EHLO x")
     code, lines = c.cmd("MAIL FROM:<a@example.org>")

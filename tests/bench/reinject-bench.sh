@@ -1,0 +1,239 @@
+#!/bin/bash
+# reinject-bench.sh - throughput of reinject alone and end to end through a
+# private Postfix, side by side with Postfix alone and Postfix + the OpenDKIM
+# milter signing the same mail; peak RSS with a 50 MiB message.
+#
+#   tests/bench/reinject-bench.sh [BUILD_DIR]      (as root; ports 20800-20899)
+#
+# Environment: N messages per run (2000), S parallel sessions (8),
+# W reinject worker_processes (2), NE messages per end-to-end run (1000).
+# Prints one line per measurement; tests/bench/README.md records a run.
+set -u
+BUILD=$(cd "${1:-build}" && pwd)
+. "$(dirname "$0")/../integration/lib.sh"
+
+ma_require_cmd postfix postconf /usr/sbin/smtp-sink opendkim openssl
+ma_require_root
+PY=/usr/bin/python3
+"$PY" -c 'import dkim' 2>/dev/null || ma_skip "python3-dkim missing"
+REINJECT=$BUILD/reinject/reinject
+[ -x "$REINJECT" ] || ma_skip "$REINJECT not built"
+ma_init reinject-bench
+N=${N:-2000}
+S=${S:-8}
+W=${W:-2}
+NE=${NE:-1000}
+
+SINK=20801
+FILTER=20802		# verify listener; +1 sign
+PF_SMTPD=20810
+PF_SINK=20811
+PF_BACK=20812
+MILTER=20813
+
+# --- key, DNS, messages -------------------------------------------------------
+ma_user_ensure reinject
+key=$MA_TMP/sel.key
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key" 2>/dev/null
+chmod 600 "$key"
+cp "$key" "$MA_TMP/opendkim.key"
+chown reinject "$key"
+txt="v=DKIM1; k=rsa; p=$(openssl pkey -in "$key" -pubout -outform DER 2>/dev/null | base64 -w0)"
+{
+	echo "zone example.org."
+	printf 'sel._domainkey.example.org. TXT'
+	for ((i = 0; i < ${#txt}; i += 200)); do printf ' "%s"' "${txt:i:200}"; done
+	echo
+	echo '_dmarc.example.org. TXT "v=DMARC1; p=none"'
+} >"$MA_TMP/zone"
+dnsport=$(sh "$(dirname "$0")/../integration/dnsserver.sh" start "$MA_TMP/dns" 20890-20899 "$MA_TMP/zone") ||
+	ma_skip "no private DNS server"
+dnsport=${dnsport##*$'\n'}
+trap 'sh "$(dirname "$0")/../integration/dnsserver.sh" stop "$MA_TMP/dns"; ma_cleanup' EXIT
+
+# msg_make SIZE SIGNED OUT - a message of about SIZE bytes, dkimpy-signed or not
+msg_make() {
+	"$PY" - "$1" "$2" "$key" "$3" <<'EOF'
+import sys, dkim
+size, signed, key, out = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3], sys.argv[4]
+line = b"The quick brown fox jumps over the lazy dog, 0123456789 abcdefghij.\r\n"
+body = line * (size // len(line) + 1)
+hdr = (b"From: Alice <alice@example.org>\r\nTo: bob@example.net\r\n"
+       b"Subject: benchmark\r\nDate: Wed, 25 Nov 2026 12:00:00 +0000\r\n"
+       b"Message-ID: <bench@example.org>\r\nMIME-Version: 1.0\r\n"
+       b"Content-Type: text/plain; charset=us-ascii\r\n\r\n")
+msg = hdr + body
+if signed:
+    msg = dkim.sign(msg, b"sel", b"example.org", open(key, "rb").read(),
+                    include_headers=[b"from", b"to", b"subject", b"date", b"message-id"]) + msg
+open(out, "wb").write(msg)
+EOF
+}
+for sz in 4096 102400; do
+	msg_make $sz 1 "$MA_TMP/signed-$sz.eml"
+	msg_make $sz 0 "$MA_TMP/plain-$sz.eml"
+done
+
+# load PORT FILE COUNT SESSIONS - send FILE COUNT times over SESSIONS cached
+# connections (as Postfix's connection cache does); prints messages/s
+load() {
+	"$PY" - "$@" <<'EOF'
+import socket, sys, time
+from multiprocessing import Process, Queue
+port, path, count, sess = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+data = open(path, "rb").read()
+stuffed = b"\r\n".join(b"." + l if l.startswith(b".") else l for l in data.split(b"\r\n"))
+if not stuffed.endswith(b"\r\n"):
+    stuffed += b"\r\n"
+def reply(f):
+    while True:
+        l = f.readline()
+        if len(l) < 4 or l[3:4] == b" ":
+            return l
+def worker(n, q):
+    s = socket.create_connection(("127.0.0.1", port))
+    f = s.makefile("rb")
+    reply(f)
+    s.sendall(b"EHLO bench.example\r\n"); reply(f)
+    bad = 0
+    for i in range(n):
+        s.sendall(b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n")
+        reply(f); reply(f); r = reply(f)
+        if not r.startswith(b"354"):
+            bad += 1
+            s.sendall(b"RSET\r\n"); reply(f)
+            continue
+        s.sendall(stuffed + b".\r\n")
+        if not reply(f).startswith(b"250"):
+            bad += 1
+    s.sendall(b"QUIT\r\n")
+    q.put(bad)
+q = Queue()
+t0 = time.time()
+ps = [Process(target=worker, args=(count // sess + (i < count % sess), q)) for i in range(sess)]
+[p.start() for p in ps]
+[p.join() for p in ps]
+dt = time.time() - t0
+bad = sum(q.get() for _ in ps)
+print("%.0f" % (count / dt), "msg/s", "(%d refused)" % bad if bad else "")
+EOF
+}
+
+reinject_conf() {	# reinject_conf DOWNSTREAM WORKERS
+	cat >"$MA_TMP/reinject.conf" <<EOF
+listen = 127.0.0.1:$FILTER verify, 127.0.0.1:$((FILTER + 1)) sign
+downstream = 127.0.0.1:$1
+authserv_id = mx.bench.example
+user = reinject
+spool_directory = $MA_TMP/spool
+worker_processes = $2
+syslog = no
+sign_domain = example.org
+sign_selector = sel
+sign_key_file = $key
+internal_hosts =
+dns_forwarders = 127.0.0.1@$dnsport
+EOF
+}
+reinject_start() {
+	ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
+	ma_wait_port $FILTER || ma_fail "reinject did not start"
+}
+reinject_stop() {
+	ma_bg_stop reinject
+	ma_wait_for 5 eval '! ma_port_busy $FILTER'
+}
+
+mkdir -p "$MA_TMP/spool"
+chown reinject "$MA_TMP/spool"
+echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "# N=$N messages, S=$S sessions, reinject worker_processes=$W"
+
+# --- 1. reinject alone: smtp-sink downstream ---------------------------------
+ma_bg sink /usr/sbin/smtp-sink -u postfix 127.0.0.1:$SINK 256
+ma_wait_port $SINK
+for w in $W 1; do
+	reinject_conf $SINK $w
+	reinject_start
+	for sz in 4096 102400; do
+		n=$N
+		[ $sz = 102400 ] && n=$((N / 2))
+		load $FILTER "$MA_TMP/plain-$sz.eml" $((n / 4)) $S >/dev/null	# warm-up
+		echo "reinject alone, workers=$w, verify (dkimpy-signed), $((sz / 1024)) KiB: $(load $FILTER "$MA_TMP/signed-$sz.eml" $n $S)"
+		echo "reinject alone, workers=$w, sign rsa-2048, $((sz / 1024)) KiB: $(load $((FILTER + 1)) "$MA_TMP/plain-$sz.eml" $n $S)"
+	done
+	reinject_stop
+done
+echo "smtp-sink alone (no filter), 4 KiB: $(load $SINK "$MA_TMP/plain-4096.eml" $N $S)"
+
+# --- 2. peak RSS with a 50 MiB message ----------------------------------------
+reinject_conf $SINK 1
+reinject_start
+wpid=$(pgrep -P "$(ma_bg_pid reinject)" | head -1)
+rss0=$(awk '/^VmRSS/ { print $2 }' /proc/$wpid/status)
+msg_make $((50 * 1024 * 1024)) 0 "$MA_TMP/big.eml"
+load $FILTER "$MA_TMP/big.eml" 1 1 >/dev/null
+hwm=$(awk '/^VmHWM/ { print $2 }' /proc/$wpid/status)
+echo "peak RSS, 50 MiB message (verify): worker RSS before ${rss0} KiB, peak ${hwm} KiB, growth $(((hwm - rss0) / 1024)) MiB"
+reinject_stop
+ma_bg_stop sink
+
+# --- 3. end to end through Postfix --------------------------------------------
+ma_bg pfsink /usr/sbin/smtp-sink -u postfix 127.0.0.1:$PF_SINK 256
+ma_postfix_create pf $PF_SMTPD $PF_SINK
+ma_postfix_content_filter pf $FILTER $PF_BACK 20
+ma_postconf pf "content_filter =" "relay_domains = example.net"
+ma_postfix_start pf
+pfdir=$(ma_postfix_dir pf)
+delivered() {
+	grep -cE "relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PF_SINK,.*status=sent" "$MA_TMP/pf/maillog"
+}
+# e2e LABEL FILE - submit NE messages to Postfix, time until all reach the sink
+e2e() {
+	local before t0 t1 n
+	before=$(delivered)
+	t0=$(date +%s.%N)
+	load $PF_SMTPD "$2" "$NE" $S >/dev/null
+	ma_wait_for 300 eval '[ $(( $(delivered) - before )) -ge '"$NE"' ]'
+	t1=$(date +%s.%N)
+	n=$(( $(delivered) - before ))
+	echo "end to end, $1: $(echo "$n / ($t1 - $t0)" | bc -l | xargs printf '%.0f') msg/s ($n delivered)"
+}
+pf_mode() {	# pf_mode content_filter milters
+	postconf -c "$pfdir" -e "content_filter = $1" "smtpd_milters = $2" \
+	    "milter_default_action = tempfail" "non_smtpd_milters ="
+	postfix -c "$pfdir" reload >/dev/null 2>&1
+	sleep 1
+}
+reinject_conf $PF_BACK $W
+reinject_start
+pf_mode "" ""
+e2e "Postfix alone, 4 KiB" "$MA_TMP/signed-4096.eml"
+pf_mode "scan:[127.0.0.1]:$FILTER" ""
+e2e "Postfix + reinject verify, 4 KiB" "$MA_TMP/signed-4096.eml"
+pf_mode "scan:[127.0.0.1]:$((FILTER + 1))" ""
+e2e "Postfix + reinject sign, 4 KiB" "$MA_TMP/plain-4096.eml"
+
+# opendkim refuses a configuration or key below a world-writable directory
+# (/tmp): give it a root-only one
+odir=$(mktemp -d /run/reinject-bench.XXXXXX)
+chmod 700 "$odir"
+mv "$MA_TMP/opendkim.key" "$odir/opendkim.key"
+cat >"$odir/opendkim.conf" <<EOF
+Syslog no
+Mode s
+Domain example.org
+Selector sel
+KeyFile $odir/opendkim.key
+Canonicalization relaxed/relaxed
+Socket inet:$MILTER@127.0.0.1
+PidFile $odir/opendkim.pid
+InternalHosts 127.0.0.1
+EOF
+ma_bg opendkim opendkim -f -x "$odir/opendkim.conf"
+ma_wait_port $MILTER || ma_fail "opendkim did not start"
+pf_mode "" "inet:127.0.0.1:$MILTER"
+e2e "Postfix + OpenDKIM milter sign, 4 KiB" "$MA_TMP/plain-4096.eml"
+ma_bg_stop opendkim
+rm -rf "$odir"
+reinject_stop
