@@ -11,6 +11,7 @@
 #include "dkim_table_int.h"
 #include "log.h"
 
+/* lower_str - ASCII lower case in place */
 static void
 lower_str(char *s)
 {
@@ -97,6 +98,7 @@ key_split(struct span v, struct span f[3], struct span *alg)
 	return 0;
 }
 
+/* is_path - a key file path, as OpenDKIM tells it from an inline key */
 static bool
 is_path(struct span s)
 {
@@ -126,6 +128,7 @@ key_load(struct dkim_table *t, struct tkey *k, struct span keytext,
 	return 0;
 }
 
+/* tkey_clear - release one KeyTable entry */
 static void
 tkey_clear(struct tkey *k)
 {

@@ -24,6 +24,7 @@ dkim_table_file_err(char *err, size_t errsz, const struct dkim_table_line *l,
 	snprintf(err, errsz, "%s:%u: %s", l->file, l->lineno, msg);
 }
 
+/* prefix_is - does s start with p? */
 static bool
 prefix_is(const char *s, const char *p)
 {

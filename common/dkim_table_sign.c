@@ -9,6 +9,7 @@
 #include "dkim_table.h"
 #include "dkim_table_int.h"
 
+/* lower - ASCII lower case of one byte */
 static char
 lower(char c)
 {

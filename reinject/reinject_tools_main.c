@@ -9,6 +9,7 @@
 #include "log.h"
 #include "reinject_tools.h"
 
+/* main - dispatch to keygen or testkey */
 int
 main(int argc, char **argv)
 {

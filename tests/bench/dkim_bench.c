@@ -57,6 +57,7 @@ bench_message(size_t size, size_t *len)
 	return m;
 }
 
+/* now - monotonic seconds */
 static double
 now(void)
 {
@@ -86,6 +87,7 @@ bench_sign_once(const struct dkim_sign_config *c, const char *m, size_t len)
 	return field;
 }
 
+/* bench_cb - the verifier callback: 1 when the one signature passed */
 static void
 bench_cb(void *arg, const struct dkim_sig_result *res, size_t count)
 {
@@ -115,6 +117,7 @@ struct bench_opts {
 	double seconds;
 };
 
+/* bench_usage - synopsis on stderr */
 static int
 bench_usage(void)
 {
@@ -123,6 +126,7 @@ bench_usage(void)
 	return 2;
 }
 
+/* bench_parse - the command line */
 static int
 bench_parse(int argc, char **argv, struct bench_opts *o)
 {
@@ -169,6 +173,7 @@ bench_run(const struct bench_opts *o, const struct dkim_sign_config *c,
 	return n;
 }
 
+/* main - make the key and message, check them once, measure */
 int
 main(int argc, char **argv)
 {

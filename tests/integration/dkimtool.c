@@ -306,6 +306,7 @@ tool_verify(int argc, char **argv)
 	return verdict.rc;
 }
 
+/* main - dispatch to sign or verify */
 int
 main(int argc, char **argv)
 {
