@@ -147,6 +147,13 @@ fuzz() {
 	return $rc
 }
 
+for tool in meson ninja cc pkg-config; do
+	command -v "$tool" >/dev/null 2>&1 && continue
+	echo "test.sh: $tool not found: install the dependencies first" \
+	    "(scripts/install-deps.sh, as root; ./run.sh does it too)" >&2
+	exit 1
+done
+
 leaks=1
 if ! lsan_works; then
 	echo "test.sh: LeakSanitizer does not work here (ptrace?): detect_leaks=0"
