@@ -84,7 +84,8 @@ reinject_master_reap(struct reinject_master *ms, bool respawn)
 			if (ms->pid[i] != pid)
 				continue;
 			ms->pid[i] = 0;
-			if (!respawn || ms->generation[i] != ms->gen ||
+			if (!respawn || reinject_master_term ||
+			    ms->generation[i] != ms->gen ||
 			    i >= ms->conf->worker_processes)
 				break;
 			log_warn("worker %ld exited (status %d); starting another",

@@ -182,7 +182,10 @@ ma_bg_stop sink
 ma_bg pfsink /usr/sbin/smtp-sink -u postfix 127.0.0.1:$PF_SINK 256
 ma_postfix_create pf $PF_SMTPD $PF_SINK
 ma_postfix_content_filter pf $FILTER $PF_BACK 20
-ma_postconf pf "content_filter =" "relay_domains = example.net"
+# the scan transport starts at its full concurrency (the filter is local and
+# does not need Postfix's slow start), as master.cf.reinject's comment advises
+ma_postconf pf "content_filter =" "relay_domains = example.net" \
+	"scan_initial_destination_concurrency = 20" "scan_destination_concurrency_limit = 20"
 ma_postfix_start pf
 pfdir=$(ma_postfix_dir pf)
 delivered() {

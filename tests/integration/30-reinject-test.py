@@ -788,7 +788,7 @@ def fault_dns_timeout(tmp):
     sink = Sink((B + 7))
     d = os.path.join(tmp, "dnsto")
     os.makedirs(d)
-    r = Reinject(d, (B + 5), (B + 7), "dkim_timeout = 2s\ndns_forwarders = 127.0.0.1@%d\n" % (B + 8))
+    r = Reinject(d, (B + 5), (B + 7), "dkim_timeout = 2s\ndns_forwarders = 127.0.0.1@%d\nsession_limit = 1\n" % (B + 8))
     r.start()
     try:
         key = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
@@ -805,6 +805,14 @@ def fault_dns_timeout(tmp):
         ok(final and final[0] == 250 and "dkim=temperror" in hdr and dt < 8,
            "DNS never answers: relayed with dkim=temperror after %.1fs (dkim_timeout 2s)" % dt)
         c.close()
+        # session_limit = 1 per worker, two workers: of three sessions one is refused
+        cs = [Client((B + 5)) for _ in range(3)]
+        greets = [x.reply()[1][0] for x in cs]
+        ok(sum(g.startswith("421 4.3.2") for g in greets) >= 1 and
+           sum(g.startswith("220") for g in greets) >= 1,
+           "session_limit: sessions over the limit get 421 4.3.2: %s" % [g[:9] for g in greets])
+        for x in cs:
+            x.close()
     finally:
         r.stop()
         sink.close()
