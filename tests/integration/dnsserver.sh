@@ -27,9 +27,10 @@
 #                                          local-zone (default static); e.g.
 #                                          "zone refused.example. refuse"
 #                                          answers REFUSED below that name
-#               authzone NAME FILE         serve zone file FILE (e.g. from
-#                                          "sign") authoritatively, with
-#                                          its RRSIGs, for NAME and below
+#               authzone NAME FILE         serve zone file FILE (absolute
+#                                          path, e.g. made by "sign")
+#                                          authoritatively, with its
+#                                          RRSIGs, for NAME and below
 #               option: value              any unbound.conf server line,
 #                                          copied as it is
 #             VALUE must not contain a single quote.  Names that have no
