@@ -130,29 +130,56 @@ reinject_data_byte(struct reinject_data *d, char c)
 	buf_append_char(&d->line, c);
 }
 
+/* reinject_data_run - length of the run of bytes before the next CR or LF */
+static size_t
+reinject_data_run(const char *p, size_t len)
+{
+	const char *lf = memchr(p, '\n', len);
+	const char *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : len);
+
+	return cr ? (size_t)(cr - p) : lf ? (size_t)(lf - p) : len;
+}
+
 /* reinject_data_feed - consume bytes; returns bytes used */
 size_t
 reinject_data_feed(struct reinject_data *d, const char *p, size_t len)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len && !d->done; i++) {
+	while (i < len && !d->done) {
 		char c = p[i];
+		size_t run, room;
 
 		if (d->cr) {
 			d->cr = false;
 			if (c == '\n') {
 				reinject_data_eol(d, true);
+				i++;
 				continue;
 			}
 			reinject_data_eol(d, false);	/* bare CR */
 		}
-		if (c == '\r')
-			d->cr = true;
-		else if (c == '\n')
-			reinject_data_eol(d, false);	/* bare LF */
-		else
-			reinject_data_byte(d, c);
+		if (c == '\r' || c == '\n') {
+			if (c == '\r')
+				d->cr = true;
+			else
+				reinject_data_eol(d, false);	/* bare LF */
+			i++;
+			continue;
+		}
+		/* ordinary bytes: copy the run up to the line limit at once */
+		run = reinject_data_run(p + i, len - i);
+		room = d->line.len < SMTP_TEXT_LINE_LIMIT ?
+		    SMTP_TEXT_LINE_LIMIT - d->line.len : 0;
+		if (room == 0) {
+			reinject_data_byte(d, c);	/* folds or refuses */
+			i++;
+			continue;
+		}
+		if (run > room)
+			run = room;
+		buf_append(&d->line, p + i, run);
+		i += run;
 	}
 	return i;
 }
