@@ -40,6 +40,12 @@
 #   ma_user_ensure USER       create a system user (no home, no shell) if
 #                             missing, for daemons that drop privileges.
 #
+#   DNS (tests/integration/dnsserver.sh, a private unbound):
+#   ma_dns_start NAME PORT|LOW-HIGH ZONEFILE
+#                             start it in $MA_TMP/NAME, set MA_DNS_PORT to
+#                             the port it got, register unbound.log, stop it
+#                             at exit; ma_skip when unbound is not installed.
+#
 #   Sink (Postfix's smtp-sink, one file per transaction):
 #   ma_sink_start NAME PORT   listen on 127.0.0.1:PORT, dump every delivered
 #                             transaction into $MA_TMP/NAME/dump/.
@@ -100,6 +106,7 @@ set -u
 
 MA_TMP=
 MA_SMTPD_PORT=
+MA_DNS_PORT=
 MA_PIDS_NAMES=()
 MA_POSTFIX_NAMES=()
 MA_LOGS=()
@@ -271,6 +278,20 @@ ma_user_ensure() {
 	id "$1" >/dev/null 2>&1 && return 0
 	useradd --system --no-create-home --home-dir /nonexistent \
 		--shell /usr/sbin/nologin "$1" 2>/dev/null || id "$1" >/dev/null 2>&1
+}
+
+# ma_dns_start - private unbound through dnsserver.sh, stopped at exit
+ma_dns_start() {
+	local name=$1 range=$2 zone=$3 dir=$MA_TMP/$1 rc
+	"$(dirname "${BASH_SOURCE[0]}")/dnsserver.sh" start "$dir" "$range" "$zone" \
+		>"$MA_TMP/$name.port" 2>"$MA_TMP/$name.err"
+	rc=$?
+	[ $rc = 77 ] && ma_skip "unbound not installed"
+	[ $rc = 0 ] || { cat "$MA_TMP/$name.err"; ma_fail "dnsserver.sh start ($name)"; }
+	MA_DNS_PORT=$(cat "$MA_TMP/$name.port")
+	ma_log_register "$dir/unbound.log"
+	cp "$dir/pid" "$MA_TMP/$name.pid"
+	MA_PIDS_NAMES+=("$name")
 }
 
 # ma_sink_dir - the dump directory of a sink
