@@ -109,14 +109,14 @@ eval_nx_answer(void *arg, const struct dns_answer *a)
 
 /* eval_from_error - no usable From: permerror with the configured disposition */
 static void
-eval_from_error(struct dmarc_eval *e, const char *fmt, const char *what, size_t off)
+eval_from_error(struct dmarc_eval *e, const char *why)
 {
 	struct dmarc_verdict *v = &e->v;
 
 	v->from_error = true;
 	v->result = DMARC_RESULT_PERMERROR;
 	v->disposition = e->set.from_error_disposition;
-	snprintf(v->reason, sizeof(v->reason), fmt, what, off);
+	snprintf(v->reason, sizeof(v->reason), "%s", why);
 }
 
 /* eval_add_domain - remember a distinct From domain; -1 past the limit */
@@ -139,33 +139,36 @@ static int
 eval_from_domains(struct dmarc_eval *e)
 {
 	struct mailaddr_list *l = xmalloc(sizeof(*l));
+	char why[160];
 	int rc = 0;
 
 	if (e->in.nfrom_fields == 0) {
-		eval_from_error(e, "no From header field%s", "", 0);
+		eval_from_error(e, "no From header field");
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < e->in.nfrom_fields; i++) {
 		struct span f = e->in.from_fields[i];
 
 		if (mailaddr_parse_list(f.p, f.len, l) != 0) {
-			eval_from_error(e, "unparsable From: %s at offset %zu",
+			snprintf(why, sizeof(why), "unparsable From: %s at offset %zu",
 			    l->reason, l->error_offset);
+			eval_from_error(e, why);
 			rc = -1;
 		}
 		for (size_t k = 0; rc == 0 && k < l->count; k++) {
 			if (l->addr[k].literal || l->addr[k].domain[0] == '\0')
 				continue;
 			if (eval_add_domain(e, l->addr[k].domain) != 0) {
-				eval_from_error(e, "more than %s%zu From domains", "",
-				    (size_t)DMARC_FROM_DOMAIN_LIMIT);
+				snprintf(why, sizeof(why), "more than %d From domains",
+				    DMARC_FROM_DOMAIN_LIMIT);
+				eval_from_error(e, why);
 				rc = -1;
 			}
 		}
 	}
 	free(l);
 	if (rc == 0 && e->v.ndomains == 0) {
-		eval_from_error(e, "From has no address with a domain name%s", "", 0);
+		eval_from_error(e, "From has no address with a domain name");
 		rc = -1;
 	}
 	return rc;

@@ -31,6 +31,9 @@
 struct check_out {
 	int status;
 	FILE *out;
+	bool need_exist;		/* np= could apply: test existence */
+	char domain[DMARC_DOMAIN_SIZE];
+	unsigned answers, missing;
 };
 
 /* check_tags - each tag as published, with its meaning */
@@ -118,6 +121,38 @@ check_walked(void *arg, const struct dmarc_walk *w)
 	    ": sp= applies (np= if the domain does not exist)");
 	check_record(out, pr);
 	co->status = pr->has_policy ? DMARCCHECK_EXIT_FOUND : DMARCCHECK_EXIT_NONE;
+	co->need_exist = w->source != DMARC_SOURCE_AUTHOR && pr->np != DMARC_POLICY_UNSET;
+	snprintf(co->domain, sizeof(co->domain), "%s", w->domain);
+}
+
+/* check_exist_answer - one of the A/AAAA/MX answers */
+static void
+check_exist_answer(void *arg, const struct dns_answer *a)
+{
+	struct check_out *co = arg;
+
+	co->answers++;
+	if (a->rcode == DNS_RCODE_NXDOMAIN ||
+	    (a->rcode == DNS_RCODE_NOERROR && a->count == 0))
+		co->missing++;
+}
+
+/* check_exist - RFC 9989 "Non-existent Domains": np= or sp= */
+static void
+check_exist(struct check_out *co, struct dns_resolver *r, struct event_base *base)
+{
+	static const enum dns_type types[3] = { DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_MX };
+
+	for (size_t k = 0; k < 3; k++)
+		dns_query(r, co->domain, types[k], check_exist_answer, co);
+	event_base_dispatch(base);
+	if (co->answers != 3)
+		fprintf(co->out, "existence: unknown (DNS failure): sp= applies\n");
+	else if (co->missing == 3)
+		fprintf(co->out, "existence: %s has no A, AAAA or MX records: np= applies\n",
+		    co->domain);
+	else
+		fprintf(co->out, "existence: %s exists: sp= applies, not np=\n", co->domain);
 }
 
 /* check_usage - print usage */
@@ -135,7 +170,7 @@ reinject_dmarccheck_main(int argc, char **argv)
 	const char *domain = NULL, *dns = NULL, *err = NULL;
 	const char *fw[2] = { NULL, NULL };
 	struct dns_unbound_config cfg = { .timeout_ms = DMARCCHECK_TIMEOUT_MS };
-	struct check_out co = { DMARCCHECK_EXIT_TEMPERROR, stdout };
+	struct check_out co = { .status = DMARCCHECK_EXIT_TEMPERROR, .out = stdout };
 	struct event_base *base;
 	struct dns_resolver *r;
 
@@ -163,6 +198,8 @@ reinject_dmarccheck_main(int argc, char **argv)
 	}
 	if (dmarc_walk_start(r, domain, check_walked, &co) != NULL)
 		event_base_dispatch(base);
+	if (co.need_exist)
+		check_exist(&co, r, base);
 	dns_resolver_free(r);
 	event_base_free(base);
 	return co.status;
