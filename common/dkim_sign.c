@@ -43,7 +43,7 @@ struct dkim_sign {
 	char **names;			/* header names to sign, no duplicates */
 	size_t *name_len;
 	bool *over;			/* names[i] is oversigned */
-	size_t nnames;
+	size_t nnames, capnames;
 	enum dkim_oversign mode;
 	time_t timestamp;
 	unsigned expire_after;
@@ -107,9 +107,12 @@ dkim_sign_add_name(struct dkim_sign *s, const char *name, bool over)
 	}
 	if (s->nnames == DKIM_H_NAMES_LIMIT)
 		return -1;
-	s->names = xrealloc(s->names, (s->nnames + 1) * sizeof(*s->names));
-	s->over = xrealloc(s->over, (s->nnames + 1) * sizeof(*s->over));
-	s->name_len = xrealloc(s->name_len, (s->nnames + 1) * sizeof(*s->name_len));
+	if (s->nnames == s->capnames) {
+		s->capnames = s->capnames ? s->capnames * 2 : 64;
+		s->names = xrealloc(s->names, s->capnames * sizeof(*s->names));
+		s->over = xrealloc(s->over, s->capnames * sizeof(*s->over));
+		s->name_len = xrealloc(s->name_len, s->capnames * sizeof(*s->name_len));
+	}
 	s->name_len[s->nnames] = strlen(name);
 	s->names[s->nnames] = xstrdup(name);
 	s->over[s->nnames++] = over;
