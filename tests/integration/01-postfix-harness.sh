@@ -39,7 +39,7 @@ ma_ok "message relayed to smtp-sink"
 ma_ok "one transaction with both recipients"
 ma_assert_grep '^Received: from mx\.example\.org \(unknown \[192\.0\.2\.10\]\)' \
 	"$f" "XCLIENT address and HELO in the Received header"
-ma_assert_grep 'postfix/smtpd\[[0-9]+\]: [0-9A-F]+: client=unknown\[192\.0\.2\.10\]' \
+ma_wait_grep 10 'postfix/smtpd\[[0-9]+\]: [0-9A-F]+: client=unknown\[192\.0\.2\.10\]' \
 	"$MA_TMP/pf/maillog" "instance logs to its own maillog_file"
 
 pid=$(ma_postfix_master_pid pf)
@@ -61,7 +61,7 @@ ma_swaks "$MA_TMP/cf-in.txt" --from alice@example.org --to d@example.net \
 ma_sink_wait filter 1 || ma_fail "nothing arrived at the filter port"
 f=$(ma_sink_find filter '^Subject: to the filter')
 [ -n "$f" ] || ma_fail "filter did not get the message"
-ma_assert_grep 'postfix/scan/smtp\[[0-9]+\]: [0-9A-F]+: to=<d@example\.net>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:20402,.* status=sent' \
+ma_wait_grep 10 'postfix/scan/smtp\[[0-9]+\]: [0-9A-F]+: to=<d@example\.net>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:20402,.* status=sent' \
 	"$MA_TMP/cf/maillog" "content_filter hands the message to the scan transport"
 before=$(ma_sink_count sink)
 ma_swaks "$MA_TMP/cf-back.txt" --server 127.0.0.1:20403 --from alice@example.org \

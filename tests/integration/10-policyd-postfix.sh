@@ -188,9 +188,9 @@ ma_assert_grep '^Received-SPF: [Ss]oft[Ff]ail\b.*identity=mailfrom' "$MA_TMP/sof
 	"softfail: Received-SPF: softfail, identity=mailfrom (the HELO pass does not stand in for MAIL FROM)"
 
 # --- policyd's log: one grep-able verdict line per request -------------------------
-ma_assert_grep 'client=192\.0\.2\.66 .*sender=user@fail\.example .*identity=mailfrom result=fail action=reject' \
+ma_wait_grep 10 'client=192\.0\.2\.66 .*sender=user@fail\.example .*identity=mailfrom result=fail action=reject' \
 	"$MA_TMP/policyd.log" "policyd logged the fail verdict"
-ma_assert_grep 'client=192\.0\.2\.67 .*sender=user@dead\.example .*result=temperror action=defer' \
+ma_wait_grep 10 'client=192\.0\.2\.67 .*sender=user@dead\.example .*result=temperror action=defer' \
 	"$MA_TMP/policyd.log" "policyd logged the temperror verdict"
 ma_bg_alive policyd || ma_fail "policyd died during the test"
 ma_ok "policyd still running"

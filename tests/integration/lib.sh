@@ -25,6 +25,10 @@
 #   ma_assert_grep PATTERN FILE MSG    ma_ok MSG if grep -E finds PATTERN,
 #                             ma_fail otherwise (prints FILE).
 #   ma_assert_no_grep PATTERN FILE MSG the opposite.
+#   ma_wait_grep SECS PATTERN FILE MSG ma_assert_grep after waiting up to
+#                             SECS for PATTERN: for logs written by others
+#                             (maillog lines come from postlogd, after the
+#                             delivery they report).
 #   ma_log_register FILE      show FILE (tail) on failure.
 #   ma_port_busy PORT         true when something listens on 127.0.0.1:PORT.
 #   ma_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 10 s).
@@ -50,8 +54,12 @@
 #   ma_sink_start NAME PORT   listen on 127.0.0.1:PORT, dump every delivered
 #                             transaction into $MA_TMP/NAME/dump/.
 #   ma_sink_dir NAME          prints the dump directory.
-#   ma_sink_count NAME        prints the number of dumped transactions.
-#   ma_sink_wait NAME N [SECS] wait until at least N transactions arrived.
+#   ma_sink_files NAME        prints the dump files of finished transactions
+#                             (smtp-sink creates a file when a transaction
+#                             starts and fills it at its end; files it still
+#                             holds open are left out here and below).
+#   ma_sink_count NAME        prints the number of finished transactions.
+#   ma_sink_wait NAME N [SECS] wait until at least N transactions finished.
 #   ma_sink_find NAME PATTERN prints the dump files matching grep -E PATTERN.
 #   Dump format: X-Client-Addr:, X-Helo-Args:, X-Mail-Args:, one X-Rcpt-Args:
 #   per recipient, then the message (smtp-sink(1)).
@@ -83,7 +91,8 @@
 #                             postfix/scan/smtp and postfix/reinject/smtpd.
 #   ma_postfix_start NAME     postfix start (runs postfix check: creates the
 #                             queue directories); waits for the smtpd port.
-#   ma_postfix_stop NAME      SIGTERM to master (as postfix stop), waits.
+#   ma_postfix_stop NAME      SIGTERM to master (as postfix stop), waits
+#                             until master and all its daemons are gone.
 #   ma_postfix_master_pid NAME   prints the master pid (pid file may be stale).
 #   ma_postfix_queue_empty NAME         true when the queue is empty.
 #   ma_postfix_wait_queue_empty NAME [SECS]  flushes deferred mail and waits.
@@ -196,6 +205,15 @@ ma_assert_no_grep() {
 	fi
 }
 
+# ma_wait_grep - like ma_assert_grep, for a log another process may still
+# be writing: waits up to SECS seconds for the line
+ma_wait_grep() {
+	local secs=$1
+	shift
+	ma_wait_for "$secs" grep -Eq -- "$1" "$2" 2>/dev/null
+	ma_assert_grep "$@"
+}
+
 # ma_wait_for - retry a command every 0.1 s for up to SECS seconds
 ma_wait_for() {
 	local secs=$1 i
@@ -248,8 +266,8 @@ ma_bg_pid() {
 # ma_pid_running - true while a process exists and is not a zombie
 ma_pid_running() {
 	local st
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
+	st=$(ma_proc_stat "$1") || return 1
+	[ -n "$st" ] && [ "${st%% *}" != Z ]
 }
 
 # ma_kill_pid - SIGTERM a pid, wait up to 5 s, then SIGKILL
@@ -313,9 +331,29 @@ ma_sink_start() {
 	ma_wait_port "$port" || ma_fail "smtp-sink did not listen on $port"
 }
 
-# ma_sink_count - number of transactions received by the sink
+# ma_sink_files - dump files of finished transactions: smtp-sink creates
+# the file when the transaction starts and writes it at its end, so a file
+# the sink process still has open is left out
+ma_sink_files() {
+	local dir pid fd open=
+	dir=$(ma_sink_dir "$1")
+	pid=$(cat "$MA_TMP/$1-sink.pid" 2>/dev/null)
+	if [ -n "$pid" ]; then
+		for fd in /proc/"$pid"/fd/*; do
+			open+=$(readlink "$fd" 2>/dev/null)$'\n'
+		done
+	fi
+	find "$dir" -type f | sort | while IFS= read -r f; do
+		case $'\n'"$open" in
+		*$'\n'"$f"$'\n'*) ;;
+		*) echo "$f" ;;
+		esac
+	done
+}
+
+# ma_sink_count - number of finished transactions received by the sink
 ma_sink_count() {
-	find "$(ma_sink_dir "$1")" -type f | wc -l
+	ma_sink_files "$1" | wc -l
 }
 
 # ma_sink_has - true when at least N transactions arrived
@@ -323,16 +361,17 @@ ma_sink_has() {
 	[ "$(ma_sink_count "$1")" -ge "$2" ]
 }
 
-# ma_sink_wait - wait for at least N transactions at the sink
+# ma_sink_wait - wait for at least N finished transactions at the sink
 ma_sink_wait() {
 	ma_wait_for "${3:-20}" ma_sink_has "$1" "$2"
 }
 
-# ma_sink_find - dump files whose content matches an extended regex
+# ma_sink_find - finished dump files whose content matches an extended regex
 ma_sink_find() {
-	local dir
-	dir=$(ma_sink_dir "$1")
-	grep -El -r -- "$2" "$dir" 2>/dev/null | sort
+	local f
+	ma_sink_files "$1" | while IFS= read -r f; do
+		grep -Eq -- "$2" "$f" 2>/dev/null && echo "$f"
+	done
 }
 
 # ma_postfix_dir - the config_directory of an instance
@@ -487,15 +526,36 @@ ma_postfix_stop() {
 	if [ -z "$pid" ] || ! ma_pid_running "$pid"; then
 		return 0
 	fi
-	# what "postfix stop" does, without its one-second polling
+	# what "postfix stop" does, without its one-second polling; master
+	# leads a process group (setsid), its daemons may outlive it briefly
+	# and still hold the listening sockets: wait for the whole group
 	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
-		ma_pid_running "$pid" || return 0
+		ma_pgrp_running "$pid" || return 0
 		sleep 0.1
 	done
-	# master ignored SIGTERM for 10 s: kill it and its process group
-	kill -KILL -- "-$pid" "$pid" 2>/dev/null
+	# not gone after 10 s: kill the process group
+	kill -KILL -- "-$pid" 2>/dev/null
 	return 0
+}
+
+# ma_proc_stat PID - "state ppid pgrp ..." of /proc/PID/stat (after comm)
+ma_proc_stat() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	echo "${st##*) }"
+}
+
+# ma_pgrp_running - true while a process of group PGID is alive (not zombie)
+ma_pgrp_running() {
+	local pgid=$1 f st
+	for f in /proc/[0-9]*; do
+		st=$(ma_proc_stat "${f#/proc/}") || continue
+		# shellcheck disable=SC2086
+		set -- $st
+		[ "${3:-}" = "$pgid" ] && [ "$1" != Z ] && return 0
+	done
+	return 1
 }
 
 # ma_postfix_queue_empty - true when an instance's queue is empty
