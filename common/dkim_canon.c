@@ -49,8 +49,15 @@ dkim_canon_header_relaxed(struct span f, struct buf *out)
 	nlen = (size_t)(colon - f.p);
 	while (nlen && dkim_canon_is_wsp(f.p[nlen - 1]))
 		nlen--;
-	for (i = 0; i < nlen; i++)
-		buf_append_char(out, dkim_canon_lower(f.p[i]));
+	for (i = 0; i < nlen;) {
+		char low[64];	/* the name lower-cased in pieces, appended at once */
+		size_t k = nlen - i < sizeof(low) ? nlen - i : sizeof(low);
+
+		for (size_t j = 0; j < k; j++)
+			low[j] = dkim_canon_lower(f.p[i + j]);
+		buf_append(out, low, k);
+		i += k;
+	}
 	buf_append_char(out, ':');
 	for (i = (size_t)(colon - f.p) + 1; i < f.len;) {
 		char c = f.p[i];
@@ -145,21 +152,19 @@ dkim_cb_flush(struct dkim_canon_body *cb)
 	cb->staged = 0;
 }
 
-/* dkim_cb_stage - queue output bytes */
+/* dkim_cb_stage - queue output bytes; a run as large as the stage goes out directly */
 static void
 dkim_cb_stage(struct dkim_canon_body *cb, const char *p, size_t n)
 {
-	while (n) {
-		size_t room = sizeof(cb->stage) - cb->staged;
-		size_t k = n < room ? n : room;
-
-		memcpy(cb->stage + cb->staged, p, k);
-		cb->staged += k;
-		p += k;
-		n -= k;
-		if (cb->staged == sizeof(cb->stage))
-			dkim_cb_flush(cb);
+	if (n > sizeof(cb->stage) - cb->staged) {
+		dkim_cb_flush(cb);
+		if (n >= sizeof(cb->stage)) {
+			cb->out(cb->arg, p, n);
+			return;
+		}
 	}
+	memcpy(cb->stage + cb->staged, p, n);
+	cb->staged += n;
 }
 
 /* dkim_cb_content - line content follows: release withheld line ends and space */
@@ -206,28 +211,82 @@ dkim_cb_special(struct dkim_canon_body *cb, char c)
 	dkim_cb_byte(cb, c);
 }
 
+/* Where the next byte of a kind is in the chunk, found once and reused until passed. */
+struct dkim_cb_scan {
+	const char *p;
+	size_t len;
+	size_t cr, tab, dbl;	/* next CR, HTAB, "  "; len when none */
+};
+
 /*
- * dkim_cb_relaxed_run - length of the run at p (p[0] is content) that relaxed
- * canonicalisation leaves unchanged: content bytes and single SPs each
- * followed by content within this chunk.  A CR, an HTAB, or a SP followed by
- * WSP, CR or the end of the chunk ends it.
+ * dkim_cb_find_dbl - offset of the first double SP at or after i, or len.
+ * Eight bytes at a time (glibc's memmem is bytewise for short needles): a
+ * byte of m is 0x80 exactly where x has a SP, and m & (m >> 8) marks two
+ * adjacent ones whatever the byte order; the pair across words is checked
+ * separately.
  */
 static size_t
-dkim_cb_relaxed_run(const char *p, size_t len)
+dkim_cb_find_dbl(const char *p, size_t i, size_t len)
 {
-	size_t j = 1;
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+	const uint64_t spaces = 0x2020202020202020ULL;
 
-	while (j < len) {
-		char d = p[j];
+	for (; i + 9 <= len; i += 8) {
+		uint64_t x, t, m;
 
-		if (d == '\r' || d == '\t')
+		memcpy(&x, p + i, 8);
+		t = x ^ spaces;
+		m = ~(((t & low7) + low7) | t | low7);
+		if ((m & (m >> 8)) != 0 || (p[i + 7] == ' ' && p[i + 8] == ' '))
 			break;
-		if (d == ' ' && (j + 1 == len || p[j + 1] == ' ' || p[j + 1] == '\t' ||
-		    p[j + 1] == '\r'))
-			break;
-		j++;
 	}
-	return j;
+	for (; i + 1 < len; i++)
+		if (p[i] == ' ' && p[i + 1] == ' ')
+			return i;
+	return len;
+}
+
+/* dkim_cb_next - offset of the next CR, HTAB or double SP at or after i */
+static size_t
+dkim_cb_next(const struct dkim_cb_scan *sc, size_t i, int kind)
+{
+	const char *q;
+
+	if (kind == 2)
+		return dkim_cb_find_dbl(sc->p, i, sc->len);
+	q = memchr(sc->p + i, kind ? '\t' : '\r', sc->len - i);
+	return q ? (size_t)(q - sc->p) : sc->len;
+}
+
+/* dkim_cb_refresh - bring a cached offset up to i: searched again only once passed */
+static size_t
+dkim_cb_refresh(const struct dkim_cb_scan *sc, size_t cached, size_t i, int kind)
+{
+	return cached < i ? dkim_cb_next(sc, i, kind) : cached;
+}
+
+/*
+ * dkim_cb_relaxed_run - end of the run at i (p[i] is content, not WSP or CR) that
+ * relaxed canonicalisation leaves unchanged: content and single SPs each
+ * followed by content within this chunk.  It ends at the next CR, HTAB or
+ * double SP, or at the end of the chunk, and a SP just before that stays out
+ * (it may be trailing or part of a WSP run).  Each search runs once per chunk
+ * until passed, so long lines cost linear time.
+ */
+static size_t
+dkim_cb_relaxed_run(struct dkim_cb_scan *sc, size_t i)
+{
+	size_t end;
+
+	sc->cr = dkim_cb_refresh(sc, sc->cr, i, 0);
+	sc->tab = dkim_cb_refresh(sc, sc->tab, i, 1);
+	sc->dbl = dkim_cb_refresh(sc, sc->dbl, i, 2);
+	end = sc->cr < sc->tab ? sc->cr : sc->tab;
+	if (sc->dbl < end)
+		end = sc->dbl;
+	if (sc->p[end - 1] == ' ')
+		end--;
+	return end;
 }
 
 /* dkim_canon_body_update - more body bytes, any split */
@@ -235,31 +294,31 @@ void
 dkim_canon_body_update(struct dkim_canon_body *cb, const char *p, size_t len)
 {
 	bool relaxed = cb->canon == DKIM_CANON_RELAXED;
+	struct dkim_cb_scan sc = { p, len, 0, 0, 0 };
+	size_t i = 0, end;
 
-	for (size_t i = 0; i < len; i++) {
+	sc.cr = dkim_cb_next(&sc, 0, 0);
+	sc.tab = relaxed ? dkim_cb_next(&sc, 0, 1) : len;
+	sc.dbl = relaxed ? dkim_cb_next(&sc, 0, 2) : len;
+	while (i < len) {
 		char c = p[i];
-		size_t run;
 
 		if (cb->cr || c == '\r' || (relaxed && dkim_canon_is_wsp(c))) {
 			dkim_cb_special(cb, c);
+			i++;
 			continue;
 		}
-		if (!relaxed) {
-			/* simple: everything up to the next CR is content, copied at once */
-			const char *q = memchr(p + i, '\r', len - i);
-
-			run = q ? (size_t)(q - (p + i)) : len - i;
-
-			dkim_cb_content(cb);
-			dkim_cb_stage(cb, p + i, run);
-			i += run - 1;
-			continue;
+		if (relaxed) {
+			/* content and single SPs between content are already canonical */
+			end = dkim_cb_relaxed_run(&sc, i);
+		} else {
+			/* simple: everything up to the next CR is content */
+			sc.cr = dkim_cb_refresh(&sc, sc.cr, i, 0);
+			end = sc.cr;
 		}
-		/* relaxed: content and single SPs between content are already canonical */
-		run = dkim_cb_relaxed_run(p + i, len - i);
 		dkim_cb_content(cb);
-		dkim_cb_stage(cb, p + i, run);
-		i += run - 1;
+		dkim_cb_stage(cb, p + i, end - i);
+		i = end;
 	}
 	dkim_cb_flush(cb);
 }
