@@ -228,11 +228,27 @@ EVP_PKEY *dkim_keyrec_pkey(const struct dkim_keyrec *kr, const char **why);
  */
 int dkim_key_check_private(EVP_PKEY *pkey, enum dkim_alg alg, unsigned min_bits,
     struct buf *err);
+/* Largest private key file read (an RSA-16384 PEM is about 13 KB). */
+#define DKIM_KEYFILE_SIZE_LIMIT	65536
 /*
- * dkim_key_load_private - load a PEM private key file and check it: readable,
- * not readable or writable by group/other (the message says the exact
- * "chmod 600 <path>" to run), parseable, matching alg (if alg_known), RSA
- * >= min_bits.  NULL with a message naming the file in err.
+ * dkim_key_parse_private - a private key from text: PEM (PKCS#1 or PKCS#8;
+ * encrypted keys refused), base64 DER, or dkimpy's base64 32-byte Ed25519
+ * seed (RFC 8032 §5.1.5).  NULL if none of these.
+ */
+EVP_PKEY *dkim_key_parse_private(struct span text);
+/*
+ * dkim_key_load_file - read a private key file: a regular file of at most
+ * DKIM_KEYFILE_SIZE_LIMIT bytes, readable (else the message says the chown
+ * and chmod to run), not accessible by group/other (else "key data is not
+ * secure" and the exact "chmod 600 '<path>'"; only logged as a warning when
+ * allow_insecure), in a form dkim_key_parse_private takes.  The algorithm is
+ * not checked.  NULL with a message naming the file in err.
+ */
+EVP_PKEY *dkim_key_load_file(const char *path, bool allow_insecure, struct buf *err);
+/*
+ * dkim_key_load_private - dkim_key_load_file, then the key checked: matching
+ * alg (if alg_known), RSA >= min_bits.  NULL with a message naming the file
+ * in err.
  */
 EVP_PKEY *dkim_key_load_private(const char *path, bool alg_known, enum dkim_alg alg,
     unsigned min_bits, struct buf *err);

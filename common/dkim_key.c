@@ -1,10 +1,14 @@
 /*
  * dkim_key.c - DKIM keys: public key records (RFC 6376 §3.6.1, RFC 8463 §4),
- * private key files (PEM) with the checks done at load, and the record text
- * published for a key.
+ * private keys with the checks done at load, and the record text published
+ * for a key.  The one private key loader: files (regular, readable, not
+ * accessible by group/other as OpenDKIM's RequireSafeKeys, bounded size) and
+ * inline text, in PEM (PKCS#1, PKCS#8), base64 DER, or dkimpy's base64
+ * Ed25519 seed; every message says what to run to fix it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "dkim_int.h"
+#include "log.h"
 
 #define DKIM_ED25519_KEY_LEN	32	/* RFC 8032 §5.1.5 public key */
 
@@ -307,56 +312,176 @@ dkim_key_check_private(EVP_PKEY *pkey, enum dkim_alg alg, unsigned min_bits,
 	return 0;
 }
 
-/* dkim_key_open - open the file and refuse group/other access (OpenDKIM "key data is not secure") */
-static FILE *
-dkim_key_open(const char *path, struct buf *err)
+/* dkim_key_no_passphrase - PEM callback: encrypted keys are refused, never prompted for */
+static int
+dkim_key_no_passphrase(char *buf, int size, int rwflag, void *u)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	FILE *fp;
-
-	if (fd < 0) {
-		buf_printf(err, "%s: cannot open key file: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		buf_printf(err, "%s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		buf_printf(err, "%s: key data is not secure: mode %04o allows access by "
-		    "group or other; run: chmod 600 '%s'", path,
-		    (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return NULL;
-	}
-	fp = fdopen(fd, "r");
-	if (fp == NULL) {
-		buf_printf(err, "%s: %s", path, strerror(errno));
-		close(fd);
-	}
-	return fp;
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
 }
 
-/* dkim_key_load_private - load and check a PEM private key file (see dkim.h) */
+/* dkim_key_parse_der_or_seed - base64 DER private key, or a raw 32-byte Ed25519 seed */
+static EVP_PKEY *
+dkim_key_parse_der_or_seed(struct span text)
+{
+	unsigned char *der = xmalloc(text.len + 1);
+	const unsigned char *p = der;
+	long n = dkim_b64_decode(text, der, text.len + 1);
+	EVP_PKEY *key = NULL;
+
+	if (n == DKIM_ED25519_KEY_LEN)	/* RFC 8032 §5.1.5 secret key, as dkimpy's dknewkey writes it */
+		key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, der, (size_t)n);
+	else if (n > 0)
+		key = d2i_AutoPrivateKey(NULL, &p, n);
+	OPENSSL_cleanse(der, text.len + 1);
+	free(der);
+	return key;
+}
+
+/* dkim_key_parse_private - PEM (PKCS#1, PKCS#8), base64 DER or dkimpy's Ed25519 seed (see dkim.h) */
+EVP_PKEY *
+dkim_key_parse_private(struct span text)
+{
+	BIO *bio;
+	EVP_PKEY *key;
+
+	if (text.len > DKIM_KEYFILE_SIZE_LIMIT ||
+	    (bio = BIO_new_mem_buf(text.p, (int)text.len)) == NULL)
+		return NULL;
+	key = PEM_read_bio_PrivateKey(bio, NULL, dkim_key_no_passphrase, NULL);
+	BIO_free(bio);
+	if (key == NULL && memmem(text.p, text.len, "-----", 5) == NULL)
+		key = dkim_key_parse_der_or_seed(text);
+	ERR_clear_error();
+	return key;
+}
+
+/* dkim_key_user_name - the name of the effective user, for chown advice */
+static void
+dkim_key_user_name(char *out, size_t n)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw != NULL)
+		snprintf(out, n, "%s", pw->pw_name);
+	else
+		snprintf(out, n, "%u", (unsigned)geteuid());
+}
+
+/* dkim_key_open - open and stat a key file; -1 with what to run to fix it */
+static int
+dkim_key_open(const char *path, struct stat *st, struct buf *err)
+{
+	char who[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == EACCES) {
+			dkim_key_user_name(who, sizeof(who));
+			buf_printf(err, "%s: cannot open key file as user %s: %s; run: "
+			    "chown %s '%s' && chmod 600 '%s'", path, who, strerror(e), who,
+			    path, path);
+		} else
+			buf_printf(err, "%s: cannot open key file: %s", path, strerror(e));
+		return -1;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		buf_printf(err, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st->st_size > DKIM_KEYFILE_SIZE_LIMIT) {
+		buf_printf(err, "%s: larger than %d bytes, not a key", path,
+		    DKIM_KEYFILE_SIZE_LIMIT);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* dkim_key_mode_ok - refuse group/other access (OpenDKIM "key data is not secure"), or only warn */
+static bool
+dkim_key_mode_ok(const char *path, const struct stat *st, bool allow_insecure,
+    struct buf *err)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777;
+
+	if ((mode & (S_IRWXG | S_IRWXO)) == 0)
+		return true;
+	buf_printf(err, "%s: accessible by group or other (mode %04o): key data is "
+	    "not secure; run: chmod 600 '%s'", path, mode, path);
+	if (!allow_insecure)
+		return false;
+	log_warn("%s", buf_cstr(err));
+	buf_reset(err);
+	return true;
+}
+
+/* dkim_key_read_all - the whole (small, bounded) file */
+static ssize_t
+dkim_key_read_all(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+/* dkim_key_load_file - read a private key file with the file checks (see dkim.h) */
+EVP_PKEY *
+dkim_key_load_file(const char *path, bool allow_insecure, struct buf *err)
+{
+	char *text;
+	struct stat st;
+	EVP_PKEY *key;
+	ssize_t n;
+	int fd = dkim_key_open(path, &st, err);
+
+	if (fd < 0)
+		return NULL;
+	if (!dkim_key_mode_ok(path, &st, allow_insecure, err)) {
+		close(fd);
+		return NULL;
+	}
+	text = xmalloc(DKIM_KEYFILE_SIZE_LIMIT + 1);
+	n = dkim_key_read_all(fd, text, DKIM_KEYFILE_SIZE_LIMIT);
+	close(fd);
+	if (n < 0) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		free(text);
+		return NULL;
+	}
+	key = dkim_key_parse_private((struct span){ text, (size_t)n });
+	OPENSSL_cleanse(text, (size_t)n);
+	free(text);
+	if (key == NULL)
+		buf_printf(err, "%s: not a PEM private key (or it is encrypted); make "
+		    "one with: reinject keygen", path);
+	return key;
+}
+
+/* dkim_key_load_private - load and check a private key file (see dkim.h) */
 EVP_PKEY *
 dkim_key_load_private(const char *path, bool alg_known, enum dkim_alg alg,
     unsigned min_bits, struct buf *err)
 {
-	FILE *fp = dkim_key_open(path, err);
-	EVP_PKEY *pk;
+	EVP_PKEY *pk = dkim_key_load_file(path, false, err);
 	struct buf why;
 
-	if (fp == NULL)
+	if (pk == NULL)
 		return NULL;
-	pk = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	ERR_clear_error();
-	if (pk == NULL) {
-		buf_printf(err, "%s: not a PEM private key (or it is encrypted)", path);
-		return NULL;
-	}
 	if (!alg_known && dkim_key_alg_of(pk, &alg) < 0)
 		alg = DKIM_ALG_RSA_SHA256;	/* let the check below name the type */
 	buf_init(&why, 512);
