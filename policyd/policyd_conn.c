@@ -4,13 +4,18 @@
  * Postfix keeps the connection and sends requests one after another.  Bytes
  * go through the protocol parser; at most one request is in flight per
  * connection, so replies leave in request order even when a client pipelines.
- * While a request is evaluated, reading stops (back-pressure); buffered bytes
- * are parsed after the reply.  The connection is closed only on error: lost
+ * Reading stays enabled while a request is evaluated (no event changes per
+ * request): bytes that arrive meanwhile wait in the input buffer, bounded by
+ * its high watermark, and are parsed after the reply.  Replies are queued in
+ * the output buffer and written with one write(2) when a parse pass ends; the
+ * write event is armed only when the kernel does not take everything (a
+ * client not reading its replies).  The connection is closed only on error: lost
  * framing (over-long line or request), EOF, an idle timeout between requests
  * (idle_timeout), the end of its lifetime (connection_timeout, after the reply
  * in flight) or a shutdown (after the reply in flight).  A framed but
  * malformed request gets a temporary-failure reply and the connection stays.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +29,8 @@
 
 /* Replies queued for a client that does not read them: stop parsing past this. */
 #define POLICYD_CONN_OUTPUT_LIMIT	65536
+/* Bytes read ahead while a request is evaluated: stop reading past this. */
+#define POLICYD_CONN_INPUT_LIMIT	65536
 /* The reply to a malformed request: temporary, no verdict (Postfix: 4.3.5). */
 #define POLICYD_CONN_BAD_REPLY \
 	"DEFER_IF_PERMIT 4.3.5 Policy service error: malformed policy request"
@@ -37,6 +44,7 @@ struct policyd_conn {
 	struct policyd_cache_wait *wait;
 	struct event *ttl_timer;
 	bool busy;			/* a request is being evaluated */
+	bool writing;			/* output left over: the write event is armed */
 	bool closing;			/* close once the reply in flight is sent */
 	bool eof;			/* the client has sent everything */
 	bool in_process;		/* inside policyd_conn_process */
@@ -73,14 +81,44 @@ policyd_conn_free(struct policyd_conn *c)
 	policyd_server_conn_gone(s);
 }
 
-/* policyd_conn_flushed - output written: close now, or parse what is buffered */
+/* policyd_conn_flushed - left-over output written: disarm, then carry on */
 static void
 policyd_conn_flushed(struct bufferevent *bev, void *arg)
 {
 	struct policyd_conn *c = arg;
 
 	(void)bev;
+	c->writing = false;
+	bufferevent_disable(c->bev, EV_WRITE);
 	policyd_conn_process(c);
+}
+
+/*
+ * policyd_conn_flush - write the queued replies now, in one writev(2); arm the
+ * write event for what the kernel does not take.  -1: the peer is gone.
+ */
+static int
+policyd_conn_flush(struct policyd_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	int n;
+
+	if (c->writing || evbuffer_get_length(out) == 0)
+		return 0;
+	/* the bufferevent keeps its output's start frozen for its own writer */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		log_debug("%s: write: %s, closing", c->peer, strerror(errno));
+		return -1;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		c->writing = true;
+		bufferevent_enable(c->bev, EV_WRITE);
+	}
+	return 0;
 }
 
 /* policyd_conn_reply - "action=...", empty line */
@@ -127,11 +165,9 @@ policyd_conn_request(struct policyd_conn *c)
 		return;
 	}
 	c->busy = true;
+	/* a cached verdict is answered before this returns; else c->busy waits */
 	c->wait = policyd_cache_get(c->s->cache, c->s->config, &c->proto.req,
 	    policyd_conn_verdict, c);
-	/* a cached verdict was answered already; otherwise stop reading until it is */
-	if (c->wait != NULL)
-		bufferevent_disable(c->bev, EV_READ);
 }
 
 /* policyd_conn_parsed - act on what the parser found; false: stop parsing */
@@ -169,12 +205,18 @@ policyd_conn_process(struct policyd_conn *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	c->in_process = true;
-	while (!c->busy && !c->freed_in_process && evbuffer_get_length(in) > 0 &&
-	    evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT) {
+	while (!c->busy && !c->freed_in_process && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
 		enum policyd_proto_status st;
 		size_t used;
 
+		if (evbuffer_get_length(out) >= POLICYD_CONN_OUTPUT_LIMIT) {
+			if (policyd_conn_flush(c) < 0)
+				c->freed_in_process = true;
+			if (c->writing)
+				break;	/* the flush callback brings us back */
+			continue;
+		}
 		evbuffer_peek(in, -1, NULL, &v, 1);
 		used = policyd_proto_feed(&c->proto, v.iov_base, v.iov_len, &st);
 		evbuffer_drain(in, used);
@@ -182,6 +224,8 @@ policyd_conn_process(struct policyd_conn *c)
 			break;
 	}
 	c->in_process = false;
+	if (!c->freed_in_process && policyd_conn_flush(c) < 0)
+		c->freed_in_process = true;
 	if (c->freed_in_process) {
 		c->freed_in_process = false;
 		c->busy = false;
@@ -196,10 +240,6 @@ policyd_conn_process(struct policyd_conn *c)
 		c->closing = true;
 	if (c->closing && evbuffer_get_length(out) == 0)
 		policyd_conn_free(c);
-	else if (!c->closing && evbuffer_get_length(out) < POLICYD_CONN_OUTPUT_LIMIT)
-		bufferevent_enable(c->bev, EV_READ);
-	else
-		bufferevent_disable(c->bev, EV_READ);
 }
 
 /* policyd_conn_read - bytes arrived */
@@ -226,6 +266,11 @@ policyd_conn_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(c->bev, EV_READ);
 		if (!c->busy)
 			policyd_conn_process(c);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && c->busy) {
+		/* not idle: a request is being evaluated (libevent stopped reading) */
+		bufferevent_enable(c->bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
@@ -281,7 +326,10 @@ policyd_conn_new(struct policyd_server *s, int fd, const char *peer)
 	bufferevent_setcb(c->bev, policyd_conn_read, policyd_conn_flushed,
 	    policyd_conn_event, c);
 	bufferevent_set_timeouts(c->bev, &idle, NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, POLICYD_CONN_INPUT_LIMIT);
+	/* EV_WRITE (on by default) only while output is left over */
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_enable(c->bev, EV_READ);
 	c->ttl_timer = evtimer_new(s->base, policyd_conn_expire, c);
 	evtimer_add(c->ttl_timer, &ttl);
 	c->next = s->conns;
