@@ -36,29 +36,58 @@ dkim_canon_header_simple(struct span f, struct buf *out)
 	return out->overflow ? -1 : 0;
 }
 
+/* Relaxed header output gathered on the stack and appended in pieces (a buf_append per word cost more than the rest). */
+struct dkim_canon_acc {
+	struct buf *out;
+	size_t n;
+	char b[512];
+};
+
+/* dkim_canon_acc_flush - append what is gathered */
+static void
+dkim_canon_acc_flush(struct dkim_canon_acc *a)
+{
+	buf_append(a->out, a->b, a->n);
+	a->n = 0;
+}
+
+/* dkim_canon_acc_put - gather n bytes (a piece larger than the space goes out directly) */
+static void
+dkim_canon_acc_put(struct dkim_canon_acc *a, const char *p, size_t n)
+{
+	if (n > sizeof(a->b) - a->n) {
+		dkim_canon_acc_flush(a);
+		if (n >= sizeof(a->b)) {
+			buf_append(a->out, p, n);
+			return;
+		}
+	}
+	memcpy(a->b + a->n, p, n);
+	a->n += n;
+}
+
 /* dkim_canon_header_relaxed - §3.4.2: lower-case name, unfold, compress WSP */
 static int
 dkim_canon_header_relaxed(struct span f, struct buf *out)
 {
 	const char *colon = memchr(f.p, ':', f.len);
+	struct dkim_canon_acc a;
 	size_t nlen, i;
 	bool space = false, started = false;
 
 	if (colon == NULL)
 		return -1;
+	a.out = out;
+	a.n = 0;
 	nlen = (size_t)(colon - f.p);
 	while (nlen && dkim_canon_is_wsp(f.p[nlen - 1]))
 		nlen--;
-	for (i = 0; i < nlen;) {
-		char low[64];	/* the name lower-cased in pieces, appended at once */
-		size_t k = nlen - i < sizeof(low) ? nlen - i : sizeof(low);
+	for (i = 0; i < nlen; i++) {
+		char c = dkim_canon_lower(f.p[i]);
 
-		for (size_t j = 0; j < k; j++)
-			low[j] = dkim_canon_lower(f.p[i + j]);
-		buf_append(out, low, k);
-		i += k;
+		dkim_canon_acc_put(&a, &c, 1);
 	}
-	buf_append_char(out, ':');
+	dkim_canon_acc_put(&a, ":", 1);
 	for (i = (size_t)(colon - f.p) + 1; i < f.len;) {
 		char c = f.p[i];
 		size_t run;
@@ -73,17 +102,18 @@ dkim_canon_header_relaxed(struct span f, struct buf *out)
 			continue;
 		}
 		if (space && started)
-			buf_append_char(out, ' ');
+			dkim_canon_acc_put(&a, " ", 1);
 		space = false;
 		started = true;
 		/* copy the run up to the next whitespace or line break at once */
 		for (run = 1; i + run < f.len && f.p[i + run] != ' ' && f.p[i + run] != '\t' &&
 		    f.p[i + run] != '\r' && f.p[i + run] != '\n'; run++)
 			;
-		buf_append(out, f.p + i, run);
+		dkim_canon_acc_put(&a, f.p + i, run);
 		i += run;
 	}
-	buf_append(out, "\r\n", 2);
+	dkim_canon_acc_put(&a, "\r\n", 2);
+	dkim_canon_acc_flush(&a);
 	return out->overflow ? -1 : 0;
 }
 
