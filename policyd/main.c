@@ -5,7 +5,8 @@
  * policyd query --ip addr [--sender addr] [--helo name] [--dns addr@port] [-c config]
  *
  * Parse the arguments, load the configuration, bind the listeners, drop
- * privileges, start the resolver and run the loop (policyd(8)).
+ * privileges, fork the workers if worker_processes asks for them, start the
+ * resolver and run the loop (policyd(8)).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,7 @@ policyd_args_parse(int argc, char **argv, struct policyd_args *a)
 		policyd_usage();
 }
 
-/* policyd_start - bind, drop privileges, detach, start the resolver */
+/* policyd_start - bind, drop privileges, detach */
 static void
 policyd_start(struct policyd_server *s, struct event_base *base, bool foreground)
 {
@@ -92,9 +93,6 @@ policyd_start(struct policyd_server *s, struct event_base *base, bool foreground
 		if (event_reinit(base) < 0)
 			log_fatal("event_reinit failed");
 	}
-	s->env.dns = policyd_dns_new(base, s->config, NULL);
-	if (s->env.dns == NULL)
-		log_fatal("cannot start the resolver");
 }
 
 int
@@ -139,6 +137,17 @@ main(int argc, char **argv)
 	policyd_server_signals(&s);
 	policyd_start(&s, base, a.foreground);
 	log_info("started (version %s)", MAILAUTH_VERSION);
+	if (s.config->worker_processes > 1 && policyd_master_run(&s) == 1) {
+		/* the master: every worker has exited */
+		log_info("stopped");
+		policyd_server_clear(&s);
+		event_base_free(base);
+		return 0;
+	}
+	/* the one process, or a worker: each has its own resolver */
+	s.env.dns = policyd_dns_new(base, s.config, NULL);
+	if (s.env.dns == NULL)
+		log_fatal("cannot start the resolver");
 	event_base_dispatch(base);
 	log_info("stopped");
 	policyd_server_clear(&s);

@@ -7,7 +7,8 @@
  * lists and SPF evaluations of one request), ptrwl (reverse-name whitelist),
  * cache (per-instance dedup and a short TTL cache with waiters), action
  * (outcome -> Postfix action), log (one line per verdict), conn and listen
- * (sockets), server (loop, signals), privs, dns, query (administrator mode).
+ * (sockets), server (loop, signals), master (worker processes), privs, dns,
+ * query (administrator mode).
  */
 #ifndef MAILAUTH_POLICYD_H
 #define MAILAUTH_POLICYD_H
@@ -47,6 +48,9 @@ enum policyd_skip_action {
 	POLICYD_SKIP_COMMENT,		/* PREPEND X-Comment: SPF skipped ... */
 };
 
+/* Most worker processes (each holds its own result cache and resolver). */
+#define POLICYD_WORKER_LIMIT	64
+
 struct policyd_config {
 	unsigned refs;			/* not a setting: references held */
 	/* service */
@@ -54,6 +58,7 @@ struct policyd_config {
 	char *user;
 	int unix_socket_mode;
 	int connection_limit;
+	int worker_processes;
 	unsigned idle_timeout;
 	unsigned connection_timeout;
 	unsigned shutdown_timeout;
@@ -364,11 +369,18 @@ struct policyd_server {
 	enum policyd_config_format config_format;
 	const char *const *overrides;
 	struct event *sig_hup, *sig_term, *sig_int, *drain_timer;
+	bool is_worker;			/* one of worker_processes: sockets not ours */
+	/* worker_processes > 1: connections per worker, shared with the others */
+	unsigned *worker_conns;		/* NULL in a single process */
+	int nworkers, worker_slot;
 };
 
 /* policyd_listen_open - bind every "unix:/path" or "inet:host:port" of c */
 int policyd_listen_open(struct policyd_server *s, const struct policyd_config *c);
-/* policyd_listen_close - stop accepting; unlink unix sockets */
+/*
+ * policyd_listen_close - stop accepting; unlink unix sockets (not in a worker:
+ * the master owns them)
+ */
 void policyd_listen_close(struct policyd_server *s);
 /* policyd_listen_chown - give unix sockets to the unprivileged user */
 int policyd_listen_chown(struct policyd_server *s, unsigned uid, unsigned gid);
@@ -393,6 +405,8 @@ int policyd_server_reload(struct policyd_server *s);
 void policyd_server_drain(struct policyd_server *s);
 /* policyd_server_conn_gone - bookkeeping when a connection ends */
 void policyd_server_conn_gone(struct policyd_server *s);
+/* policyd_server_conn_count - publish nconns to the other workers */
+void policyd_server_conn_count(struct policyd_server *s);
 void policyd_server_clear(struct policyd_server *s);
 
 /* policyd_dns_new - resolver from the dns_* settings */
@@ -401,6 +415,14 @@ struct dns_resolver *policyd_dns_new(struct event_base *base,
 
 /* policyd_privs_drop - become c->user (required when running as root) */
 int policyd_privs_drop(struct policyd_server *s, const struct policyd_config *c);
+
+/*
+ * policyd_master_run - with worker_processes > 1: fork the workers on the bound
+ * listeners, then supervise them (restart, pass on SIGHUP and SIGTERM).
+ * Returns 0 in each worker (ready for its own loop), 1 in the master once
+ * every worker has exited after SIGTERM or SIGINT.
+ */
+int policyd_master_run(struct policyd_server *s);
 
 /* policyd_query_main - "policyd query ..." */
 int policyd_query_main(int argc, char **argv);

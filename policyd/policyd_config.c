@@ -132,6 +132,9 @@ static const struct config_key policyd_keys[] = {
 	    "permissions of unix sockets"),
 	CONFIG_KEY_INT("connection_limit", PC, connection_limit, "1000", 1, 100000,
 	    "concurrent client connections; more are refused"),
+	CONFIG_KEY_INT("worker_processes", PC, worker_processes, "1", 1,
+	    POLICYD_WORKER_LIMIT, "processes serving the listeners; above 1 a master "
+	    "supervises them and each has its own result cache"),
 	CONFIG_KEY_TIME("idle_timeout", PC, idle_timeout, "10m", 1, 86400,
 	    "close a connection idle this long between requests"),
 	CONFIG_KEY_TIME("connection_timeout", PC, connection_timeout, "1h", 1, 604800,

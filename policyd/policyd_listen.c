@@ -3,18 +3,32 @@
  * "inet:host:port" (host an IPv4 address, [IPv6] address or name), several at
  * once.  Bound before privileges are dropped; unix sockets are then given to
  * the unprivileged user so that a restart can replace them.
+ *
+ * Each readiness event accepts one connection.  With worker_processes sharing
+ * a listener every worker is woken; one holding more connections than the
+ * least loaded worker leaves the connection to the others (retrying after
+ * POLICYD_LISTEN_DEFER_MS, taking it anyway after POLICYD_LISTEN_DEFER_LIMIT_MS
+ * in case they are stuck), so a burst of connections, as from a Postfix
+ * restart or the benchmark, spreads over the workers instead of going to
+ * whichever woke first.  Connections are long-lived: this runs rarely.
+ *
+ * At exit a unix socket is removed when its directory lets the unprivileged
+ * user do so (a Postfix queue directory's private/ does not); otherwise it
+ * stays, as Postfix's own sockets do, and the next start replaces it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include <event2/listener.h>
+#include <event2/event.h>
 
 #include "log.h"
 #include "policyd.h"
@@ -22,10 +36,18 @@
 
 /* Pending connections the kernel queues per listener (listen(2) backlog). */
 #define POLICYD_LISTEN_BACKLOG	128
+/* Worker balance: retry interval and longest deferral of a new connection (ms). */
+#define POLICYD_LISTEN_DEFER_MS		2
+#define POLICYD_LISTEN_DEFER_LIMIT_MS	100
 
 struct policyd_listener {
 	struct policyd_listener *next;
-	struct evconnlistener *l;
+	struct policyd_server *s;
+	struct event *ev;		/* readable: a connection to accept */
+	struct event *retry;		/* accepting again after a deferral */
+	long long deferred_since;	/* ms, 0: not deferring */
+	long long deferred_last;	/* ms of the latest deferral */
+	int fd;
 	char *name;
 	char *path;			/* unix sockets: unlinked at close */
 };
@@ -52,19 +74,85 @@ policyd_listen_peer(const struct sockaddr *sa, const char *name, char *out,
 	}
 }
 
+/* policyd_listen_now_ms - monotonic milliseconds */
+static long long
+policyd_listen_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* policyd_listen_retry - watch the listener again after a deferral */
+static void
+policyd_listen_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct policyd_listener *me = arg;
+
+	(void)fd, (void)what;
+	event_add(me->ev, NULL);
+}
+
+/*
+ * policyd_listen_fair - may this worker take a connection now?  Not while it
+ * holds more than the least loaded other worker (for a bounded time).
+ */
+static bool
+policyd_listen_fair(struct policyd_listener *me)
+{
+	const struct policyd_server *s = me->s;
+	struct timeval tv = { 0, POLICYD_LISTEN_DEFER_MS * 1000 };
+	unsigned least = UINT_MAX;
+	long long now;
+
+	if (s->worker_conns == NULL)
+		return true;
+	for (int i = 0; i < s->nworkers; i++) {
+		unsigned n = __atomic_load_n(&s->worker_conns[i], __ATOMIC_RELAXED);
+
+		if (i != s->worker_slot && n < least)
+			least = n;	/* UINT_MAX: no worker in that slot */
+	}
+	now = policyd_listen_now_ms();
+	if (now - me->deferred_last > 10 * POLICYD_LISTEN_DEFER_MS)
+		me->deferred_since = 0;	/* that one was taken by another worker */
+	if (s->nconns <= least || (me->deferred_since != 0 &&
+	    now - me->deferred_since >= POLICYD_LISTEN_DEFER_LIMIT_MS)) {
+		me->deferred_since = 0;
+		return true;
+	}
+	if (me->deferred_since == 0)
+		me->deferred_since = now;
+	me->deferred_last = now;
+	event_del(me->ev);
+	evtimer_add(me->retry, &tv);
+	return false;
+}
+
 /* policyd_listen_accept - a new client; refused beyond connection_limit */
 static void
-policyd_listen_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+policyd_listen_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	struct policyd_server *s = arg;
-	struct policyd_listener *me;
+	struct policyd_listener *me = arg;
+	struct policyd_server *s = me->s;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
 	char peer[INET6_ADDRSTRLEN + 16];
+	int fd;
 
-	(void)salen;
-	for (me = s->listeners; me != NULL && me->l != l; me = me->next)
-		;
-	policyd_listen_peer(sa, me ? me->name : "unix", peer, sizeof(peer));
+	(void)what;
+	if (!policyd_listen_fair(me))
+		return;
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		/* another worker took it, or the client gave up: nothing to do */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("%s: accept: %s", me->name, strerror(errno));
+		return;
+	}
+	policyd_listen_peer((struct sockaddr *)&ss, me->name, peer, sizeof(peer));
 	if (s->draining || s->nconns >= (unsigned)s->config->connection_limit) {
 		log_warn("%s: refusing connection: %s", peer, s->draining ?
 		    "shutting down" : "connection_limit reached");
@@ -72,6 +160,7 @@ policyd_listen_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	policyd_conn_new(s, fd, peer);
+	policyd_server_conn_count(s);
 }
 
 /* policyd_listen_unix - bind a unix socket, replacing a stale one */
@@ -154,12 +243,15 @@ policyd_listen_open(struct policyd_server *s, const struct policyd_config *c)
 		if (fd < 0)
 			return -1;
 		pl = xcalloc(1, sizeof(*pl));
+		pl->s = s;
+		pl->fd = fd;
 		pl->name = xstrdup(spec);
 		pl->path = is_unix ? xstrdup(spec + 5) : NULL;
-		pl->l = evconnlistener_new(s->base, policyd_listen_accept, s,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-		if (pl->l == NULL)
-			log_panic("evconnlistener_new failed");
+		pl->ev = event_new(s->base, fd, EV_READ | EV_PERSIST,
+		    policyd_listen_accept, pl);
+		pl->retry = evtimer_new(s->base, policyd_listen_retry, pl);
+		if (pl->ev == NULL || pl->retry == NULL || event_add(pl->ev, NULL) < 0)
+			log_panic("cannot watch listener %s", spec);
 		pl->next = s->listeners;
 		s->listeners = pl;
 		log_info("listening on %s", spec);
@@ -180,7 +272,17 @@ policyd_listen_chown(struct policyd_server *s, unsigned uid, unsigned gid)
 	return 0;
 }
 
-/* policyd_listen_close - stop accepting; unlink unix sockets */
+/* policyd_listen_unlink - remove a unix socket; a directory we may not write keeps it */
+static void
+policyd_listen_unlink(const char *path)
+{
+	if (unlink(path) == 0 || errno == ENOENT)
+		return;
+	/* EACCES/EPERM after the privilege drop: the next start replaces it */
+	log_debug("unix:%s: left in place: %s", path, strerror(errno));
+}
+
+/* policyd_listen_close - stop accepting; unlink unix sockets (not in a worker) */
 void
 policyd_listen_close(struct policyd_server *s)
 {
@@ -188,9 +290,11 @@ policyd_listen_close(struct policyd_server *s)
 
 	for (pl = s->listeners; pl != NULL; pl = next) {
 		next = pl->next;
-		evconnlistener_free(pl->l);
-		if (pl->path != NULL)
-			unlink(pl->path);
+		event_free(pl->ev);
+		event_free(pl->retry);
+		close(pl->fd);
+		if (pl->path != NULL && !s->is_worker)
+			policyd_listen_unlink(pl->path);
 		free(pl->path);
 		free(pl->name);
 		free(pl);

@@ -5,7 +5,8 @@
  * SIGHUP loads the configuration again; on error the old one stays and the
  * error is logged.  Connections are not dropped: requests already in flight
  * finish with the configuration they started with, later ones use the new one.
- * Settings read only at start-up (listen, user, unix_socket_mode, dns_*) keep
+ * Settings read only at start-up (listen, user, unix_socket_mode,
+ * worker_processes, dns_*) keep
  * their old values until a restart, which is logged.  SIGTERM and SIGINT stop
  * accepting, let every request in flight get its reply, close idle
  * connections and leave the loop (at the latest after shutdown_timeout).
@@ -40,7 +41,7 @@ policyd_server_startup_changed(const struct policyd_config *a,
     const struct policyd_config *b)
 {
 	static const char *const startup[] = { "listen", "user", "unix_socket_mode",
-	    "dns_forwarders", "dns_resolv_conf", "dns_timeout" };
+	    "worker_processes", "dns_forwarders", "dns_resolv_conf", "dns_timeout" };
 	struct buf va, vb;
 	bool changed = false;
 
@@ -105,10 +106,20 @@ policyd_server_finish(struct policyd_server *s)
 		event_base_loopexit(s->base, NULL);
 }
 
+/* policyd_server_conn_count - publish nconns to the other workers */
+void
+policyd_server_conn_count(struct policyd_server *s)
+{
+	if (s->worker_conns != NULL)
+		__atomic_store_n(&s->worker_conns[s->worker_slot], s->nconns,
+		    __ATOMIC_RELAXED);
+}
+
 /* policyd_server_conn_gone - bookkeeping when a connection ends */
 void
 policyd_server_conn_gone(struct policyd_server *s)
 {
+	policyd_server_conn_count(s);
 	policyd_server_finish(s);
 }
 

@@ -3,7 +3,8 @@
 # (Debian's postfix-policyd-spf-python) on the same DNS data, in one run.
 #
 #   tests/bench/policyd-bench.sh [-c CONNS] [-d SECONDS] [-w WARMUP]
-#                                [-n ROUNDS] [-s SERVERS] [-R] [-U] [BUILD_DIR]
+#                                [-n ROUNDS] [-s SERVERS] [-W WORKERS] [-R] [-U]
+#                                [BUILD_DIR]
 #
 # SERVERS: "policyd pypolicyd-spf" (default) or one of them.
 # -R runs both servers (policyd, Postfix's master and so every spawned
@@ -11,6 +12,7 @@
 #    policy (chrt -r 10), the same for both, so that other work on a shared
 #    machine (compilers, other tests) does not decide the figures; the
 #    kernel's RT throttling still leaves that work 5% of the CPU.
+# -W sets policyd's worker_processes (1, the default: one process).
 # -U loads both servers over unix-domain sockets (policyd's listener in the
 #    run directory; pypolicyd-spf as Debian documents it, a spawn service
 #    "unix" in the instance's private/ directory) instead of TCP.
@@ -34,7 +36,7 @@
 #            each time from policyd's warm DNS cache.
 # Prints a side-by-side table of each server's median round (by requests/s;
 # the range over the rounds next to it): requests/s, latency percentiles, and the CPU
-# time the server's processes used per request (policyd: the policyd process;
+# time the server's processes used per request (policyd: its processes;
 # pypolicyd-spf: all policyd-spf processes; the shared unbound is not
 # counted), which stays meaningful when other work loads the machine.
 # Needs root (Postfix instance, privilege drop).
@@ -52,16 +54,18 @@ ROUNDS=3
 SERVERS="policyd pypolicyd-spf"
 RT=()
 TRANSPORT=tcp
-while getopts c:d:w:n:s:RU ch; do
+WORKERS=1
+while getopts c:d:w:n:s:W:RU ch; do
 	case $ch in
 	c) CONNS=$OPTARG ;;
 	d) SECONDS_RUN=$OPTARG ;;
 	w) WARMUP=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
 	s) SERVERS=$OPTARG ;;
+	W) WORKERS=$OPTARG ;;
 	R) RT=(chrt -r 10) ;;
 	U) TRANSPORT=unix ;;
-	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-n rounds] [-s servers] [-R] [-U] [build_dir]" >&2
+	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-n rounds] [-s servers] [-W workers] [-R] [-U] [build_dir]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -118,6 +122,7 @@ bench_start_policyd() {
 listen = inet:127.0.0.1:$PORT_POLICYD, unix:$MA_TMP/policyd.sock
 dns_forwarders = 127.0.0.1@$DNS_PORT
 user = mailauth
+worker_processes = $WORKERS
 EOF
 	ma_bg policyd "${RT[@]}" "$POLICYD" -f -c "$MA_TMP/policyd.conf"
 	ma_wait_port $PORT_POLICYD || ma_fail "policyd did not listen"
@@ -238,7 +243,7 @@ bench_table() {
 		"nproc=$(nproc) cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
 		"loadavg=$(cut -d' ' -f1-3 /proc/loadavg)" \
 		"scheduling=$([ ${#RT[@]} = 0 ] && echo normal || echo SCHED_RR)" \
-		"transport=$TRANSPORT"
+		"transport=$TRANSPORT" "policyd_workers=$WORKERS"
 }
 
 # bench_port NAME - the TCP port of a server

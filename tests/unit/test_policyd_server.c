@@ -4,7 +4,10 @@
  * cache and checks with dns_mem; the test speaks the policy protocol to it:
  * pipelined requests answered in order, keep-alive, a malformed request answered
  * without closing, an over-long line closing, SIGHUP with a bad and a good
- * config (connections kept), SIGTERM (clean exit, socket removed).
+ * config (connections kept), SIGTERM (clean exit, socket removed), a client
+ * that reads its replies late (back-pressure, order kept), and
+ * worker_processes = 2 (a master passing SIGHUP and SIGTERM on, replacing a
+ * killed worker).
  */
 #include <check.h>
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -65,6 +69,13 @@ server_main(void)
 	policyd_server_signals(&s);
 	if (policyd_listen_open(&s, c) < 0)
 		_exit(4);
+	if (c->worker_processes > 1 && policyd_master_run(&s) == 1) {
+		policyd_server_clear(&s);	/* the master, after its workers */
+		dns_resolver_free(dns);
+		event_base_free(base);
+		buf_clear(&err);
+		_exit(0);
+	}
 	event_base_dispatch(base);
 	policyd_server_clear(&s);
 	dns_resolver_free(dns);
@@ -411,6 +422,179 @@ START_TEST(server_stops_cleanly_on_sigterm)
 }
 END_TEST
 
+START_TEST(server_keeps_order_when_the_client_reads_its_replies_late)
+{
+	enum { N = 60000 };
+	struct buf req;
+	size_t sent = 0, got = 0;
+	char chunk[65536], last[256] = "";
+	int fd = connect_unix(), replies = 0;
+	bool reading = false;
+
+	/* N small requests, then one RCPT: 3 MB in, 840 KB of replies out */
+	buf_init(&req, 8 << 20);
+	for (int i = 0; i < N; i++)
+		buf_append_str(&req, "request=smtpd_access_policy\nprotocol_state=DATA\n\n");
+	request(&req, "L", "192.0.2.1", "ok@example.org", "r@here");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/* send until the server stops taking more (its replies pile up), then read */
+	while (replies < N + 1) {
+		struct pollfd p = { fd, (short)((reading ? POLLIN : 0) |
+		    (sent < req.len ? POLLOUT : 0)), 0 };
+		int rc = poll(&p, 1, reading ? TEST_WAIT_MS : 200);
+
+		ck_assert_int_ge(rc, 0);
+		if (rc == 0) {
+			/* the server stopped reading: its replies are held for us */
+			ck_assert_msg(!reading, "no progress");
+			reading = true;
+			continue;
+		}
+		if (p.revents & POLLOUT) {
+			ssize_t w = send(fd, req.data + sent, req.len - sent, MSG_NOSIGNAL);
+
+			if (w > 0)
+				sent += (size_t)w;
+		}
+		if (p.revents & POLLIN) {
+			ssize_t r = recv(fd, chunk, sizeof(chunk), 0);
+
+			ck_assert_int_gt(r, 0);
+			got += (size_t)r;
+			for (ssize_t i = 0; i < r; i++) {
+				size_t l = strlen(last);
+
+				if (chunk[i] == '\n' && l > 0 && last[l - 1] == '\n') {
+					replies++;
+					if (replies < N + 1)
+						last[0] = '\0';
+				} else if (l + 1 < sizeof(last)) {
+					last[l] = chunk[i];
+					last[l + 1] = '\0';
+				}
+			}
+		}
+		if (sent == req.len)
+			reading = true;
+	}
+	ck_assert(got > (size_t)N * 14);
+	/* every DATA request got DUNNO (counted), the RCPT after them came last */
+	ck_assert_msg(strncmp(last, "action=PREPEND Received-SPF: pass", 33) == 0,
+	    "last reply: \"%s\"", last);
+	close(fd);
+	buf_clear(&req);
+}
+END_TEST
+
+/* worker_pids - the children of the server process (its workers) */
+static int
+worker_pids(pid_t *pids, int max)
+{
+	char path[64], text[256];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)child, (int)child);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	if (fgets(text, sizeof(text), f) != NULL)
+		for (char *t = strtok(text, " \n"); t && n < max; t = strtok(NULL, " \n"))
+			pids[n++] = (pid_t)atoi(t);
+	fclose(f);
+	return n;
+}
+
+/* ask_new_connection - one request on a fresh connection, the reply */
+static char *
+ask_new_connection(const char *instance)
+{
+	struct buf req;
+	int fd = connect_unix();
+	bool eof;
+	char *out;
+
+	buf_init(&req, 4096);
+	request(&req, instance, "192.0.2.1", "ok@example.org", "r@here");
+	out = exchange(fd, req.data, req.len, 1, &eof);
+	close(fd);
+	buf_clear(&req);
+	return out;
+}
+
+START_TEST(server_workers_answer_reload_restart_and_stop_with_the_master)
+{
+	pid_t pids[8], again[8];
+	int fds[4], n, status, i, dunno;
+	struct stat st;
+	char inst[16];
+	char *out;
+
+	for (i = 0; i < 100 && worker_pids(pids, 8) < 2; i++)
+		usleep(10000);
+	ck_assert_int_eq(worker_pids(pids, 8), 2);
+	/* connections held open at once are all served */
+	for (i = 0; i < 4; i++)
+		fds[i] = connect_unix();
+	for (i = 0; i < 4; i++) {
+		struct buf req;
+		bool eof;
+
+		buf_init(&req, 4096);
+		snprintf(inst, sizeof(inst), "W%d", i);
+		request(&req, inst, "192.0.2.1", "ok@example.org", "r@here");
+		out = exchange(fds[i], req.data, req.len, 1, &eof);
+		expect_reply(out, 0, "action=PREPEND Received-SPF: pass");
+		free(out);
+		buf_clear(&req);
+	}
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	/* a killed worker is replaced */
+	kill(pids[0], SIGKILL);
+	for (i = 0; i < 300; i++) {
+		n = worker_pids(again, 8);
+		if (n == 2 && again[0] != pids[0] && again[1] != pids[0])
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(i < 300, "killed worker %d not replaced", (int)pids[0]);
+	out = ask_new_connection("W-after-kill");
+	expect_reply(out, 0, "action=PREPEND Received-SPF: pass");
+	free(out);
+	/* SIGHUP to the master reaches every worker: 8 fresh connections in a row */
+	write_conf("worker_processes = 2\nheader_type = none\n");
+	kill(child, SIGHUP);
+	for (i = 0, dunno = 0; i < 200 && dunno < 8; i++) {
+		snprintf(inst, sizeof(inst), "R%d", i);
+		out = ask_new_connection(inst);
+		dunno = strncmp(out, "action=DUNNO", 12) == 0 ? dunno + 1 : 0;
+		free(out);
+		if (dunno == 0)
+			usleep(10000);
+	}
+	ck_assert_int_eq(dunno, 8);
+	/* SIGTERM to the master: workers drain, the master exits 0, socket gone */
+	n = worker_pids(pids, 8);
+	kill(child, SIGTERM);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	child = 0;
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_ne(stat(sock_path, &st), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(kill(pids[i], 0) < 0, "worker %d still running", (int)pids[i]);
+}
+END_TEST
+
+/* setup_workers - a server with two worker processes */
+static void
+setup_workers(void)
+{
+	extra_conf = "worker_processes = 2\n";
+	setup();
+	extra_conf = "";
+}
+
 /* setup_timeouts - a server with short idle_timeout and connection_timeout */
 static void
 setup_timeouts(void)
@@ -494,6 +678,12 @@ server_suite(void)
 	tcase_add_test(tc, server_closes_on_over_long_line_only);
 	tcase_add_test(tc, server_reloads_on_sighup_and_keeps_connections);
 	tcase_add_test(tc, server_stops_cleanly_on_sigterm);
+	tcase_add_test(tc, server_keeps_order_when_the_client_reads_its_replies_late);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("workers");
+	tcase_add_checked_fixture(tc, setup_workers, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, server_workers_answer_reload_restart_and_stop_with_the_master);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("timeouts");
 	tcase_add_checked_fixture(tc, setup_timeouts, teardown);
