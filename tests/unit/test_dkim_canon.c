@@ -68,7 +68,7 @@ START_TEST(dkim_canon_body_cases_every_split)
 			struct buf out;
 
 			canon_body(canon, c->in, len, cut, &out);
-			ck_assert_msg(out.len == strlen(want) && memcmp(out.data, want, out.len) == 0,
+			ck_assert_msg(out.len == strlen(want) && memcmp(buf_cstr(&out), want, out.len) == 0,
 			    "%s %s cut %zu", c->name, dkim_canon_str(canon), cut);
 			buf_clear(&out);
 		}
@@ -101,7 +101,7 @@ START_TEST(dkim_canon_body_byte_at_a_time_long_lines)
 		dkim_canon_body_update(&cb, in + i, 1);
 	dkim_canon_body_final(&cb);
 	ck_assert_uint_eq(out.len, w);
-	ck_assert(memcmp(out.data, want, w) == 0);
+	ck_assert(memcmp(buf_cstr(&out), want, w) == 0);
 	buf_clear(&out);
 	free(in);
 	free(want);
@@ -132,11 +132,11 @@ START_TEST(dkim_canon_rfc6376_346_example_bodies)
 
 		canon_body(DKIM_CANON_RELAXED, msg + off, len - off, cut, &out);
 		ck_assert_uint_eq(out.len, rlen);
-		ck_assert(memcmp(out.data, relaxed, rlen) == 0);
+		ck_assert(memcmp(buf_cstr(&out), relaxed, rlen) == 0);
 		buf_clear(&out);
 		canon_body(DKIM_CANON_SIMPLE, msg + off, len - off, cut, &out);
 		ck_assert_uint_eq(out.len, slen);
-		ck_assert(memcmp(out.data, simple, slen) == 0);
+		ck_assert(memcmp(buf_cstr(&out), simple, slen) == 0);
 		buf_clear(&out);
 	}
 	free(msg);
@@ -186,7 +186,7 @@ START_TEST(dkim_canon_body_golden_files_every_split)
 			struct buf out;
 
 			canon_body(k ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE, in, len, cut, &out);
-			ck_assert_msg(out.len == rlen && memcmp(out.data, ref, rlen) == 0,
+			ck_assert_msg(out.len == rlen && memcmp(buf_cstr(&out), ref, rlen) == 0,
 			    "%s%s cut %zu: got [%s]", golden_bodies[_i], ext[k], cut, buf_cstr(&out));
 			buf_clear(&out);
 		}
@@ -230,7 +230,7 @@ START_TEST(dkim_canon_rfc6376_346_example_headers)
 		buf_init(&out, 4096);
 		ck_assert_int_eq(msg_parser_feed(m, msg, len), 0);
 		ck_assert_int_eq(msg_parser_finish(m), 0);
-		ck_assert_msg(out.len == wlen && memcmp(out.data, want, wlen) == 0,
+		ck_assert_msg(out.len == wlen && memcmp(buf_cstr(&out), want, wlen) == 0,
 		    "%s: got [%s]", want_file[k], buf_cstr(&out));
 		msg_parser_free(m);
 		buf_clear(&out);
