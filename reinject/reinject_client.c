@@ -219,8 +219,6 @@ reinject_client_on_greeting(struct reinject_client *c)
 	char line[600];
 
 	if (c->reply.code != 220) {
-		reinject_client_close(c);
-		c->reply.code = c->reply.code >= 500 ? 451 : c->reply.code;
 		reinject_client_fail(c, "4.4.1", "greeting refused");
 		return;
 	}

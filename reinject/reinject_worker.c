@@ -6,6 +6,7 @@
  * let running sessions finish within drain_timeout, exit.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,11 @@
 #include "dns.h"
 #include "log.h"
 #include "reinject.h"
+
+/* Heap kept by a worker between messages, and the size from which an
+ * allocation gets its own mapping (glibc's defaults: 128 KiB both). */
+#define REINJECT_WORKER_HEAP_KEEP	(32 * 1024 * 1024)
+#define REINJECT_WORKER_MMAP_MIN	(4 * 1024 * 1024)
 
 struct reinject_worker {
 	struct reinject_ctx ctx;
@@ -163,6 +169,11 @@ reinject_worker_run(const struct reinject_conf *c)
 	struct buf err;
 
 	memset(&w, 0, sizeof(w));
+	/* Every message allocates and frees the same few hundred KiB (parser,
+	 * verifier, spool): keep them instead of giving the top of the heap back
+	 * to the kernel after each message and faulting it in again. */
+	mallopt(M_TRIM_THRESHOLD, REINJECT_WORKER_HEAP_KEEP);
+	mallopt(M_MMAP_THRESHOLD, REINJECT_WORKER_MMAP_MIN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	w.ctx.conf = c;

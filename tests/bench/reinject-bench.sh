@@ -119,6 +119,24 @@ print("%.0f" % (count / dt), "msg/s", "(%d refused)" % bad if bad else "")
 EOF
 }
 
+# ticks PID - CPU time (user + system, clock ticks) of PID and its children
+ticks() {
+	local p t=0
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
+HZ=$(getconf CLK_TCK)
+# measure LABEL PID COUNT CMD... - run CMD, print its output with PID's CPU per message
+measure() {
+	local label=$1 pid=$2 count=$3 t0 out
+	shift 3
+	t0=$(ticks "$pid")
+	out=$("$@")
+	echo "$label: $out, $(( ($(ticks "$pid") - t0) * 1000000 / HZ / count )) CPU us/msg"
+}
+
 reinject_conf() {	# reinject_conf DOWNSTREAM WORKERS
 	cat >"$MA_TMP/reinject.conf" <<EOF
 listen = 127.0.0.1:$FILTER verify, 127.0.0.1:$((FILTER + 1)) sign
@@ -159,8 +177,10 @@ for w in $W 1; do
 		n=$N
 		[ $sz = 102400 ] && n=$((N / 2))
 		load $FILTER "$MA_TMP/plain-$sz.eml" $((n / 4)) $S >/dev/null	# warm-up
-		echo "reinject alone, workers=$w, verify (dkimpy-signed), $((sz / 1024)) KiB: $(load $FILTER "$MA_TMP/signed-$sz.eml" $n $S)"
-		echo "reinject alone, workers=$w, sign rsa-2048, $((sz / 1024)) KiB: $(load $((FILTER + 1)) "$MA_TMP/plain-$sz.eml" $n $S)"
+		measure "reinject alone, workers=$w, verify (dkimpy-signed), $((sz / 1024)) KiB" \
+		    "$(ma_bg_pid reinject)" $n load $FILTER "$MA_TMP/signed-$sz.eml" $n $S
+		measure "reinject alone, workers=$w, sign rsa-2048, $((sz / 1024)) KiB" \
+		    "$(ma_bg_pid reinject)" $n load $((FILTER + 1)) "$MA_TMP/plain-$sz.eml" $n $S
 	done
 	reinject_stop
 done
@@ -191,16 +211,19 @@ pfdir=$(ma_postfix_dir pf)
 delivered() {
 	grep -cE "relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PF_SINK,.*status=sent" "$MA_TMP/pf/maillog"
 }
-# e2e LABEL FILE - submit NE messages to Postfix, time until all reach the sink
+# e2e LABEL FILE [PID] - submit NE messages to Postfix, time until all reach
+# the sink; with PID, that filter's CPU time per message too
 e2e() {
-	local before t0 t1 n
+	local before t0 t1 n c0=0 cpu=""
+	[ -n "${3:-}" ] && c0=$(ticks "$3")
 	before=$(delivered)
 	t0=$(date +%s.%N)
 	load $PF_SMTPD "$2" "$NE" $S >/dev/null
 	ma_wait_for 300 eval '[ $(( $(delivered) - before )) -ge '"$NE"' ]'
 	t1=$(date +%s.%N)
 	n=$(( $(delivered) - before ))
-	echo "end to end, $1: $(echo "$n / ($t1 - $t0)" | bc -l | xargs printf '%.0f') msg/s ($n delivered)"
+	[ -n "${3:-}" ] && cpu=", filter $(( ($(ticks "$3") - c0) * 1000000 / HZ / n )) CPU us/msg"
+	echo "end to end, $1: $(echo "$n / ($t1 - $t0)" | bc -l | xargs printf '%.0f') msg/s ($n delivered$cpu)"
 }
 pf_mode() {	# pf_mode content_filter milters
 	postconf -c "$pfdir" -e "content_filter = $1" "smtpd_milters = $2" \
@@ -213,9 +236,9 @@ reinject_start
 pf_mode "" ""
 e2e "Postfix alone, 4 KiB" "$MA_TMP/signed-4096.eml"
 pf_mode "scan:[127.0.0.1]:$FILTER" ""
-e2e "Postfix + reinject verify, 4 KiB" "$MA_TMP/signed-4096.eml"
+e2e "Postfix + reinject verify, 4 KiB" "$MA_TMP/signed-4096.eml" "$(ma_bg_pid reinject)"
 pf_mode "scan:[127.0.0.1]:$((FILTER + 1))" ""
-e2e "Postfix + reinject sign, 4 KiB" "$MA_TMP/plain-4096.eml"
+e2e "Postfix + reinject sign, 4 KiB" "$MA_TMP/plain-4096.eml" "$(ma_bg_pid reinject)"
 
 # opendkim refuses a configuration or key below a world-writable directory
 # (/tmp): give it a root-only one
@@ -236,7 +259,7 @@ EOF
 ma_bg opendkim opendkim -f -x "$odir/opendkim.conf"
 ma_wait_port $MILTER || ma_fail "opendkim did not start"
 pf_mode "" "inet:127.0.0.1:$MILTER"
-e2e "Postfix + OpenDKIM milter sign, 4 KiB" "$MA_TMP/plain-4096.eml"
+e2e "Postfix + OpenDKIM milter sign, 4 KiB" "$MA_TMP/plain-4096.eml" "$(ma_bg_pid opendkim)"
 ma_bg_stop opendkim
 rm -rf "$odir"
 reinject_stop
