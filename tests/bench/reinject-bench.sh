@@ -223,7 +223,7 @@ e2e() {
 	t1=$(date +%s.%N)
 	n=$(( $(delivered) - before ))
 	[ -n "${3:-}" ] && cpu=", filter $(( ($(ticks "$3") - c0) * 1000000 / HZ / n )) CPU us/msg"
-	echo "end to end, $1: $(echo "$n / ($t1 - $t0)" | bc -l | xargs printf '%.0f') msg/s ($n delivered$cpu)"
+	echo "end to end, $1: $(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') msg/s ($n delivered$cpu)"
 }
 pf_mode() {	# pf_mode content_filter milters
 	postconf -c "$pfdir" -e "content_filter = $1" "smtpd_milters = $2" \
