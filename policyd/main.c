@@ -103,6 +103,7 @@ main(int argc, char **argv)
 	struct policyd_config *c;
 	struct event_base *base;
 	struct buf err;
+	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "query") == 0)
 		return policyd_query_main(argc - 1, argv + 1);
@@ -137,15 +138,21 @@ main(int argc, char **argv)
 	policyd_server_signals(&s);
 	policyd_start(&s, base, a.foreground);
 	log_info("started (version %s)", MAILAUTH_VERSION);
-	if (s.config->worker_processes > 1 && policyd_master_run(&s) == 1) {
+	if (s.config->worker_processes > 1 &&
+	    (rc = policyd_master_run(&s)) != 0) {
 		/* the master: every worker has exited */
 		log_info("stopped");
 		policyd_server_clear(&s);
 		event_base_free(base);
-		return 0;
+		return rc < 0 ? 1 : 0;
 	}
 	/* the one process, or a worker: each has its own resolver */
 	s.env.dns = policyd_dns_new(base, s.config, NULL);
+	if (s.env.dns == NULL && s.is_worker) {
+		/* the master stops instead of starting another (EX_CONFIG) */
+		log_error("cannot start the resolver");
+		exit(POLICYD_EXIT_CONFIG);
+	}
 	if (s.env.dns == NULL)
 		log_fatal("cannot start the resolver");
 	event_base_dispatch(base);

@@ -416,11 +416,15 @@ struct dns_resolver *policyd_dns_new(struct event_base *base,
 /* policyd_privs_drop - become c->user (required when running as root) */
 int policyd_privs_drop(struct policyd_server *s, const struct policyd_config *c);
 
+/* A worker that cannot start (its resolver) exits with this (EX_CONFIG). */
+#define POLICYD_EXIT_CONFIG	78
+
 /*
  * policyd_master_run - with worker_processes > 1: fork the workers on the bound
  * listeners, then supervise them (restart, pass on SIGHUP and SIGTERM).
  * Returns 0 in each worker (ready for its own loop), 1 in the master once
- * every worker has exited after SIGTERM or SIGINT.
+ * every worker has exited after SIGTERM or SIGINT, -1 in the master once they
+ * have exited because one could not start (POLICYD_EXIT_CONFIG).
  */
 int policyd_master_run(struct policyd_server *s);
 

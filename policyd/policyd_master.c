@@ -13,8 +13,10 @@
  * are passed on, each worker drains as a single process does, and the master
  * exits once all are gone, killing any still running shutdown_timeout plus
  * POLICYD_MASTER_GRACE later.  A worker that dies otherwise is replaced (at
- * most one per POLICYD_MASTER_RESPAWN_DELAY); workers get SIGTERM when the
- * master dies (PR_SET_PDEATHSIG), so none is left holding the sockets.
+ * most one per POLICYD_MASTER_RESPAWN_DELAY), unless it could not start at
+ * all (POLICYD_EXIT_CONFIG: the master then stops everything and exits 1);
+ * workers get SIGTERM when the master dies (PR_SET_PDEATHSIG), so none is
+ * left holding the sockets.
  */
 #include <errno.h>
 #include <signal.h>
@@ -37,6 +39,8 @@
 
 static volatile sig_atomic_t policyd_master_hup, policyd_master_term,
     policyd_master_chld, policyd_master_alrm;
+/* a worker could not start: stop rather than start it again and again */
+static bool policyd_master_failed;
 
 struct policyd_master {
 	pid_t pid[POLICYD_WORKER_LIMIT];
@@ -147,6 +151,12 @@ policyd_master_reap(struct policyd_server *s, struct policyd_master *ms)
 			__atomic_store_n(&s->worker_conns[i], UINT_MAX, __ATOMIC_RELAXED);
 			if (policyd_master_term)
 				break;
+			if (WIFEXITED(st) && WEXITSTATUS(st) == POLICYD_EXIT_CONFIG) {
+				log_error("worker %ld could not start; stopping", (long)pid);
+				policyd_master_failed = true;
+				policyd_master_term = 1;
+				break;
+			}
 			if (WIFSIGNALED(st))
 				log_error("worker %ld killed by signal %d; starting another",
 				    (long)pid, WTERMSIG(st));
@@ -225,5 +235,5 @@ policyd_master_run(struct policyd_server *s)
 		}
 	}
 	policyd_master_stop(s, &ms);
-	return 1;
+	return policyd_master_failed ? -1 : 1;
 }
