@@ -2,7 +2,8 @@
 # 40-dmarc-check.sh - dmarc-check(8) against a private unbound: the tree walk
 # lines, where the record was found, the Organizational Domain, tags with their
 # meaning, removed and unknown tags, invalid records, the existence test for
-# np=, and the exit status of each case.
+# np=, and the exit status of each case; "reinject dmarc-check" (the same code
+# as a subcommand) prints the same report.
 # Ports: 20930-20939 DNS.
 
 . "$(dirname "$0")/lib.sh"
@@ -12,6 +13,8 @@ SRC=${MAILAUTH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MAILAUTH_BUILD:-$SRC/build}
 CHECK=$BUILD/reinject/dmarc-check
 [ -x "$CHECK" ] || ma_fail "not built: $CHECK"
+REINJECT=$BUILD/reinject/reinject
+[ -x "$REINJECT" ] || ma_fail "not built: $REINJECT"
 
 cat >"$MA_TMP/zone" <<'EOF'
 _dmarc.example.com. TXT "v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@example.com; pct=50; foo=bar"
@@ -49,6 +52,13 @@ ma_assert_grep '^policy record: at example\.com \(organizational domain\)' "$f" 
 ma_assert_grep '^  sp=quarantine	policy for existing subdomains' "$f" "each tag with its meaning"
 ma_assert_grep '^  pct=50	removed by RFC 9989' "$f" "removed tag marked"
 ma_assert_grep '^  foo=bar	unknown tag: ignored' "$f" "unknown tag marked"
+
+"$REINJECT" dmarc-check a.b.example.com --dns "$DNS" >"$MA_TMP/subcmd.out" 2>&1
+rc=$?
+[ $rc = 0 ] || { cat "$MA_TMP/subcmd.out"; ma_fail "reinject dmarc-check: exit $rc, want 0"; }
+cmp -s "$f" "$MA_TMP/subcmd.out" || { diff "$f" "$MA_TMP/subcmd.out"; \
+	ma_fail "reinject dmarc-check differs from dmarc-check"; }
+ma_ok "reinject dmarc-check gives the same report as dmarc-check"
 
 check x.psd.example 0
 ma_assert_grep '^organizational domain: x\.psd\.example \(one label below the PSD psd\.example' \
