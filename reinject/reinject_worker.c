@@ -136,9 +136,10 @@ reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
 	tc.key_table = c->key_table[0] ? c->key_table : NULL;
 	tc.signing_table = c->signing_table[0] ? c->signing_table : NULL;
 	tc.multiple_signatures = c->multiple_signatures;
-	tc.domain = c->sign_domain;
-	tc.selector = c->sign_selector;
-	tc.key_file = c->sign_key_file;
+	/* unset string settings are "", the table wants NULL for "not given" */
+	tc.domain = c->sign_domain[0] ? c->sign_domain : NULL;
+	tc.selector = c->sign_selector[0] ? c->sign_selector : NULL;
+	tc.key_file = c->sign_key_file[0] ? c->sign_key_file : NULL;
 	if (!(*t = dkim_table_load(&tc, e, sizeof(e)))) {
 		buf_printf(err, "%s\n", e);
 		return -1;
