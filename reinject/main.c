@@ -81,25 +81,35 @@ reinject_resolver_check(const struct reinject_conf *c)
 	return r ? 0 : -1;
 }
 
-/* reinject_check - -t: load everything a worker would, report, exit */
+/* reinject_tables_check - the signing tables and InternalHosts load; -1 with err */
 static int
-reinject_check(const struct reinject_conf *c)
+reinject_tables_check(const struct reinject_conf *c, struct buf *err)
 {
 	struct dkim_table *t;
 	struct dkim_hostlist *h;
-	struct buf err;
 	int rc;
 
-	buf_init(&err, CONFIG_ERROR_LIMIT);
-	rc = reinject_worker_tables(c, &t, &h, &err);
-	if (rc < 0)
-		fprintf(stderr, "%s", buf_cstr(&err));
-	if (reinject_resolver_check(c) < 0)
-		rc = -1;
+	rc = reinject_worker_tables(c, &t, &h, err);
 	if (t)
 		dkim_table_free(t);
 	if (h)
 		dkim_table_host_free(h);
+	return rc;
+}
+
+/* reinject_check - -t: load everything a worker would, report, exit */
+static int
+reinject_check(const struct reinject_conf *c)
+{
+	struct buf err;
+	int rc;
+
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	rc = reinject_tables_check(c, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s", buf_cstr(&err));
+	if (reinject_resolver_check(c) < 0)
+		rc = -1;
 	buf_clear(&err);
 	return rc < 0 ? 1 : 0;
 }
@@ -151,6 +161,10 @@ main(int argc, char **argv)
 	if (reinject_listen_open(&c, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));
 	reinject_drop(&c);
+	/* as the run user, as the workers will: a table or key error stops the
+	 * start-up here instead of workers dying and being restarted forever */
+	if (reinject_tables_check(&c, &err) < 0)
+		log_fatal("%s", buf_cstr(&err));
 	ch = reinject_master_run(&c, path);
 	reinject_conf_free(&c);
 	buf_clear(&err);
