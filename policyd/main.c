@@ -2,7 +2,8 @@
  * main.c - policyd: Postfix policy delegation server answering SPF verdicts.
  *
  * policyd [-c config] [-F native|pyspf] [-o name=value] [-f] [-t] [-n] [-v]
- * policyd query --ip addr [--sender addr] [--helo name] [--dns addr@port] [-c config]
+ * policyd query --ip addr [--sender addr] [--helo name] [--identity helo|mailfrom]
+ *     [--dns addr@port] [-c config]
  *
  * Parse the arguments, load the configuration, bind the listeners, drop
  * privileges, fork the workers if worker_processes asks for them, start the
@@ -41,7 +42,7 @@ policyd_usage(void)
 	fprintf(stderr, "usage: policyd [-c config] [-F native|pyspf] [-o name=value] "
 	    "[-f] [-t] [-n] [-v]\n"
 	    "       policyd query --ip addr [--sender addr] [--helo name] "
-	    "[--dns addr@port] [-c config]\n");
+	    "[--identity helo|mailfrom] [--dns addr@port] [-c config]\n");
 	exit(64);
 }
 

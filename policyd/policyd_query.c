@@ -1,7 +1,7 @@
 /*
  * policyd_query.c - "policyd query": one SPF evaluation for an administrator,
  * like spfquery.  Prints each DNS lookup made (spf_request.trace), the result,
- * the reason, the explanation and the Received-SPF header; the exit code tells
+ * the reason and the explanation; the exit code tells
  * the result (policyd(8), EXIT STATUS).
  */
 #include <getopt.h>
