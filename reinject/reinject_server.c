@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -46,6 +47,8 @@ struct reinject_session {
 	/* transaction */
 	bool in_mail;
 	char *sender;
+	char *mail_arg;			/* MAIL argument until downstream's EHLO is known */
+	size_t mail_arg_len;
 	unsigned nrcpt, nrcpt_ok;
 	struct buf cmd;			/* command line being mirrored */
 	struct reinject_client *down;
@@ -150,6 +153,15 @@ reinject_server_enter(struct reinject_session *s, enum reinject_sstate st)
 	reinject_server_timeouts(s);
 }
 
+/* reinject_server_mail_forget - drop the saved MAIL argument */
+static void
+reinject_server_mail_forget(struct reinject_session *s)
+{
+	free(s->mail_arg);
+	s->mail_arg = NULL;
+	s->mail_arg_len = 0;
+}
+
 /* reinject_server_end_mail - forget the transaction (and XFORWARD, as Postfix) */
 static void
 reinject_server_end_mail(struct reinject_session *s)
@@ -157,6 +169,7 @@ reinject_server_end_mail(struct reinject_session *s)
 	s->in_mail = false;
 	free(s->sender);
 	s->sender = NULL;
+	reinject_server_mail_forget(s);
 	s->nrcpt = s->nrcpt_ok = 0;
 	if (s->data_active)
 		reinject_data_clear(&s->data);
@@ -265,31 +278,128 @@ reinject_server_xforward(struct reinject_session *s, struct span arg)
 		reinject_server_reply(s, 250, "2.0.0", "Ok");
 }
 
-/* reinject_server_mail_line - the MAIL command for downstream */
+/* reinject_server_mail_check - upstream's MAIL parameters valid and in our limits */
 static int
-reinject_server_mail_line(struct reinject_session *s, const struct smtp_path *p,
+reinject_server_mail_check(struct reinject_session *s, const struct smtp_path *p,
     const char **why)
 {
-	const struct reinject_conf *c = s->ctx->conf;
 	uint64_t size = 0;
 
-	buf_reset(&s->cmd);
-	buf_printf(&s->cmd, "MAIL FROM:<%.*s>", (int)p->addr.len, p->addr.p);
 	for (size_t i = 0; i < p->nparams; i++) {
 		const struct smtp_param *prm = &p->params[i];
 
 		if ((*why = smtp_param_check(prm, false, &size)))
 			return 555;
 		if (smtp_param_kind(prm->key) == SMTP_PARAM_SIZE &&
-		    size > c->message_size_limit) {
+		    size > s->ctx->conf->message_size_limit) {
 			*why = "Message size exceeds fixed limit";
 			return 552;
 		}
-		buf_printf(&s->cmd, " %.*s", (int)prm->key.len, prm->key.p);
-		if (prm->has_value)
-			buf_printf(&s->cmd, "=%.*s", (int)prm->value.len, prm->value.p);
 	}
 	return 0;
+}
+
+/* reinject_server_param_is_8bit - BODY=8BITMIME (RFC 6152 §2) */
+static bool
+reinject_server_param_is_8bit(const struct smtp_param *prm)
+{
+	return prm->value.len == 8 &&
+	    strncasecmp(prm->value.p, "8BITMIME", 8) == 0;
+}
+
+/*
+ * reinject_server_param_forward - may prm go to a downstream announcing ext?
+ * Returns 1 to pass it, 0 to drop it silently, -1 when the transaction needs
+ * an extension downstream lacks (*enh, *why say which).
+ *
+ * Refusals are temporary on purpose: the downstream is the administrator's own
+ * re-injection smtpd, so a missing extension is a configuration error to fix
+ * (smtputf8_enable = yes, no smtpd_discard_ehlo_keywords), and the message
+ * must stay queued in Postfix until then, neither bounced nor mangled:
+ * - SMTPUTF8 (RFC 6531 §3.2, §3.4): the mail must not be sent to a server
+ *   without SMTPUTF8, and we do not downgrade.  X.6.7 is RFC 6531's code for
+ *   it; Postfix's smtp client uses 5.6.7 in the same situation ("SMTPUTF8 is
+ *   required, but was not offered").  Class 4 (RFC 3463 §3.1: persistent
+ *   transient) keeps it queued.
+ * - BODY=8BITMIME (RFC 6152 §3): 8-bit content may only be relayed to a
+ *   server without 8BITMIME after conversion to 7 bit, which would break DKIM
+ *   signatures; we do not convert: RFC 3463 X.6.3 "Conversion required but
+ *   not supported", class 4 for the same reason.
+ * - RET, ENVID, NOTIFY, ORCPT to a server without DSN: RFC 3461 §4 lets the
+ *   relaying MTA drop them (and issue a "relayed" DSN where NOTIFY=SUCCESS
+ *   asked for one); dropped here.  With Postfix downstream this never happens:
+ *   its smtpd announces DSN.
+ * - SIZE (RFC 1870 §6) and BODY=7BIT only without their extension: dropped.
+ */
+static int
+reinject_server_param_forward(const struct smtp_param *prm, unsigned ext,
+    const char **enh, const char **why)
+{
+	switch (smtp_param_kind(prm->key)) {
+	case SMTP_PARAM_SMTPUTF8:
+		if (ext & SMTP_EXT_SMTPUTF8)
+			return 1;
+		*enh = "4.6.7";
+		*why = "SMTPUTF8 is required, but was not offered by the downstream";
+		return -1;
+	case SMTP_PARAM_BODY:
+		if (ext & SMTP_EXT_8BITMIME)
+			return 1;
+		if (!reinject_server_param_is_8bit(prm))
+			return 0;
+		*enh = "4.6.3";
+		*why = "8BITMIME is required, but was not offered by the downstream";
+		return -1;
+	case SMTP_PARAM_SIZE:
+		return (ext & SMTP_EXT_SIZE) != 0;
+	case SMTP_PARAM_RET:
+	case SMTP_PARAM_ENVID:
+	case SMTP_PARAM_NOTIFY:
+	case SMTP_PARAM_ORCPT:
+		return (ext & SMTP_EXT_DSN) != 0;
+	case SMTP_PARAM_UNKNOWN:
+		break;
+	}
+	return 1;
+}
+
+/* reinject_server_param_add - append " KEY[=VALUE]" to the command */
+static void
+reinject_server_param_add(struct reinject_session *s, const struct smtp_param *prm)
+{
+	buf_printf(&s->cmd, " %.*s", (int)prm->key.len, prm->key.p);
+	if (prm->has_value)
+		buf_printf(&s->cmd, "=%.*s", (int)prm->value.len, prm->value.p);
+}
+
+/*
+ * reinject_server_mail_line - the MAIL command for downstream, its parameters
+ * filtered by downstream's EHLO; false with *enh, *why when it cannot go.
+ */
+static bool
+reinject_server_mail_line(struct reinject_session *s, unsigned ext,
+    const char **enh, const char **why)
+{
+	struct smtp_path p;
+	struct span arg = { s->mail_arg, s->mail_arg_len };
+
+	buf_reset(&s->cmd);
+	if (smtp_path_parse(arg, "FROM", &p) != SMTP_PATH_OK) {
+		/* parsed once already in reinject_server_mail */
+		*enh = "4.3.0";
+		*why = "Internal error";
+		return false;
+	}
+	buf_printf(&s->cmd, "MAIL FROM:<%.*s>", (int)p.addr.len, p.addr.p);
+	for (size_t i = 0; i < p.nparams; i++) {
+		int fw = reinject_server_param_forward(&p.params[i], ext, enh, why);
+
+		if (fw < 0)
+			return false;
+		if (fw > 0)
+			reinject_server_param_add(s, &p.params[i]);
+	}
+	return true;
 }
 
 /* reinject_server_mail_sent - downstream's answer to MAIL */
@@ -337,9 +447,12 @@ reinject_server_ready(void *arg, const struct smtp_reply *r, bool failed)
 {
 	struct reinject_session *s = arg;
 	const struct smtp_ehlo *e;
+	const char *enh = NULL, *why = NULL;
 	struct buf xf;
+	bool ok;
 
 	if (failed) {
+		reinject_server_mail_forget(s);
 		free(s->sender);
 		s->sender = NULL;
 		reinject_server_relay(s, r);
@@ -347,6 +460,16 @@ reinject_server_ready(void *arg, const struct smtp_reply *r, bool failed)
 		return;
 	}
 	e = reinject_client_ehlo(s->down);
+	ok = reinject_server_mail_line(s, e->ext, &enh, &why);
+	reinject_server_mail_forget(s);
+	if (!ok) {
+		log_warn("%s: from=<%s>: refused at MAIL: %s", s->peer, s->sender, why);
+		free(s->sender);
+		s->sender = NULL;
+		reinject_server_reply(s, 451, enh, why);
+		reinject_server_next(s);
+		return;
+	}
 	buf_init(&xf, 8192);
 	if ((e->ext & SMTP_EXT_XFORWARD) &&
 	    smtp_xforward_format(&s->xf, e->xforward, &xf) > 0) {
@@ -373,11 +496,15 @@ reinject_server_mail(struct reinject_session *s, struct span arg)
 		    smtp_path_status_str(st));
 		return;
 	}
-	if ((code = reinject_server_mail_line(s, &p, &why))) {
+	if ((code = reinject_server_mail_check(s, &p, &why))) {
 		reinject_server_reply(s, code, code == 552 ? "5.3.4" : "5.5.4", why);
 		return;
 	}
 	s->sender = xstrndup(p.addr.p, p.addr.len);
+	/* the command is built once downstream's EHLO is known */
+	reinject_server_mail_forget(s);
+	s->mail_arg = xstrndup(arg.p, arg.len);
+	s->mail_arg_len = arg.len;
 	reinject_server_enter(s, RS_WAIT);
 	if (!s->down)
 		s->down = reinject_client_new(s->ctx, s->ctx->conf->downstream);
@@ -404,6 +531,7 @@ reinject_server_rcpt(struct reinject_session *s, struct span arg)
 {
 	struct smtp_path p;
 	enum smtp_path_status st = smtp_path_parse(arg, "TO", &p);
+	unsigned ext;
 
 	if (st != SMTP_PATH_OK) {
 		reinject_server_reply(s, st == SMTP_PATH_TOO_MANY_PARAMS ? 555 : 501,
@@ -420,18 +548,19 @@ reinject_server_rcpt(struct reinject_session *s, struct span arg)
 		reinject_server_reply(s, 451, "4.4.2", "Downstream connection lost");
 		return;
 	}
+	ext = reinject_client_ehlo(s->down)->ext;
 	buf_reset(&s->cmd);
 	buf_printf(&s->cmd, "RCPT TO:<%.*s>", (int)p.addr.len, p.addr.p);
 	for (size_t i = 0; i < p.nparams; i++) {
-		const char *why = smtp_param_check(&p.params[i], true, NULL);
+		const char *enh, *why = smtp_param_check(&p.params[i], true, NULL);
 
 		if (why) {
 			reinject_server_reply(s, 555, "5.5.4", why);
 			return;
 		}
-		buf_printf(&s->cmd, " %.*s=%.*s", (int)p.params[i].key.len,
-		    p.params[i].key.p, (int)p.params[i].value.len,
-		    p.params[i].value.p);
+		/* NOTIFY/ORCPT only: never refused, dropped without DSN */
+		if (reinject_server_param_forward(&p.params[i], ext, &enh, &why) > 0)
+			reinject_server_param_add(s, &p.params[i]);
 	}
 	s->nrcpt++;
 	reinject_server_enter(s, RS_WAIT);

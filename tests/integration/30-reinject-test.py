@@ -70,6 +70,7 @@ class Sink:
         self.rcpt = {}
         self.data_reply = None
         self.stall_data = False
+        self.announce = None
         self.messages = []
         self.commands = []
         self.lock = threading.Lock()
@@ -115,7 +116,10 @@ class Sink:
                 with self.lock:
                     self.commands.append(cmd)
                 up = cmd.upper()
-                if up.startswith("EHLO"):
+                if up.startswith("EHLO") and self.announce is not None:
+                    w("\r\n".join(["250-sink"] + ["250-" + k for k in self.announce[:-1]] +
+                                    ["250 " + self.announce[-1]]))
+                elif up.startswith("EHLO"):
                     w("250-sink\r\n250-PIPELINING\r\n250-SIZE 100000000\r\n"
                       "250-XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT\r\n"
                       "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n"
@@ -370,6 +374,7 @@ def test_protocol(tmp):
         proto_recipients_and_size(sink)
         proto_smuggling_and_long_lines(sink)
         proto_authres(sink)
+        proto_downstream_extensions(sink)
         ok(r.alive(), "reinject still running after every bad input")
     finally:
         r.stop()
@@ -483,6 +488,45 @@ def proto_ehlo_and_pipelining(sink):
     ok(len(sink.messages) == n, "nothing delivered for the reset transaction")
     c.close()
     sink.rcpt = {}
+
+
+def proto_downstream_extensions(sink):
+    """a downstream whose EHLO lacks DSN, SMTPUTF8, 8BITMIME and SIZE"""
+    sink.announce = ["PIPELINING", "ENHANCEDSTATUSCODES"]
+    try:
+        c = Client(P)
+        c.reply()
+        c.cmd("EHLO postfix.example")
+        n = len(sink.messages)
+        reps, final = transaction(
+            c, ["b@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40example.net"],
+            message("nodsn"), "MAIL FROM:<a@example.org> SIZE=300 RET=HDRS ENVID=QQ+2B1")
+        ok([x[0] for x in reps] == [250, 250, 354] and final and final[0] == 250 and
+           len(sink.messages) == n + 1, "downstream without DSN: message relayed, 250")
+        tx = sink.messages[-1]
+        ok(tx["mail"] == "MAIL FROM:<a@example.org>",
+           "no DSN/SIZE announced: RET, ENVID, SIZE not forwarded: " + tx["mail"])
+        ok(tx["rcpt"] == ["RCPT TO:<b@example.net>"],
+           "no DSN announced: NOTIFY, ORCPT not forwarded: %s" % tx["rcpt"])
+        for param, enh in (("SMTPUTF8", "4.6.7"), ("BODY=8BITMIME", "4.6.3")):
+            cmds = len(sink.commands)
+            reps, final = transaction(c, ["b@example.net"], message("needs"),
+                                      "MAIL FROM:<a@example.org> " + param)
+            codes = [x[0] for x in reps]
+            ok(codes[0] == 451 and reps[0][1][0].startswith("451 " + enh) and final is None
+               and 354 not in codes,
+               "%s to a downstream without it: 451 %s at MAIL, no DATA: %s" % (param, enh, reps))
+            ok(len(sink.messages) == n + 1 and
+               not any(x.startswith(("MAIL", "RCPT", "DATA")) for x in sink.commands[cmds:]),
+               "%s: nothing relayed downstream: %s" % (param, sink.commands[cmds:]))
+        reps, final = transaction(c, ["b@example.net"], message("seven"),
+                                  "MAIL FROM:<a@example.org> BODY=7BIT")
+        ok(final and final[0] == 250 and sink.messages[-1]["mail"] == "MAIL FROM:<a@example.org>",
+           "BODY=7BIT to a downstream without 8BITMIME: relayed without the parameter")
+        c.cmd("QUIT")
+        c.close()
+    finally:
+        sink.announce = None
 
 
 def proto_dot_stuffing(sink):
