@@ -406,6 +406,16 @@ struct dmarc_spfhdr {
 void dmarc_spfhdr_find(const struct dmarc_header *h, size_t n,
     const char *authserv_id, const char *mail_from, const char *helo,
     const char *client_ip, struct dmarc_spfhdr *out);
+/*
+ * dmarc_spfhdr_find_trusted - dmarc_spfhdr_find, where an Authentication-Results
+ * field above the first Received field may also carry one of the ntrusted
+ * authserv-ids in trusted (OpenDMARC's TrustedAuthservIDs); same position and
+ * identity rules; the topmost such field whose spf clause matches is used.
+ */
+void dmarc_spfhdr_find_trusted(const struct dmarc_header *h, size_t n,
+    const char *authserv_id, char *const *trusted, size_t ntrusted,
+    const char *mail_from, const char *helo, const char *client_ip,
+    struct dmarc_spfhdr *out);
 
 /* ---- reporting and headers (dmarc_report.c) ---- */
 

@@ -6,8 +6,11 @@
  * PREPEND (policyd's Received-SPF, RFC 7208 §9.1) above that.  So the fields
  * above the first Received field were written by our MTA in this hop; nothing a
  * sender writes can get there.  Among them we use the topmost Received-SPF, or
- * else an Authentication-Results field (RFC 8601 §2.2) carrying our authserv-id,
- * and only when it is about this transaction:
+ * else the topmost Authentication-Results field (RFC 8601 §2.2) carrying our
+ * authserv-id or one of the trusted_authserv_ids (OpenDMARC's TrustedAuthservIDs,
+ * e.g. a filter on this host that runs before us) whose spf clause is about this
+ * transaction; a field with any other authserv-id is never used.  About this
+ * transaction means:
  *  - identity=mailfrom with an envelope-from whose domain equals the envelope
  *    sender's domain (A-R: smtp.mailfrom), for a non-null sender;
  *  - for the null sender only: identity=helo with helo= equal to the HELO name
@@ -164,7 +167,7 @@ spfhdr_from_authres(struct span v, const char *mail_from, const char *helo,
 	bool ok = false;
 	int r = -1;
 
-	out->why = "our Authentication-Results has no spf result";
+	out->why = "trusted Authentication-Results has no spf result";
 	if (authres_parse(v.p, v.len, ap) == 0) {
 		for (size_t i = 0; i < ap->nresults && r < 0; i++) {
 			const struct authres_result *res = &ap->results[i];
@@ -192,36 +195,66 @@ spfhdr_from_authres(struct span v, const char *mail_from, const char *helo,
 	return ok;
 }
 
+/* spfhdr_trusted_ar - an A-R field body whose authserv-id is ours or trusted */
+static bool
+spfhdr_trusted_ar(struct span v, const char *authserv_id,
+    char *const *trusted, size_t ntrusted)
+{
+	if (authserv_id && *authserv_id &&
+	    authres_claims_id(v.p, v.len, authserv_id))
+		return true;
+	for (size_t k = 0; k < ntrusted; k++)
+		if (trusted[k] && *trusted[k] &&
+		    authres_claims_id(v.p, v.len, trusted[k]))
+			return true;
+	return false;
+}
+
+/* dmarc_spfhdr_find_trusted - as dmarc_spfhdr_find, also trusting these ids */
+void
+dmarc_spfhdr_find_trusted(const struct dmarc_header *h, size_t n,
+    const char *authserv_id, char *const *trusted, size_t ntrusted,
+    const char *mail_from, const char *helo, const char *client_ip,
+    struct dmarc_spfhdr *out)
+{
+	size_t top = 0;
+	int rspf = -1;
+	bool ok = false, seen_ar = false;
+
+	memset(out, 0, sizeof(*out));
+	while (top < n && !span_eq_ci(h[top].name, "Received")) {
+		if (rspf < 0 && span_eq_ci(h[top].name, "Received-SPF"))
+			rspf = (int)top;
+		top++;
+	}
+	if (rspf >= 0)
+		ok = spfhdr_from_received_spf(h[rspf].value, mail_from, helo,
+		    client_ip, out);
+	for (size_t i = 0; rspf < 0 && !ok && i < top; i++) {
+		struct dmarc_spfhdr t;
+
+		if (!span_eq_ci(h[i].name, "Authentication-Results") ||
+		    !spfhdr_trusted_ar(h[i].value, authserv_id, trusted, ntrusted))
+			continue;
+		memset(&t, 0, sizeof(t));
+		ok = spfhdr_from_authres(h[i].value, mail_from, helo, client_ip, &t);
+		if (ok || !seen_ar)
+			*out = t;
+		seen_ar = true;
+	}
+	if (rspf < 0 && !seen_ar)
+		out->why = "no SPF result above the first Received field";
+	out->found = ok;
+	if (ok)
+		out->why = "added by our MTA in this hop (above the first Received)";
+}
+
 /* dmarc_spfhdr_find - the SPF result our own MTA recorded in this hop, if any */
 void
 dmarc_spfhdr_find(const struct dmarc_header *h, size_t n,
     const char *authserv_id, const char *mail_from, const char *helo,
     const char *client_ip, struct dmarc_spfhdr *out)
 {
-	int rspf = -1, ar = -1;
-	bool ok;
-
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < n; i++) {
-		if (span_eq_ci(h[i].name, "Received"))
-			break;
-		if (rspf < 0 && span_eq_ci(h[i].name, "Received-SPF"))
-			rspf = (int)i;
-		if (ar < 0 && span_eq_ci(h[i].name, "Authentication-Results") &&
-		    authserv_id && *authserv_id &&
-		    authres_claims_id(h[i].value.p, h[i].value.len, authserv_id))
-			ar = (int)i;
-	}
-	if (rspf >= 0)
-		ok = spfhdr_from_received_spf(h[rspf].value, mail_from, helo,
-		    client_ip, out);
-	else if (ar >= 0)
-		ok = spfhdr_from_authres(h[ar].value, mail_from, helo, client_ip, out);
-	else {
-		out->why = "no SPF result above the first Received field";
-		ok = false;
-	}
-	out->found = ok;
-	if (ok)
-		out->why = "added by our MTA in this hop (above the first Received)";
+	dmarc_spfhdr_find_trusted(h, n, authserv_id, NULL, 0, mail_from, helo,
+	    client_ip, out);
 }

@@ -4,7 +4,8 @@
  *
  * At the end of the message: any X-Mailauth-DMARC field from outside is removed;
  * the SPF result is taken from a header field only under the rule of
- * dmarc_spfhdr_find() (added by our MTA in this hop, about this envelope),
+ * dmarc_spfhdr_find_trusted() (added by our MTA in this hop, about this
+ * envelope; A-R fields with our authserv-id or one of trusted_authserv_ids),
  * otherwise (or with dmarc_spf_self) SPF is evaluated here with common/spf from
  * XFORWARD ADDR and HELO and the envelope sender; then common/dmarc evaluates
  * every From domain.  The disposition maps to the configured action:
@@ -77,6 +78,7 @@ struct dmarc_state {
 	struct dmarc_input in;
 	char spf_domain[DMARC_DOMAIN_SIZE];
 	bool spf_here;		/* SPF evaluated by this stage, not read from a header */
+	bool spf_from_ar;	/* SPF read from a kept or removed A-R field */
 	bool in_call;		/* inside a *_start(): its callback may run first */
 	bool spf_done;
 	bool done;
@@ -387,12 +389,14 @@ dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 		h[i].name = (struct span){ f.p, m->hdrs[i].name_len };
 		h[i].value = reinject_msg_field_value(m, i);
 	}
-	dmarc_spfhdr_find(h, m->nhdrs, m->conf->authserv_id, s->in.mail_from,
-	    s->in.helo, s->client_ip[0] ? s->client_ip : NULL, &sh);
+	dmarc_spfhdr_find_trusted(h, m->nhdrs, m->conf->authserv_id,
+	    c->trusted_authserv_ids.items, c->trusted_authserv_ids.count,
+	    s->in.mail_from, s->in.helo, s->client_ip[0] ? s->client_ip : NULL, &sh);
 	free(h);
 	if (sh.found && !c->spf_self) {
 		s->in.spf = sh.result;
 		s->in.spf_identity = sh.identity;
+		s->spf_from_ar = strcmp(sh.source, "Authentication-Results") == 0;
 		snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", sh.domain);
 		dmarc_evaluate(s);
 		return;
@@ -479,14 +483,15 @@ dmarc_state_of(const struct reinject_msg *m)
 	return NULL;
 }
 
-/* dmarc_authres_spf - our own SPF result, when no header gave the A-R stage one */
+/* dmarc_authres_spf - the SPF result DMARC used (evaluated here or read from an
+ * A-R field), when no Received-SPF gave the A-R stage one */
 static void
 dmarc_authres_spf(const struct reinject_msg *m, const struct dmarc_state *s,
     struct authres_builder *b)
 {
 	const char *props[3] = { "smtp.mailfrom", s->in.mail_from, NULL };
 
-	if (!s->spf_here || m->spf.len > 0)
+	if ((!s->spf_here && !s->spf_from_ar) || m->spf.len > 0)
 		return;
 	if (s->in.spf_identity == SPF_IDENTITY_HELO) {
 		props[0] = "smtp.helo";

@@ -43,6 +43,7 @@ struct reinject_dmarc_conf {
 	char *tag_header;		/* "X-Spam-Flag: YES", or "" */
 	struct config_list trusted_forwarders;	/* networks and domains */
 	bool spf_self;			/* ignore header SPF results, evaluate always */
+	struct config_list trusted_authserv_ids;	/* A-R ids trusted besides ours */
 	bool legacy_pct;
 	char *reject_text;
 };
@@ -73,6 +74,8 @@ extern const struct config_enum reinject_dmarc_disposition_names[];
 	    "forwarders / list hosts (addr/len or domain) whose failures are not enforced"), \
 	CONFIG_KEY_BOOL("dmarc_spf_self", st, m.spf_self, "no", \
 	    "evaluate SPF here even when our MTA recorded a result"), \
+	CONFIG_KEY_LIST("trusted_authserv_ids", st, m.trusted_authserv_ids, "", \
+	    "authserv-ids besides ours whose A-R spf result (above the first Received) is used"), \
 	CONFIG_KEY_BOOL("dmarc_legacy_pct", st, m.legacy_pct, "no", \
 	    "apply RFC 7489 pct= sampling (removed by RFC 9989)"), \
 	CONFIG_KEY_STRING("dmarc_reject_text", st, m.reject_text, \
@@ -85,8 +88,9 @@ extern const struct reinject_stage reinject_stage_dmarc;
 void reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c);
 
 /* reinject_dmarc_authres - add the dmarc= clause (if evaluated) to the A-R field,
- * and spf= too when this stage evaluated SPF itself and the A-R stage found no
- * Received-SPF (m->spf empty): call it after the A-R stage's own spf= clause */
+ * and spf= too when this stage evaluated SPF itself or read it from an A-R field
+ * (ours or a trusted_authserv_ids one) and the A-R stage found no Received-SPF
+ * (m->spf empty): call it after the A-R stage's own spf= clause */
 void reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b);
 
 /* reinject_dmarccheck_main - "reinject dmarc-check DOMAIN [--dns addr@port]" */

@@ -61,18 +61,57 @@ static const struct spf_case spf_cases[] = {
 	    H("Authentication-Results", " mx.ours.example; spf=pass smtp.mailfrom=bob@sender.example; dmarc=pass") },
 	  2, "bob@sender.example", false, 0, 0, NULL },
 	{ "no_header_at_all", { OUR_RCVD }, 1, "bob@sender.example", false, 0, 0, NULL },
+	{ "trusted_authres_above_received_used", {
+	    H("Authentication-Results", " filter.ours.example; spf=fail smtp.mailfrom=bob@sender.example"),
+	    OUR_RCVD }, 2, "bob@sender.example", true, SPF_RESULT_FAIL,
+	  SPF_IDENTITY_MAILFROM, "sender.example" },
+	{ "trusted_authres_case_insensitive_id", {
+	    H("Authentication-Results", " Filter.Ours.Example; spf=pass smtp.mailfrom=bob@sender.example"),
+	    OUR_RCVD }, 2, "bob@sender.example", true, SPF_RESULT_PASS,
+	  SPF_IDENTITY_MAILFROM, "sender.example" },
+	{ "trusted_authres_below_received_ignored", {
+	    OUR_RCVD,
+	    H("Authentication-Results", " filter.ours.example; spf=pass smtp.mailfrom=bob@sender.example") },
+	  2, "bob@sender.example", false, 0, 0, NULL },
+	{ "untrusted_authres_above_received_ignored", {
+	    H("Authentication-Results", " filter.evil.example; spf=pass smtp.mailfrom=bob@sender.example"),
+	    OUR_RCVD }, 2, "bob@sender.example", false, 0, 0, NULL },
+	{ "trusted_authres_other_mailfrom_domain_ignored", {
+	    H("Authentication-Results", " filter.ours.example; spf=pass smtp.mailfrom=bob@forged.example"),
+	    OUR_RCVD }, 2, "bob@sender.example", false, 0, 0, NULL },
+	{ "trusted_authres_helo_for_null_sender", {
+	    H("Authentication-Results", " filter.ours.example; spf=neutral smtp.helo=mx.sender.example"),
+	    OUR_RCVD }, 2, "", true, SPF_RESULT_NEUTRAL, SPF_IDENTITY_HELO,
+	  "mx.sender.example" },
+	{ "trusted_authres_helo_not_for_real_sender", {
+	    H("Authentication-Results", " filter.ours.example; spf=pass smtp.helo=mx.sender.example"),
+	    OUR_RCVD }, 2, "bob@sender.example", false, 0, 0, NULL },
+	{ "untrusted_above_trusted_skipped", {
+	    H("Authentication-Results", " filter.evil.example; spf=pass smtp.mailfrom=bob@sender.example"),
+	    H("Authentication-Results", " filter.ours.example; spf=softfail smtp.mailfrom=bob@sender.example"),
+	    OUR_RCVD }, 3, "bob@sender.example", true, SPF_RESULT_SOFTFAIL,
+	  SPF_IDENTITY_MAILFROM, "sender.example" },
+	{ "received_spf_wins_over_trusted_authres", {
+	    H("Authentication-Results", " filter.ours.example; spf=pass smtp.mailfrom=bob@sender.example"),
+	    H("Received-SPF", " Fail identity=mailfrom; envelope-from=bob@sender.example"),
+	    OUR_RCVD }, 3, "bob@sender.example", true, SPF_RESULT_FAIL,
+	  SPF_IDENTITY_MAILFROM, "sender.example" },
 	{ "garbage_result_ignored", {
 	    H("Received-SPF", " maybe identity=mailfrom; envelope-from=bob@sender.example"),
 	    OUR_RCVD }, 2, "bob@sender.example", false, 0, 0, NULL },
 };
+
+/* ids trusted besides our own (reinject.conf trusted_authserv_ids) */
+static char *const trusted_ids[] = { "mx.other.example", "filter.ours.example" };
 
 START_TEST(dmarc_spfhdr_table)
 {
 	const struct spf_case *c = &spf_cases[_i];
 	struct dmarc_spfhdr out;
 
-	dmarc_spfhdr_find(c->h, c->n, "mx.ours.example", c->mail_from,
-	    "mx.sender.example", "192.0.2.1", &out);
+	dmarc_spfhdr_find_trusted(c->h, c->n, "mx.ours.example", trusted_ids,
+	    ARRAY_LEN(trusted_ids), c->mail_from, "mx.sender.example", "192.0.2.1",
+	    &out);
 	ck_assert_msg(out.found == c->found, "%s: found=%d (%s)", c->name, out.found,
 	    out.why ? out.why : "");
 	ck_assert_ptr_nonnull(out.why);
@@ -84,6 +123,26 @@ START_TEST(dmarc_spfhdr_table)
 }
 END_TEST
 
+/* without a trusted list, only our own authserv-id counts */
+START_TEST(dmarc_spfhdr_untrusted_without_list)
+{
+	static const struct dmarc_header h[] = {
+		H("Authentication-Results", " filter.ours.example; spf=pass smtp.mailfrom=bob@sender.example"),
+		OUR_RCVD,
+	};
+	struct dmarc_spfhdr out;
+
+	dmarc_spfhdr_find(h, ARRAY_LEN(h), "mx.ours.example", "bob@sender.example",
+	    "mx.sender.example", "192.0.2.1", &out);
+	ck_assert(!out.found);
+	dmarc_spfhdr_find_trusted(h, ARRAY_LEN(h), "mx.ours.example", trusted_ids,
+	    ARRAY_LEN(trusted_ids), "bob@sender.example", "mx.sender.example",
+	    "192.0.2.1", &out);
+	ck_assert(out.found);
+	ck_assert_int_eq(out.result, SPF_RESULT_PASS);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -91,6 +150,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, dmarc_spfhdr_table, 0, (int)ARRAY_LEN(spf_cases));
+	tcase_add_test(tc, dmarc_spfhdr_untrusted_without_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

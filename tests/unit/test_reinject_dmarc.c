@@ -31,7 +31,11 @@ struct run {
 	const char *prepend_has[3];	/* substrings of the fields added on top */
 	const char *prepend_lacks;
 	const char *removed;		/* name of a field that must be marked removed */
+	const char *kept;		/* name of a field that must not be removed */
 };
+
+#define TRUSTED_AR "Authentication-Results: filter.ours.example; spf=pass smtp.mailfrom=b@quar.example\n"
+#define OUR_RECEIVED "Received: from mx.sender.example by mx.ours.example\n"
 
 static const struct run runs[] = {
 	{ "quarantine_spoof_is_tagged", "x@unrelated.example", "mx.unrelated.example",
@@ -39,53 +43,68 @@ static const struct run runs[] = {
 	  REINJECT_ACTION_RELAY, 0, false,
 	  { "Subject: [SPAM] hello", "X-Spam-Flag: YES",
 	    "dmarc=fail (p=quarantine dis=quarantine) header.from=quar.example" },
-	  "X-Mailauth-DMARC", "Subject" },
+	  "X-Mailauth-DMARC", "Subject", NULL },
 	{ "reject_spoof_is_marked_for_hold", "x@unrelated.example", "mx.unrelated.example",
 	  "203.0.113.5", "From: <ceo@reject.example>\nSubject: pay\n\nbody\n", NULL, false,
 	  REINJECT_ACTION_RELAY, 0, false,
 	  { "X-Mailauth-DMARC: hold (dmarc=fail p=reject header.from=reject.example)",
-	    "dmarc=fail (p=reject dis=reject)", NULL }, "[SPAM]", NULL },
+	    "dmarc=fail (p=reject dis=reject)", NULL }, "[SPAM]", NULL, NULL },
 	{ "reject_action_reject_refuses", "x@unrelated.example", "mx.unrelated.example",
 	  "203.0.113.5", "From: <ceo@reject.example>\n\nbody\n", "dmarc_reject_action = reject",
-	  false, REINJECT_ACTION_REJECT, 550, false, { NULL }, NULL, NULL },
+	  false, REINJECT_ACTION_REJECT, 550, false, { NULL }, NULL, NULL, NULL },
 	{ "quarantine_action_discard", "x@unrelated.example", "mx.unrelated.example",
 	  "203.0.113.5", "From: <boss@quar.example>\n\nbody\n", "dmarc_quarantine_action = discard",
-	  false, REINJECT_ACTION_DISCARD, 0, false, { NULL }, NULL, NULL },
+	  false, REINJECT_ACTION_DISCARD, 0, false, { NULL }, NULL, NULL, NULL },
 	{ "quarantine_action_redirect_marks", "x@unrelated.example", "mx.unrelated.example",
 	  "203.0.113.5", "From: <boss@quar.example>\n\nbody\n", "dmarc_quarantine_action = redirect",
 	  false, REINJECT_ACTION_RELAY, 0, false, { "X-Mailauth-DMARC: redirect", NULL },
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "accept_adds_only_the_clause", "x@unrelated.example", "mx.unrelated.example",
 	  "203.0.113.5", "From: <ceo@reject.example>\n\nbody\n", "dmarc_reject_action = accept",
 	  false, REINJECT_ACTION_RELAY, 0, false, { "dmarc=fail (p=reject dis=reject)", NULL },
-	  "X-Mailauth-DMARC", NULL },
+	  "X-Mailauth-DMARC", NULL, NULL },
 	{ "incoming_mark_is_removed", "b@quar.example", "mx.unrelated.example", "203.0.113.5",
 	  "X-Mailauth-DMARC: hold (forged)\nFrom: <boss@quar.example>\n\nbody\n",
 	  "dmarc_quarantine_action = accept", false, REINJECT_ACTION_RELAY, 0, false,
-	  { "dmarc=fail", NULL }, "X-Mailauth-DMARC", "X-Mailauth-DMARC" },
+	  { "dmarc=fail", NULL }, "X-Mailauth-DMARC", "X-Mailauth-DMARC", NULL },
 	{ "own_mta_received_spf_is_trusted", "b@quar.example", "mx.sender.example", "198.51.100.7",
 	  "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=198.51.100.7; envelope-from=b@quar.example\n"
 	  "Received: from mx.sender.example by mx.ours.example\n"
 	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
-	  { "dmarc=pass", NULL }, "[SPAM]", NULL },
+	  { "dmarc=pass", NULL }, "[SPAM]", NULL, NULL },
 	{ "sender_written_received_spf_is_not", "b@quar.example", "mx.sender.example", "198.51.100.7",
 	  "Received: from mx.sender.example by mx.ours.example\n"
 	  "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=198.51.100.7; envelope-from=b@quar.example\n"
 	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
-	  { "spf=fail smtp.mailfrom=b@quar.example", "dmarc=fail", NULL }, "dmarc=pass", NULL },
+	  { "spf=fail smtp.mailfrom=b@quar.example", "dmarc=fail", NULL }, "dmarc=pass", NULL, NULL },
+	{ "trusted_authserv_id_above_received_is_used", "b@quar.example", "mx.sender.example",
+	  "198.51.100.7", TRUSTED_AR OUR_RECEIVED "From: <boss@quar.example>\n\nbody\n",
+	  "trusted_authserv_ids = filter.ours.example", false, REINJECT_ACTION_RELAY, 0, false,
+	  { "spf=pass smtp.mailfrom=b@quar.example", "dmarc=pass", NULL }, "[SPAM]", NULL,
+	  "Authentication-Results" },
+	{ "authserv_id_not_listed_is_ignored", "b@quar.example", "mx.sender.example",
+	  "198.51.100.7", TRUSTED_AR OUR_RECEIVED "From: <boss@quar.example>\n\nbody\n",
+	  "trusted_authserv_ids = mx.other.example", false, REINJECT_ACTION_RELAY, 0, false,
+	  { "spf=fail smtp.mailfrom=b@quar.example", "dmarc=fail", NULL }, "dmarc=pass", NULL,
+	  "Authentication-Results" },
+	{ "trusted_authserv_id_below_received_is_ignored", "b@quar.example", "mx.sender.example",
+	  "198.51.100.7", OUR_RECEIVED TRUSTED_AR "From: <boss@quar.example>\n\nbody\n",
+	  "trusted_authserv_ids = filter.ours.example", false, REINJECT_ACTION_RELAY, 0, false,
+	  { "spf=fail smtp.mailfrom=b@quar.example", "dmarc=fail", NULL }, "dmarc=pass", NULL,
+	  "Authentication-Results" },
 	{ "own_spf_pass_aligns_relaxed", "b@mail.quar.example", "mx.sender.example", "198.51.100.7",
 	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
-	  { "spf=pass smtp.mailfrom=b@mail.quar.example", "dmarc=pass", NULL }, "[SPAM]", NULL },
+	  { "spf=pass smtp.mailfrom=b@mail.quar.example", "dmarc=pass", NULL }, "[SPAM]", NULL, NULL },
 	{ "temperror_tempfail", "x@unrelated.example", "mx.unrelated.example", "203.0.113.5",
 	  "From: <a@slow.example>\n\nbody\n", "dmarc_temperror_action = tempfail", false,
-	  REINJECT_ACTION_RELAY, 451, true, { NULL }, NULL, NULL },
+	  REINJECT_ACTION_RELAY, 451, true, { NULL }, NULL, NULL, NULL },
 	{ "no_from_is_permerror_with_reject_disposition", "x@unrelated.example",
 	  "mx.unrelated.example", "203.0.113.5", "Subject: no from\n\nbody\n", NULL, false,
 	  REINJECT_ACTION_RELAY, 0, false, { "dmarc=permerror", "X-Mailauth-DMARC: hold", NULL },
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "mail_to_sign_is_not_evaluated", "x@unrelated.example", "mx.unrelated.example",
 	  "203.0.113.5", "From: <ceo@reject.example>\n\nbody\n", NULL, true,
-	  REINJECT_ACTION_RELAY, 0, false, { NULL }, "dmarc=", NULL },
+	  REINJECT_ACTION_RELAY, 0, false, { NULL }, "dmarc=", NULL, NULL },
 };
 
 struct world {
@@ -202,6 +221,9 @@ START_TEST(reinject_dmarc_stage_table)
 				removed |= m->hdrs[i].removed;
 		ck_assert_msg(removed, "%s: %s not removed", r->name, r->removed);
 	}
+	for (size_t i = 0; r->kept && i < m->nhdrs; i++)
+		if (reinject_msg_field_is(m, i, r->kept))
+			ck_assert_msg(!m->hdrs[i].removed, "%s: %s removed", r->name, r->kept);
 	reinject_msg_free(m);
 	world_free(&w);
 }
