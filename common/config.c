@@ -159,8 +159,10 @@ config_set_list(struct config_list *l, const char *p, size_t len)
 		while (i < len && p[i] != ',' && !config_is_blank(p[i]))
 			i++;
 		if (i > start) {
-			l->items = xrealloc(l->items, (l->count + 1) * sizeof(char *));
+			/* one more slot keeps items NULL-terminated (config.h) */
+			l->items = xrealloc(l->items, (l->count + 2) * sizeof(char *));
 			l->items[l->count++] = xmemdup0(p + start, i - start);
+			l->items[l->count] = NULL;
 		}
 	}
 }

@@ -51,6 +51,7 @@ struct config_enum {
 	int value;
 };
 
+/* items is NULL-terminated, or NULL when the list is empty */
 struct config_list {
 	size_t count;
 	char **items;

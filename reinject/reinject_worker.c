@@ -101,18 +101,14 @@ reinject_worker_dns(struct event_base *base, const struct reinject_conf *c)
 {
 	struct dns_unbound_config uc = { 0 };
 	const char *err = NULL;
-	const char **fwd = xcalloc(c->dns_forwarders.count + 1, sizeof(*fwd));
 	struct dns_resolver *r;
 
-	/* dns_unbound wants a NULL-terminated list */
-	for (size_t i = 0; i < c->dns_forwarders.count; i++)
-		fwd[i] = c->dns_forwarders.items[i];
 	uc.resolv_conf = c->dns_resolv_conf[0] ? c->dns_resolv_conf : NULL;
-	uc.forwarders = c->dns_forwarders.count ? fwd : NULL;
+	/* config lists are NULL-terminated, as dns_unbound wants */
+	uc.forwarders = (const char *const *)c->dns_forwarders.items;
 	uc.timeout_ms = c->dkim_timeout * 1000;
 	if (!(r = dns_unbound_new(base, &uc, &err)))
 		log_error("DNS resolver: %s; DKIM verification disabled", err);
-	free(fwd);
 	return r;
 }
 

@@ -97,6 +97,7 @@ START_TEST(config_defaults_are_parsed_from_the_table)
 	ck_assert_uint_eq(d.nets.count, 2);
 	ck_assert_str_eq(d.nets.items[0], "127.0.0.0/8");
 	ck_assert_str_eq(d.nets.items[1], "::1");
+	ck_assert_ptr_null(d.nets.items[2]);	/* NULL-terminated */
 	ck_assert_int_eq(d.mode, DEMO_FAST);
 	config_free(&demo_schema, &d);
 	free(err);
@@ -130,6 +131,7 @@ START_TEST(config_reads_values_comments_and_continuations)
 	ck_assert_str_eq(d.name, "a # not a comment");
 	ck_assert_uint_eq(d.nets.count, 3);
 	ck_assert_str_eq(d.nets.items[2], "2001:db8::/32");
+	ck_assert_ptr_null(d.nets.items[3]);
 	ck_assert_int_eq(d.mode, DEMO_SLOW);
 	config_free(&demo_schema, &d);
 	free(err);
