@@ -39,7 +39,8 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-static int
+/* buf_reserve - room for n more bytes (and the NUL); -1 (and sticky flag) past max */
+int
 buf_reserve(struct buf *b, size_t n)
 {
 	size_t need, cap;

@@ -27,6 +27,8 @@ void buf_init(struct buf *b, size_t max);
 void buf_clear(struct buf *b);
 /* buf_reset - empty the buffer, keep storage, clear the error flag */
 void buf_reset(struct buf *b);
+/* buf_reserve - room for n more bytes (and the NUL); -1 (and sticky flag) past max */
+int buf_reserve(struct buf *b, size_t n);
 /* buf_append - append n bytes; -1 (and sticky flag) past max */
 int buf_append(struct buf *b, const void *p, size_t n);
 /* buf_append_str - append a C string */

@@ -2,6 +2,8 @@
  * dkim_b64.c - base64 (RFC 4648 §4) as DKIM uses it: b=, bh= and p= values
  * may contain FWS anywhere (RFC 6376 §2.4, §3.5), which is ignored.
  */
+#include <string.h>
+
 #include "dkim_int.h"
 
 static const char dkim_b64_alphabet[] =
@@ -84,6 +86,12 @@ dkim_b64_decode(struct span in, unsigned char *out, size_t outlen)
 int
 dkim_b64_encode(const unsigned char *in, size_t len, struct buf *out)
 {
+	char *o;
+
+	/* room for all of it at once, then written in place */
+	if (buf_reserve(out, (len + 2) / 3 * 4) < 0)
+		return -1;
+	o = out->data + out->len;
 	for (size_t i = 0; i < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16;
 		char q[4];
@@ -96,7 +104,10 @@ dkim_b64_encode(const unsigned char *in, size_t len, struct buf *out)
 		q[1] = dkim_b64_alphabet[(v >> 12) & 63];
 		q[2] = i + 1 < len ? dkim_b64_alphabet[(v >> 6) & 63] : '=';
 		q[3] = i + 2 < len ? dkim_b64_alphabet[v & 63] : '=';
-		buf_append(out, q, 4);
+		memcpy(o, q, 4);
+		o += 4;
 	}
-	return out->overflow ? -1 : 0;
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+	return 0;
 }

@@ -10,6 +10,10 @@
  */
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "dkim_int.h"
 
 /* dkim_canon_is_wsp - WSP: SP or HTAB */
@@ -36,85 +40,67 @@ dkim_canon_header_simple(struct span f, struct buf *out)
 	return out->overflow ? -1 : 0;
 }
 
-/* Relaxed header output gathered on the stack and appended in pieces (a buf_append per word cost more than the rest). */
-struct dkim_canon_acc {
-	struct buf *out;
-	size_t n;
-	char b[512];
+/*
+ * dkim_canon_hdr_class - bytes relaxed header canonicalisation acts on: 1 for
+ * WSP, 2 for LF, 3 for CR (dropped with the LF after it, content when lone);
+ * 0 for the rest, copied as they are.
+ */
+static const unsigned char dkim_canon_hdr_class[256] = {
+	['\t'] = 1, [' '] = 1, ['\n'] = 2, ['\r'] = 3,
 };
-
-/* dkim_canon_acc_flush - append what is gathered */
-static void
-dkim_canon_acc_flush(struct dkim_canon_acc *a)
-{
-	buf_append(a->out, a->b, a->n);
-	a->n = 0;
-}
-
-/* dkim_canon_acc_put - gather n bytes (a piece larger than the space goes out directly) */
-static void
-dkim_canon_acc_put(struct dkim_canon_acc *a, const char *p, size_t n)
-{
-	if (n > sizeof(a->b) - a->n) {
-		dkim_canon_acc_flush(a);
-		if (n >= sizeof(a->b)) {
-			buf_append(a->out, p, n);
-			return;
-		}
-	}
-	memcpy(a->b + a->n, p, n);
-	a->n += n;
-}
 
 /* dkim_canon_header_relaxed - §3.4.2: lower-case name, unfold, compress WSP */
 static int
 dkim_canon_header_relaxed(struct span f, struct buf *out)
 {
 	const char *colon = memchr(f.p, ':', f.len);
-	struct dkim_canon_acc a;
+	const unsigned char *p = (const unsigned char *)f.p;
 	size_t nlen, i;
 	bool space = false, started = false;
+	char *o;
 
 	if (colon == NULL)
 		return -1;
-	a.out = out;
-	a.n = 0;
+	/* the result is never longer than the field and a CRLF: write in place */
+	if (buf_reserve(out, f.len + 2) < 0)
+		return -1;
+	o = out->data + out->len;
 	nlen = (size_t)(colon - f.p);
 	while (nlen && dkim_canon_is_wsp(f.p[nlen - 1]))
 		nlen--;
-	for (i = 0; i < nlen; i++) {
-		char c = dkim_canon_lower(f.p[i]);
-
-		dkim_canon_acc_put(&a, &c, 1);
-	}
-	dkim_canon_acc_put(&a, ":", 1);
+	for (i = 0; i < nlen; i++)
+		*o++ = dkim_canon_lower(f.p[i]);
+	*o++ = ':';
 	for (i = (size_t)(colon - f.p) + 1; i < f.len;) {
-		char c = f.p[i];
 		size_t run;
 
-		if (c == '\r' && i + 1 < f.len && f.p[i + 1] == '\n') {
-			i += 2;		/* unfold: CRLF removed, the WSP after it kept */
+		unsigned cls = dkim_canon_hdr_class[p[i]];
+
+		/* CRLF and LF go (unfolding), WSP runs become one SP between words */
+		if (cls == 3 && i + 1 < f.len && p[i + 1] == '\n') {
+			i += 2;
 			continue;
 		}
-		if (c == '\n' || dkim_canon_is_wsp(c)) {
-			space = space || c != '\n';
+		if (cls == 1 || cls == 2) {
+			space = space || cls == 1;
 			i++;
 			continue;
 		}
 		if (space && started)
-			dkim_canon_acc_put(&a, " ", 1);
+			*o++ = ' ';
 		space = false;
 		started = true;
-		/* copy the run up to the next whitespace or line break at once */
-		for (run = 1; i + run < f.len && f.p[i + run] != ' ' && f.p[i + run] != '\t' &&
-		    f.p[i + run] != '\r' && f.p[i + run] != '\n'; run++)
+		for (run = 1; i + run < f.len && !dkim_canon_hdr_class[p[i + run]]; run++)
 			;
-		dkim_canon_acc_put(&a, f.p + i, run);
+		memcpy(o, f.p + i, run);
+		o += run;
 		i += run;
 	}
-	dkim_canon_acc_put(&a, "\r\n", 2);
-	dkim_canon_acc_flush(&a);
-	return out->overflow ? -1 : 0;
+	*o++ = '\r';
+	*o++ = '\n';
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+	return 0;
 }
 
 /* dkim_canon_header - canonical form of one raw field appended to out */
@@ -250,10 +236,10 @@ struct dkim_cb_scan {
 
 /*
  * dkim_cb_find_dbl - offset of the first double SP at or after i, or len.
- * Eight bytes at a time (glibc's memmem is bytewise for short needles): a
- * byte of m is 0x80 exactly where x has a SP, and m & (m >> 8) marks two
- * adjacent ones whatever the byte order; the pair across words is checked
- * separately.
+ * Sixteen bytes at a time with SSE2, then (and without it) eight at a time
+ * (glibc's memmem is bytewise for short needles): a byte of m is 0x80
+ * exactly where x has a SP, and m & (m >> 8) marks two adjacent ones
+ * whatever the byte order; the pair across words is checked separately.
  */
 static size_t
 dkim_cb_find_dbl(const char *p, size_t i, size_t len)
@@ -261,6 +247,20 @@ dkim_cb_find_dbl(const char *p, size_t i, size_t len)
 	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
 	const uint64_t spaces = 0x2020202020202020ULL;
 
+#ifdef __SSE2__
+	/* sixteen bytes at a time where SSE2 is there (every x86-64): bit k of
+	 * m is set where byte i + k is a SP, bit 16 for the byte after */
+	const __m128i sp = _mm_set1_epi8(' ');
+
+	for (; i + 17 <= len; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, sp)) |
+		    (unsigned)(p[i + 16] == ' ') << 16;
+
+		if (m & (m >> 1))
+			break;
+	}
+#endif
 	for (; i + 9 <= len; i += 8) {
 		uint64_t x, t, m;
 

@@ -34,9 +34,19 @@ dkim_hdrs_add(struct dkim_hdrs *hs, const char *field, size_t len, size_t name_l
 		hs->cap = hs->cap ? hs->cap * 2 : 32;
 		hs->v = xrealloc(hs->v, hs->cap * sizeof(*hs->v));
 	}
-	hs->v[hs->n].field = xmemdup0(field, len);
+	if (len > hs->text_cap - hs->text_len) {
+		size_t cap = hs->text_cap ? hs->text_cap : 4096;
+
+		while (cap - hs->text_len < len)
+			cap *= 2;
+		hs->text = xrealloc(hs->text, cap);
+		hs->text_cap = cap;
+	}
+	memcpy(hs->text + hs->text_len, field, len);
+	hs->v[hs->n].off = hs->text_len;
 	hs->v[hs->n].len = len;
 	hs->v[hs->n].name_len = name_len;
+	hs->text_len += len;
 	hs->n++;
 }
 
@@ -44,17 +54,24 @@ dkim_hdrs_add(struct dkim_hdrs *hs, const char *field, size_t len, size_t name_l
 void
 dkim_hdrs_clear(struct dkim_hdrs *hs)
 {
-	for (size_t i = 0; i < hs->n; i++)
-		free(hs->v[i].field);
+	free(hs->text);
 	free(hs->v);
 	memset(hs, 0, sizeof(*hs));
 }
 
-/* dkim_hdr_is - does field h carry name (case-insensitive) */
-static bool
-dkim_hdr_is(const struct dkim_hdr *h, struct span name)
+/* dkim_hdr_field - the raw field i */
+static struct span
+dkim_hdr_field(const struct dkim_hdrs *hs, size_t i)
 {
-	return h->name_len == name.len && ascii_mem_eq_ci(h->field, name.p, name.len);
+	return (struct span){ hs->text + hs->v[i].off, hs->v[i].len };
+}
+
+/* dkim_hdr_is - does field i carry name (case-insensitive) */
+static bool
+dkim_hdr_is(const struct dkim_hdrs *hs, size_t i, struct span name)
+{
+	return hs->v[i].name_len == name.len &&
+	    ascii_mem_eq_ci(hs->text + hs->v[i].off, name.p, name.len);
 }
 
 /* dkim_hdrs_count - fields named name (case-insensitive) */
@@ -64,17 +81,9 @@ dkim_hdrs_count(const struct dkim_hdrs *hs, struct span name)
 	size_t n = 0;
 
 	for (size_t i = 0; i < hs->n; i++)
-		if (dkim_hdr_is(&hs->v[i], name))
+		if (dkim_hdr_is(hs, i, name))
 			n++;
 	return n;
-}
-
-/* dkim_hdr_blank_b - the signature field with its b= value (and FWS) removed */
-static void
-dkim_hdr_blank_b(struct span f, size_t b_off, size_t b_len, struct buf *out)
-{
-	buf_append(out, f.p, b_off);
-	buf_append(out, f.p + b_off + b_len, f.len - b_off - b_len);
 }
 
 /* dkim_hdr_signing_input - §3.7 header hash input (see dkim_int.h) */
@@ -83,22 +92,34 @@ dkim_hdr_signing_input(const struct dkim_hdrs *hs, const struct span *names,
     size_t nnames, enum dkim_canon c, struct span sigfield, size_t b_off,
     size_t b_len, struct buf *out)
 {
-	bool *used = xcalloc(hs->n ? hs->n : 1, sizeof(*used));
+	bool used_stack[64], *used = hs->n <= 64 ? used_stack :
+	    xmalloc(hs->n * sizeof(*used));
+	/* a canonical field is never longer than the raw one and a CRLF: one
+	 * allocation for the whole input (within out's limit) */
+	size_t room = hs->text_len + 2 * nnames + sigfield.len + 2;
 	struct buf blank;
 	int rc;
 
+	if (room > out->max - out->len)
+		room = out->max - out->len;
+	buf_reserve(out, room);
+	memset(used, 0, (hs->n ? hs->n : 1) * sizeof(*used));
 	for (size_t k = 0; k < nnames; k++) {
 		for (size_t i = hs->n; i-- > 0;) {
-			if (used[i] || !dkim_hdr_is(&hs->v[i], names[k]))
+			if (used[i] || !dkim_hdr_is(hs, i, names[k]))
 				continue;
 			used[i] = true;
-			dkim_canon_header(c, (struct span){ hs->v[i].field, hs->v[i].len }, out);
+			dkim_canon_header(c, dkim_hdr_field(hs, i), out);
 			break;
 		}
 	}
-	free(used);
+	if (used != used_stack)
+		free(used);
+	/* the signature field with its b= value (and FWS) removed */
 	buf_init(&blank, sigfield.len + 2);
-	dkim_hdr_blank_b(sigfield, b_off, b_len, &blank);
+	buf_reserve(&blank, sigfield.len);
+	buf_append(&blank, sigfield.p, b_off);
+	buf_append(&blank, sigfield.p + b_off + b_len, sigfield.len - b_off - b_len);
 	rc = dkim_canon_header(c, (struct span){ blank.data, blank.len }, out);
 	buf_clear(&blank);
 	/* the signature field enters without its final CRLF */

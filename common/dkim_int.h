@@ -138,14 +138,18 @@ void dkim_sig_clear(struct dkim_sig *sig);
 /* ---- dkim_hdr.c ---- */
 
 struct dkim_hdr {
-	char *field;	/* raw, with CRLF */
+	size_t off;	/* of the raw field (with CRLF) in the store's text */
 	size_t len;
 	size_t name_len;
 };
 
+/* The fields are copied one after the other into one text buffer (one
+ * allocation per message, not one per field). */
 struct dkim_hdrs {
 	struct dkim_hdr *v;
 	size_t n, cap;
+	char *text;
+	size_t text_len, text_cap;
 };
 
 /* dkim_hdrs_add - store a copy of a raw field */

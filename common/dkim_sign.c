@@ -362,14 +362,24 @@ struct dkim_fold {
 static void
 dkim_fold_token(struct dkim_fold *f, const char *t, size_t n)
 {
-	if (f->col + 1 + n > DKIM_SIGN_LINE_WIDTH) {
-		buf_append(f->b, "\r\n ", 3);
+	bool wrap = f->col + 1 + n > DKIM_SIGN_LINE_WIDTH;
+	char *o;
+
+	if (buf_reserve(f->b, n + 3) < 0)
+		return;
+	o = f->b->data + f->b->len;
+	if (wrap) {
+		memcpy(o, "\r\n ", 3);
+		o += 3;
 		f->col = 1;
 	} else {
-		buf_append_char(f->b, ' ');
+		*o++ = ' ';
 		f->col++;
 	}
-	buf_append(f->b, t, n);
+	memcpy(o, t, n);
+	o += n;
+	f->b->len = (size_t)(o - f->b->data);
+	f->b->data[f->b->len] = '\0';
 	f->col += n;
 }
 
@@ -520,6 +530,7 @@ dkim_sign_finish(struct dkim_sign *s, const char **err)
 	for (size_t i = 0; i < nh; i++)
 		hs[i] = span_from_cstr(h[i]);
 	buf_init(&field, DKIM_SIGN_FIELD_MAX);
+	buf_reserve(&field, 1024);	/* a usual field: one allocation */
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
 	buf_init(&b64, DKIM_SIG_B_MAX * 2);
 	f = (struct dkim_fold){ &field, 0 };

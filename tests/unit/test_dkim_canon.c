@@ -254,6 +254,30 @@ static const struct hdr_case hdr_cases[] = {
 	{ "fold_right_after_colon", "To:\r\n a@b\r\n", "to:a@b\r\n" },
 	{ "value_case_kept", "From: Joe <J@X>\r\n", "from:Joe <J@X>\r\n" },
 	{ "missing_crlf_added", "A: b", "a:b\r\n" },
+	{ "lone_cr_is_content", "A: b\rc\r\n", "a:b\rc\r\n" },
+	{ "lone_cr_after_space", "A: b \rc\r\n", "a:b \rc\r\n" },
+	{ "lone_lf_unfolds", "A: b\n c\r\n", "a:b c\r\n" },
+	{ "lone_lf_joins", "A: b\nc\r\n", "a:bc\r\n" },
+	{ "trailing_wsp_before_crlf", "A: b \t\r\n", "a:b\r\n" },
+	{ "long_value_no_wsp",
+	  "X-Long: " "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789\r\n",
+	  "x-long:" "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789\r\n" },
 };
 
 START_TEST(dkim_canon_header_relaxed_cases)
@@ -396,6 +420,90 @@ START_TEST(dkim_b64_roundtrip_all_lengths)
 }
 END_TEST
 
+/*
+ * ref_relaxed_body - RFC 6376 §3.4.4 relaxed body canonicalisation, written
+ * byte by byte as the text reads: within each CRLF line, WSP at the end goes
+ * and WSP runs become one SP; then trailing empty lines go and a non-empty
+ * body ends with CRLF.  A lone CR or LF is content (not a line end).
+ */
+static void
+ref_relaxed_body(const char *in, size_t len, struct buf *out)
+{
+	struct buf line;
+	size_t i = 0, empty = 0;
+
+	buf_init(out, 1 << 22);
+	buf_init(&line, 1 << 22);
+	while (i < len) {
+		size_t end = i;
+		bool wsp = false;
+
+		while (end < len && !(in[end] == '\r' && end + 1 < len && in[end + 1] == '\n'))
+			end++;
+		buf_reset(&line);
+		for (size_t k = i; k < end; k++) {
+			if (in[k] == ' ' || in[k] == '\t') {
+				wsp = true;
+				continue;
+			}
+			if (wsp)
+				buf_append_char(&line, ' ');
+			wsp = false;
+			buf_append_char(&line, in[k]);
+		}
+		i = end < len ? end + 2 : end;
+		if (line.len == 0) {
+			empty++;
+			continue;
+		}
+		for (; empty; empty--)
+			buf_append(out, "\r\n", 2);
+		buf_append(out, line.data, line.len);
+		buf_append(out, "\r\n", 2);
+	}
+	buf_clear(&line);
+}
+
+/*
+ * Relaxed bodies against the reference: lines of text with SP runs, HTABs
+ * and line ends placed at every offset around the 8- and 16-byte blocks the
+ * canonicaliser scans with, fed whole and split at every third byte.
+ */
+START_TEST(dkim_canon_relaxed_body_matches_reference)
+{
+	static const char *const pieces[] = {
+		"  ", " ", "\t", "x", "  \t ", "\r\n", "   ", "ab", "\r", "\n", " \r\n",
+	};
+	char in[600];
+	unsigned seed = 12345u + (unsigned)_i;
+
+	for (int round = 0; round < 40; round++) {
+		size_t len = 0;
+		struct buf want, got;
+
+		while (len < sizeof(in) - 8) {
+			seed = seed * 1103515245u + 12345u;
+			const char *p = pieces[(seed >> 16) % ARRAY_LEN(pieces)];
+			size_t n = strlen(p), filler = (seed >> 8) % 23;
+
+			for (size_t k = 0; k < filler && len < sizeof(in) - 8; k++)
+				in[len++] = (char)('a' + k % 26);
+			memcpy(in + len, p, n);
+			len += n;
+		}
+		ref_relaxed_body(in, len, &want);
+		for (size_t cut = 0; cut <= len; cut += 3) {
+			canon_body(DKIM_CANON_RELAXED, in, len, cut, &got);
+			ck_assert_msg(got.len == want.len && memcmp(got.data ? got.data : "",
+			    want.data ? want.data : "", want.len) == 0,
+			    "seed %d round %d cut %zu", _i, round, cut);
+			buf_clear(&got);
+		}
+		buf_clear(&want);
+	}
+}
+END_TEST
+
 static Suite *
 dkim_canon_suite(void)
 {
@@ -405,6 +513,7 @@ dkim_canon_suite(void)
 	tcase_add_loop_test(tc, dkim_canon_body_cases_every_split, 0, (int)ARRAY_LEN(body_cases));
 	tcase_add_test(tc, dkim_canon_body_byte_at_a_time_long_lines);
 	tcase_add_test(tc, dkim_canon_rfc6376_346_example_bodies);
+	tcase_add_loop_test(tc, dkim_canon_relaxed_body_matches_reference, 0, 8);
 	tcase_add_loop_test(tc, dkim_canon_body_golden_files_every_split, 0,
 	    (int)ARRAY_LEN(golden_bodies));
 	tcase_add_test(tc, dkim_canon_rfc6376_346_example_headers);
