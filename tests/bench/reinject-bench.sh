@@ -120,22 +120,31 @@ print("%.0f" % (count / dt), "msg/s", "(%d refused)" % bad if bad else "")
 EOF
 }
 
-# ticks PID - CPU time (user + system, clock ticks) of PID and its children
-ticks() {
-	local p t=0
+# cpu_snap PID - "tid nanoseconds" of every thread of PID and its children:
+# the scheduler's own run time (/proc/TID/schedstat), exact, where the clock
+# ticks of /proc/PID/stat are samples that miss or overcharge short bursts
+cpu_snap() {
+	local p t
 	for p in "$1" $(pgrep -P "$1"); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo $t
+		for t in /proc/"$p"/task/*; do
+			[ -r "$t/schedstat" ] && echo "${t##*/} $(cut -d' ' -f1 "$t/schedstat")"
+		done
+	done 2>/dev/null
+}
+# cpu_us_since SNAP PID COUNT - CPU microseconds per message of PID's threads
+# since SNAP (threads born since count whole; threads that ended are lost)
+cpu_us_since() {
+	cpu_snap "$2" | awk -v n="$3" 'NR == FNR { s[$1] = $2; next }
+	    { t += $2 - ($1 in s ? s[$1] : 0) } END { printf "%d", t / 1000 / n }' "$1" -
 }
 HZ=$(getconf CLK_TCK)
 # measure LABEL PID COUNT CMD... - run CMD, print its output with PID's CPU per message
 measure() {
-	local label=$1 pid=$2 count=$3 t0 out
+	local label=$1 pid=$2 count=$3 out
 	shift 3
-	t0=$(ticks "$pid")
+	cpu_snap "$pid" >"$MA_TMP/cpu.snap"
 	out=$("$@")
-	echo "$label: $out, $(( ($(ticks "$pid") - t0) * 1000000 / HZ / count )) CPU us/msg"
+	echo "$label: $out, $(cpu_us_since "$MA_TMP/cpu.snap" "$pid" "$count") CPU us/msg"
 }
 
 reinject_conf() {	# reinject_conf DOWNSTREAM WORKERS
@@ -229,7 +238,9 @@ delivered() {
 	tail -c +$((LOGOFF + 1)) "$MA_TMP/pf/maillog" |
 	    grep -cE "relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PF_SINK,.*status=sent"
 }
-# busy - CPU time (clock ticks) the whole machine spent outside idle and iowait
+# busy - CPU time (clock ticks) the whole machine spent outside idle and
+# iowait: tick samples, fair when the machine is saturated, low when it is
+# mostly idle and busy in short bursts (the milter row)
 busy() {
 	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
@@ -237,13 +248,13 @@ busy() {
 # the sink; the whole machine's CPU time per message (Postfix, the load
 # generator, the filter, smtp-sink), and with PID that filter's own
 e2e() {
-	local before t0 t1 n b0 c0=0 cpu=""
+	local before t0 t1 n b0 cpu=""
 	# warm-up: the reload's new processes start, connections get cached
 	mark_log
 	before=$(delivered)
 	load $PF_SMTPD "$2" $((NE / 5)) $S >/dev/null
 	ma_wait_for 300 eval '[ $(( $(delivered) - before )) -ge '"$((NE / 5))"' ]'
-	[ -n "${3:-}" ] && c0=$(ticks "$3")
+	[ -n "${3:-}" ] && cpu_snap "$3" >"$MA_TMP/cpu.snap"
 	mark_log
 	before=$(delivered)
 	b0=$(busy)
@@ -252,7 +263,7 @@ e2e() {
 	ma_wait_for 300 eval '[ $(( $(delivered) - before )) -ge '"$NE"' ]'
 	t1=$(date +%s.%N)
 	n=$(( $(delivered) - before ))
-	[ -n "${3:-}" ] && cpu=", filter $(( ($(ticks "$3") - c0) * 1000000 / HZ / n )) CPU us/msg"
+	[ -n "${3:-}" ] && cpu=", filter $(cpu_us_since "$MA_TMP/cpu.snap" "$3" "$n") CPU us/msg"
 	echo "end to end, $1: $(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') msg/s ($n delivered, machine $(( ($(busy) - b0) * 1000000 / HZ / n )) CPU us/msg$cpu)"
 }
 # the re-injection smtpd never proxies (its master.cf line has no override)
