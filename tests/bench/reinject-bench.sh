@@ -126,22 +126,20 @@ print("%.0f" % (count / dt), "msg/s", "(%d refused)" % bad if bad else "")
 EOF
 }
 
-# cpu_snap PID - "tid nanoseconds" of every thread of PID and its children:
-# the scheduler's own run time (/proc/TID/schedstat), exact, where the clock
-# ticks of /proc/PID/stat are samples that miss or overcharge short bursts
+# cpu_snap PID - CPU time (user + system, clock ticks) of PID and its
+# children.  Per process, so threads that ended (the milter's, one per
+# connection) still count; the kernel derives it from the scheduler's run
+# time, while the machine-wide /proc/stat figure (busy) is tick samples.
 cpu_snap() {
-	local p t
+	local p t=0
 	for p in "$1" $(pgrep -P "$1"); do
-		for t in /proc/"$p"/task/*; do
-			[ -r "$t/schedstat" ] && echo "${t##*/} $(cut -d' ' -f1 "$t/schedstat")"
-		done
-	done 2>/dev/null
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo $t
 }
-# cpu_us_since SNAP PID COUNT - CPU microseconds per message of PID's threads
-# since SNAP (threads born since count whole; threads that ended are lost)
+# cpu_us_since SNAP PID COUNT - CPU microseconds per message of PID since SNAP
 cpu_us_since() {
-	cpu_snap "$2" | awk -v n="$3" 'NR == FNR { s[$1] = $2; next }
-	    { t += $2 - ($1 in s ? s[$1] : 0) } END { printf "%d", t / 1000 / n }' "$1" -
+	echo $(( ($(cpu_snap "$2") - $(cat "$1")) * 1000000 / HZ / $3 ))
 }
 HZ=$(getconf CLK_TCK)
 # measure LABEL PID COUNT CMD... - run CMD, print its output with PID's CPU per message
