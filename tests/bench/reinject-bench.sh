@@ -7,7 +7,8 @@
 #
 # Environment: N messages per run (2000), S parallel sessions (8),
 # W reinject worker_processes (2), NE messages per end-to-end run (2000),
-# PARTS the parts to run ("alone rss e2e").
+# E2E_ROUNDS rounds of the end-to-end setups (3), PARTS the parts to run
+# ("alone rss e2e").
 # Prints one line per measurement; tests/bench/README.md records a run.
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
@@ -252,7 +253,7 @@ busy() {
 # the sink; the whole machine's CPU time per message (Postfix, the load
 # generator, the filter, smtp-sink), and with PID that filter's own
 e2e() {
-	local before t0 t1 n b0 cpu=""
+	local before t0 t1 n b0 cpu="" rate
 	# warm-up: the reload's new processes start, connections get cached
 	mark_log
 	before=$(delivered)
@@ -268,7 +269,10 @@ e2e() {
 	t1=$(date +%s.%N)
 	n=$(( $(delivered) - before ))
 	[ -n "${3:-}" ] && cpu=", filter $(cpu_us_since "$MA_TMP/cpu.snap" "$3" "$n") CPU us/msg"
-	echo "end to end, $1: $(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') msg/s ($n delivered, machine $(( ($(busy) - b0) * 1000000 / HZ / n )) CPU us/msg$cpu)"
+	rate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+	echo "end to end, round $round, $1: $rate msg/s ($n delivered, machine $(( ($(busy) - b0) * 1000000 / HZ / n )) CPU us/msg$cpu)"
+	RATES[$1]="${RATES[$1]:-} $rate"
+	ROWS+=("$1")
 }
 # the re-injection smtpd never proxies (its master.cf line has no override)
 postconf -c "$pfdir" -P "127.0.0.1:$PF_BACK/inet/smtpd_proxy_filter="
@@ -279,27 +283,8 @@ pf_mode() {	# pf_mode content_filter milters [proxy_filter]
 	postfix -c "$pfdir" reload >/dev/null 2>&1
 	sleep 1
 }
-reinject_conf $PF_BACK $W
-reinject_start
-pf_mode "" ""
-e2e "Postfix alone, 4 KiB" "$MA_TMP/signed-4096.eml"
-# the after-queue wiring with nothing in between: the scan transport delivers
-# straight to the re-injection smtpd, so Postfix queues each message twice as
-# with a filter; what any after-queue content_filter can reach at best
-pf_mode "scan:[127.0.0.1]:$PF_BACK" ""
-e2e "Postfix, after-queue wiring without a filter (scan to :$PF_BACK), 4 KiB" "$MA_TMP/signed-4096.eml"
-pf_mode "scan:[127.0.0.1]:$FILTER" ""
-e2e "Postfix + reinject verify, 4 KiB" "$MA_TMP/signed-4096.eml" "$(ma_bg_pid reinject)"
-pf_mode "scan:[127.0.0.1]:$((FILTER + 1))" ""
-e2e "Postfix + reinject sign, 4 KiB" "$MA_TMP/plain-4096.eml" "$(ma_bg_pid reinject)"
-# before the queue (master.cf.reinject-proxy): the public smtpd relays the
-# session to reinject, whose downstream is the re-injection smtpd; Postfix
-# queues each message once
-pf_mode "" "" "127.0.0.1:$FILTER"
-e2e "Postfix + reinject verify as smtpd_proxy_filter (before the queue), 4 KiB" "$MA_TMP/signed-4096.eml" "$(ma_bg_pid reinject)"
-
-# opendkim refuses a configuration or key below a world-writable directory
-# (/tmp): give it a root-only one
+# the OpenDKIM milter: opendkim refuses a configuration or key below a
+# world-writable directory (/tmp), so it gets a root-only one
 odir=$(mktemp -d /run/reinject-bench.XXXXXX)
 chmod 700 "$odir"
 mv "$MA_TMP/opendkim.key" "$odir/opendkim.key"
@@ -316,8 +301,47 @@ InternalHosts 127.0.0.1
 EOF
 ma_bg opendkim opendkim -f -x "$odir/opendkim.conf"
 ma_wait_port $MILTER || ma_fail "opendkim did not start"
-pf_mode "" "inet:127.0.0.1:$MILTER"
-e2e "Postfix + OpenDKIM milter sign, 4 KiB" "$MA_TMP/plain-4096.eml" "$(ma_bg_pid opendkim)"
+reinject_conf $PF_BACK $W
+reinject_start
+
+# E2E_ROUNDS rounds (3) of every setup in turn; then the median of each
+declare -A RATES
+ROWS=()
+for ((round = 1; round <= ${E2E_ROUNDS:-3}; round++)); do
+	pf_mode "" ""
+	e2e "Postfix alone" "$MA_TMP/signed-4096.eml"
+	# the after-queue wiring with nothing in between: the scan transport
+	# delivers straight to the re-injection smtpd, so Postfix queues each
+	# message twice as with a filter; what any after-queue content_filter
+	# can reach at best
+	pf_mode "scan:[127.0.0.1]:$PF_BACK" ""
+	e2e "after-queue wiring without a filter" "$MA_TMP/signed-4096.eml"
+	pf_mode "scan:[127.0.0.1]:$FILTER" ""
+	e2e "Postfix + reinject verify (content_filter)" "$MA_TMP/signed-4096.eml" "$(ma_bg_pid reinject)"
+	pf_mode "scan:[127.0.0.1]:$((FILTER + 1))" ""
+	e2e "Postfix + reinject sign (content_filter)" "$MA_TMP/plain-4096.eml" "$(ma_bg_pid reinject)"
+	# before the queue (master.cf.reinject-proxy): the public smtpd relays
+	# the session to reinject, whose downstream is the re-injection smtpd;
+	# Postfix queues each message once
+	pf_mode "" "" "127.0.0.1:$FILTER"
+	e2e "Postfix + reinject verify (smtpd_proxy_filter)" "$MA_TMP/signed-4096.eml" "$(ma_bg_pid reinject)"
+	pf_mode "" "inet:127.0.0.1:$MILTER"
+	e2e "Postfix + OpenDKIM milter sign" "$MA_TMP/plain-4096.eml" "$(ma_bg_pid opendkim)"
+done
 ma_bg_stop opendkim
 rm -rf "$odir"
 reinject_stop
+
+# median LABEL - the median of a setup's rates over the rounds
+median() {
+	tr ' ' '\n' <<<"${RATES[$1]}" | grep . | sort -n |
+	    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+alone=$(median "Postfix alone")
+wiring=$(median "after-queue wiring without a filter")
+echo "# end to end, 4 KiB, median of ${E2E_ROUNDS:-3} rounds: msg/s, % of Postfix alone, % of the after-queue wiring without a filter"
+for label in "${ROWS[@]:0:6}"; do
+	m=$(median "$label")
+	awk -v l="$label" -v m="$m" -v a="$alone" -v w="$wiring" -v r="${RATES[$label]}" \
+	    'BEGIN { printf "%s: %.0f msg/s (rounds:%s), %.0f%% of Postfix alone, %.0f%% of the wiring\n", l, m, r, 100 * m / a, 100 * m / w }'
+done
