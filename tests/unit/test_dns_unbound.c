@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "dns.h"
+#include "test_unbound_util.h"
 
 #define SERVER_PORTS "20200-20299"
 #define LOOP_GUARD_MS 5000	/* no single lookup here may take longer */
@@ -85,45 +86,6 @@ record(void *arg, const struct dns_answer *a)
 	}
 }
 
-/* resolver_to - libunbound resolver forwarding to fwd */
-static struct dns_resolver *
-resolver_to(struct event_base *base, const char *fwd, unsigned timeout_ms)
-{
-	const char *fwds[] = { fwd, NULL };
-	struct dns_unbound_config cfg = {
-		.forwarders = fwds,
-		.timeout_ms = timeout_ms,
-	};
-	const char *err = NULL;
-	struct dns_resolver *r = dns_unbound_new(base, &cfg, &err);
-
-	ck_assert_msg(r != NULL, "dns_unbound_new: %s", err ? err : "?");
-	return r;
-}
-
-/* on_guard - timer: mark the guard expired */
-static void
-on_guard(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	*(bool *)arg = true;
-}
-
-/* run_loop - run the loop until *calls > 0 or ms milliseconds passed */
-static void
-run_loop(struct event_base *base, const int *calls, unsigned ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	bool expired = false;
-	struct event *guard = evtimer_new(base, on_guard, &expired);
-
-	evtimer_add(guard, &tv);
-	while (!expired && (calls == NULL || *calls == 0))
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(guard);
-}
-
 /* run_until_called - run the loop until g was called (or the guard expires) */
 static void
 run_until_called(struct event_base *base, struct got *g)
@@ -146,22 +108,6 @@ elapsed_ms(const struct timeval *t0)
 
 	gettimeofday(&t1, NULL);
 	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_usec - t0->tv_usec) / 1000;
-}
-
-/* sink_open - UDP socket on 127.0.0.1 that never answers; fwd: "127.0.0.1@port" */
-static int
-sink_open(char *fwd, size_t fwdsize)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t slen = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
-	snprintf(fwd, fwdsize, "127.0.0.1@%u", ntohs(sin.sin_port));
-	return fd;
 }
 
 /* sink_answer_all - answer every waiting query with NXDOMAIN; returns how many */
@@ -612,18 +558,6 @@ END_TEST
 
 /* ---- the private server ---- */
 
-/* write_file - write text to path */
-static int
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
 /* server_sign - sign signed.example; on success the zone file serves it */
 static void
 server_sign(const char *src, const char *zone)
@@ -654,44 +588,22 @@ server_sign(const char *src, const char *zone)
 static int
 server_start(void)
 {
-	char zone[128], cmd[512];
-	const char *src = getenv("MAILAUTH_SRC");
-	FILE *p;
-	unsigned port = 0;
+	char zone[128];
 
-	if (src == NULL)
-		src = ".";
 	if (mkdtemp(server_dir) == NULL)
 		return -1;
 	snprintf(zone, sizeof(zone), "%s/zone", server_dir);
 	if (write_file(zone, zone_text) < 0)
 		return -1;
-	server_sign(src, zone);
-	snprintf(cmd, sizeof(cmd),
-	    "sh %s/tests/integration/dnsserver.sh start %s/srv %s %s",
-	    src, server_dir, SERVER_PORTS, zone);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	if (fscanf(p, "%u", &port) != 1)
-		port = 0;
-	if (pclose(p) != 0 || port == 0)
-		return -1;
-	snprintf(server_fwd, sizeof(server_fwd), "127.0.0.1@%u", port);
-	return 0;
+	server_sign(test_src(), zone);
+	return ub_server_run(server_dir, SERVER_PORTS, zone, server_fwd, sizeof(server_fwd));
 }
 
 /* server_stop - stop the private unbound, remove its directory */
 static void
 server_stop(void)
 {
-	char cmd[512];
-	const char *src = getenv("MAILAUTH_SRC");
-
-	snprintf(cmd, sizeof(cmd),
-	    "sh %s/tests/integration/dnsserver.sh stop %s/srv; rm -rf %s",
-	    src ? src : ".", server_dir, server_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "dns server cleanup failed\n");
+	ub_server_stop(server_dir);
 }
 
 int

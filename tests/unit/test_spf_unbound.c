@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "dns.h"
+#include "test_unbound_util.h"
 #include "spf.h"
 #include "util.h"
 
@@ -64,42 +65,6 @@ on_verdict(void *arg, const struct spf_verdict *v)
 	snprintf(o->mechanism, sizeof(o->mechanism), "%s", v->mechanism ? v->mechanism : "(null)");
 	snprintf(o->explanation, sizeof(o->explanation), "%s",
 	    v->explanation ? v->explanation : "(null)");
-}
-
-/* resolver_to - libunbound resolver forwarding to fwd */
-static struct dns_resolver *
-resolver_to(struct event_base *base, const char *fwd, unsigned timeout_ms)
-{
-	const char *fwds[] = { fwd, NULL };
-	struct dns_unbound_config cfg = { .forwarders = fwds, .timeout_ms = timeout_ms };
-	const char *err = NULL;
-	struct dns_resolver *r = dns_unbound_new(base, &cfg, &err);
-
-	ck_assert_msg(r != NULL, "dns_unbound_new: %s", err ? err : "?");
-	return r;
-}
-
-/* on_guard - timer: mark the guard expired */
-static void
-on_guard(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	*(bool *)arg = true;
-}
-
-/* run_loop - run the loop until *calls > 0 or ms milliseconds passed */
-static void
-run_loop(struct event_base *base, const int *calls, unsigned ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	bool expired = false;
-	struct event *guard = evtimer_new(base, on_guard, &expired);
-
-	evtimer_add(guard, &tv);
-	while (!expired && (calls == NULL || *calls == 0))
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(guard);
 }
 
 /* request - a MAIL FROM request from ip */
@@ -166,22 +131,6 @@ START_TEST(spf_unbound_evaluates_through_real_server)
 }
 END_TEST
 
-/* sink_open - UDP socket on 127.0.0.1 that never answers; fwd: "127.0.0.1@port" */
-static int
-sink_open(char *fwd, size_t fwdsize)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t slen = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
-	snprintf(fwd, fwdsize, "127.0.0.1@%u", ntohs(sin.sin_port));
-	return fd;
-}
-
 START_TEST(spf_unbound_dns_timeout_is_temperror)
 {
 	char fwd[64];
@@ -242,60 +191,31 @@ START_TEST(spf_unbound_cancel_in_flight_never_calls_back)
 }
 END_TEST
 
-/* write_file - write text to path */
-static int
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
 /* server_start - start the private unbound, set server_fwd */
 static int
-server_start(const char *src)
+server_start(void)
 {
-	char zone[128], cmd[512];
-	FILE *p;
-	unsigned port = 0;
+	char zone[128];
 
 	if (mkdtemp(server_dir) == NULL)
 		return -1;
 	snprintf(zone, sizeof(zone), "%s/zone", server_dir);
 	if (write_file(zone, zone_text) < 0)
 		return -1;
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/integration/dnsserver.sh start %s/srv %s %s",
-	    src, server_dir, SERVER_PORTS, zone);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	if (fscanf(p, "%u", &port) != 1)
-		port = 0;
-	if (pclose(p) != 0 || port == 0)
-		return -1;
-	snprintf(server_fwd, sizeof(server_fwd), "127.0.0.1@%u", port);
-	return 0;
+	return ub_server_run(server_dir, SERVER_PORTS, zone, server_fwd, sizeof(server_fwd));
 }
 
 /* server_stop - stop the private unbound, remove its directory */
 static void
-server_stop(const char *src)
+server_stop(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/integration/dnsserver.sh stop %s/srv; rm -rf %s",
-	    src, server_dir, server_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "dns server cleanup failed\n");
+	ub_server_stop(server_dir);
 }
 
 /* main - start the server, run the tests, stop it */
 int
 main(void)
 {
-	const char *src = getenv("MAILAUTH_SRC") ? getenv("MAILAUTH_SRC") : ".";
 	Suite *s = suite_create("spf_unbound");
 	TCase *tc = tcase_create("unbound");
 	SRunner *sr;
@@ -305,9 +225,9 @@ main(void)
 		fprintf(stderr, "SKIP: /usr/sbin/unbound not installed\n");
 		return 77;
 	}
-	if (server_start(src) < 0) {
+	if (server_start() < 0) {
 		fprintf(stderr, "cannot start the private DNS server\n");
-		server_stop(src);
+		server_stop();
 		return EXIT_FAILURE;
 	}
 	tcase_add_loop_test(tc, spf_unbound_evaluates_through_real_server, 0,
@@ -321,6 +241,6 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	server_stop(src);
+	server_stop();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
