@@ -14,7 +14,7 @@ set -u
 BUILD=$(cd "${1:-build}" && pwd)
 . "$(dirname "$0")/../integration/lib.sh"
 
-ma_require_cmd postfix postconf /usr/sbin/smtp-sink opendkim openssl
+ma_require_cmd postfix postconf /usr/sbin/smtp-sink /usr/sbin/smtp-source opendkim openssl
 ma_require_root
 PY=/usr/bin/python3
 "$PY" -c 'import dkim' 2>/dev/null || ma_skip "python3-dkim missing"
@@ -127,6 +127,19 @@ print("%.0f" % (count / dt), "msg/s", "(%d refused)" % bad if bad else "")
 EOF
 }
 
+# load_ss PORT FILE COUNT SESSIONS - the same with Postfix's smtp-source (one
+# process, -d: sessions kept, no PIPELINING: each command waits for its
+# reply); the file goes with LF line ends, smtp-source sends CRLF
+load_ss() {
+	local t0 t1
+	[ -f "$2.lf" ] || tr -d '\r' <"$2" >"$2.lf"
+	t0=$(date +%s.%N)
+	/usr/sbin/smtp-source -d -s "$4" -m "$3" -f alice@example.org -t bob@example.net \
+	    -M bench.example -F "$2.lf" "127.0.0.1:$1" || echo -n "(smtp-source failed) "
+	t1=$(date +%s.%N)
+	awk -v n="$3" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f msg/s\n", n / (b - a) }'
+}
+
 # cpu_snap PID - CPU time (user + system, clock ticks) of PID and its
 # children.  Per process, so threads that ended (the milter's, one per
 # connection) still count; the kernel derives it from the scheduler's run
@@ -201,10 +214,16 @@ if part alone; then
 			    "$(ma_bg_pid reinject)" $n load $FILTER "$MA_TMP/signed-$sz.eml" $n $S
 			measure "reinject alone, workers=$w, sign rsa-2048, $((sz / 1024)) KiB" \
 			    "$(ma_bg_pid reinject)" $n load $((FILTER + 1)) "$MA_TMP/plain-$sz.eml" $n $S
+			[ $w = $W ] || continue
+			measure "reinject alone, workers=$w, verify (dkimpy-signed), $((sz / 1024)) KiB, smtp-source" \
+			    "$(ma_bg_pid reinject)" $n load_ss $FILTER "$MA_TMP/signed-$sz.eml" $n $S
+			measure "reinject alone, workers=$w, sign rsa-2048, $((sz / 1024)) KiB, smtp-source" \
+			    "$(ma_bg_pid reinject)" $n load_ss $((FILTER + 1)) "$MA_TMP/plain-$sz.eml" $n $S
 		done
 		reinject_stop
 	done
 	echo "smtp-sink alone (no filter), 4 KiB: $(load $SINK "$MA_TMP/plain-4096.eml" $N $S)"
+	echo "smtp-sink alone (no filter), 4 KiB, smtp-source: $(load_ss $SINK "$MA_TMP/plain-4096.eml" $N $S)"
 fi
 
 # --- 2. peak RSS with a 50 MiB message ----------------------------------------
