@@ -198,6 +198,15 @@ struct dmarc_walk {
 	char policy_domain[DMARC_DOMAIN_SIZE];	/* where the policy record sits */
 };
 
+/*
+ * A walk holds DMARC_WALK_QUERY_LIMIT steps of about 4 KiB each, of which a
+ * message uses one or two: these clear and copy the used part only.
+ * dmarc_walk_clear - an empty walk, as if zeroed (steps past the first left as they are)
+ * dmarc_walk_copy - copy src into dst: its fields and its nsteps steps
+ */
+void dmarc_walk_clear(struct dmarc_walk *w);
+void dmarc_walk_copy(struct dmarc_walk *dst, const struct dmarc_walk *src);
+
 typedef void (*dmarc_walk_cb)(void *arg, const struct dmarc_walk *w);
 struct dmarc_walker;
 
@@ -359,6 +368,16 @@ struct dmarc_verdict {
 	struct dmarc_domain_result domains[DMARC_FROM_DOMAIN_LIMIT];
 	int decisive;				/* index of the deciding domain, or -1 */
 };
+
+/*
+ * A verdict has room for DMARC_FROM_DOMAIN_LIMIT domains, each with its walk
+ * (about 290 KiB in all): clearing or copying it whole for every message
+ * cost more than the rest of DMARC.  Only domains[0..ndomains) are ever read.
+ * dmarc_verdict_init - an empty verdict (no domains, decisive -1)
+ * dmarc_verdict_copy - copy src into dst: its fields and its ndomains domains
+ */
+void dmarc_verdict_init(struct dmarc_verdict *v);
+void dmarc_verdict_copy(struct dmarc_verdict *dst, const struct dmarc_verdict *src);
 
 typedef void (*dmarc_eval_cb)(void *arg, const struct dmarc_verdict *v);
 struct dmarc_eval;

@@ -11,6 +11,7 @@
  * ends the walk with DMARC_WALK_TEMPERROR because a record there could have
  * changed the outcome.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,27 @@ walk_answer(void *arg, const struct dns_answer *a)
 		(void)walk_run(wk);
 }
 
+/* dmarc_walk_clear - an empty walk, as if zeroed (steps past the first left as they are) */
+void
+dmarc_walk_clear(struct dmarc_walk *w)
+{
+	memset(w, 0, offsetof(struct dmarc_walk, steps));
+	memset(&w->steps[0], 0, sizeof(w->steps[0]));
+	memset(w->org_domain, 0, sizeof(*w) - offsetof(struct dmarc_walk, org_domain));
+}
+
+/* dmarc_walk_copy - copy src into dst: its fields and its nsteps steps */
+void
+dmarc_walk_copy(struct dmarc_walk *dst, const struct dmarc_walk *src)
+{
+	size_t n = src->nsteps ? src->nsteps : 1;
+
+	memcpy(dst, src, offsetof(struct dmarc_walk, steps));
+	memcpy(dst->steps, src->steps, n * sizeof(src->steps[0]));
+	memcpy(dst->org_domain, src->org_domain,
+	    sizeof(*src) - offsetof(struct dmarc_walk, org_domain));
+}
+
 /* walk_run - issue queries until one is pending (false) or the walk ended (true) */
 static bool
 walk_run(struct dmarc_walker *wk)
@@ -199,6 +221,7 @@ walk_run(struct dmarc_walker *wk)
 		char qname[DMARC_DOMAIN_SIZE + 8];
 		struct dns_query *q;
 
+		memset(st, 0, sizeof(*st));
 		snprintf(st->domain, sizeof(st->domain), "%s",
 		    dmarc_domain_suffix(w->domain, wk->next_labels));
 		st->labels = wk->next_labels;
@@ -223,8 +246,11 @@ struct dmarc_walker *
 dmarc_walk_start(struct dns_resolver *r, const char *domain, dmarc_walk_cb cb,
     void *arg)
 {
-	struct dmarc_walker *wk = xcalloc(1, sizeof(*wk));
+	/* not calloc: of the walk's steps only those used are cleared */
+	struct dmarc_walker *wk = xmalloc(sizeof(*wk));
 
+	memset(wk, 0, offsetof(struct dmarc_walker, w));
+	dmarc_walk_clear(&wk->w);
 	wk->r = r;
 	wk->cb = cb;
 	wk->arg = arg;

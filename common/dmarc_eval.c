@@ -16,6 +16,7 @@
  * DMARC pass needs an aligned pass ("Determine Handling Policy" step 5).  No aligned pass and a temperror on
  * a path that could have aligned: temperror, not fail ("Determine Handling Policy", "cannot conclude").
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ eval_from_walked(void *arg, const struct dmarc_walk *w)
 	struct eval_from *f = arg;
 
 	f->wk = NULL;
-	f->e->v.domains[f->idx].walk = *w;
+	dmarc_walk_copy(&f->e->v.domains[f->idx].walk, w);
 	eval_settle(f->e);
 }
 
@@ -130,6 +131,8 @@ eval_add_domain(struct dmarc_eval *e, const char *d)
 			return 0;
 	if (v->ndomains >= DMARC_FROM_DOMAIN_LIMIT)
 		return -1;
+	memset(&v->domains[v->ndomains], 0, offsetof(struct dmarc_domain_result, walk));
+	dmarc_walk_clear(&v->domains[v->ndomains].walk);
 	snprintf(v->domains[v->ndomains++].from_domain, DMARC_DOMAIN_SIZE, "%s", d);
 	return 0;
 }
@@ -514,13 +517,37 @@ eval_internal(const struct dmarc_eval *e)
 	return dmarc_net_match(e->set.internal_networks, &e->in.client) == 1;
 }
 
+/* dmarc_verdict_init - an empty verdict (no domains, decisive -1) */
+void
+dmarc_verdict_init(struct dmarc_verdict *v)
+{
+	memset(v, 0, offsetof(struct dmarc_verdict, domains));
+	v->decisive = -1;
+}
+
+/* dmarc_verdict_copy - copy src into dst: its fields and its ndomains domains */
+void
+dmarc_verdict_copy(struct dmarc_verdict *dst, const struct dmarc_verdict *src)
+{
+	memcpy(dst, src, offsetof(struct dmarc_verdict, domains));
+	for (size_t i = 0; i < src->ndomains; i++) {
+		memcpy(&dst->domains[i], &src->domains[i],
+		    offsetof(struct dmarc_domain_result, walk));
+		dmarc_walk_copy(&dst->domains[i].walk, &src->domains[i].walk);
+	}
+	dst->decisive = src->decisive;
+}
+
 /* dmarc_eval_start - evaluate one message */
 struct dmarc_eval *
 dmarc_eval_start(struct dns_resolver *r, const struct dmarc_settings *set,
     const struct dmarc_input *in, dmarc_eval_cb cb, void *arg)
 {
-	struct dmarc_eval *e = xcalloc(1, sizeof(*e));
+	/* not calloc: the verdict's domain results are cleared as they are used */
+	struct dmarc_eval *e = xmalloc(sizeof(*e));
 
+	memset(e, 0, offsetof(struct dmarc_eval, v));
+	dmarc_verdict_init(&e->v);
 	e->r = r;
 	if (set)
 		e->set = *set;

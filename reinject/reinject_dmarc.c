@@ -22,6 +22,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,10 @@ dmarc_begin(struct reinject_msg *m, void **st)
 
 	if (m->sign || !m->ctx->dns || !dmarc_conf_get()->enable)
 		return;
-	s = xcalloc(1, sizeof(*s));
+	/* not calloc: the verdict is large and only its used part is written */
+	s = xmalloc(sizeof(*s));
+	memset(s, 0, offsetof(struct dmarc_state, v));
+	dmarc_verdict_init(&s->v);
 	s->m = m;
 	*st = s;
 }
@@ -330,7 +334,7 @@ dmarc_done(void *arg, const struct dmarc_verdict *v)
 	const char *qid = dmarc_xf(s->m, SMTP_XFWD_IDENT);
 
 	s->eval = NULL;
-	s->v = *v;
+	dmarc_verdict_copy(&s->v, v);
 	s->evaluated = true;
 	act = dmarc_apply(s, dmarc_conf_get());
 	buf_init(&line, 2048);
@@ -450,9 +454,8 @@ dmarc_timeout(void *st, struct reinject_msg *m)
 	dmarc_eval_cancel(s->eval);
 	s->spf = NULL;
 	s->eval = NULL;
-	memset(&s->v, 0, sizeof(s->v));
+	dmarc_verdict_init(&s->v);
 	s->v.evaluated = true;
-	s->v.decisive = -1;
 	s->v.result = DMARC_RESULT_TEMPERROR;
 	snprintf(s->v.reason, sizeof(s->v.reason), "no verdict within dkim_timeout");
 	s->evaluated = true;
