@@ -44,6 +44,7 @@
 #define DKIM_CLOCK_SKEW		300	/* seconds: t= in the future tolerated, x= grace */
 #define DKIM_B_PREFIX_LEN	8	/* first bytes of b= reported (RFC 6008 header.b min is 8) */
 #define DKIM_KEY_RECORD_MAX	4096	/* bytes of one key TXT record (concatenated strings) */
+#define DKIM_KEY_CACHE_SIZE	64	/* public keys of recent key records kept decoded (dkim_keycache.c) */
 #define DKIM_SIG_FIELD_MAX	8192	/* bytes of one DKIM-Signature field */
 
 enum dkim_alg {
@@ -219,8 +220,14 @@ struct dkim_keyrec {
 /* dkim_keyrec_parse - parse a key record; 0, or -1 with *why (static) */
 int dkim_keyrec_parse(const char *p, size_t len, struct dkim_keyrec *kr,
     const char **why);
-/* dkim_keyrec_pkey - the public key of a record (k= rsa or ed25519); NULL + *why */
+/*
+ * dkim_keyrec_pkey - the public key of a record (k= rsa or ed25519); NULL +
+ * *why.  The caller frees its reference; keys of recent records come from a
+ * cache (DKIM_KEY_CACHE_SIZE) and are shared: do not modify them.
+ */
 EVP_PKEY *dkim_keyrec_pkey(const struct dkim_keyrec *kr, const char **why);
+/* dkim_keycache_clear - drop the cached public keys (at exit, for leak checkers) */
+void dkim_keycache_clear(void);
 
 /*
  * dkim_key_check_private - is pkey usable to sign with alg: type matches, RSA

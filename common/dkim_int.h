@@ -169,6 +169,13 @@ int dkim_hdr_signing_input(const struct dkim_hdrs *hs, const struct span *names,
     size_t nnames, enum dkim_canon c, struct span sigfield, size_t b_off,
     size_t b_len, struct buf *out);
 
+/* ---- dkim_keycache.c ---- */
+
+/* dkim_keycache_get - a new reference to the cached key of (type, p), or NULL */
+EVP_PKEY *dkim_keycache_get(int type, struct span p);
+/* dkim_keycache_put - remember key for (type, p); the cache takes its own reference */
+void dkim_keycache_put(int type, struct span p, EVP_PKEY *key);
+
 /* ---- dkim_crypto.c ---- */
 
 /* dkim_crypto_verify - check sig over the signing input; 1 good, 0 bad, -1 error */

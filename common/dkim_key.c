@@ -243,28 +243,37 @@ dkim_keyrec_pkey(const struct dkim_keyrec *kr, const char **why)
 {
 	unsigned char der[DKIM_KEY_RECORD_MAX];
 	long n;
+	int type;
 	EVP_PKEY *pk = NULL;
 
 	if (kr->revoked) {
 		*why = "key revoked (empty p=)";
 		return NULL;
 	}
+	if (kr->k.p == NULL || span_eq_ci(kr->k, "rsa")) {
+		type = EVP_PKEY_RSA;
+	} else if (span_eq_ci(kr->k, "ed25519")) {
+		type = EVP_PKEY_ED25519;
+	} else {
+		*why = "unknown key type (k=)";
+		return NULL;
+	}
+	if ((pk = dkim_keycache_get(type, kr->p)) != NULL)
+		return pk;
 	n = dkim_b64_decode(kr->p, der, sizeof(der));
 	if (n <= 0) {
 		*why = "key record p= is not valid base64";
 		return NULL;
 	}
-	if (kr->k.p == NULL || span_eq_ci(kr->k, "rsa")) {
+	if (type == EVP_PKEY_RSA)
 		pk = dkim_keyrec_rsa(der, n);
-	} else if (span_eq_ci(kr->k, "ed25519")) {
-		if (n == DKIM_ED25519_KEY_LEN)
-			pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, (size_t)n);
-	} else {
-		*why = "unknown key type (k=)";
+	else if (n == DKIM_ED25519_KEY_LEN)
+		pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, (size_t)n);
+	if (pk == NULL) {
+		*why = "key record p= is not a valid public key";
 		return NULL;
 	}
-	if (pk == NULL)
-		*why = "key record p= is not a valid public key";
+	dkim_keycache_put(type, kr->p, pk);
 	return pk;
 }
 

@@ -194,6 +194,67 @@ START_TEST(dkim_keyrec_rsa_spki_and_pkcs1_give_the_same_key)
 }
 END_TEST
 
+/* ed_record - a k=ed25519 record for the raw public key made from seed byte b */
+static void
+ed_record(unsigned char b, char *rec, size_t size, EVP_PKEY **priv)
+{
+	unsigned char seed[32], pub[32];
+	size_t publen = sizeof(pub);
+	struct buf b64;
+
+	memset(seed, b, sizeof(seed));
+	*priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+	ck_assert_ptr_nonnull(*priv);
+	ck_assert_int_eq(EVP_PKEY_get_raw_public_key(*priv, pub, &publen), 1);
+	buf_init(&b64, 128);
+	ck_assert_int_eq(dkim_b64_encode(pub, publen, &b64), 0);
+	snprintf(rec, size, "v=DKIM1; k=ed25519; p=%s", buf_cstr(&b64));
+	buf_clear(&b64);
+}
+
+/*
+ * Keys of records seen before come from the cache: the same key object with
+ * a reference of the caller's own, told apart by key type, and still right
+ * after more distinct records than the cache holds have pushed them out.
+ */
+START_TEST(dkim_keyrec_pkey_cache)
+{
+	char rec[256];
+	EVP_PKEY *priv[DKIM_KEY_CACHE_SIZE + 8], *first, *again;
+
+	first = keyrec_key("v=DKIM1; p=" RFC8463_RSA_SPKI);
+	again = keyrec_key("v=DKIM1; p=" RFC8463_RSA_SPKI);
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_eq(first, again);		/* shared, one reference each */
+	EVP_PKEY_free(first);
+	ck_assert_int_eq(EVP_PKEY_get_bits(again), 1024);
+	EVP_PKEY_free(again);
+	/* the same p= under k=ed25519 is another key (here: not a valid one) */
+	ck_assert_ptr_null(keyrec_key("v=DKIM1; k=ed25519; p=" RFC8463_RSA_SPKI));
+	for (size_t i = 0; i < ARRAY_LEN(priv); i++) {
+		EVP_PKEY *k;
+
+		ed_record((unsigned char)(i + 1), rec, sizeof(rec), &priv[i]);
+		k = keyrec_key(rec);
+		ck_assert_msg(k && dkim_key_matches(k, priv[i]), "key %zu", i);
+		EVP_PKEY_free(k);
+	}
+	/* the first ones were replaced: decoded again, still the right keys */
+	for (size_t i = 0; i < ARRAY_LEN(priv); i++) {
+		EVP_PKEY *k;
+
+		ed_record((unsigned char)(i + 1), rec, sizeof(rec), &first);
+		EVP_PKEY_free(first);
+		k = keyrec_key(rec);
+		ck_assert_msg(k && dkim_key_matches(k, priv[i]), "key %zu again", i);
+		ck_assert(!dkim_key_matches(k, priv[(i + 1) % ARRAY_LEN(priv)]));
+		EVP_PKEY_free(k);
+		EVP_PKEY_free(priv[i]);
+	}
+	dkim_keycache_clear();
+}
+END_TEST
+
 START_TEST(dkim_keyrec_truncated_or_padded_der_refused)
 {
 	char rec[512];
@@ -328,6 +389,7 @@ dkim_sig_suite(void)
 	tcase_add_loop_test(tc, dkim_keyrec_parse_cases, 0, (int)ARRAY_LEN(keyrec_cases));
 	tcase_add_test(tc, dkim_keyrec_pkey_errors);
 	tcase_add_test(tc, dkim_keyrec_rsa_spki_and_pkcs1_give_the_same_key);
+	tcase_add_test(tc, dkim_keyrec_pkey_cache);
 	tcase_add_test(tc, dkim_keyrec_truncated_or_padded_der_refused);
 	tcase_add_loop_test(tc, dkim_hdr_signing_input_matches_published, 0,
 	    (int)ARRAY_LEN(input_cases));
