@@ -49,12 +49,18 @@ log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 			syslog(prio, "%s", msg);
 		return;
 	}
-	flockfile(stderr);
-	fprintf(stderr, "%s[%ld]: %s%s", log_ident, (long)getpid(), tag,
-	    tag[0] ? ": " : "");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
+	/* the line made whole first: one write(2) per line on unbuffered stderr,
+	 * cut like the syslog branch */
+	char line[4096];
+	int n = snprintf(line, sizeof(line), "%s[%ld]: %s%s", log_ident,
+	    (long)getpid(), tag, tag[0] ? ": " : "");
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+
+	n = vsnprintf(line + len, sizeof(line) - 1 - len, fmt, ap);
+	if (n > 0)
+		len += (size_t)n < sizeof(line) - 1 - len ? (size_t)n : sizeof(line) - 2 - len;
+	line[len++] = '\n';
+	fwrite(line, 1, len, stderr);
 }
 
 #define LOG_FN(name, prio, tag)				\

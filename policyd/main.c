@@ -24,9 +24,6 @@
 #define POLICYD_DEFAULT_CONFIG	MAILAUTH_SYSCONFDIR "/policyd.conf"
 #define POLICYD_MAX_OVERRIDES	64
 
-/* stderr's line buffer (longer lines are written in several pieces) */
-static char policyd_stderr_buf[8192];
-
 struct policyd_args {
 	const char *config;
 	enum policyd_config_format format;
@@ -109,8 +106,6 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "query") == 0)
 		return policyd_query_main(argc - 1, argv + 1);
 	policyd_args_parse(argc, argv, &a);
-	/* a log line is several stdio calls: one write(2) per line, not per call */
-	setvbuf(stderr, policyd_stderr_buf, _IOLBF, sizeof(policyd_stderr_buf));
 	log_open("policyd", a.foreground || a.test || a.print ? LOG_DEST_STDERR :
 	    LOG_DEST_SYSLOG);
 	buf_init(&err, CONFIG_ERROR_LIMIT);
