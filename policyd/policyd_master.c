@@ -230,6 +230,8 @@ policyd_master_run(struct policyd_server *s)
 		}
 		if (policyd_master_hup) {
 			policyd_master_hup = 0;
+			/* the master's copy too: workers started later fork from it */
+			policyd_server_reload(s);
 			log_info("master: SIGHUP passed to the workers");
 			policyd_master_kill(&ms, SIGHUP);
 		}

@@ -590,20 +590,10 @@ server_start(void)
 {
 	char zone[128];
 
-	if (mkdtemp(server_dir) == NULL)
-		return -1;
-	snprintf(zone, sizeof(zone), "%s/zone", server_dir);
-	if (write_file(zone, zone_text) < 0)
+	if (ub_server_zone(server_dir, zone_text, zone, sizeof(zone)) < 0)
 		return -1;
 	server_sign(test_src(), zone);
 	return ub_server_run(server_dir, SERVER_PORTS, zone, server_fwd, sizeof(server_fwd));
-}
-
-/* server_stop - stop the private unbound, remove its directory */
-static void
-server_stop(void)
-{
-	ub_server_stop(server_dir);
 }
 
 int
@@ -620,7 +610,7 @@ main(void)
 	}
 	if (server_start() < 0) {
 		fprintf(stderr, "cannot start the private DNS server\n");
-		server_stop();
+		ub_server_stop(server_dir);
 		return EXIT_FAILURE;
 	}
 	tcase_add_loop_test(tc, dns_unbound_answers_from_real_server, 0,
@@ -647,6 +637,6 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	server_stop();
+	ub_server_stop(server_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -573,6 +573,25 @@ START_TEST(server_workers_answer_reload_restart_and_stop_with_the_master)
 			usleep(10000);
 	}
 	ck_assert_int_eq(dunno, 8);
+	/* workers started after the reload run the reloaded configuration */
+	ck_assert_int_eq(worker_pids(pids, 8), 2);
+	kill(pids[0], SIGKILL);
+	kill(pids[1], SIGKILL);
+	for (i = 0; i < 500; i++) {
+		n = worker_pids(again, 8);
+		if (n == 2 && again[0] != pids[0] && again[0] != pids[1] &&
+		    again[1] != pids[0] && again[1] != pids[1])
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(i < 500, "killed workers not replaced");
+	for (i = 0; i < 8; i++) {
+		snprintf(inst, sizeof(inst), "A%d", i);
+		out = ask_new_connection(inst);
+		ck_assert_msg(strncmp(out, "action=DUNNO", 12) == 0,
+		    "after a worker restart: \"%s\"", out);
+		free(out);
+	}
 	/* SIGTERM to the master: workers drain, the master exits 0, socket gone */
 	n = worker_pids(pids, 8);
 	kill(child, SIGTERM);

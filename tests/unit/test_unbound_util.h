@@ -93,6 +93,16 @@ test_src(void)
 	return src ? src : ".";
 }
 
+/* ub_server_zone - make dir (a mkdtemp template) and write text to dir/zone, named in zone; 0/-1 */
+static inline int
+ub_server_zone(char *dir, const char *text, char *zone, size_t zonesize)
+{
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(zone, zonesize, "%s/zone", dir);
+	return write_file(zone, text);
+}
+
 /*
  * ub_server_run - start a private unbound in dir/srv on a port in ports,
  * serving the zone file zone; fwd gets "127.0.0.1@port".  0/-1.
