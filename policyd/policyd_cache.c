@@ -237,14 +237,19 @@ policyd_cache_remove(struct policyd_cache *c, struct policyd_cache_node *n)
 
 /*
  * policyd_cache_pending - a result still being evaluated, or an instance whose
- * result is: its waiters point at it, so neither may be evicted
+ * result is or whose result's waiters are still being called (a waiter's
+ * callback can ask again and evict): waiters point at their instance, so it
+ * may not be evicted before they are answered
  */
 static bool
 policyd_cache_pending(const struct policyd_cache_node *n)
 {
-	if (n->is_instance)
-		return !((const struct policyd_cache_instance *)n)->r->done;
-	return !((const struct policyd_cache_result *)n)->done;
+	const struct policyd_cache_result *r;
+
+	if (!n->is_instance)
+		return !((const struct policyd_cache_result *)n)->done;
+	r = ((const struct policyd_cache_instance *)n)->r;
+	return !r->done || r->waiters != NULL;
 }
 
 /* policyd_cache_make_room - evict oldest entries down to below the limit */

@@ -270,6 +270,61 @@ START_TEST(cache_keeps_entries_with_waiters_past_the_limit)
 }
 END_TEST
 
+/* A waiter whose callback asks again (pipelined requests on its connection). */
+struct flood {
+	struct fixture *f;
+	struct recorder rec, more;
+	bool asked;
+};
+
+/* flood_cb - record, then send 20 new requests that fill the cache */
+static void
+flood_cb(void *arg, const struct policyd_outcome *o, unsigned *headers_sent)
+{
+	struct flood *fl = arg;
+	char sender[64], inst[32];
+
+	record(&fl->rec, o, headers_sent);
+	if (fl->asked)
+		return;
+	fl->asked = true;
+	for (int i = 0; i < 20; i++) {
+		snprintf(sender, sizeof(sender), "f%d@example.org", i);
+		snprintf(inst, sizeof(inst), "flood%d", i);
+		ask(fl->f, &fl->more, "192.0.2.1", "", sender, inst);
+	}
+}
+
+/*
+ * Two messages wait on one result; the first one's callback fills the cache
+ * past its limit before the second is called: the second message's instance
+ * must not be evicted under it (it was, and its header count was freed
+ * memory: ASan in the asan build).
+ */
+START_TEST(cache_waiter_instances_survive_evictions_by_earlier_waiters)
+{
+	struct fixture f;
+	struct flood fl = { .f = &f };
+	struct recorder b = { .n = 0 };
+	struct policyd_request r;
+
+	fixture_init(&f, true, (const char *[]){ "cache_size_limit=16", NULL });
+	make_req(&r, "192.0.2.1", "mx.example.org", "a@example.org", "A1");
+	ck_assert_ptr_nonnull(policyd_cache_get(f.cache, f.c, &r, flood_cb, &fl));
+	policyd_request_clear(&r);
+	make_req(&r, "192.0.2.1", "mx.example.org", "a@example.org", "B1");
+	ck_assert_ptr_nonnull(policyd_cache_get(f.cache, f.c, &r, record, &b));
+	policyd_request_clear(&r);
+	event_base_dispatch(f.base);
+	ck_assert_int_eq(fl.rec.n, 1);
+	ck_assert_int_eq(b.n, 1);
+	ck_assert_int_eq(b.a[0].mfrom, SPF_RESULT_PASS);
+	ck_assert_uint_eq(b.a[0].headers_before, 0);	/* its own message's count */
+	ck_assert_int_eq(fl.more.n, 20);
+	fixture_clear(&f);
+}
+END_TEST
+
 START_TEST(cache_cancelled_waiter_is_not_called)
 {
 	struct fixture f;
@@ -338,6 +393,7 @@ cache_suite(void)
 	tcase_add_test(tc, cache_without_instance_still_uses_ttl_cache);
 	tcase_add_test(tc, cache_is_bounded_by_cache_size_limit);
 	tcase_add_test(tc, cache_keeps_entries_with_waiters_past_the_limit);
+	tcase_add_test(tc, cache_waiter_instances_survive_evictions_by_earlier_waiters);
 	tcase_add_test(tc, cache_cancelled_waiter_is_not_called);
 	tcase_add_test(tc, cache_free_with_evaluation_in_flight);
 	tcase_add_test(tc, cache_flush_keeps_instances);
