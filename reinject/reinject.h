@@ -182,6 +182,7 @@ struct reinject_msg {
 	bool sign;			/* listener sign, or internal client */
 	/* header section */
 	struct buf hdrbuf;
+	struct buf hdrpend;		/* raw lines of the field the parser still holds */
 	struct reinject_hdr *hdrs;
 	size_t nhdrs, hdrcap;
 	bool eoh;

@@ -24,6 +24,7 @@ reinject_msg_on_header(void *arg, struct span name, struct span field)
 	struct reinject_msg *m = arg;
 	struct reinject_hdr *h;
 
+	buf_reset(&m->hdrpend);		/* those lines are this field */
 	if (buf_append(&m->hdrbuf, field.p, field.len) < 0) {
 		m->tempfail = NULL;
 		m->code = 552;
@@ -81,6 +82,8 @@ reinject_msg_new(struct reinject_ctx *ctx)
 	m->ctx = ctx;
 	m->conf = ctx->conf;
 	buf_init(&m->hdrbuf, ctx->conf->header_size_limit);
+	/* a field the parser refuses is at most its limit and one more line */
+	buf_init(&m->hdrpend, MSG_HEADER_SIZE_LIMIT + SMTP_TEXT_LINE_LIMIT + 2);
 	buf_init(&m->prepend, 256 * 1024);
 	buf_init(&m->signed_by, 4096);
 	buf_init(&m->spf, 1024);
@@ -101,6 +104,7 @@ reinject_msg_free(struct reinject_msg *m)
 	if (m->parser)
 		msg_parser_free(m->parser);
 	buf_clear(&m->hdrbuf);
+	buf_clear(&m->hdrpend);
 	buf_clear(&m->prepend);
 	buf_clear(&m->signed_by);
 	buf_clear(&m->spf);
@@ -109,17 +113,24 @@ reinject_msg_free(struct reinject_msg *m)
 	free(m);
 }
 
-/* reinject_msg_go_raw - pass the rest through unparsed */
+/*
+ * reinject_msg_go_raw - the parser refused the header section: the fields it
+ * emitted stay parsed, the lines of the one it held (hdrpend), this line and
+ * the rest go to the spool as they came
+ */
 static void
 reinject_msg_go_raw(struct reinject_msg *m, const char *p, size_t len)
 {
+	log_warn("header syntax: %s; passing the message on unparsed",
+	    msg_parser_error(m->parser));
 	m->raw = true;
 	if (!m->eoh) {
 		m->eoh = true;
 		reinject_pipeline_eoh(m);
 	}
-	/* the unparsed rest has no header/body separator of its own */
-	reinject_spool_write(&m->spool, "\r\n", 2);
+	reinject_spool_write(&m->spool, m->hdrpend.data ? m->hdrpend.data : "",
+	    m->hdrpend.len);
+	buf_reset(&m->hdrpend);
 	reinject_spool_write(&m->spool, p, len);
 }
 
@@ -127,6 +138,8 @@ reinject_msg_go_raw(struct reinject_msg *m, const char *p, size_t len)
 void
 reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
 {
+	bool in_header;
+
 	m->size += len;
 	if (m->action == REINJECT_ACTION_REJECT)
 		return;
@@ -134,18 +147,19 @@ reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
 		reinject_spool_write(&m->spool, p, len);
 		return;
 	}
-	if (!m->eoh && len == 2) {
-		/* the empty line: spooled, so output is fields + spool */
-		if (msg_parser_feed(m->parser, p, len) == 0)
-			reinject_spool_write(&m->spool, p, len);
+	in_header = !m->eoh;
+	if (msg_parser_feed(m->parser, p, len) < 0) {
+		if (m->action != REINJECT_ACTION_REJECT)
+			reinject_msg_go_raw(m, p, len);
 		return;
 	}
-	if (msg_parser_feed(m->parser, p, len) < 0 &&
-	    m->action != REINJECT_ACTION_REJECT) {
-		log_warn("header syntax: %s; passing the message on unparsed",
-		    msg_parser_error(m->parser));
-		reinject_msg_go_raw(m, p, len);
-	}
+	if (!in_header)
+		return;
+	if (m->eoh)
+		/* the empty line: spooled, so output is fields + spool */
+		reinject_spool_write(&m->spool, p, len);
+	else
+		buf_append(&m->hdrpend, p, len);
 }
 
 /* reinject_msg_end - all lines seen: flush parser and spool */
@@ -155,11 +169,12 @@ reinject_msg_end(struct reinject_msg *m)
 	if (!m->raw && m->action != REINJECT_ACTION_REJECT) {
 		bool had_eoh = m->eoh;
 
-		if (msg_parser_finish(m->parser) < 0 &&
-		    m->action != REINJECT_ACTION_REJECT)
-			m->raw = true;
-		else if (!had_eoh)
+		if (msg_parser_finish(m->parser) < 0) {
+			if (m->action != REINJECT_ACTION_REJECT)
+				reinject_msg_go_raw(m, "", 0);
+		} else if (!had_eoh) {
 			reinject_spool_write(&m->spool, "\r\n", 2);
+		}
 	}
 	return reinject_spool_flush(&m->spool);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "dmarc.h"
@@ -229,6 +230,76 @@ START_TEST(reinject_dmarc_stage_table)
 }
 END_TEST
 
+/* msg_output - what goes downstream for the message, without the final "." */
+static char *
+msg_output(struct reinject_msg *m)
+{
+	struct evbuffer *eb = evbuffer_new();
+	struct reinject_out o;
+	size_t n;
+	char *text;
+	int r;
+
+	reinject_out_init(&o, m);
+	while ((r = reinject_out_fill(&o, eb, 4096)) == 0)
+		;
+	ck_assert_int_eq(r, 1);
+	n = evbuffer_get_length(eb);
+	ck_assert_uint_ge(n, 3);
+	text = xmalloc(n + 1);
+	evbuffer_remove(eb, text, n);
+	text[n - 3] = '\0';	/* ".\r\n" */
+	evbuffer_free(eb);
+	return text;
+}
+
+/*
+ * A header section the parser refuses goes downstream as it came: the fields
+ * before the bad one parsed, the bad one, the rest and the separator as
+ * they were (the bad line was lost and the fields after it moved into the
+ * body before).
+ */
+START_TEST(reinject_msg_bad_header_lines_pass_unchanged)
+{
+	static const char *const msgs[] = {
+		"From: a@quar.example\r\nSubject: s\r\nBad line no colon\r\n"
+		"X-Other: y\r\n\r\nbody\r\n",
+		/* the bad field last: refused at the empty line */
+		"From: a@quar.example\r\nBad line no colon\r\n\r\nbody\r\n",
+		/* a bad folded field */
+		"From: a@quar.example\r\nBad line\r\n folded\r\nX-Other: y\r\n\r\nbody\r\n",
+		/* no empty line at all, the last field bad */
+		"From: a@quar.example\r\nBad line no colon\r\n",
+		/* a continuation before any field */
+		" leading fold\r\nFrom: a@quar.example\r\n\r\nbody\r\n",
+	};
+	struct world w;
+
+	world_init(&w, NULL);
+	for (size_t i = 0; i < ARRAY_LEN(msgs); i++) {
+		struct reinject_msg *m = reinject_msg_new(&w.ctx);
+		const char *p = msgs[i];
+		char *out;
+
+		reinject_pipeline_begin(m);
+		while (*p) {
+			const char *nl = strstr(p, "\r\n");
+			size_t n = (size_t)(nl - p) + 2;
+
+			reinject_msg_line(m, p, n);
+			p += n;
+		}
+		ck_assert_int_eq(reinject_msg_end(m), 0);
+		ck_assert(m->raw);
+		out = msg_output(m);
+		ck_assert_msg(strcmp(out, msgs[i]) == 0, "message %zu came out as:\n%s", i, out);
+		free(out);
+		reinject_msg_free(m);
+	}
+	world_free(&w);
+}
+END_TEST
+
 START_TEST(reinject_dmarc_action_mapping)
 {
 	struct reinject_dmarc_conf c = { .quarantine_action = REINJECT_DMARC_TAG,
@@ -258,6 +329,7 @@ suite(void)
 
 	tcase_add_loop_test(tc, reinject_dmarc_stage_table, 0, (int)ARRAY_LEN(runs));
 	tcase_add_test(tc, reinject_dmarc_action_mapping);
+	tcase_add_test(tc, reinject_msg_bad_header_lines_pass_unchanged);
 	suite_add_tcase(s, tc);
 	return s;
 }
