@@ -68,35 +68,6 @@ reinject_drop(const struct reinject_conf *c)
 		log_panic("privileges could be regained after dropping them");
 }
 
-/* reinject_resolver_check - the DNS settings give a working resolver */
-static int
-reinject_resolver_check(const struct reinject_conf *c)
-{
-	struct event_base *base = event_base_new();
-	struct dns_resolver *r = reinject_worker_dns(base, c);
-
-	if (r)
-		dns_resolver_free(r);
-	event_base_free(base);
-	return r ? 0 : -1;
-}
-
-/* reinject_tables_check - the signing tables and InternalHosts load; -1 with err */
-static int
-reinject_tables_check(const struct reinject_conf *c, struct buf *err)
-{
-	struct dkim_table *t;
-	struct dkim_hostlist *h;
-	int rc;
-
-	rc = reinject_worker_tables(c, &t, &h, err);
-	if (t)
-		dkim_table_free(t);
-	if (h)
-		dkim_table_host_free(h);
-	return rc;
-}
-
 /* reinject_check - -t: load everything a worker would, report, exit */
 static int
 reinject_check(const struct reinject_conf *c)
@@ -105,11 +76,9 @@ reinject_check(const struct reinject_conf *c)
 	int rc;
 
 	buf_init(&err, CONFIG_ERROR_LIMIT);
-	rc = reinject_tables_check(c, &err);
+	rc = reinject_worker_check(c, &err);
 	if (rc < 0)
 		fprintf(stderr, "%s", buf_cstr(&err));
-	if (reinject_resolver_check(c) < 0)
-		rc = -1;
 	buf_clear(&err);
 	return rc < 0 ? 1 : 0;
 }
@@ -156,14 +125,12 @@ main(int argc, char **argv)
 	}
 	if (c.syslog && !to_stderr)
 		log_open("reinject", LOG_DEST_SYSLOG);
-	if (reinject_resolver_check(&c) < 0)
-		log_fatal("the DNS settings (dns_forwarders, dns_resolv_conf) are unusable");
 	if (reinject_listen_open(&c, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));
 	reinject_drop(&c);
-	/* as the run user, as the workers will: a table or key error stops the
-	 * start-up here instead of workers dying and being restarted forever */
-	if (reinject_tables_check(&c, &err) < 0)
+	/* as the run user, as the workers will: a table, key or DNS error stops
+	 * the start-up here instead of workers dying and being restarted forever */
+	if (reinject_worker_check(&c, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));
 	ch = reinject_master_run(&c, path);
 	reinject_conf_free(&c);

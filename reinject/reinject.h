@@ -365,6 +365,8 @@ int reinject_subcmd(int argc, char **argv);
 /* reinject_worker_tables - signing tables and InternalHosts; -1 and err */
 int reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
     struct dkim_hostlist **h, struct buf *err);
+/* reinject_worker_check - tables, keys, InternalHosts and resolver load; -1 and err */
+int reinject_worker_check(const struct reinject_conf *c, struct buf *err);
 /* reinject_worker_dns - the resolver for DKIM/DMARC lookups; NULL (logged) on error */
 struct dns_resolver *reinject_worker_dns(struct event_base *base,
     const struct reinject_conf *c);

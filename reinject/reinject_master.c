@@ -97,6 +97,34 @@ reinject_master_reap(struct reinject_master *ms, bool respawn)
 	}
 }
 
+/*
+ * reinject_master_listeners - the sockets stay open across a reload (the
+ * master no longer has the privileges to bind): nc must listen on exactly
+ * the same addresses; each takes its socket by address and its new mode.
+ * -1 and err otherwise.
+ */
+static int
+reinject_master_listeners(const struct reinject_conf *old, struct reinject_conf *nc,
+    struct buf *err)
+{
+	if (nc->nlisteners != old->nlisteners) {
+		buf_printf(err, "listen: the addresses changed; that needs a restart\n");
+		return -1;
+	}
+	for (size_t i = 0; i < nc->nlisteners; i++) {
+		nc->listeners[i].fd = -1;
+		for (size_t k = 0; k < old->nlisteners; k++)
+			if (strcmp(nc->listeners[i].addr, old->listeners[k].addr) == 0)
+				nc->listeners[i].fd = old->listeners[k].fd;
+		if (nc->listeners[i].fd < 0) {
+			buf_printf(err, "listen: %s is new; that needs a restart\n",
+			    nc->listeners[i].addr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* reinject_master_reload - SIGHUP: new settings, new workers, old ones drain */
 static void
 reinject_master_reload(struct reinject_master *ms, const char *path)
@@ -105,7 +133,9 @@ reinject_master_reload(struct reinject_master *ms, const char *path)
 	struct buf err;
 
 	buf_init(&err, CONFIG_ERROR_LIMIT);
-	if (reinject_conf_load(nc, path, &err) < 0) {
+	if (reinject_conf_load(nc, path, &err) < 0 ||
+	    reinject_master_listeners(ms->conf, nc, &err) < 0 ||
+	    reinject_worker_check(nc, &err) < 0) {
 		log_error("reload refused, keeping the running settings:\n%s",
 		    buf_cstr(&err));
 		reinject_conf_free(nc);
@@ -114,16 +144,6 @@ reinject_master_reload(struct reinject_master *ms, const char *path)
 		return;
 	}
 	buf_clear(&err);
-	for (size_t i = 0; i < nc->nlisteners; i++)
-		nc->listeners[i].fd = -1;
-	for (size_t i = 0; i < nc->nlisteners && i < ms->conf->nlisteners; i++) {
-		/* sockets stay; modes may change */
-		nc->listeners[i].fd = ms->conf->listeners[i].fd;
-	}
-	if (nc->nlisteners != ms->conf->nlisteners)
-		log_warn("reload: a changed listen setting needs a restart");
-	nc->nlisteners = ms->conf->nlisteners < nc->nlisteners ?
-	    ms->conf->nlisteners : nc->nlisteners;
 	/* the old workers run on their own copies (fork): release ours */
 	if (ms->conf != ms->initial) {
 		reinject_conf_free(ms->conf);

@@ -143,6 +143,37 @@ reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
 	return 0;
 }
 
+/*
+ * reinject_worker_check - what a worker loads at start (tables, keys,
+ * InternalHosts, the resolver) loads: -1 and err otherwise.  At start-up and
+ * before a reload, so bad settings are refused instead of making workers
+ * exit and be restarted forever.
+ */
+int
+reinject_worker_check(const struct reinject_conf *c, struct buf *err)
+{
+	struct event_base *base;
+	struct dns_resolver *r;
+	struct dkim_table *t;
+	struct dkim_hostlist *h;
+	int rc = reinject_worker_tables(c, &t, &h, err);
+
+	if (t)
+		dkim_table_free(t);
+	if (h)
+		dkim_table_host_free(h);
+	base = event_base_new();
+	if ((r = reinject_worker_dns(base, c)) != NULL)
+		dns_resolver_free(r);
+	else {
+		buf_printf(err, "the DNS settings (dns_forwarders, dns_resolv_conf) "
+		    "are unusable\n");
+		rc = -1;
+	}
+	event_base_free(base);
+	return rc;
+}
+
 /* reinject_worker_listen - evconnlistener on each inherited socket */
 static void
 reinject_worker_listen(struct reinject_worker *w, const struct reinject_conf *c)

@@ -789,6 +789,40 @@ def fault_reload(r, sink):
     ok(wait_for(lambda: "reload refused" in r.logtext(), 5) and "bogus_key" in r.logtext(),
        "SIGHUP with a bad file: refused with file:line, old settings kept")
     ok("reloaded.example" in greeting(B), "still serving with the previous settings")
+    # a key file that does not load: refused before any worker is replaced
+    refused = r.logtext().count("reload refused")
+    with open(r.conf, "w") as f:
+        f.write(conf.replace("myhostname = filter.example", "myhostname = nokey.example\n"
+                             "sign_domain = example.org\nsign_selector = sel\n"
+                             "sign_key_file = /nonexistent/sel.key"))
+    r.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: r.logtext().count("reload refused") > refused, 5)
+       and "/nonexistent/sel.key" in r.logtext(),
+       "SIGHUP with a key file that does not load: refused, naming the file")
+    ok("reloaded.example" in greeting(B), "still serving with the previous settings")
+    # the same listeners in another order: each address keeps its mode
+    old_listen = "listen = 127.0.0.1:%d verify, 127.0.0.1:%d sign" % (B, B + 1)
+    with open(r.conf, "w") as f:
+        f.write(conf.replace(old_listen, "listen = 127.0.0.1:%d sign, 127.0.0.1:%d verify"
+                             % (B + 1, B)).replace("myhostname = filter.example",
+                                                   "myhostname = reordered.example"))
+    r.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: "reordered.example" in greeting(B), 10), "SIGHUP with listen reordered: taken")
+    c = Client(B)
+    c.reply()
+    c.cmd("EHLO x")
+    reps, final = transaction(c, ["b@example.net"], message("after-reorder"))
+    c.close()
+    ok(final[0] == 250 and b"Authentication-Results: mx.example.net" in sink.messages[-1]["data"],
+       "the verify address still verifies after listen was reordered")
+    refused = r.logtext().count("reload refused")
+    with open(r.conf, "w") as f:
+        f.write(conf.replace(old_listen, old_listen + ", 127.0.0.1:%d verify" % (B + 9)))
+    r.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: r.logtext().count("reload refused") > refused, 5)
+       and "needs a restart" in r.logtext(),
+       "SIGHUP with a new listen address: refused (needs a restart)")
+    ok("reordered.example" in greeting(B), "still serving with the previous settings")
     with open(r.conf, "w") as f:
         f.write(conf)
 
