@@ -12,6 +12,7 @@
 
 #include "dkim_table.h"
 #include "log.h"
+#include "mailaddr.h"
 #include "reinject.h"
 
 struct reinject_sign {
@@ -28,22 +29,26 @@ reinject_sign_begin(struct reinject_msg *m, void **st)
 		*st = xcalloc(1, sizeof(struct reinject_sign));
 }
 
-/* reinject_sign_from - addr-spec of the From field, or the envelope sender */
+/*
+ * reinject_sign_from - the address the SigningTable is asked for: the first
+ * address of the From field (RFC 5322 parsing: display names, comments,
+ * quoting), "" when it does not parse (not signed, as OpenDKIM), the
+ * envelope sender when there is no From field
+ */
 static struct span
-reinject_sign_from(struct reinject_msg *m)
+reinject_sign_from(struct reinject_msg *m, char *out, size_t size)
 {
 	for (size_t i = 0; i < m->nhdrs; i++) {
 		struct span v;
-		const char *lt, *gt;
+		struct mailaddr_list l;
 
 		if (!reinject_msg_field_is(m, i, "From"))
 			continue;
-		v = span_trim(reinject_msg_field_value(m, i));
-		lt = memchr(v.p, '<', v.len);
-		gt = lt ? memchr(lt, '>', v.len - (size_t)(lt - v.p)) : NULL;
-		if (lt && gt)
-			return (struct span){ lt + 1, (size_t)(gt - lt - 1) };
-		return v;
+		v = reinject_msg_field_value(m, i);
+		if (mailaddr_parse_list(v.p, v.len, &l) != 0 || l.count == 0)
+			return (struct span){ "", 0 };
+		snprintf(out, size, "%s@%s", l.addr[0].local, l.addr[0].domain);
+		return span_from_cstr(out);
 	}
 	return span_from_cstr(m->sender ? m->sender : "");
 }
@@ -85,9 +90,10 @@ reinject_sign_eoh(void *st, struct reinject_msg *m)
 	struct reinject_sign *rs = st;
 	struct dkim_signers sgs;
 	char err[DKIM_TABLE_ERR_MAX];
+	char from[MAILADDR_LOCAL_SIZE + 1 + MAILADDR_DOMAIN_SIZE];
 
-	if (dkim_table_lookup(m->ctx->sign_table, reinject_sign_from(m), &sgs,
-	    err, sizeof(err)) < 0) {
+	if (dkim_table_lookup(m->ctx->sign_table, reinject_sign_from(m, from, sizeof(from)),
+	    &sgs, err, sizeof(err)) < 0) {
 		/* a configured key that cannot be used: defer, never send unsigned */
 		log_warn("signing table: %s", err);
 		m->tempfail = "signing key unusable";

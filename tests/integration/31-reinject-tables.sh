@@ -52,13 +52,13 @@ def sigs(data):
     return out
 
 
-def send(port, sink, frm, subject):
+def send(port, sink, frm, subject, header_from=None):
     """one message on the sign listener; returns (final reply, data at the sink)"""
     c = rt.Client(port)
     c.reply()
     c.cmd("EHLO client.example")
     n = len(sink.messages)
-    msg = (b"From: " + frm.encode() + b"\r\nTo: b@example.com\r\nSubject: " +
+    msg = (b"From: " + (header_from or frm).encode() + b"\r\nTo: b@example.com\r\nSubject: " +
            subject.encode() + b"\r\nMessage-ID: <" + subject.encode() +
            b"@example>\r\n\r\nBody of " + subject.encode() + b".\r\n.dot line\r\n")
     reps, final = rt.transaction(c, ["b@example.com"], msg, "MAIL FROM:<%s>" % frm)
@@ -130,6 +130,13 @@ def test(tmp):
         ok(final is not None and final[0] == 250, "example.net mail relayed (250)")
         check_signed(data, dns, [("example.net", "net2026", "rsa-sha256")],
                      "example.net one key")
+        # the From field parsed as RFC 5322 has it: a comment after the address,
+        # a "<" inside a quoted display name
+        for hf, what in (("bob@example.net (Bob)", "comment"),
+                         ('"Eve <eve@unlisted.example>" <bob@example.net>', "quoted")):
+            final, data = send(P + 1, sink, "carol@unlisted.example", "from-" + what, hf)
+            check_signed(data, dns, [("example.net", "net2026", "rsa-sha256")],
+                         "From with a %s: signed for its address" % what)
         final, data = send(P + 1, sink, "carol@unlisted.example", "unlisted")
         ok(final is not None and final[0] == 250 and b"Body of unlisted." in data,
            "unlisted domain relayed (250, message at the downstream)")
