@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/util.h>
+
 #include "reinject.h"
 
 
@@ -152,6 +154,8 @@ reinject_conf_validate(const void *dst, struct buf *err)
 {
 	const struct reinject_conf *c = dst;
 	struct reinject_listener tmp[REINJECT_LISTEN_LIMIT];
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
 	size_t n;
 
 	if (reinject_conf_listeners(&c->listen, tmp, &n, err) < 0)
@@ -164,8 +168,10 @@ reinject_conf_validate(const void *dst, struct buf *err)
 		    "smtp_data_done_timeout (%d s)", REINJECT_POSTFIX_DATA_DONE_TIMEOUT);
 		return -1;
 	}
-	if (!strrchr(c->downstream, ':')) {
-		buf_printf(err, "downstream: \"%s\" is not address:port", c->downstream);
+	/* parsed as the client will connect: numeric, no name lookup */
+	if (evutil_parse_sockaddr_port(c->downstream, (struct sockaddr *)&ss, &sslen) < 0) {
+		buf_printf(err, "downstream: \"%s\" is not a numeric address:port "
+		    "(127.0.0.1:10026, [::1]:10026)", c->downstream);
 		return -1;
 	}
 	return 0;

@@ -90,6 +90,8 @@ static const struct {
 	{ "no_such_key = 1\n", ":1: " },
 	{ "dkim_timeout = 300s\ndownstream_data_timeout = 300s\n", "smtp_data_done_timeout" },
 	{ "downstream = nowhere\n", "downstream" },
+	/* the client does not resolve names: every message would get 451 */
+	{ "downstream = localhost:10026\n", "not a numeric address:port" },
 };
 
 START_TEST(bad_config_names_the_problem)
