@@ -137,6 +137,8 @@ int dns_mem_add_addr(struct dns_resolver *r, const char *name, const char *addr)
 /* dns_mem_set_rcode - force an rcode for name/type (type 0: every type) */
 void dns_mem_set_rcode(struct dns_resolver *r, const char *name,
     enum dns_type type, enum dns_rcode rc);
+/* dns_mem_set_delay - answers of an asynchronous zone come ms late (a slow server) */
+void dns_mem_set_delay(struct dns_resolver *r, unsigned ms);
 /* dns_mem_set_sec - DNSSEC status reported for every answer of a name */
 void dns_mem_set_sec(struct dns_resolver *r, const char *name, enum dns_sec sec);
 

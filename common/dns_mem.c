@@ -48,6 +48,7 @@ struct mem_zone {
 	struct mem_sec *secs;
 	size_t nsecs;
 	struct dns_query *pending;
+	unsigned delay_ms;	/* asynchronous answers come this late */
 };
 
 static char *
@@ -131,6 +132,13 @@ dns_mem_set_rcode(struct dns_resolver *r, const char *name, enum dns_type type,
 	rec->type = type;
 	rec->is_rcode = true;
 	rec->rcode = rc;
+}
+
+/* dns_mem_set_delay - answers of an asynchronous zone come ms late (a slow server) */
+void
+dns_mem_set_delay(struct dns_resolver *r, unsigned ms)
+{
+	((struct mem_zone *)r->impl)->delay_ms = ms;
 }
 
 /* dns_mem_set_sec - DNSSEC status reported for every answer of a name */
@@ -220,7 +228,7 @@ mem_query(struct dns_resolver *r, const char *name, enum dns_type type,
 {
 	struct mem_zone *z = r->impl;
 	struct dns_query *q;
-	struct timeval tv = { 0, 0 };
+	struct timeval tv = { z->delay_ms / 1000, (z->delay_ms % 1000) * 1000 };
 
 	if (z->base == NULL) {
 		mem_answer(z, name, type, cb, arg);

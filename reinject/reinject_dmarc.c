@@ -246,25 +246,27 @@ static void
 dmarc_tag(struct reinject_msg *m, const struct reinject_dmarc_conf *c)
 {
 	struct buf b;
-	bool found = false;
+	size_t i;
 
 	buf_init(&b, 64 * 1024);
-	for (size_t i = 0; i < m->nhdrs && !found; i++) {
-		struct span v;
+	for (i = 0; i < m->nhdrs; i++)
+		if (!m->hdrs[i].removed && reinject_msg_field_is(m, i, "Subject"))
+			break;
+	if (i < m->nhdrs) {
+		struct span v = reinject_msg_field_value(m, i);
 
-		if (m->hdrs[i].removed || !reinject_msg_field_is(m, i, "Subject"))
-			continue;
-		v = reinject_msg_field_value(m, i);
 		while (v.len && (v.p[0] == ' ' || v.p[0] == '\t'))
 			v.p++, v.len--;
 		buf_printf(&b, "Subject: %s %.*s", c->tag_subject_prefix, (int)v.len, v.p);
-		m->hdrs[i].removed = true;
-		found = true;
-	}
-	if (!found)
+	} else {
 		buf_printf(&b, "Subject: %s\r\n", c->tag_subject_prefix);
-	if (!b.overflow)
+	}
+	/* the old Subject goes only when the tagged one replaces it */
+	if (!b.overflow) {
 		reinject_msg_prepend(m, b.data, b.len);
+		if (i < m->nhdrs)
+			m->hdrs[i].removed = true;
+	}
 	if (c->tag_header[0]) {
 		buf_reset(&b);
 		buf_printf(&b, "%s\r\n", c->tag_header);
@@ -459,8 +461,10 @@ dmarc_timeout(void *st, struct reinject_msg *m)
 	s->v.result = DMARC_RESULT_TEMPERROR;
 	snprintf(s->v.reason, sizeof(s->v.reason), "no verdict within dkim_timeout");
 	s->evaluated = true;
-	log_warn("%s: dmarc - temperror (timeout)",
-	    dmarc_xf(m, SMTP_XFWD_IDENT) ? dmarc_xf(m, SMTP_XFWD_IDENT) : "NOQUEUE");
+	/* a temperror like any other: dmarc_temperror_action applies */
+	log_warn("%s: dmarc - temperror (timeout) action=%s",
+	    dmarc_xf(m, SMTP_XFWD_IDENT) ? dmarc_xf(m, SMTP_XFWD_IDENT) : "NOQUEUE",
+	    dmarc_apply(s, dmarc_conf_get()));
 }
 
 /* dmarc_free - cancel pending work */

@@ -230,6 +230,82 @@ START_TEST(reinject_dmarc_stage_table)
 }
 END_TEST
 
+/*
+ * DNS slower than dkim_timeout: the stage's timeout gives temperror, and
+ * dmarc_temperror_action = tempfail makes it a 451 (it was relayed).
+ */
+START_TEST(reinject_dmarc_timeout_applies_temperror_action)
+{
+	struct world w;
+	struct reinject_msg *m;
+
+	world_init(&w, "dmarc_temperror_action = tempfail\ndkim_timeout = 1s");
+	dns_resolver_free(w.dns);
+	w.ctx.dns = w.dns = dns_mem_new(w.base);
+	dns_mem_set_delay(w.dns, 5000);
+	w.xf.value[SMTP_XFWD_HELO] = xstrdup("mx.unrelated.example");
+	w.xf.value[SMTP_XFWD_ADDR] = xstrdup("203.0.113.5");
+	m = reinject_msg_new(&w.ctx);
+	m->sender = "x@unrelated.example";
+	m->nrcpt = 1;
+	m->xf = &w.xf;
+	reinject_pipeline_begin(m);
+	feed(m, "From: <a@reject.example>\n\nbody\n");
+	ck_assert_int_eq(reinject_msg_end(m), 0);
+	reinject_pipeline_run(m, done, &w.done);
+	if (!w.done)
+		event_base_dispatch(w.base);
+	ck_assert_int_eq(w.done, 1);
+	ck_assert_int_eq(m->code, 451);
+	ck_assert_ptr_nonnull(m->tempfail);
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
+/* A Subject too long to carry the tag as well stays as it is (it was dropped). */
+START_TEST(reinject_dmarc_tag_keeps_a_subject_it_cannot_tag)
+{
+	struct world w;
+	struct reinject_msg *m;
+	struct buf text;
+	bool kept = false;
+
+	world_init(&w, "dmarc_quarantine_action = tag");
+	w.xf.value[SMTP_XFWD_HELO] = xstrdup("mx.unrelated.example");
+	w.xf.value[SMTP_XFWD_ADDR] = xstrdup("203.0.113.5");
+	m = reinject_msg_new(&w.ctx);
+	m->sender = "x@unrelated.example";
+	m->nrcpt = 1;
+	m->xf = &w.xf;
+	reinject_pipeline_begin(m);
+	buf_init(&text, 1 << 20);
+	/* a 65531-byte field: within the parser's 64 KiB, not with the tag */
+	buf_append_str(&text, "From: <boss@quar.example>\nSubject: s");
+	for (int i = 0; i < 73; i++) {
+		buf_append_str(&text, "\n ");
+		for (int k = 0; k < (i < 72 ? 90 : 50); k++)
+			buf_append_str(&text, "0123456789");
+	}
+	buf_append_str(&text, "\n\nbody\n");
+	feed(m, buf_cstr(&text));
+	ck_assert_int_eq(reinject_msg_end(m), 0);
+	reinject_pipeline_run(m, done, &w.done);
+	if (!w.done)
+		event_base_dispatch(w.base);
+	ck_assert_int_eq(w.done, 1);
+	ck_assert(!m->raw);
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (reinject_msg_field_is(m, i, "Subject"))
+			kept = !m->hdrs[i].removed;
+	ck_assert_msg(kept || strstr(buf_cstr(&m->prepend), "Subject:") != NULL,
+	    "the Subject was removed without a tagged one in its place");
+	buf_clear(&text);
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
 /* msg_output - what goes downstream for the message, without the final "." */
 static char *
 msg_output(struct reinject_msg *m)
@@ -330,6 +406,8 @@ suite(void)
 	tcase_add_loop_test(tc, reinject_dmarc_stage_table, 0, (int)ARRAY_LEN(runs));
 	tcase_add_test(tc, reinject_dmarc_action_mapping);
 	tcase_add_test(tc, reinject_msg_bad_header_lines_pass_unchanged);
+	tcase_add_test(tc, reinject_dmarc_timeout_applies_temperror_action);
+	tcase_add_test(tc, reinject_dmarc_tag_keeps_a_subject_it_cannot_tag);
 	suite_add_tcase(s, tc);
 	return s;
 }
