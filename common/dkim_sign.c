@@ -259,8 +259,7 @@ dkim_sign_new(const struct dkim_sign_config *c, const char **err)
 	s->timestamp = c->timestamp;
 	s->expire_after = c->expire_after;
 	s->msg = c->msg;
-	if (s->msg.header_size_limit == 0 || s->msg.header_count_limit == 0)
-		msg_limits_default(&s->msg);
+	msg_limits_fill(&s->msg);
 	s->msg_flags = c->msg_flags;
 	s->bh = dkim_bodyhash_get(&s->bhs, s->bcanon, dkim_alg_md(s->alg), false, 0);
 	return s;

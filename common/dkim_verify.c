@@ -119,10 +119,7 @@ dkim_verify_new(struct dns_resolver *r, const struct dkim_limits *limits)
 		v->lim.dns_query_limit = def.dns_query_limit;
 	if (v->lim.rsa_min_bits < DKIM_RSA_MIN_BITS)
 		v->lim.rsa_min_bits = DKIM_RSA_MIN_BITS;
-	if (v->lim.msg.header_size_limit == 0)
-		v->lim.msg.header_size_limit = def.msg.header_size_limit;
-	if (v->lim.msg.header_count_limit == 0)
-		v->lim.msg.header_count_limit = def.msg.header_count_limit;
+	msg_limits_fill(&v->lim.msg);
 	return v;
 }
 

@@ -46,7 +46,20 @@ msg_limits_default(struct msg_limits *l)
 	l->header_count_limit = MSG_HEADER_COUNT_LIMIT;
 }
 
-/* msg_parser_new - a splitter; limits NULL means the defaults */
+/* msg_limits_fill - the default for each limit left 0 */
+void
+msg_limits_fill(struct msg_limits *l)
+{
+	struct msg_limits def;
+
+	msg_limits_default(&def);
+	if (l->header_size_limit == 0)
+		l->header_size_limit = def.header_size_limit;
+	if (l->header_count_limit == 0)
+		l->header_count_limit = def.header_count_limit;
+}
+
+/* msg_parser_new - a splitter; limits NULL, or a limit 0, means the default */
 struct msg_parser *
 msg_parser_new(const struct msg_limits *limits, unsigned flags,
     const struct msg_callbacks *cb, void *arg)
@@ -55,8 +68,7 @@ msg_parser_new(const struct msg_limits *limits, unsigned flags,
 
 	if (limits)
 		m->limits = *limits;
-	else
-		msg_limits_default(&m->limits);
+	msg_limits_fill(&m->limits);
 	m->flags = flags;
 	m->cb = cb ? *cb : msg_no_callbacks;
 	m->arg = arg;

@@ -66,6 +66,8 @@ struct msg_parser;
 
 /* msg_limits_default - fill in the default limits */
 void msg_limits_default(struct msg_limits *l);
+/* msg_limits_fill - the default for each limit left 0 */
+void msg_limits_fill(struct msg_limits *l);
 /* msg_parser_new - a splitter; limits NULL means the defaults; cb members may be NULL */
 struct msg_parser *msg_parser_new(const struct msg_limits *limits, unsigned flags,
     const struct msg_callbacks *cb, void *arg);

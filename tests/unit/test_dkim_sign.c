@@ -478,6 +478,30 @@ START_TEST(dkim_sign_rejects_bad_configuration)
 }
 END_TEST
 
+/* A message limit set alone holds; the one left 0 takes its default (both were reset). */
+START_TEST(dkim_sign_keeps_a_limit_set_alone)
+{
+	EVP_PKEY *ed = load_pem("rfc8463/ed25519.key.pem");
+	static const char field[] = "Subject: a subject line longer than forty bytes\r\n";
+	struct dkim_sign_config c;
+	const char *err = NULL;
+	struct dkim_sign *s;
+
+	dkim_sign_config_default(&c);
+	c.key = ed;
+	c.alg = DKIM_ALG_ED25519_SHA256;
+	c.domain = "example.org";
+	c.selector = "sel";
+	c.msg.header_size_limit = 40;
+	c.msg.header_count_limit = 0;
+	s = dkim_sign_new(&c, &err);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(dkim_sign_header(s, field, sizeof(field) - 1), -1);
+	dkim_sign_free(s);
+	EVP_PKEY_free(ed);
+}
+END_TEST
+
 START_TEST(dkim_key_public_record_matches_published)
 {
 	static const struct {
@@ -603,6 +627,7 @@ dkim_sign_suite(void)
 	tcase_add_test(tc, dkim_sign_if_present_survives_added_date_always_does_not);
 	tcase_add_test(tc, dkim_sign_expiry_makes_policy_result);
 	tcase_add_test(tc, dkim_sign_rejects_bad_configuration);
+	tcase_add_test(tc, dkim_sign_keeps_a_limit_set_alone);
 	tcase_add_test(tc, dkim_key_public_record_matches_published);
 	tcase_add_test(tc, dkim_key_load_private_checks);
 	suite_add_tcase(s, tc);
