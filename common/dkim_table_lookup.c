@@ -21,7 +21,7 @@ struct lookup {
 	const char *first;		/* the first matching pattern */
 };
 
-/* subst - copy tmpl with every "%" replaced by the domain; -1 when too long */
+/* subst - copy tmpl with every "%" replaced by the domain; -1 and "" when too long */
 static int
 subst(char *out, size_t outsz, const char *tmpl, struct span domain)
 {
@@ -30,8 +30,10 @@ subst(char *out, size_t outsz, const char *tmpl, struct span domain)
 	for (const char *p = tmpl; *p; p++) {
 		size_t add = *p == '%' ? domain.len : 1;
 
-		if (n + add >= outsz)
+		if (n + add >= outsz) {
+			out[0] = '\0';
 			return -1;
+		}
 		if (*p == '%')
 			memcpy(out + n, domain.p, domain.len);
 		else
@@ -166,11 +168,16 @@ make_signer(struct lookup *lk, const struct sentry *e, struct dkim_signer *s,
 	memset(s, 0, sizeof(*s));
 	s->keyname = k->name;
 	s->selector = k->selector;
-	subst(s->domain, sizeof(s->domain), k->domain, lk->domain);
+	if (subst(s->domain, sizeof(s->domain), k->domain, lk->domain) < 0) {
+		snprintf(err, errsz, "%s: key \"%s\": d= is too long after %% "
+		    "substitution", lk->t->key_file, k->name);
+		return -1;
+	}
+	/* as OpenDKIM: i= dropped if outside d= (or too long to hold) */
 	if (e->signer != NULL &&
 	    subst(s->identity, sizeof(s->identity), e->signer, lk->domain) == 0 &&
 	    !within(s->identity, s->domain))
-		s->identity[0] = '\0';	/* as OpenDKIM: i= dropped if outside d= */
+		s->identity[0] = '\0';
 	s->key = k->key;
 	s->alg = k->alg;
 	if (k->key == NULL)

@@ -277,14 +277,22 @@ START_TEST(percent_domain_keyname_path_and_signer_are_substituted)
 }
 END_TEST
 
+#define LABEL60 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG_DOMAIN LABEL60 "." LABEL60 "." LABEL60 ".example.com"
+
 START_TEST(signer_outside_signing_domain_is_dropped)
 {
 	struct dkim_table *t = load(keys3,
 	    "a@example.com rsa:a@elsewhere.org\n"
-	    "b@example.com rsa b@mail.example.com\n", false, true);
+	    "b@example.com rsa b@mail.example.com\n"
+	    "c@" LONG_DOMAIN " rsa %@%\n", false, true);
 	struct dkim_signers s;
 
 	ck_assert_msg(t != NULL, "%s", errbuf);
+	/* an i= too long once "%" is substituted is dropped, not cut */
+	s = lookup(t, "c@" LONG_DOMAIN);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.v[0].identity, "");
 	s = lookup(t, "a@example.com");
 	ck_assert_uint_eq(s.n, 1);
 	ck_assert_str_eq(s.v[0].identity, "");
