@@ -200,8 +200,6 @@ int dkim_sign_body(struct dkim_sign *s, const char *p, size_t len);
  * h= names joined by " : ".  Caller frees.  NULL and *err on failure.
  */
 char *dkim_sign_finish(struct dkim_sign *s, const char **err);
-/* dkim_sign_error - static reason of an input error, NULL if none */
-const char *dkim_sign_error(const struct dkim_sign *s);
 /* dkim_sign_free - destroy */
 void dkim_sign_free(struct dkim_sign *s);
 

@@ -558,13 +558,6 @@ dkim_sign_finish(struct dkim_sign *s, const char **err)
 	return res;
 }
 
-/* dkim_sign_error - static reason of an input error, NULL if none */
-const char *
-dkim_sign_error(const struct dkim_sign *s)
-{
-	return s->error;
-}
-
 /* dkim_sign_free - destroy */
 void
 dkim_sign_free(struct dkim_sign *s)

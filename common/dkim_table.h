@@ -53,8 +53,6 @@
 #define DKIM_TABLE_RSA_MAX_BITS		4096
 /* Longest line accepted in a table file (an inline 4096-bit DER key fits). */
 #define DKIM_TABLE_LINE_MAX		8192
-/* Largest key file read (the core's loader bound). */
-#define DKIM_TABLE_KEYFILE_SIZE_LIMIT	DKIM_KEYFILE_SIZE_LIMIT
 /* RFC 5321 §4.5.3.1.2: a domain name is at most 255 octets. */
 #define DKIM_TABLE_DOMAIN_MAX		255
 /* RFC 5321 §4.5.3.1.1: a local part is at most 64 octets. */

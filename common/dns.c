@@ -55,16 +55,6 @@ dns_type_str(enum dns_type t)
 	return "TYPE?";
 }
 
-/* dns_type_from_str - mnemonic to type; 0 when unknown */
-enum dns_type
-dns_type_from_str(const char *s)
-{
-	for (size_t i = 0; i < ARRAY_LEN(dns_type_names); i++)
-		if (strcasecmp(dns_type_names[i].name, s) == 0)
-			return dns_type_names[i].type;
-	return 0;
-}
-
 /* dns_rcode_str - rcode name */
 const char *
 dns_rcode_str(enum dns_rcode rc)

@@ -99,8 +99,6 @@ void dns_resolver_free(struct dns_resolver *r);
 const char *dns_type_str(enum dns_type t);
 const char *dns_rcode_str(enum dns_rcode rc);
 const char *dns_sec_str(enum dns_sec s);
-/* dns_type_from_str - "TXT" -> DNS_TYPE_TXT; 0 when unknown */
-enum dns_type dns_type_from_str(const char *s);
 
 /*
  * dns_answer_build - helper for backends: an answer owning copies of its records.

@@ -30,12 +30,6 @@ log_set_debug(bool on)
 	log_debug_on = on;
 }
 
-bool
-log_debug_enabled(void)
-{
-	return log_debug_on;
-}
-
 static void
 log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 {

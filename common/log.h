@@ -20,7 +20,6 @@ enum log_dest {
 void log_open(const char *ident, enum log_dest dest);
 /* log_set_debug - enable log_debug output */
 void log_set_debug(bool on);
-bool log_debug_enabled(void);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

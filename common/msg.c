@@ -87,14 +87,6 @@ msg_fail(struct msg_parser *m, const char *reason)
 	return -1;
 }
 
-/* msg_parser_set_error - a callback records why it stopped the parser */
-void
-msg_parser_set_error(struct msg_parser *m, const char *reason)
-{
-	if (m->error == NULL)
-		m->error = reason;
-}
-
 /* msg_field_append - add bytes to the pending field, enforcing the size limit */
 static int
 msg_field_append(struct msg_parser *m, const char *p, size_t n)

@@ -30,8 +30,7 @@
  *    limits->header_count_limit fields, a line without ":" or with an empty
  *    name, or a continuation line before any field is an error.
  *  - Any callback returning -1 stops the parser: feed/finish return -1 and
- *    msg_parser_error() gives "callback" unless the callback set one with
- *    msg_parser_set_error().
+ *    msg_parser_error() gives "callback".
  *  - After an error every feed/finish returns -1 and calls nothing.
  *  - msg_parser_finish(): end of input; emits a pending field (a final field
  *    without CRLF gets one appended) and eoh if not yet sent.
@@ -77,8 +76,6 @@ int msg_parser_feed(struct msg_parser *m, const char *p, size_t len);
 int msg_parser_finish(struct msg_parser *m);
 /* msg_parser_error - static reason of the first error, NULL if none */
 const char *msg_parser_error(const struct msg_parser *m);
-/* msg_parser_set_error - a callback records why it stopped the parser */
-void msg_parser_set_error(struct msg_parser *m, const char *reason);
 /* msg_parser_in_body - true once the end of the header section was seen */
 bool msg_parser_in_body(const struct msg_parser *m);
 /* msg_parser_header_count - header fields emitted so far */

@@ -23,11 +23,9 @@
 
 /* RFC 5321 §4.5.3.1.4: command line incl. CRLF; extensions may raise it. */
 #define SMTP_COMMAND_LINE_MIN	512
-/* RFC 5321 §4.5.3.1.5: reply line incl. CRLF. */
-#define SMTP_REPLY_LINE_LIMIT	512
 /* RFC 5322 §2.1.1: a line of a message is at most 998 octets without CRLF. */
 #define SMTP_TEXT_LINE_LIMIT	998
-/* RFC 5321 §4.5.3.1.3: a path is at most 256 octets. */
+/* RFC 5321 §4.5.3.1.3: a path is at most 256 octets, "<" and ">" included. */
 #define SMTP_PATH_LIMIT		256
 /* Bound on ESMTP parameters accepted on one MAIL or RCPT command. */
 #define SMTP_PARAM_LIMIT	16
@@ -71,8 +69,6 @@ struct smtp_cmd {
 /* smtp_cmd_parse - split a command line (without CRLF) into verb and argument */
 enum smtp_cmd_status smtp_cmd_parse(const char *p, size_t len,
     struct smtp_cmd *out);
-/* smtp_verb_name - upper-case name of a verb ("?" for unknown) */
-const char *smtp_verb_name(enum smtp_verb v);
 
 /* ---- MAIL FROM / RCPT TO (smtp_path.c) ---- */
 
@@ -105,9 +101,6 @@ enum smtp_path_status smtp_path_parse(struct span arg, const char *prefix,
     struct smtp_path *out);
 /* smtp_path_status_str - reason text */
 const char *smtp_path_status_str(enum smtp_path_status st);
-/* smtp_param_find - the parameter called key (case-insensitive), or NULL */
-const struct smtp_param *smtp_param_find(const struct smtp_path *path,
-    const char *key);
 
 /* ---- ESMTP parameter validation (smtp_param.c) ---- */
 
@@ -186,7 +179,6 @@ struct smtp_reply {
 	int code;		/* 0 until the first line */
 	char enh[16];		/* "2.0.0", or "" when the reply has none */
 	struct buf text;	/* lines without code, joined by "\n" */
-	struct buf raw;		/* every line as received, with CRLF */
 	bool complete;
 	unsigned lines;
 };

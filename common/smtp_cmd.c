@@ -31,16 +31,6 @@ static const struct {
 	{ "ETRN", SMTP_VERB_ETRN },
 };
 
-/* smtp_verb_name - upper-case name of a verb ("?" for unknown) */
-const char *
-smtp_verb_name(enum smtp_verb v)
-{
-	for (size_t i = 0; i < ARRAY_LEN(smtp_cmd_table); i++)
-		if (smtp_cmd_table[i].verb == v)
-			return smtp_cmd_table[i].name;
-	return "?";
-}
-
 /* smtp_cmd_blank - SP or HTAB */
 static bool
 smtp_cmd_blank(char c)

@@ -129,7 +129,8 @@ smtp_path_parse(struct span arg, const char *prefix, struct smtp_path *out)
 		out->addr = (struct span){ p + i, end - i };
 		out->raw = out->addr;
 	}
-	if (out->addr.len > SMTP_PATH_LIMIT)
+	/* the limit counts the punctuation: the brackets (and any route) */
+	if (out->raw.len > SMTP_PATH_LIMIT)
 		return SMTP_PATH_TOO_LONG;
 	if (memchr(out->addr.p, '\0', out->addr.len))
 		return SMTP_PATH_SYNTAX;
@@ -137,12 +138,3 @@ smtp_path_parse(struct span arg, const char *prefix, struct smtp_path *out)
 	return smtp_path_params(p + end, arg.len - end, out);
 }
 
-/* smtp_param_find - the parameter called key (case-insensitive), or NULL */
-const struct smtp_param *
-smtp_param_find(const struct smtp_path *path, const char *key)
-{
-	for (size_t i = 0; i < path->nparams; i++)
-		if (span_eq_ci(path->params[i].key, key))
-			return &path->params[i];
-	return NULL;
-}

@@ -17,7 +17,6 @@ smtp_reply_init(struct smtp_reply *r)
 {
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->text, SMTP_REPLY_TEXT_LIMIT);
-	buf_init(&r->raw, SMTP_REPLY_TEXT_LIMIT + 1024);
 }
 
 /* smtp_reply_clear - release storage */
@@ -25,7 +24,6 @@ void
 smtp_reply_clear(struct smtp_reply *r)
 {
 	buf_clear(&r->text);
-	buf_clear(&r->raw);
 }
 
 /* smtp_reply_reset - reuse for the next reply */
@@ -37,7 +35,6 @@ smtp_reply_reset(struct smtp_reply *r)
 	r->complete = false;
 	r->lines = 0;
 	buf_reset(&r->text);
-	buf_reset(&r->raw);
 }
 
 /* smtp_enh_digits - 1 to max digits at p; count or 0 */
@@ -126,8 +123,6 @@ smtp_reply_feed(struct smtp_reply *r, const char *p, size_t len)
 	r->code = code;
 	r->lines++;
 	last = len == 3 || p[3] == ' ';
-	buf_append(&r->raw, p, len);
-	buf_append(&r->raw, "\r\n", 2);
 	smtp_reply_take_text(r, len > 4 ? p + 4 : p + len,
 	    len > 4 ? len - 4 : 0);
 	if (!last)
@@ -171,8 +166,9 @@ smtp_reply_relay(struct buf *out, const struct smtp_reply *r)
 	char def[16];
 	const char *enh = r->enh;
 
-	if (!enh[0]) {
-		/* RFC 3463 §3.1: X.0.0 is the "other undefined status" of a class. */
+	/* RFC 3463 §3.1: X.0.0 is the "other undefined status" of a class; the
+	 * classes are 2, 4 and 5 only (a 3xx reply carries no enhanced code) */
+	if (!enh[0] && (r->code / 100 == 2 || r->code / 100 == 4 || r->code / 100 == 5)) {
 		snprintf(def, sizeof(def), "%d.0.0", r->code / 100);
 		enh = def;
 	}

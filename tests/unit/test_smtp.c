@@ -99,6 +99,13 @@ START_TEST(smtp_path_rejects_overlong_path)
 	memset(arg + 4, 'a', 300);
 	memcpy(arg + 304, "@d>", 4);
 	ck_assert_int_eq(smtp_path_parse(S(arg), "TO", &p), SMTP_PATH_TOO_LONG);
+	/* 256 octets with the brackets pass, 257 do not */
+	memcpy(arg + 4 + 252, "@d>", 4);
+	ck_assert_uint_eq(strlen(arg) - 3, 256);
+	ck_assert_int_eq(smtp_path_parse(S(arg), "TO", &p), SMTP_PATH_OK);
+	memset(arg + 4, 'a', 253);
+	memcpy(arg + 4 + 253, "@d>", 4);
+	ck_assert_int_eq(smtp_path_parse(S(arg), "TO", &p), SMTP_PATH_TOO_LONG);
 }
 END_TEST
 
@@ -236,6 +243,11 @@ START_TEST(smtp_reply_relay_adds_default_enhanced_code)
 	buf_init(&out, 4096);
 	smtp_reply_relay(&out, &r);
 	ck_assert_str_eq(buf_cstr(&out), "451 4.0.0 try later\r\n");
+	/* no class 3 enhanced code (RFC 3463 has none) */
+	ck_assert_int_eq(feed(&r, "354 go ahead"), SMTP_REPLY_DONE);
+	buf_reset(&out);
+	smtp_reply_relay(&out, &r);
+	ck_assert_str_eq(buf_cstr(&out), "354 go ahead\r\n");
 	/* an enhanced code of the wrong class is text, not a code */
 	ck_assert_int_eq(feed(&r, "550 2.1.0 odd"), SMTP_REPLY_DONE);
 	ck_assert_str_eq(r.enh, "");
