@@ -474,11 +474,15 @@ struct dmarc_report_record {
 void dmarc_report_fill(struct dmarc_report_record *rec, const struct dmarc_verdict *v,
     size_t i, const struct dmarc_input *in, const char *envelope_to);
 /*
- * dmarc_authres_clause - "dmarc=fail (p=reject dis=quarantine) header.from=x
- * polrec.p=reject polrec.domain=y policy.dmarc=reject" (RFC 8601 §2.7, RFC 9989
- * "Authentication-Results Method Registry Update" registry names polrec.p / polrec.domain; policy.dmarc as widely emitted).
+ * dmarc_authres_add - add the dmarc= clause to an Authentication-Results
+ * field: "dmarc=fail (p=reject dis=quarantine) header.from=x polrec.p=reject
+ * polrec.domain=y policy.dmarc=reject" (RFC 8601 §2.7, RFC 9989
+ * "Authentication-Results Method Registry Update" registry names polrec.p /
+ * polrec.domain; policy.dmarc as widely emitted).  The comment and
+ * policy.dmarc only when a policy was applied; nothing when not evaluated.
  */
-int dmarc_authres_clause(struct buf *b, const struct dmarc_verdict *v);
+struct authres_builder;
+void dmarc_authres_add(struct authres_builder *b, const struct dmarc_verdict *v);
 /* dmarc_log_line - "from-domain fail (p=reject dis=quarantine ...)" for the log */
 int dmarc_log_line(struct buf *b, const struct dmarc_verdict *v);
 

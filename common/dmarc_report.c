@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "authres.h"
 #include "dmarc.h"
 
 /* report_ip - client address as text */
@@ -74,34 +75,46 @@ dmarc_report_fill(struct dmarc_report_record *rec, const struct dmarc_verdict *v
 	rec->spf_result = in->spf;
 }
 
-/* dmarc_authres_clause - the dmarc= clause of Authentication-Results */
-int
-dmarc_authres_clause(struct buf *b, const struct dmarc_verdict *v)
+/* dmarc_authres_add - the dmarc= clause of Authentication-Results (see dmarc.h) */
+void
+dmarc_authres_add(struct authres_builder *b, const struct dmarc_verdict *v)
 {
 	const struct dmarc_domain_result *d;
 	const struct dmarc_record *pr;
+	char comment[96];
+	const char *props[9];
+	size_t n = 0;
+	bool applied;
 
 	if (!v->evaluated)
-		return 0;
+		return;
 	if (v->from_error || v->decisive < 0) {
-		buf_printf(b, "dmarc=%s (no usable RFC5322.From)",
-		    dmarc_result_str(v->result));
-		return b->overflow ? -1 : 0;
+		authres_add(b, "dmarc", dmarc_result_str(v->result),
+		    v->from_error ? "no usable RFC5322.From" : v->reason, NULL);
+		return;
 	}
 	d = &v->domains[v->decisive];
 	pr = dmarc_walk_policy_record(&d->walk);
-	buf_printf(b, "dmarc=%s", dmarc_result_str(v->result));
-	if (pr && pr->has_policy && d->policy != DMARC_POLICY_UNSET)
-		buf_printf(b, " (p=%s dis=%s)", dmarc_policy_str(d->policy),
-		    dmarc_disposition_str(v->disposition));
-	buf_printf(b, " header.from=%s", v->header_from);
+	/* a policy record found, but no policy applied (temperror on the way) */
+	applied = pr && pr->has_policy && d->policy != DMARC_POLICY_UNSET;
+	snprintf(comment, sizeof(comment), "p=%s dis=%s", dmarc_policy_str(d->policy),
+	    dmarc_disposition_str(v->disposition));
+	props[n++] = "header.from";
+	props[n++] = v->header_from;
 	if (pr && pr->has_policy) {
-		buf_printf(b, " polrec.p=%s", dmarc_policy_str(pr->p));
-		if (strcmp(d->walk.policy_domain, d->from_domain) != 0)
-			buf_printf(b, " polrec.domain=%s", d->walk.policy_domain);
-		buf_printf(b, " policy.dmarc=%s", dmarc_policy_str(d->policy));
+		props[n++] = "polrec.p";
+		props[n++] = dmarc_policy_str(pr->p);
+		if (strcmp(d->walk.policy_domain, d->from_domain) != 0) {
+			props[n++] = "polrec.domain";
+			props[n++] = d->walk.policy_domain;
+		}
 	}
-	return b->overflow ? -1 : 0;
+	if (applied) {
+		props[n++] = "policy.dmarc";
+		props[n++] = dmarc_policy_str(d->policy);
+	}
+	props[n] = NULL;
+	authres_add(b, "dmarc", dmarc_result_str(v->result), applied ? comment : NULL, props);
 }
 
 /* dmarc_log_line - one line per message in OpenDMARC's spirit */

@@ -512,41 +512,11 @@ void
 reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b)
 {
 	const struct dmarc_state *s = dmarc_state_of(m);
-	const struct dmarc_verdict *v;
-	const struct dmarc_domain_result *d;
-	const struct dmarc_record *pr;
-	char comment[96];
-	const char *props[9];
-	size_t n = 0;
 
 	if (s == NULL || !s->evaluated || !s->v.evaluated)
 		return;
 	dmarc_authres_spf(m, s, b);
-	v = &s->v;
-	if (v->decisive < 0) {
-		authres_add(b, "dmarc", dmarc_result_str(v->result), v->reason, NULL);
-		return;
-	}
-	d = &v->domains[v->decisive];
-	pr = dmarc_walk_policy_record(&d->walk);
-	snprintf(comment, sizeof(comment), "p=%s dis=%s",
-	    d->policy ? dmarc_policy_str(d->policy) : "none",
-	    dmarc_disposition_str(v->disposition));
-	props[n++] = "header.from";
-	props[n++] = v->header_from;
-	if (pr && pr->has_policy) {
-		props[n++] = "polrec.p";
-		props[n++] = dmarc_policy_str(pr->p);
-		if (strcmp(d->walk.policy_domain, d->from_domain) != 0) {
-			props[n++] = "polrec.domain";
-			props[n++] = d->walk.policy_domain;
-		}
-		props[n++] = "policy.dmarc";
-		props[n++] = dmarc_policy_str(d->policy);
-	}
-	props[n] = NULL;
-	authres_add(b, "dmarc", dmarc_result_str(v->result),
-	    pr && pr->has_policy ? comment : NULL, props);
+	dmarc_authres_add(b, &s->v);
 }
 
 const struct reinject_stage reinject_stage_dmarc = {
