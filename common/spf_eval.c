@@ -59,6 +59,12 @@ spf_eval_error(struct spf_eval *e, enum spf_result result, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (e->in_exp) {
+		/* §6.2: a problem fetching the explanation only means there is
+		 * none; the fail stands (a lookup error, the wall-time limit) */
+		e->finished = true;
+		return;
+	}
 	e->result = result;
 	e->matched = false;
 	buf_reset(&e->reason);

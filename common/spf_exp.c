@@ -90,7 +90,6 @@ exp_lookup(struct spf_eval *e)
 		/* an exp= that cannot be expanded does not change the fail */
 		e->step = exp_default;
 	} else {
-		e->in_exp = true;	/* not part of the lookup budget */
 		spf_eval_query(e, buf_cstr(&name), DNS_TYPE_TXT, exp_answer);
 	}
 	buf_clear(&name);
@@ -100,6 +99,9 @@ exp_lookup(struct spf_eval *e)
 void
 spf_exp_start(struct spf_eval *e)
 {
+	/* from here on: outside the lookup budget (its %{p} PTR lookups too),
+	 * and no error changes the fail (spf_eval_error) */
+	e->in_exp = true;
 	if (e->frames[0].rec == NULL || e->frames[0].rec->exp == NULL) {
 		exp_default(e);
 		return;

@@ -425,6 +425,36 @@ START_TEST(spf_eval_wall_time_limit_temperror)
 }
 END_TEST
 
+/*
+ * RFC 7208 §6.2: trouble with the explanation only means there is none. The
+ * wall-time limit running out while exp= is fetched left a temperror in
+ * place of the fail.
+ */
+START_TEST(spf_eval_wall_time_during_exp_keeps_fail)
+{
+	struct event_base *base = event_base_new();
+	struct dns_resolver *r = dns_mem_new(base);
+	struct spf_limits lim;
+	struct spf_request req = { 0 };
+	struct outcome o = { 0 };
+
+	dns_mem_add_txt(r, "slowexp.example", "v=spf1 -all exp=why.slowexp.example");
+	dns_mem_add_txt(r, "why.slowexp.example", "not from %{i}");
+	dns_mem_set_delay(r, 200);	/* record at 200 ms, explanation at 400 ms */
+	spf_limits_default(&lim);
+	lim.eval_timeout_ms = 300;
+	set_client(&req.client, "192.0.2.10");
+	req.mail_from = "u@slowexp.example";
+	ck_assert_ptr_nonnull(spf_eval_start(r, base, &lim, &req, on_verdict, &o));
+	event_base_dispatch(base);
+	ck_assert_int_eq(o.calls, 1);
+	ck_assert_int_eq(o.result, SPF_RESULT_FAIL);
+	ck_assert_ptr_null(strstr(o.reason, "wall-time"));
+	dns_resolver_free(r);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(spf_eval_cancel_cancels_query_and_timer)
 {
 	struct event_base *base = event_base_new();
@@ -521,6 +551,7 @@ main(void)
 	tcase_add_test(tc, spf_eval_total_lookup_limit);
 	tcase_add_test(tc, spf_eval_cancel_with_query_in_flight);
 	tcase_add_test(tc, spf_eval_wall_time_limit_temperror);
+	tcase_add_test(tc, spf_eval_wall_time_during_exp_keeps_fail);
 	tcase_add_test(tc, spf_eval_cancel_inside_callback_is_ignored);
 	tcase_add_test(tc, spf_eval_cancel_cancels_query_and_timer);
 	tcase_add_test(tc, spf_eval_ptr_and_p_macro_validate_names);
