@@ -356,12 +356,13 @@ dkim_verify_step_dns(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key
 	(void)v;
 	(void)key;
 	vs->res.key_sec = lk->sec;
-	if (lk->rcode == DNS_RCODE_TIMEOUT)
+	/* bogus first: a validating resolver reports it as SERVFAIL */
+	if (lk->sec == DNS_SEC_BOGUS)
+		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup DNSSEC-bogus");
+	else if (lk->rcode == DNS_RCODE_TIMEOUT)
 		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup timed out");
 	else if (lk->rcode == DNS_RCODE_SERVFAIL)
 		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup failed (SERVFAIL)");
-	else if (lk->sec == DNS_SEC_BOGUS)
-		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup DNSSEC-bogus");
 	else if (lk->rcode == DNS_RCODE_NXDOMAIN || lk->ntxt == 0)
 		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, "no key record");
 	else

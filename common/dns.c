@@ -118,6 +118,19 @@ dns_answer_owned_add(struct dns_answer_owned *o, enum dns_type type,
 	o->ans.rr = o->rrs;
 }
 
+/*
+ * dns_answer_owned_set_bogus - what a validating resolver answers for data
+ * that fails validation (RFC 4035 §5.5): SERVFAIL, no records, why kept
+ */
+void
+dns_answer_owned_set_bogus(struct dns_answer_owned *o, const char *why)
+{
+	dns_answer_owned_clear(o);
+	o->ans.rcode = DNS_RCODE_SERVFAIL;
+	o->ans.sec = DNS_SEC_BOGUS;
+	o->ans.why_bogus = why;
+}
+
 /* dns_answer_owned_clear - free the copies */
 void
 dns_answer_owned_clear(struct dns_answer_owned *o)

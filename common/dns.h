@@ -113,6 +113,8 @@ void dns_answer_owned_init(struct dns_answer_owned *o, const char *qname,
 void dns_answer_owned_add(struct dns_answer_owned *o, enum dns_type type,
     uint16_t pref, const void *data, size_t len);
 void dns_answer_owned_clear(struct dns_answer_owned *o);
+/* dns_answer_owned_set_bogus - SERVFAIL, no records, sec BOGUS with why (RFC 4035 §5.5) */
+void dns_answer_owned_set_bogus(struct dns_answer_owned *o, const char *why);
 
 /* ---- in-memory backend (dns_mem.c): tests, tools and static data ---- */
 

@@ -185,6 +185,9 @@ mem_answer(struct mem_zone *z, const char *qname, enum dns_type type,
 	if (!exists)
 		o.ans.rcode = DNS_RCODE_NXDOMAIN;
 done:
+	/* as libunbound answers for bogus data */
+	if (o.ans.sec == DNS_SEC_BOGUS)
+		dns_answer_owned_set_bogus(&o, "validation failed (in-memory zone)");
 	cb(arg, &o.ans);
 	dns_answer_owned_clear(&o);
 	free(name);

@@ -135,12 +135,8 @@ ubq_set_sec(struct dns_query *q, int sec, const char *why_bogus)
 	if (sec == UB_SEC_SECURE) {
 		q->ans.ans.sec = DNS_SEC_SECURE;
 	} else if (sec == UB_SEC_BOGUS) {
-		/* as a validating resolver answers (RFC 4035 §5.5): no data */
-		dns_answer_owned_clear(&q->ans);
-		q->ans.ans.rcode = DNS_RCODE_SERVFAIL;
-		q->ans.ans.sec = DNS_SEC_BOGUS;
 		q->why_bogus = xstrdup(why_bogus ? why_bogus : "validation failed");
-		q->ans.ans.why_bogus = q->why_bogus;
+		dns_answer_owned_set_bogus(&q->ans, q->why_bogus);
 	}
 }
 
