@@ -215,6 +215,9 @@ struct dkim_keyrec {
 	bool service_email_ok;		/* s= absent, "*" or lists "email" */
 };
 
+/* dkim_identity_in_domain - the domain of i= (after its last "@") is d or below it (RFC 6376 §3.5) */
+bool dkim_identity_in_domain(const char *i, const char *d);
+
 /* dkim_keyrec_parse - parse a key record; 0, or -1 with *why (static) */
 int dkim_keyrec_parse(const char *p, size_t len, struct dkim_keyrec *kr,
     const char **why);

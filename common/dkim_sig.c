@@ -264,13 +264,19 @@ static const struct {
 	{ "x", dkim_sig_tag_x, NULL },
 };
 
+/* dkim_identity_in_domain - the domain of i= (after its last "@") is d or below it (§3.5) */
+bool
+dkim_identity_in_domain(const char *i, const char *d)
+{
+	const char *at = strrchr(i, '@');
+
+	return at != NULL && domain_is_under(at + 1, strlen(at + 1), d);
+}
+
 /* dkim_sig_identity - i= within d= (§3.5), or the default "@d" */
 static int
 dkim_sig_identity(struct dkim_sig *sig)
 {
-	const char *at;
-	size_t dl, il;
-
 	if (sig->i == NULL) {
 		size_t n = strlen(sig->d) + 2;
 
@@ -278,15 +284,9 @@ dkim_sig_identity(struct dkim_sig *sig)
 		snprintf(sig->i, n, "@%s", sig->d);
 		return 0;
 	}
-	at = strrchr(sig->i, '@');
-	if (at == NULL)
+	if (strrchr(sig->i, '@') == NULL)
 		return dkim_sig_fail(sig, "i= has no @domain");
-	at++;
-	il = strlen(at);
-	dl = strlen(sig->d);
-	if (il == dl && ascii_mem_eq_ci(at, sig->d, dl))
-		return 0;
-	if (il > dl && at[il - dl - 1] == '.' && ascii_mem_eq_ci(at + il - dl, sig->d, dl))
+	if (dkim_identity_in_domain(sig->i, sig->d))
 		return 0;
 	return dkim_sig_fail(sig, "i= domain is not d= or a subdomain of it");
 }

@@ -192,19 +192,10 @@ dkim_sign_lists_get(struct dkim_sign *s, const struct dkim_sign_config *c)
 static bool
 dkim_sign_identity_ok(const char *i, const char *d)
 {
-	const char *at = strrchr(i, '@');
-	size_t il, dl = strlen(d);
-
 	for (const char *q = i; *q; q++)
 		if ((unsigned char)*q <= 0x20 || *q == ';' || *q == 0x7f)
 			return false;
-	if (at == NULL)
-		return false;
-	at++;
-	il = strlen(at);
-	if (il == dl)
-		return strcasecmp(at, d) == 0;
-	return il > dl && at[il - dl - 1] == '.' && strcasecmp(at + il - dl, d) == 0;
+	return dkim_identity_in_domain(i, d);
 }
 
 /* dkim_sign_check - validate the configuration */

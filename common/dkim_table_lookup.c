@@ -135,22 +135,6 @@ key_for_domain(struct lookup *lk, struct tkey *k, EVP_PKEY **key,
 	return 0;
 }
 
-/* within - is the i= domain the d= domain or below it? (RFC 6376 §3.5) */
-static bool
-within(const char *identity, const char *domain)
-{
-	const char *at = strrchr(identity, '@');
-	size_t il, dl = strlen(domain);
-
-	if (at == NULL)
-		return false;
-	il = strlen(++at);
-	if (il == dl)
-		return strcasecmp(at, domain) == 0;
-	return il > dl && at[il - dl - 1] == '.' &&
-	    strcasecmp(at + il - dl, domain) == 0;
-}
-
 /* make_signer - resolve one matched entry into a signer */
 static int
 make_signer(struct lookup *lk, const struct sentry *e, struct dkim_signer *s,
@@ -176,7 +160,7 @@ make_signer(struct lookup *lk, const struct sentry *e, struct dkim_signer *s,
 	/* as OpenDKIM: i= dropped if outside d= (or too long to hold) */
 	if (e->signer != NULL &&
 	    subst(s->identity, sizeof(s->identity), e->signer, lk->domain) == 0 &&
-	    !within(s->identity, s->domain))
+	    !dkim_identity_in_domain(s->identity, s->domain))
 		s->identity[0] = '\0';
 	s->key = k->key;
 	s->alg = k->alg;

@@ -232,8 +232,6 @@ unsigned dmarc_domain_labels(const char *d);
 const char *dmarc_domain_suffix(const char *d, unsigned n);
 /* dmarc_domain_eq - RFC 4343 case-insensitive name equality, trailing dot ignored */
 bool dmarc_domain_eq(const char *a, const char *b);
-/* dmarc_domain_under - is d equal to parent or a subdomain of it? */
-bool dmarc_domain_under(const char *d, const char *parent);
 /* dmarc_walk_policy_record - the record applied to the Author Domain, or NULL */
 const struct dmarc_record *dmarc_walk_policy_record(const struct dmarc_walk *w);
 /* dmarc_step_outcome_str - name of a step outcome */

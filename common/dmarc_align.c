@@ -6,6 +6,8 @@
  * Relaxed: their Organizational Domains (from the DNS Tree Walk, "Organizational Domain Discovery") are
  * the same.  Comparisons ignore ASCII case (RFC 4343).
  */
+#include <string.h>
+
 #include "dmarc.h"
 
 /* dmarc_align - are identifier domain id and the From domain aligned? */
@@ -34,5 +36,5 @@ dmarc_align_possible(enum dmarc_align_mode mode, const char *from,
 	if (mode == DMARC_ALIGN_STRICT || org_from == NULL)
 		return false;
 	/* an Organizational Domain is always the name itself or one of its parents */
-	return dmarc_domain_under(id, org_from);
+	return domain_is_under(id, strlen(id), org_from);
 }

@@ -92,19 +92,3 @@ dmarc_domain_eq(const char *a, const char *b)
 	return la == lb && ascii_mem_eq_ci(a, b, la);
 }
 
-/* dmarc_domain_under - is d equal to parent or a subdomain of it? */
-bool
-dmarc_domain_under(const char *d, const char *parent)
-{
-	size_t ld = strlen(d), lp = strlen(parent);
-
-	if (ld && d[ld - 1] == '.')
-		ld--;
-	if (lp && parent[lp - 1] == '.')
-		lp--;
-	if (lp == 0 || ld < lp)
-		return false;
-	if (!ascii_mem_eq_ci(d + ld - lp, parent, lp))
-		return false;
-	return ld == lp || d[ld - lp - 1] == '.';
-}

@@ -300,7 +300,7 @@ eval_possible(const struct dmarc_walk *w, enum dmarc_align_mode mode, const char
 	if (w->status == DMARC_WALK_DONE || mode == DMARC_ALIGN_STRICT)
 		return dmarc_align_possible(mode, w->domain, w->org_domain, id);
 	return dmarc_domain_eq(w->domain, id) ||
-	    dmarc_domain_under(id, dmarc_domain_suffix(w->domain, 2));
+	    domain_is_under(id, strlen(id), dmarc_domain_suffix(w->domain, 2));
 }
 
 /* eval_check_id - alignment of one passing (or temperror) identifier */
@@ -365,11 +365,11 @@ eval_trusted_forwarder(const struct dmarc_eval *e)
 	if (dmarc_net_match(e->set.trusted_networks, &in->client) == 1)
 		return true;
 	for (; dl && *dl; dl++) {
-		if (in->client_name && dmarc_domain_under(in->client_name, *dl))
+		if (in->client_name && domain_is_under(in->client_name, strlen(in->client_name), *dl))
 			return true;
 		for (size_t k = 0; k < in->ndkim; k++)
 			if (in->dkim[k].result == DMARC_AUTH_PASS && in->dkim[k].domain &&
-			    dmarc_domain_under(in->dkim[k].domain, *dl))
+			    domain_is_under(in->dkim[k].domain, strlen(in->dkim[k].domain), *dl))
 				return true;
 	}
 	return false;

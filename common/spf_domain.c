@@ -128,19 +128,3 @@ spf_domain_end_ok(const char *p, size_t len)
 	return domain_toplabel_ok(p + i, len - i);
 }
 
-/* spf_domain_is_sub - name equals domain or is below it, case-insensitive */
-bool
-spf_domain_is_sub(const char *name, const char *domain)
-{
-	size_t n = strlen(name), d = strlen(domain);
-
-	if (n > 0 && name[n - 1] == '.')
-		n--;
-	if (d > 0 && domain[d - 1] == '.')
-		d--;
-	if (d == 0 || n < d)
-		return false;
-	if (!ascii_mem_eq_ci(name + n - d, domain, d))
-		return false;
-	return n == d || name[n - d - 1] == '.';
-}

@@ -95,8 +95,6 @@ bool spf_domain_is_queryable(const char *p, size_t len);
 void spf_domain_truncate(struct buf *b);
 /* spf_domain_end_ok - domain-spec ends in "." toplabel ["."] (§12 domain-end) */
 bool spf_domain_end_ok(const char *p, size_t len);
-/* spf_domain_is_sub - name equals domain or is below it, case-insensitive */
-bool spf_domain_is_sub(const char *name, const char *domain);
 
 /* ---- spf_macro.c ---- */
 

@@ -160,7 +160,7 @@ mech_ptr_check(struct spf_eval *e)
 	if (e->ptr_void && !spf_eval_void(e, NULL))
 		return;
 	for (size_t i = 0; i < e->nvalid; i++)
-		if (spf_domain_is_sub(e->valid[i], e->target)) {
+		if (domain_is_under(e->valid[i], strlen(e->valid[i]), e->target)) {
 			spf_eval_matched(e);
 			return;
 		}

@@ -118,7 +118,7 @@ spf_ptr_pick(const struct spf_eval *e, const char *domain)
 		if (strcasecmp(e->valid[i], domain) == 0)
 			return e->valid[i];
 	for (size_t i = 0; i < e->nvalid; i++)
-		if (spf_domain_is_sub(e->valid[i], domain))
+		if (domain_is_under(e->valid[i], strlen(e->valid[i]), domain))
 			return e->valid[i];
 	return e->nvalid > 0 ? e->valid[0] : NULL;
 }

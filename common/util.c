@@ -123,3 +123,18 @@ span_trim(struct span s)
 		s.len--;
 	return s;
 }
+
+/* domain_is_under - name (p, len) equals domain or is below it (see util.h) */
+bool
+domain_is_under(const char *p, size_t len, const char *domain)
+{
+	size_t d = strlen(domain);
+
+	if (len > 0 && p[len - 1] == '.')
+		len--;
+	if (d > 0 && domain[d - 1] == '.')
+		d--;
+	if (d == 0 || len < d || !ascii_mem_eq_ci(p + len - d, domain, d))
+		return false;
+	return len == d || p[len - d - 1] == '.';
+}

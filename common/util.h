@@ -38,4 +38,11 @@ struct span span_trim(struct span s);
 /* ascii_strncasecmp_eq - case-insensitive equality of two byte ranges */
 bool ascii_mem_eq_ci(const char *a, const char *b, size_t n);
 
+/*
+ * domain_is_under - the name (p, len) is domain or below it: equal, or ending
+ * in "." + domain; ASCII case folded (RFC 4343), a trailing dot on either
+ * side ignored; never true for an empty domain
+ */
+bool domain_is_under(const char *p, size_t len, const char *domain);
+
 #endif

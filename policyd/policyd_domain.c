@@ -13,21 +13,8 @@
 bool
 policyd_domain_in_list(const struct config_list *l, const char *name, size_t len)
 {
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	for (size_t i = 0; i < l->count; i++) {
-		const char *d = l->items[i];
-		size_t dl = strlen(d);
-
-		if (dl > 0 && d[dl - 1] == '.')
-			dl--;
-		if (dl == 0)
-			continue;
-		if (len == dl && ascii_mem_eq_ci(name, d, dl))
+	for (size_t i = 0; i < l->count; i++)
+		if (domain_is_under(name, len, l->items[i]))
 			return true;
-		if (len > dl && name[len - dl - 1] == '.' &&
-		    ascii_mem_eq_ci(name + len - dl, d, dl))
-			return true;
-	}
 	return false;
 }

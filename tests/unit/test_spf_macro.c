@@ -273,9 +273,9 @@ START_TEST(spf_domain_fqdn_rules)
 	    "a12345678901234567890123456789012345678901234567890123456789012.com", 67));
 	ck_assert(!spf_domain_is_fqdn(
 	    "a123456789012345678901234567890123456789012345678901234567890123.com", 68));
-	ck_assert(spf_domain_is_sub("mail.Example.com", "example.COM"));
-	ck_assert(spf_domain_is_sub("example.com", "example.com."));
-	ck_assert(!spf_domain_is_sub("badexample.com", "example.com"));
+	ck_assert(domain_is_under("mail.Example.com", 16, "example.COM"));
+	ck_assert(domain_is_under("example.com", 11, "example.com."));
+	ck_assert(!domain_is_under("badexample.com", 14, "example.com"));
 }
 END_TEST
 
