@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "authres.h"
+#include "spf.h"
 
 /* ---- builder ---- */
 
@@ -276,23 +277,16 @@ authres_claims_id(const char *p, size_t len, const char *authserv_id)
 
 /* ---- Received-SPF, RFC 7208 §9.1 ---- */
 
-static const char *const authres_spf_results[] = {
-	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror",
-};
-
 /* authres_spf_parse - Received-SPF field body */
 int
 authres_spf_parse(const char *p, size_t len, struct authres_spf *out)
 {
 	struct authres_lex x = { p, len, 0 };
-	bool known = false;
 
 	memset(out, 0, sizeof(*out));
 	authres_skip_cfws(&x);
 	out->result = authres_word(&x, ";");
-	for (size_t i = 0; i < ARRAY_LEN(authres_spf_results); i++)
-		known |= span_eq_ci(out->result, authres_spf_results[i]);
-	if (!known)
+	if (spf_result_from_str(out->result.p, out->result.len) < 0)
 		return -1;
 	for (;;) {
 		struct span key, val;

@@ -31,26 +31,6 @@ struct kv {
 	struct span identity, envelope_from, helo, client_ip, mailfrom, smtp_helo;
 };
 
-static const struct {
-	const char *name;
-	enum spf_result r;
-} spf_names[] = {
-	{ "pass", SPF_RESULT_PASS }, { "fail", SPF_RESULT_FAIL },
-	{ "softfail", SPF_RESULT_SOFTFAIL }, { "neutral", SPF_RESULT_NEUTRAL },
-	{ "none", SPF_RESULT_NONE }, { "temperror", SPF_RESULT_TEMPERROR },
-	{ "permerror", SPF_RESULT_PERMERROR },
-};
-
-/* spfhdr_result - an SPF result word; -1 when unknown */
-static int
-spfhdr_result(struct span w)
-{
-	for (size_t i = 0; i < ARRAY_LEN(spf_names); i++)
-		if (span_eq_ci(w, spf_names[i].name))
-			return (int)spf_names[i].r;
-	return -1;
-}
-
 /* addr_domain - the domain of an address or a bare domain */
 static struct span
 addr_domain(struct span a)
@@ -145,7 +125,7 @@ spfhdr_from_received_spf(struct span v, const char *mail_from, const char *helo,
 	int r;
 
 	if (authres_spf_parse(v.p, v.len, &spf) != 0 ||
-	    (r = spfhdr_result(spf.result)) < 0) {
+	    (r = spf_result_from_str(spf.result.p, spf.result.len)) < 0) {
 		out->why = "Received-SPF without a result";
 		return false;
 	}
@@ -174,7 +154,7 @@ spfhdr_from_authres(struct span v, const char *mail_from, const char *helo,
 			struct kv kv = { 0 };
 
 			if (!span_eq_ci(res->method, "spf") ||
-			    (r = spfhdr_result(res->result)) < 0)
+			    (r = spf_result_from_str(res->result.p, res->result.len)) < 0)
 				continue;
 			for (size_t k = 0; k < res->nprops; k++) {
 				const struct authres_prop *pr = &res->props[k];
