@@ -52,19 +52,6 @@ const struct config_enum reinject_dmarc_disposition_names[] = {
 	{ "reject", DMARC_DIS_REJECT }, { NULL, 0 },
 };
 
-/* Settings when reinject_conf has not handed any: the documented defaults. */
-struct dmarc_conf_holder {
-	struct reinject_dmarc_conf d;
-};
-static const struct config_key dmarc_default_keys[] = {
-	REINJECT_DMARC_CONF_KEYS(struct dmarc_conf_holder, d),
-};
-static const struct config_schema dmarc_default_schema = {
-	"reinject.conf (dmarc)", dmarc_default_keys, ARRAY_LEN(dmarc_default_keys), NULL,
-};
-static struct dmarc_conf_holder dmarc_defaults;
-static const struct reinject_dmarc_conf *dmarc_conf;
-
 struct dmarc_state {
 	struct reinject_msg *m;
 	struct spf_eval *spf;
@@ -87,28 +74,6 @@ struct dmarc_state {
 	struct dmarc_verdict v;
 };
 
-/* reinject_dmarc_set_conf - settings from reinject.conf (NULL: defaults) */
-void
-reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c)
-{
-	dmarc_conf = c;
-}
-
-/* dmarc_conf_get - the settings in force */
-static const struct reinject_dmarc_conf *
-dmarc_conf_get(void)
-{
-	static bool init;
-
-	if (dmarc_conf)
-		return dmarc_conf;
-	if (!init) {
-		config_init(&dmarc_default_schema, &dmarc_defaults);
-		init = true;
-	}
-	return &dmarc_defaults.d;
-}
-
 /* reinject_dmarc_action_for - the action for a result and disposition */
 enum reinject_dmarc_action
 reinject_dmarc_action_for(const struct reinject_dmarc_conf *c, int result,
@@ -129,7 +94,7 @@ dmarc_begin(struct reinject_msg *m, void **st)
 {
 	struct dmarc_state *s;
 
-	if (m->sign || !m->ctx->dns || !dmarc_conf_get()->enable)
+	if (m->sign || !m->ctx->dns || !m->conf->dmarc.enable)
 		return;
 	/* not calloc: the verdict is large and only its used part is written */
 	s = xmalloc(sizeof(*s));
@@ -338,7 +303,7 @@ dmarc_done(void *arg, const struct dmarc_verdict *v)
 	s->eval = NULL;
 	dmarc_verdict_copy(&s->v, v);
 	s->evaluated = true;
-	act = dmarc_apply(s, dmarc_conf_get());
+	act = dmarc_apply(s, &s->m->conf->dmarc);
 	buf_init(&line, 2048);
 	dmarc_log_line(&line, v);
 	log_info("%s: dmarc %s action=%s", qid ? qid : "NOQUEUE", buf_cstr(&line), act);
@@ -433,7 +398,7 @@ static void
 dmarc_finish(void *st, struct reinject_msg *m)
 {
 	struct dmarc_state *s = st;
-	const struct reinject_dmarc_conf *c = dmarc_conf_get();
+	const struct reinject_dmarc_conf *c = &m->conf->dmarc;
 
 	dmarc_strip_ours(m);
 	if (m->raw) {
@@ -464,7 +429,7 @@ dmarc_timeout(void *st, struct reinject_msg *m)
 	/* a temperror like any other: dmarc_temperror_action applies */
 	log_warn("%s: dmarc - temperror (timeout) action=%s",
 	    dmarc_xf(m, SMTP_XFWD_IDENT) ? dmarc_xf(m, SMTP_XFWD_IDENT) : "NOQUEUE",
-	    dmarc_apply(s, dmarc_conf_get()));
+	    dmarc_apply(s, &m->conf->dmarc));
 }
 
 /* dmarc_free - cancel pending work */

@@ -83,10 +83,6 @@ extern const struct config_enum reinject_dmarc_disposition_names[];
 
 extern const struct reinject_stage reinject_stage_dmarc;
 
-/* reinject_dmarc_set_conf - the settings from reinject.conf (before any message;
- * until called, the documented defaults apply) */
-void reinject_dmarc_set_conf(const struct reinject_dmarc_conf *c);
-
 /* reinject_dmarc_authres - add the dmarc= clause (if evaluated) to the A-R field,
  * and spf= too when this stage evaluated SPF itself or read it from an A-R field
  * (ours or a trusted_authserv_ids one) and the A-R stage found no Received-SPF

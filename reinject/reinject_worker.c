@@ -206,7 +206,6 @@ reinject_worker_run(const struct reinject_conf *c)
 	signal(SIGHUP, SIG_IGN);
 	w.ctx.conf = c;
 	w.ctx.base = event_base_new();
-	reinject_dmarc_set_conf(&c->dmarc);
 	buf_init(&err, 8192);
 	if (reinject_worker_tables(c, &w.ctx.sign_table, &w.ctx.internal, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));

@@ -132,7 +132,6 @@ world_init(struct world *w, const char *setting)
 	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
 	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
 	buf_clear(&err);
-	reinject_dmarc_set_conf(&w->conf.dmarc);
 	w->base = event_base_new();
 	w->dns = dns_mem_new(NULL);
 	dns_mem_add_txt(w->dns, "_dmarc.quar.example", "v=DMARC1; p=quarantine");
@@ -149,7 +148,6 @@ world_init(struct world *w, const char *setting)
 static void
 world_free(struct world *w)
 {
-	reinject_dmarc_set_conf(NULL);
 	smtp_xforward_clear(&w->xf);
 	dns_resolver_free(w->dns);
 	event_base_free(w->base);
