@@ -38,7 +38,7 @@ reinject_authres_strip(struct reinject_msg *m)
 	}
 }
 
-/* reinject_authres_spf - policyd's Received-SPF of this hop, if any */
+/* reinject_authres_spf - policyd's Received-SPF of this hop, if any (when DMARC had no SPF result) */
 static void
 reinject_authres_spf(struct reinject_msg *m, struct authres_builder *b)
 {
@@ -92,7 +92,9 @@ reinject_authres_finish(void *st, struct reinject_msg *m)
 	}
 	if (m->nhdrs && m->ndkim == 0)
 		authres_add(&b, "dkim", "none", NULL, NULL);
-	reinject_authres_spf(m, &b);
+	/* the SPF result DMARC used, else this hop's Received-SPF */
+	if (!reinject_dmarc_authres_spf(m, &b))
+		reinject_authres_spf(m, &b);
 	reinject_dmarc_authres(m, &b);
 	if (authres_finish(&b) == 0)
 		reinject_msg_prepend(m, b.out.data, b.out.len);

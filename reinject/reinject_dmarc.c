@@ -65,8 +65,7 @@ struct dmarc_state {
 	struct dmarc_settings set;
 	struct dmarc_input in;
 	char spf_domain[DMARC_DOMAIN_SIZE];
-	bool spf_here;		/* SPF evaluated by this stage, not read from a header */
-	bool spf_from_ar;	/* SPF read from a kept or removed A-R field */
+	bool spf_known;		/* in.spf holds a result: evaluated here or trusted */
 	bool in_call;		/* inside a *_start(): its callback may run first */
 	bool spf_done;
 	bool done;
@@ -335,7 +334,7 @@ dmarc_spf_done(void *arg, const struct spf_verdict *v)
 	struct dmarc_state *s = arg;
 
 	s->spf = NULL;
-	s->spf_here = true;
+	s->spf_known = true;
 	s->in.spf = v->result;
 	s->in.spf_identity = v->identity;
 	snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", v->domain ? v->domain : "");
@@ -365,9 +364,9 @@ dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 	    s->in.mail_from, s->in.helo, s->client_ip[0] ? s->client_ip : NULL, &sh);
 	free(h);
 	if (sh.found && !c->spf_self) {
+		s->spf_known = true;
 		s->in.spf = sh.result;
 		s->in.spf_identity = sh.identity;
-		s->spf_from_ar = strcmp(sh.source, "Authentication-Results") == 0;
 		snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", sh.domain);
 		dmarc_evaluate(s);
 		return;
@@ -455,33 +454,38 @@ dmarc_state_of(const struct reinject_msg *m)
 	return NULL;
 }
 
-/* dmarc_authres_spf - the SPF result DMARC used (evaluated here or read from an
- * A-R field), when no Received-SPF gave the A-R stage one */
-static void
-dmarc_authres_spf(const struct reinject_msg *m, const struct dmarc_state *s,
-    struct authres_builder *b)
+/*
+ * reinject_dmarc_authres_spf - the spf= clause of the SPF result DMARC used
+ * (evaluated here, or read from a trusted Received-SPF or A-R field) and the
+ * result in m->spf; false when DMARC had none
+ */
+bool
+reinject_dmarc_authres_spf(struct reinject_msg *m, struct authres_builder *b)
 {
-	const char *props[3] = { "smtp.mailfrom", s->in.mail_from, NULL };
+	const struct dmarc_state *s = dmarc_state_of(m);
+	const char *props[3] = { "smtp.mailfrom", NULL, NULL };
 
-	if ((!s->spf_here && !s->spf_from_ar) || m->spf.len > 0)
-		return;
+	if (s == NULL || !s->evaluated || !s->v.evaluated || !s->spf_known)
+		return false;
+	props[1] = s->in.mail_from;
 	if (s->in.spf_identity == SPF_IDENTITY_HELO) {
 		props[0] = "smtp.helo";
 		props[1] = s->in.helo ? s->in.helo : "";
 	}
 	authres_add(b, "spf", spf_result_str(s->in.spf), NULL, props[1][0] ? props : NULL);
+	buf_reset(&m->spf);
+	buf_append_str(&m->spf, spf_result_str(s->in.spf));
+	return true;
 }
 
-/* reinject_dmarc_authres - add the dmarc= clause to the A-R field */
+/* reinject_dmarc_authres - the dmarc= clause, when DMARC evaluated the message */
 void
 reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b)
 {
 	const struct dmarc_state *s = dmarc_state_of(m);
 
-	if (s == NULL || !s->evaluated || !s->v.evaluated)
-		return;
-	dmarc_authres_spf(m, s, b);
-	dmarc_authres_add(b, &s->v);
+	if (s != NULL && s->evaluated && s->v.evaluated)
+		dmarc_authres_add(b, &s->v);
 }
 
 const struct reinject_stage reinject_stage_dmarc = {

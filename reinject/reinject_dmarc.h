@@ -83,10 +83,14 @@ extern const struct config_enum reinject_dmarc_disposition_names[];
 
 extern const struct reinject_stage reinject_stage_dmarc;
 
-/* reinject_dmarc_authres - add the dmarc= clause (if evaluated) to the A-R field,
- * and spf= too when this stage evaluated SPF itself or read it from an A-R field
- * (ours or a trusted_authserv_ids one) and the A-R stage found no Received-SPF
- * (m->spf empty): call it after the A-R stage's own spf= clause */
+/*
+ * reinject_dmarc_authres_spf - when this stage had an SPF result (evaluated
+ * here, or from a trusted Received-SPF or A-R field), its spf= clause, so
+ * the A-R field and DMARC never disagree, and the result in m->spf; false
+ * otherwise (the A-R stage then reports this hop's Received-SPF)
+ * reinject_dmarc_authres - the dmarc= clause, when this stage evaluated
+ */
+bool reinject_dmarc_authres_spf(struct reinject_msg *m, struct authres_builder *b);
 void reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b);
 
 /* reinject_dmarccheck_main - "reinject dmarc-check DOMAIN [--dns addr@port]" */

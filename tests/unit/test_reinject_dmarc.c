@@ -73,6 +73,14 @@ static const struct run runs[] = {
 	  "Received: from mx.sender.example by mx.ours.example\n"
 	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
 	  { "dmarc=pass", NULL }, "[SPAM]", NULL, NULL },
+	/* our hop's header, but about another client: DMARC evaluates SPF itself
+	 * and the A-R field states that result, not the header's */
+	{ "received_spf_for_another_client_is_not_reported", "b@quar.example",
+	  "mx.sender.example", "198.51.100.7",
+	  "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=192.0.2.99; envelope-from=b@quar.example\n"
+	  "Received: from mx.sender.example by mx.ours.example\n"
+	  "From: <boss@quar.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
+	  { "spf=fail smtp.mailfrom=b@quar.example", "dmarc=fail", NULL }, "spf=pass", NULL, NULL },
 	{ "sender_written_received_spf_is_not", "b@quar.example", "mx.sender.example", "198.51.100.7",
 	  "Received: from mx.sender.example by mx.ours.example\n"
 	  "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=198.51.100.7; envelope-from=b@quar.example\n"
