@@ -5,7 +5,6 @@
  *   reinject keygen ...   reinject testkey ...   (DKIM key tools)
  */
 #include <errno.h>
-#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "dns.h"
 #include "dkim_table.h"
 #include "log.h"
+#include "privs.h"
 #include "reinject.h"
 
 #define REINJECT_DEFAULT_CONF	MAILAUTH_SYSCONFDIR "/reinject.conf"
@@ -58,14 +58,11 @@ reinject_drop(const struct reinject_conf *c)
 		reinject_spool_dir(c, NULL);
 		return;
 	}
-	if (!(pw = getpwnam(c->user)))
-		log_fatal("user \"%s\" does not exist (reinject.conf user)", c->user);
+	if (!(pw = privs_user(c->user)))
+		log_fatal("reinject.conf user: cannot run as \"%s\"", c->user);
 	reinject_spool_dir(c, pw);
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		log_fatal("cannot become %s: %s", c->user, strerror(errno));
-	if (setuid(0) == 0)
-		log_panic("privileges could be regained after dropping them");
+	if (privs_become(pw) < 0)
+		log_fatal("cannot give up root");
 }
 
 /* reinject_check - -t: load everything a worker would, report, exit */
