@@ -171,7 +171,9 @@ key_fields(struct tkey *k, struct span v, struct span f[3],
 		dkim_table_file_err(err, errsz, l, "no key file");
 		return -1;
 	}
-	if (alg.p != NULL && dkim_table_alg_parse(alg, &k->alg) < 0) {
+	/* the signing algorithms only: rsa-sha1 is refused (RFC 8301) */
+	if (alg.p != NULL && (dkim_alg_parse(alg, &k->alg) < 0 ||
+	    k->alg == DKIM_ALG_RSA_SHA1)) {
 		dkim_table_file_err(err, errsz, l, "unknown algorithm \"%.*s\" (use "
 		    "rsa-sha256 or ed25519-sha256)", (int)alg.len, alg.p);
 		return -1;
@@ -237,7 +239,7 @@ sentry_conflict(const struct dkim_table *t, const struct sentry *e,
 			dkim_table_file_err(err, errsz, l, "\"%s\" already signs with "
 			    "key \"%s\" (line %u), also %s for %s: dual signing needs "
 			    "one rsa-sha256 and one ed25519-sha256 key", e->pattern,
-			    p->keyname, p->lineno, dkim_table_alg_name(k->alg),
+			    p->keyname, p->lineno, dkim_alg_str(k->alg),
 			    k->domain);
 			return -1;
 		}

@@ -62,10 +62,6 @@
 /* Room for an error message naming file, line and the fix. */
 #define DKIM_TABLE_ERR_MAX		1024
 
-/* dkim_table_alg_name - "rsa-sha256" / "ed25519-sha256" (the a= value) */
-const char *dkim_table_alg_name(enum dkim_alg alg);
-/* dkim_table_alg_parse - a signing algorithm name to enum; -1 when unknown */
-int dkim_table_alg_parse(struct span s, enum dkim_alg *out);
 
 /* ---- key files (dkim_table_key.c) ---- */
 

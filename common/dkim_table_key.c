@@ -22,31 +22,6 @@
 #include "dkim_table.h"
 #include "log.h"
 
-static const char *const alg_names[] = {
-	[DKIM_ALG_RSA_SHA256] = "rsa-sha256",
-	[DKIM_ALG_ED25519_SHA256] = "ed25519-sha256",
-};
-
-/* dkim_table_alg_name - "rsa-sha256" / "ed25519-sha256" (the a= value) */
-const char *
-dkim_table_alg_name(enum dkim_alg alg)
-{
-	return (size_t)alg < ARRAY_LEN(alg_names) && alg_names[alg] != NULL ?
-	    alg_names[alg] : "unsupported";
-}
-
-/* dkim_table_alg_parse - a= name to enum; -1 when unknown */
-int
-dkim_table_alg_parse(struct span s, enum dkim_alg *out)
-{
-	for (size_t i = 0; i < ARRAY_LEN(alg_names); i++)
-		if (alg_names[i] != NULL && s.len == strlen(alg_names[i]) && span_eq_ci(s, alg_names[i])) {
-			*out = (enum dkim_alg)i;
-			return 0;
-		}
-	return -1;
-}
-
 /* dkim_table_key_check - algorithm and size checks shared by both loaders */
 int
 dkim_table_key_check(EVP_PKEY *key, bool declared, enum dkim_alg *alg,
@@ -70,7 +45,7 @@ dkim_table_key_check(EVP_PKEY *key, bool declared, enum dkim_alg *alg,
 	if (declared && actual != *alg) {
 		snprintf(err, errsz, "key is %s but algorithm %s is declared for it",
 		    actual == DKIM_ALG_RSA_SHA256 ? "RSA" : "Ed25519",
-		    dkim_table_alg_name(*alg));
+		    dkim_alg_str(*alg));
 		return -1;
 	}
 	*alg = actual;
