@@ -262,6 +262,8 @@ EVP_PKEY *dkim_key_load_private(const char *path, bool alg_known, enum dkim_alg 
     unsigned min_bits, struct buf *err);
 /* dkim_key_alg_of - the signing algorithm a private key implies; 0 or -1 */
 int dkim_key_alg_of(EVP_PKEY *pkey, enum dkim_alg *alg);
+/* dkim_key_public_b64 - the p= value of a key (raw Ed25519, RSA SubjectPublicKeyInfo) appended to out; 0/-1 */
+int dkim_key_public_b64(EVP_PKEY *pkey, struct buf *out);
 /* dkim_key_public_record - "v=DKIM1; k=rsa|ed25519; p=<base64>" for a key; 0/-1 */
 int dkim_key_public_record(EVP_PKEY *pkey, struct buf *out);
 /* dkim_key_matches - true if the public halves of a and b are the same key */

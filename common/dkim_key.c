@@ -504,30 +504,42 @@ dkim_key_load_private(const char *path, bool alg_known, enum dkim_alg alg,
 	return pk;
 }
 
-/* dkim_key_public_record - "v=DKIM1; k=rsa|ed25519; p=<base64>" for a key; 0/-1 */
+/*
+ * dkim_key_public_b64 - the p= value of a key appended to out: the bare
+ * 32-byte key for Ed25519 (RFC 8463 §4), DER SubjectPublicKeyInfo for RSA
+ * (RFC 6376 §3.6.1, as every signer publishes); 0/-1
+ */
 int
-dkim_key_public_record(EVP_PKEY *pkey, struct buf *out)
+dkim_key_public_b64(EVP_PKEY *pkey, struct buf *out)
 {
 	unsigned char raw[DKIM_ED25519_KEY_LEN], *der = NULL;
 	size_t rawlen = sizeof(raw);
-	enum dkim_alg alg;
 	int n, rc;
 
-	if (dkim_key_alg_of(pkey, &alg) < 0)
-		return -1;
-	if (alg == DKIM_ALG_ED25519_SHA256) {
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
 		if (EVP_PKEY_get_raw_public_key(pkey, raw, &rawlen) != 1)
 			return -1;
-		buf_append_str(out, "v=DKIM1; k=ed25519; p=");
 		return dkim_b64_encode(raw, rawlen, out);
 	}
 	n = i2d_PUBKEY(pkey, &der);
 	if (n <= 0)
 		return -1;
-	buf_append_str(out, "v=DKIM1; k=rsa; p=");
 	rc = dkim_b64_encode(der, (size_t)n, out);
 	OPENSSL_free(der);
 	return rc;
+}
+
+/* dkim_key_public_record - "v=DKIM1; k=rsa|ed25519; p=<base64>" for a key; 0/-1 */
+int
+dkim_key_public_record(EVP_PKEY *pkey, struct buf *out)
+{
+	enum dkim_alg alg;
+
+	if (dkim_key_alg_of(pkey, &alg) < 0)
+		return -1;
+	buf_printf(out, "v=DKIM1; k=%s; p=", alg == DKIM_ALG_ED25519_SHA256 ?
+	    "ed25519" : "rsa");
+	return dkim_key_public_b64(pkey, out);
 }
 
 /* dkim_key_matches - true if the public halves of a and b are the same key */

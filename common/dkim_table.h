@@ -84,8 +84,6 @@ EVP_PKEY *dkim_table_key_load_inline(struct span text, bool declared,
 /* dkim_table_key_check - algorithm and size checks shared by both loaders */
 int dkim_table_key_check(EVP_PKEY *key, bool declared, enum dkim_alg *alg,
     char *err, size_t errsz);
-/* dkim_table_key_public_b64 - p= value (base64 SubjectPublicKeyInfo or raw ed25519) */
-char *dkim_table_key_public_b64(EVP_PKEY *key, enum dkim_alg alg);
 
 /* ---- host lists (dkim_table_host.c) ---- */
 

@@ -112,30 +112,3 @@ dkim_table_key_load_inline(struct span text, bool declared,
 	return key;
 }
 
-/* dkim_table_key_public_b64 - p= value (base64 SubjectPublicKeyInfo or raw ed25519) */
-char *
-dkim_table_key_public_b64(EVP_PKEY *key, enum dkim_alg alg)
-{
-	unsigned char raw[32], *der = NULL;
-	const unsigned char *bin = raw;
-	size_t n = sizeof(raw);
-	char *out;
-	int len;
-
-	if (alg == DKIM_ALG_ED25519_SHA256) {
-		/* RFC 8463 §4: the bare 32-byte public key */
-		if (EVP_PKEY_get_raw_public_key(key, raw, &n) != 1)
-			return NULL;
-	} else {
-		/* RFC 6376 §3.6.1: DER SubjectPublicKeyInfo, as every signer publishes */
-		len = i2d_PUBKEY(key, &der);
-		if (len <= 0)
-			return NULL;
-		bin = der;
-		n = (size_t)len;
-	}
-	out = xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, bin, (int)n);
-	OPENSSL_free(der);
-	return out;
-}

@@ -224,18 +224,16 @@ keygen_path(char *out, size_t n, const struct keygen_opts *o, const char *ext)
 static char *
 keygen_value(EVP_PKEY *key, const struct keygen_opts *o)
 {
-	char *pub = dkim_table_key_public_b64(key, o->alg);
-	size_t n;
-	char *v;
+	struct buf v;
 
-	if (pub == NULL)
+	buf_init(&v, DKIM_KEY_RECORD_MAX);
+	buf_printf(&v, "v=DKIM1; k=%s;%s p=", o->alg == DKIM_ALG_RSA_SHA256 ?
+	    "rsa" : "ed25519", o->testing ? " t=y;" : "");
+	if (dkim_key_public_b64(key, &v) < 0) {
+		buf_clear(&v);
 		return NULL;
-	n = strlen(pub) + 64;
-	v = xmalloc(n);
-	snprintf(v, n, "v=DKIM1; k=%s;%s p=%s", o->alg == DKIM_ALG_RSA_SHA256 ?
-	    "rsa" : "ed25519", o->testing ? " t=y;" : "", pub);
-	free(pub);
-	return v;
+	}
+	return buf_steal(&v);
 }
 
 /* reinject_keygen_main - the "keygen" subcommand */
