@@ -15,6 +15,7 @@
 
 #include "dkim_table.h"
 #include "dkim_table_int.h"
+#include "netaddr.h"
 
 struct host_name {
 	char *name;		/* lower case; ".domain" or "host" */
@@ -23,9 +24,7 @@ struct host_name {
 };
 
 struct host_net {
-	int family;
-	unsigned char addr[16];
-	unsigned prefix;
+	struct net_prefix net;
 	bool neg;
 	unsigned lineno;
 };
@@ -51,25 +50,6 @@ host_valid_name(struct span s)
 			return false;
 	}
 	return true;
-}
-
-/* host_parse_addr - text address (no brackets) into family and bytes */
-static int
-host_parse_addr(struct span s, int *family, unsigned char *addr)
-{
-	char tmp[INET6_ADDRSTRLEN + 1];
-
-	if (s.len == 0 || s.len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, s.p, s.len);
-	tmp[s.len] = '\0';
-	if (inet_pton(AF_INET, tmp, addr) == 1)
-		*family = AF_INET;
-	else if (inet_pton(AF_INET6, tmp, addr) == 1)
-		*family = AF_INET6;
-	else
-		return -1;
-	return 0;
 }
 
 /* host_bits_clear - are the bits after prefix zero? */
@@ -119,21 +99,21 @@ host_add_net(struct dkim_hostlist *hl, const struct dkim_table_line *l,
 		a = (struct span){ s.p, (size_t)(slash - s.p) };
 		rest = (struct span){ slash, s.len - a.len };
 	}
-	if (host_parse_addr(a, &n.family, n.addr) < 0) {
+	if (net_addr_parse(a.p, a.len, &n.net.family, n.net.addr) < 0) {
 		if (s.p[0] != '[' && rest.len == 0)
 			return 1;	/* not an address: a host name */
 		goto bad;
 	}
-	n.prefix = n.family == AF_INET ? 32 : 128;
+	n.net.prefix = n.net.family == AF_INET ? 32 : 128;
 	if (rest.len > 0) {
-		if ((prefix = host_parse_prefix(rest, n.prefix)) < 0)
+		if ((prefix = host_parse_prefix(rest, n.net.prefix)) < 0)
 			goto bad;
-		if (!host_bits_clear(n.addr, (unsigned)prefix, n.prefix)) {
+		if (!host_bits_clear(n.net.addr, (unsigned)prefix, n.net.prefix)) {
 			dkim_table_file_err(err, errsz, l, "\"%.*s\": address has bits "
 			    "set after the /%d prefix", (int)s.len, s.p, prefix);
 			return -1;
 		}
-		n.prefix = (unsigned)prefix;
+		n.net.prefix = (unsigned)prefix;
 	}
 	hl->nets = xrealloc(hl->nets, (hl->nnets + 1) * sizeof(*hl->nets));
 	hl->nets[hl->nnets++] = n;
@@ -155,8 +135,8 @@ host_conflict(const struct dkim_hostlist *hl, const struct dkim_table_line *l,
 		for (size_t i = 0; i + 1 < hl->nnets; i++) {
 			const struct host_net *a = &hl->nets[i];
 
-			if (a->family == b->family && a->prefix == b->prefix &&
-			    memcmp(a->addr, b->addr, 16) == 0 && a->neg != b->neg) {
+			if (a->net.family == b->net.family && a->net.prefix == b->net.prefix &&
+			    memcmp(a->net.addr, b->net.addr, 16) == 0 && a->neg != b->neg) {
 				dkim_table_file_err(err, errsz, l, "\"%.*s\" "
 				    "contradicts line %u", (int)l->key.len,
 				    l->key.p, a->lineno);
@@ -311,16 +291,13 @@ host_match_net(const struct dkim_hostlist *l, int family, const unsigned char *a
 
 	for (size_t i = 0; i < l->nnets; i++) {
 		const struct host_net *n = &l->nets[i];
-		unsigned full = n->prefix / 8, rem = n->prefix % 8;
 
-		if (n->family != family || memcmp(n->addr, a, full) != 0)
+		if (!net_prefix_match(&n->net, family, a))
 			continue;
-		if (rem && ((n->addr[full] ^ a[full]) & (0xff00 >> rem)) != 0)
-			continue;
-		if (best < 0 || n->prefix > best_prefix ||
-		    (n->prefix == best_prefix && n->neg)) {
+		if (best < 0 || n->net.prefix > best_prefix ||
+		    (n->net.prefix == best_prefix && n->neg)) {
 			best = n->neg ? 0 : 1;
-			best_prefix = n->prefix;
+			best_prefix = n->net.prefix;
 		}
 	}
 	return best;
@@ -362,7 +339,7 @@ dkim_table_host_match_text(const struct dkim_hostlist *l, const char *hostname,
 		if (s.len >= 2 && s.p[0] == '[' && s.p[s.len - 1] == ']')
 			s.p++, s.len -= 2;
 	}
-	if (s.len == 0 || host_parse_addr(s, &family, bin) < 0)
+	if (net_addr_parse(s.p, s.len, &family, bin) < 0)
 		return dkim_table_host_match(l, hostname, 0, NULL);
 	return dkim_table_host_match(l, hostname, family, bin);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dmarc.h"
+#include "netaddr.h"
 
 /* dmarc_settings_default - the defaults documented in reinject.conf(5) */
 void
@@ -58,51 +59,6 @@ dmarc_policy_disposition(enum dmarc_policy pol, bool testing)
 	return d;
 }
 
-/* net_parse - "addr" or "addr/len" into family, bytes and prefix length */
-static int
-net_parse(const char *s, int *af, unsigned char addr[16], unsigned *plen)
-{
-	char tmp[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	char *end;
-
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (inet_pton(AF_INET, tmp, addr) == 1) {
-		*af = AF_INET;
-		*plen = 32;
-	} else if (inet_pton(AF_INET6, tmp, addr) == 1) {
-		*af = AF_INET6;
-		*plen = 128;
-	} else {
-		return -1;
-	}
-	if (slash) {
-		unsigned long l = strtoul(slash + 1, &end, 10);
-
-		if (*end != '\0' || end == slash + 1 || l > *plen)
-			return -1;
-		*plen = (unsigned)l;
-	}
-	return 0;
-}
-
-/* prefix_eq - do a and b agree on their first plen bits? */
-static bool
-prefix_eq(const unsigned char *a, const unsigned char *b, unsigned plen)
-{
-	unsigned bytes = plen / 8, bits = plen % 8;
-
-	if (memcmp(a, b, bytes) != 0)
-		return false;
-	if (bits == 0)
-		return true;
-	return ((a[bytes] ^ b[bytes]) & (0xff << (8 - bits))) == 0;
-}
-
 /* client_bytes - address bytes of ss; v4-mapped IPv6 counts as IPv4 */
 static int
 client_bytes(const struct sockaddr_storage *ss, unsigned char out[16])
@@ -128,19 +84,17 @@ client_bytes(const struct sockaddr_storage *ss, unsigned char out[16])
 int
 dmarc_net_match(const char *const *nets, const struct sockaddr_storage *ss)
 {
-	unsigned char c[16], n[16];
+	unsigned char c[16] = { 0 };
+	struct net_prefix n;
 	int caf;
 
 	if (nets == NULL)
 		return 0;
 	caf = client_bytes(ss, c);
 	for (; *nets; nets++) {
-		int af;
-		unsigned plen;
-
-		if (net_parse(*nets, &af, n, &plen) != 0)
+		if (net_prefix_parse(*nets, strlen(*nets), &n) != 0)
 			return -1;
-		if (caf == af && prefix_eq(c, n, plen))
+		if (net_prefix_match(&n, caf, c))
 			return 1;
 	}
 	return 0;

@@ -5,20 +5,11 @@
  * only matches networks of its own family: list ::ffff:127.0.0.0/104 to cover
  * v4-mapped clients, as pypolicyd-spf's default does.
  */
-#include <arpa/inet.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "netaddr.h"
 #include "policyd.h"
-
-/* A parsed CIDR network: family, 16 address bytes (v4 in the first 4), prefix. */
-struct policyd_cidr {
-	int family;
-	unsigned char addr[16];
-	unsigned prefix;
-};
 
 /* policyd_cidr_addr_parse - IPv4 or IPv6 text (optional "IPv6:" prefix) */
 bool
@@ -26,66 +17,16 @@ policyd_cidr_addr_parse(const char *s, int *family, unsigned char addr[16])
 {
 	if (strncasecmp(s, "IPv6:", 5) == 0)
 		s += 5;
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, s, addr) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1) {
-		*family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
-/* policyd_cidr_parse - "addr" or "addr/prefix" */
-static bool
-policyd_cidr_parse(const char *s, struct policyd_cidr *n)
-{
-	char tmp[INET6_ADDRSTRLEN + 8];
-	char *slash, *end;
-	unsigned long prefix;
-	unsigned max;
-
-	if (strlen(s) >= sizeof(tmp))
-		return false;
-	snprintf(tmp, sizeof(tmp), "%s", s);
-	slash = strchr(tmp, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	if (!policyd_cidr_addr_parse(tmp, &n->family, n->addr))
-		return false;
-	max = n->family == AF_INET ? 32 : 128;
-	n->prefix = max;
-	if (slash == NULL)
-		return true;
-	prefix = strtoul(slash + 1, &end, 10);
-	if (slash[1] == '\0' || *end != '\0' || prefix > max)
-		return false;
-	n->prefix = (unsigned)prefix;
-	return true;
+	return net_addr_parse(s, strlen(s), family, addr) == 0;
 }
 
 /* policyd_cidr_valid - "addr" or "addr/len", IPv4 or IPv6 */
 bool
 policyd_cidr_valid(const char *s)
 {
-	struct policyd_cidr n;
+	struct net_prefix n;
 
-	return policyd_cidr_parse(s, &n);
-}
-
-/* policyd_cidr_match - address within network */
-static bool
-policyd_cidr_match(const struct policyd_cidr *n, int family,
-    const unsigned char addr[16])
-{
-	unsigned full = n->prefix / 8, rest = n->prefix % 8;
-
-	if (family != n->family || memcmp(addr, n->addr, full) != 0)
-		return false;
-	return rest == 0 ||
-	    ((addr[full] ^ n->addr[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+	return net_prefix_parse(s, strlen(s), &n) == 0;
 }
 
 /* policyd_cidr_list_match - is the address text in one of the CIDR items? */
@@ -94,14 +35,13 @@ policyd_cidr_list_match(const struct config_list *l, const char *addr)
 {
 	unsigned char a[16];
 	int family;
-	struct policyd_cidr n;
+	struct net_prefix n;
 
 	if (addr == NULL || !policyd_cidr_addr_parse(addr, &family, a))
 		return false;
-	for (size_t i = 0; i < l->count; i++) {
-		if (policyd_cidr_parse(l->items[i], &n) &&
-		    policyd_cidr_match(&n, family, a))
+	for (size_t i = 0; i < l->count; i++)
+		if (net_prefix_parse(l->items[i], strlen(l->items[i]), &n) == 0 &&
+		    net_prefix_match(&n, family, a))
 			return true;
-	}
 	return false;
 }

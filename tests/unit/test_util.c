@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "buf.h"
+#include "netaddr.h"
 #include "util.h"
 
 START_TEST(buf_append_refuses_past_max_and_keeps_contents)
@@ -66,6 +69,42 @@ START_TEST(span_trim_and_compare)
 }
 END_TEST
 
+/* net_match - does text addr fall in net? */
+static bool
+net_match(const char *net, const char *addr)
+{
+	struct net_prefix n;
+	unsigned char a[16];
+	int family;
+
+	ck_assert_int_eq(net_prefix_parse(net, strlen(net), &n), 0);
+	ck_assert_int_eq(net_addr_parse(addr, strlen(addr), &family, a), 0);
+	return net_prefix_match(&n, family, a);
+}
+
+START_TEST(netaddr_prefixes_parse_and_match)
+{
+	static const char *const bad[] = {
+		"", "x", "192.0.2.1/33", "192.0.2.1/", "192.0.2.1/3a", "2001:db8::/129",
+		"192.0.2.1/0032", "192.0.2.1 ",
+	};
+	struct net_prefix n;
+
+	ck_assert(net_match("192.0.2.0/25", "192.0.2.127"));
+	ck_assert(!net_match("192.0.2.0/25", "192.0.2.128"));
+	ck_assert(net_match("192.0.2.7", "192.0.2.7"));
+	ck_assert(!net_match("192.0.2.7", "192.0.2.6"));
+	ck_assert(net_match("0.0.0.0/0", "203.0.113.9"));
+	ck_assert(net_match("2001:db8::/33", "2001:db8:7fff::1"));
+	ck_assert(!net_match("2001:db8::/33", "2001:db8:8000::1"));
+	/* families never mix: a v4-mapped address is IPv6 here */
+	ck_assert(!net_match("192.0.2.0/24", "::ffff:192.0.2.1"));
+	ck_assert(!net_match("::/0", "192.0.2.1"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(net_prefix_parse(bad[i], strlen(bad[i]), &n) < 0, "%s", bad[i]);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -76,6 +115,7 @@ util_suite(void)
 	tcase_add_test(tc, buf_printf_formats_and_bounds);
 	tcase_add_test(tc, buf_grows_over_many_appends);
 	tcase_add_test(tc, span_trim_and_compare);
+	tcase_add_test(tc, netaddr_prefixes_parse_and_match);
 	suite_add_tcase(s, tc);
 	return s;
 }
