@@ -35,20 +35,24 @@ reinject_data_clear(struct reinject_data *d)
 	buf_clear(&d->line);
 }
 
-/* reinject_data_emit - pass one line (content without CRLF) on */
+/*
+ * reinject_data_emit - pass the line held (its first skip bytes left out: a
+ * stuffing dot) on with CRLF, in place: the line buffer has room for the CRLF
+ */
 static void
-reinject_data_emit(struct reinject_data *d, const char *p, size_t len)
+reinject_data_emit(struct reinject_data *d, size_t skip)
 {
+	size_t len = d->line.len - skip;
+
 	d->size += len + 2;
 	if (d->size > d->size_limit)
 		d->too_big = true;
-	buf_reset(&d->line);
-	if (d->too_big || (d->long_line && d->long_action == REINJECT_LONG_LINE_REFUSE)
-	    || (d->bare_nl && d->bare_action == REINJECT_BARE_NL_REFUSE))
-		return;	/* refused at the end: stop feeding the pipeline */
-	buf_append(&d->line, p, len);
-	buf_append(&d->line, "\r\n", 2);
-	d->line_cb(d->arg, d->line.data, d->line.len);
+	/* refused at the end: stop feeding the pipeline */
+	if (!d->too_big && !(d->long_line && d->long_action == REINJECT_LONG_LINE_REFUSE) &&
+	    !(d->bare_nl && d->bare_action == REINJECT_BARE_NL_REFUSE)) {
+		buf_append(&d->line, "\r\n", 2);
+		d->line_cb(d->arg, d->line.data + skip, len + 2);
+	}
 	buf_reset(&d->line);
 }
 
@@ -58,28 +62,21 @@ reinject_data_eol(struct reinject_data *d, bool crlf)
 {
 	struct buf *l = &d->line;
 	const char *p = buf_cstr(l);
-	size_t len = l->len;
+	size_t skip = 0;
 
 	if (!crlf)
 		d->bare_nl = true;
-	if (crlf && !d->unstuffed && len == 1 && p[0] == '.') {
+	if (crlf && !d->unstuffed && l->len == 1 && p[0] == '.') {
 		d->done = true;
 		buf_reset(l);
 		return;
 	}
-	if (crlf && !d->unstuffed && len > 1 && p[0] == '.') {
-		p++;
-		len--;
-	}
+	if (crlf && !d->unstuffed && l->len > 1 && p[0] == '.')
+		skip = 1;
 	d->unstuffed = false;
-	if (len == 0)
+	if (l->len - skip == 0)
 		d->in_body = true;
-	{
-		char tmp[SMTP_TEXT_LINE_LIMIT + 2];
-
-		memcpy(tmp, p, len);
-		reinject_data_emit(d, tmp, len);
-	}
+	reinject_data_emit(d, skip);
 }
 
 /* reinject_data_fold - the line reached 998 octets without a line end */
@@ -101,13 +98,7 @@ reinject_data_fold(struct reinject_data *d)
 	keep = l->len - cut;
 	memcpy(tmp, l->data + cut, keep);
 	l->len = cut;
-	{
-		char line[SMTP_TEXT_LINE_LIMIT + 2];
-		size_t n = l->len;
-
-		memcpy(line, l->data, n);
-		reinject_data_emit(d, line, n);
-	}
+	reinject_data_emit(d, 0);
 	if (!d->in_body && (keep == 0 || (tmp[0] != ' ' && tmp[0] != '\t')))
 		buf_append_char(l, ' ');
 	buf_append(l, tmp, keep);
