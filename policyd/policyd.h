@@ -140,8 +140,9 @@ int policyd_pyspf_load(struct policyd_config *c, const char *where,
 bool policyd_cidr_addr_parse(const char *s, int *family, unsigned char addr[16]);
 /* policyd_cidr_valid - "addr" or "addr/prefix", IPv4 or IPv6 */
 bool policyd_cidr_valid(const char *s);
-/* policyd_cidr_list_match - is the address text in one of the networks of l? */
-bool policyd_cidr_list_match(const struct config_list *l, const char *addr);
+/* policyd_cidr_list_match - is the address (family, bytes) in one of the networks of l? */
+bool policyd_cidr_list_match(const struct config_list *l, int family,
+    const unsigned char addr[16]);
 
 /* policyd_domain_in_list - name (len bytes) equal to or below a listed domain */
 bool policyd_domain_in_list(const struct config_list *l, const char *name, size_t len);
@@ -278,12 +279,6 @@ struct policyd_env {
 	struct dns_resolver *dns;
 };
 
-/*
- * policyd_check_static_skip - the skip reason from request data alone (client
- * network, SASL login), or NULL.
- */
-const char *policyd_check_static_skip(const struct policyd_config *c,
-    const struct policyd_request *req);
 /*
  * policyd_check_start - run the skips and SPF checks of req; cb runs exactly once
  * (possibly before this returns NULL) unless cancelled.

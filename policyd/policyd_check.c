@@ -24,20 +24,6 @@
 #include "policyd.h"
 #include "util.h"
 
-/* policyd_check_static_skip - skip reason from request data alone, or NULL */
-const char *
-policyd_check_static_skip(const struct policyd_config *c,
-    const struct policyd_request *req)
-{
-	if (policyd_cidr_list_match(&c->skip_addresses,
-	    policyd_request_get(req, POLICYD_ATTR_CLIENT_ADDRESS)))
-		return "client in skip_addresses";
-	if (c->skip_sasl_authenticated &&
-	    policyd_request_get(req, POLICYD_ATTR_SASL_USERNAME)[0] != '\0')
-		return "SASL-authenticated client";
-	return NULL;
-}
-
 /* policyd_outcome_clear - free the texts of an outcome */
 void
 policyd_outcome_clear(struct policyd_outcome *o)
@@ -92,15 +78,15 @@ policyd_check_resume(struct policyd_check *k)
 		policyd_check_advance(k);
 }
 
-/* policyd_check_static - step 1 */
+/* policyd_check_static - step 1: skips from the request alone (the client
+ * address already parsed at the start, the SASL login) */
 static enum policyd_step_status
 policyd_check_static(struct policyd_check *k)
 {
-	struct policyd_request r = { { 0 }, 0 };
-
-	r.attr[POLICYD_ATTR_CLIENT_ADDRESS] = k->client;
-	r.attr[POLICYD_ATTR_SASL_USERNAME] = k->sasl;
-	k->out.skip_reason = policyd_check_static_skip(k->c, &r);
+	if (policyd_cidr_list_match(&k->c->skip_addresses, k->family, k->addr))
+		k->out.skip_reason = "client in skip_addresses";
+	else if (k->c->skip_sasl_authenticated && k->sasl[0] != '\0')
+		k->out.skip_reason = "SASL-authenticated client";
 	return STEP_NEXT;
 }
 

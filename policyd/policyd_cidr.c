@@ -29,19 +29,16 @@ policyd_cidr_valid(const char *s)
 	return net_prefix_parse(s, strlen(s), &n) == 0;
 }
 
-/* policyd_cidr_list_match - is the address text in one of the CIDR items? */
+/* policyd_cidr_list_match - is the address (family, bytes) in one of the CIDR items? */
 bool
-policyd_cidr_list_match(const struct config_list *l, const char *addr)
+policyd_cidr_list_match(const struct config_list *l, int family,
+    const unsigned char addr[16])
 {
-	unsigned char a[16];
-	int family;
 	struct net_prefix n;
 
-	if (addr == NULL || !policyd_cidr_addr_parse(addr, &family, a))
-		return false;
 	for (size_t i = 0; i < l->count; i++)
 		if (net_prefix_parse(l->items[i], strlen(l->items[i]), &n) == 0 &&
-		    net_prefix_match(&n, family, a))
+		    net_prefix_match(&n, family, addr))
 			return true;
 	return false;
 }

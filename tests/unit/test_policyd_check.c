@@ -14,6 +14,17 @@
 #include "policyd.h"
 #include "util.h"
 
+/* text_in_list - the address text parsed as policyd does, then matched */
+static bool
+text_in_list(const struct config_list *l, const char *addr)
+{
+	unsigned char a[16];
+	int family;
+
+	return policyd_cidr_addr_parse(addr, &family, a) &&
+	    policyd_cidr_list_match(l, family, a);
+}
+
 START_TEST(cidr_lists_match_by_family_and_prefix)
 {
 	char *items[] = { "127.0.0.0/8", "::ffff:127.0.0.0/104", "::1", "192.0.2.128/25",
@@ -32,7 +43,7 @@ START_TEST(cidr_lists_match_by_family_and_prefix)
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(t); i++)
-		ck_assert_msg(policyd_cidr_list_match(&l, t[i].addr) == t[i].in, "%s",
+		ck_assert_msg(text_in_list(&l, t[i].addr) == t[i].in, "%s",
 		    t[i].addr);
 	ck_assert(policyd_cidr_valid("10.0.0.0/8"));
 	ck_assert(policyd_cidr_valid("2001:db8::/128"));
