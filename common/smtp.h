@@ -126,7 +126,7 @@ const char *smtp_param_check(const struct smtp_param *prm, bool is_rcpt,
 
 /* ---- xtext, RFC 3461 §4 (smtp_xtext.c) ---- */
 
-/* smtp_xtext_decode - decode xtext into out; -1 on malformed input */
+/* smtp_xtext_decode - decode xtext into out (NULL: only check it); -1 on malformed input */
 int smtp_xtext_decode(const char *p, size_t len, struct buf *out);
 /* smtp_xtext_encode - encode bytes as xtext into out */
 int smtp_xtext_encode(const char *p, size_t len, struct buf *out);

@@ -27,7 +27,7 @@ smtp_xtext_xchar(unsigned char c)
 	return c >= '!' && c <= '~' && c != '+' && c != '=';
 }
 
-/* smtp_xtext_decode - decode xtext into out; -1 on malformed input */
+/* smtp_xtext_decode - decode xtext into out (NULL: only check it); -1 on malformed input */
 int
 smtp_xtext_decode(const char *p, size_t len, struct buf *out)
 {
@@ -43,34 +43,24 @@ smtp_xtext_decode(const char *p, size_t len, struct buf *out)
 			lo = smtp_xtext_hex(p[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
-			buf_append_char(out, (char)(hi * 16 + lo));
+			if (out)
+				buf_append_char(out, (char)(hi * 16 + lo));
 			i += 2;
 		} else if (smtp_xtext_xchar(c)) {
-			buf_append_char(out, (char)c);
+			if (out)
+				buf_append_char(out, (char)c);
 		} else {
 			return -1;
 		}
 	}
-	return out->overflow ? -1 : 0;
+	return out && out->overflow ? -1 : 0;
 }
 
 /* smtp_xtext_valid - is (p, len) well-formed xtext */
 bool
 smtp_xtext_valid(const char *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '+') {
-			if (len - i < 3 || smtp_xtext_hex(p[i + 1]) < 0 ||
-			    smtp_xtext_hex(p[i + 2]) < 0)
-				return false;
-			i += 2;
-		} else if (!smtp_xtext_xchar(c)) {
-			return false;
-		}
-	}
-	return true;
+	return smtp_xtext_decode(p, len, NULL) == 0;
 }
 
 /* smtp_xtext_encode - encode bytes as xtext into out */

@@ -74,6 +74,24 @@ spf_eval_error(struct spf_eval *e, enum spf_result result, const char *fmt, ...)
 	e->finished = true;
 }
 
+/* spf_eval_answer_has_client - an A/AAAA record of a holds the client within
+ * the prefix of its family (§5.3, and §5.5 with 32/128) */
+bool
+spf_eval_answer_has_client(const struct spf_eval *e, const struct dns_answer *a,
+    unsigned cidr4, unsigned cidr6)
+{
+	for (size_t i = 0; i < a->count; i++) {
+		const struct dns_rr *rr = &a->rr[i];
+		int fam = rr->type == DNS_TYPE_A ? AF_INET : AF_INET6;
+
+		if (rr->len == (fam == AF_INET ? 4u : 16u) &&
+		    spf_addr_match(&e->client, fam, (const unsigned char *)rr->data,
+		    fam == AF_INET ? cidr4 : cidr6))
+			return true;
+	}
+	return false;
+}
+
 /* spf_eval_dns_error - temperror for a failed lookup (§5); true when a is an error */
 bool
 spf_eval_dns_error(struct spf_eval *e, const struct dns_answer *a)

@@ -177,6 +177,9 @@ void spf_eval_query(struct spf_eval *e, const char *name, enum dns_type type,
 /* spf_eval_error - end the evaluation with result and a reason */
 void spf_eval_error(struct spf_eval *e, enum spf_result result, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* spf_eval_answer_has_client - an A/AAAA record of a holds the client (cidr4/cidr6 prefixes) */
+bool spf_eval_answer_has_client(const struct spf_eval *e, const struct dns_answer *a,
+    unsigned cidr4, unsigned cidr6);
 /* spf_eval_dns_error - temperror for a failed lookup; true when a is an error */
 bool spf_eval_dns_error(struct spf_eval *e, const struct dns_answer *a);
 /* spf_eval_void - count a void lookup (§4.6.4); false after permerror */

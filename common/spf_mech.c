@@ -62,17 +62,8 @@ static bool
 mech_addrs_match(struct spf_eval *e, const struct dns_answer *a)
 {
 	const struct spf_term *t = spf_eval_term(e);
-	unsigned prefix = e->client.family == AF_INET ? t->cidr4 : t->cidr6;
 
-	for (size_t i = 0; i < a->count; i++) {
-		const struct dns_rr *rr = &a->rr[i];
-		int fam = rr->type == DNS_TYPE_A ? AF_INET : AF_INET6;
-
-		if (rr->len == (fam == AF_INET ? 4u : 16u) &&
-		    spf_addr_match(&e->client, fam, (const unsigned char *)rr->data, prefix))
-			return true;
-	}
-	return false;
+	return spf_eval_answer_has_client(e, a, t->cidr4, t->cidr6);
 }
 
 /* mech_a_answer - addresses of the a target */

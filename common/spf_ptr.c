@@ -31,17 +31,9 @@ ptr_addr_answer(struct spf_eval *e, const struct dns_answer *a)
 {
 	const char *name = e->names[e->iname - 1];
 
-	for (size_t i = 0; i < a->count; i++) {
-		const struct dns_rr *rr = &a->rr[i];
-		int fam = rr->type == DNS_TYPE_A ? AF_INET : AF_INET6;
-
-		if (rr->len == (fam == AF_INET ? 4u : 16u) &&
-		    spf_addr_match(&e->client, fam, (const unsigned char *)rr->data,
-		    fam == AF_INET ? 32 : 128)) {
-			e->valid = xrealloc(e->valid, (e->nvalid + 1) * sizeof(*e->valid));
-			e->valid[e->nvalid++] = xstrdup(name);
-			break;
-		}
+	if (spf_eval_answer_has_client(e, a, 32, 128)) {
+		e->valid = xrealloc(e->valid, (e->nvalid + 1) * sizeof(*e->valid));
+		e->valid[e->nvalid++] = xstrdup(name);
 	}
 	e->step = ptr_next;
 }
