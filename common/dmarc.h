@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "dns.h"
+#include "mailaddr.h"
 #include "spf.h"
 #include "util.h"
 
@@ -43,8 +44,9 @@
  * label less each time. */
 #define DMARC_WALK_QUERY_LIMIT	8
 #define DMARC_WALK_CUT_LABELS	7
-/* RFC 1035 §2.3.4: 255 octets in wire form, 253 in text without the final dot */
-#define DMARC_DOMAIN_SIZE	256
+/* RFC 1035 §2.3.4: 255 octets in wire form, 253 in text without the final
+ * dot; the size of the names mailaddr_domain_to_ascii writes */
+#define DMARC_DOMAIN_SIZE	MAILADDR_DOMAIN_SIZE
 /* Our bound on URIs kept per rua= / ruf= (RFC 9989 "DMARC URIs" says send to each) */
 #define DMARC_URI_LIMIT		4
 /* Our bound on one URI's length */
@@ -224,8 +226,6 @@ unsigned dmarc_walk_next_labels(unsigned labels);
 
 /* ---- domain names (dmarc_domain.c) ---- */
 
-/* dmarc_domain_norm - lower-case copy without a trailing dot; -1 if not a usable name */
-int dmarc_domain_norm(const char *p, size_t len, char out[DMARC_DOMAIN_SIZE]);
 /* dmarc_domain_labels - count labels of a normalised domain name */
 unsigned dmarc_domain_labels(const char *d);
 /* dmarc_domain_suffix - pointer to the suffix of d made of its last n labels */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "dmarc.h"
+#include "mailaddr.h"
 
 struct dmarc_walker {
 	struct dns_resolver *r;
@@ -255,7 +256,7 @@ dmarc_walk_start(struct dns_resolver *r, const char *domain, dmarc_walk_cb cb,
 	wk->cb = cb;
 	wk->arg = arg;
 	wk->w.policy_step = -1;
-	if (dmarc_domain_norm(domain, strlen(domain), wk->w.domain) != 0) {
+	if (mailaddr_domain_to_ascii(domain, strlen(domain), wk->w.domain) != 0) {
 		wk->w.status = DMARC_WALK_BAD_DOMAIN;
 		snprintf(wk->w.domain, sizeof(wk->w.domain), "%.*s",
 		    (int)(sizeof(wk->w.domain) - 1), domain);

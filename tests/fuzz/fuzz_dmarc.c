@@ -42,7 +42,7 @@ fuzz_addr(const char *p, size_t n)
 
 		if (l.addr[i].literal || !d[0])
 			continue;
-		if (dmarc_domain_norm(d, strlen(d), norm) != 0 || strcmp(norm, d) != 0)
+		if (mailaddr_domain_to_ascii(d, strlen(d), norm) != 0 || strcmp(norm, d) != 0)
 			abort();
 	}
 }
