@@ -27,24 +27,6 @@
 
 #define DKIM_ED25519_KEY_LEN	32	/* RFC 8032 §5.1.5 public key */
 
-/* dkim_key_list_has - colon-separated list v contains word (case-insensitive) */
-static bool
-dkim_key_list_has(struct span v, const char *word)
-{
-	const char *p = v.p, *end = v.p + v.len;
-
-	while (p <= end) {
-		const char *c = memchr(p, ':', (size_t)(end - p));
-
-		if (c == NULL)
-			c = end;
-		if (span_eq_ci(span_trim((struct span){ p, (size_t)(c - p) }), word))
-			return true;
-		p = c + 1;
-	}
-	return false;
-}
-
 /* dkim_key_tag - value of tag name, or an empty span with p == NULL */
 static struct span
 dkim_key_tag(const struct tagvalue_list *l, const char *name)
@@ -85,11 +67,11 @@ dkim_keyrec_parse(const char *p, size_t len, struct dkim_keyrec *kr, const char 
 		return -1;
 	}
 	kr->revoked = kr->p.len == 0;
-	kr->testing = kr->t.p && dkim_key_list_has(kr->t, "y");
-	kr->strict = kr->t.p && dkim_key_list_has(kr->t, "s");
-	kr->hash_sha256_ok = kr->h.p == NULL || dkim_key_list_has(kr->h, "sha256");
-	kr->service_email_ok = kr->s.p == NULL || dkim_key_list_has(kr->s, "*") ||
-	    dkim_key_list_has(kr->s, "email");
+	kr->testing = kr->t.p && tagvalue_list_has(kr->t, "y");
+	kr->strict = kr->t.p && tagvalue_list_has(kr->t, "s");
+	kr->hash_sha256_ok = kr->h.p == NULL || tagvalue_list_has(kr->h, "sha256");
+	kr->service_email_ok = kr->s.p == NULL || tagvalue_list_has(kr->s, "*") ||
+	    tagvalue_list_has(kr->s, "email");
 	return 0;
 }
 

@@ -146,16 +146,13 @@ dkim_sig_tag_d(struct dkim_sig *sig, const struct tagvalue_tag *t)
 static int
 dkim_sig_tag_h(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
-	const char *p = t->value.p, *end = p + t->value.len;
+	struct span name;
+	size_t pos = 0, n = 1;
 
-	sig->h = xcalloc(DKIM_H_NAMES_LIMIT, sizeof(*sig->h));
-	while (p <= end) {
-		const char *c = memchr(p, ':', (size_t)(end - p));
-		struct span name;
-
-		if (c == NULL)
-			c = end;
-		name = span_trim((struct span){ p, (size_t)(c - p) });
+	for (size_t i = 0; i < t->value.len; i++)
+		n += t->value.p[i] == ':';
+	sig->h = xcalloc(n < DKIM_H_NAMES_LIMIT ? n : DKIM_H_NAMES_LIMIT, sizeof(*sig->h));
+	while (tagvalue_list_next(t->value, &pos, &name)) {
 		if (name.len == 0)
 			return dkim_sig_fail(sig, "empty header name in h=");
 		for (size_t i = 0; i < name.len; i++)
@@ -164,7 +161,6 @@ dkim_sig_tag_h(struct dkim_sig *sig, const struct tagvalue_tag *t)
 		if (sig->nh == DKIM_H_NAMES_LIMIT)
 			return dkim_sig_fail(sig, "too many header names in h=");
 		sig->h[sig->nh++] = name;
-		p = c + 1;
 	}
 	return 0;
 }
@@ -192,19 +188,8 @@ dkim_sig_tag_l(struct dkim_sig *sig, const struct tagvalue_tag *t)
 static int
 dkim_sig_tag_q(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
-	const char *p = t->value.p, *end = p + t->value.len;
-
-	while (p <= end) {
-		const char *c = memchr(p, ':', (size_t)(end - p));
-		struct span m;
-
-		if (c == NULL)
-			c = end;
-		m = span_trim((struct span){ p, (size_t)(c - p) });
-		if (span_eq_ci(m, "dns/txt") || span_eq_ci(m, "dns"))
-			return 0;
-		p = c + 1;
-	}
+	if (tagvalue_list_has(t->value, "dns/txt") || tagvalue_list_has(t->value, "dns"))
+		return 0;
 	return dkim_sig_fail(sig, "unsupported key query method (q=)");
 }
 

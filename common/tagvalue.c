@@ -246,3 +246,32 @@ tagvalue_error_str(enum tagvalue_error e)
 	}
 	return "unknown";
 }
+
+/* tagvalue_list_next - next colon-separated item (see tagvalue.h) */
+bool
+tagvalue_list_next(struct span v, size_t *pos, struct span *item)
+{
+	const char *c;
+	size_t end;
+
+	if (*pos > v.len)
+		return false;
+	c = v.len > *pos ? memchr(v.p + *pos, ':', v.len - *pos) : NULL;
+	end = c ? (size_t)(c - v.p) : v.len;
+	*item = span_trim((struct span){ v.p + *pos, end - *pos });
+	*pos = end + 1;
+	return true;
+}
+
+/* tagvalue_list_has - an item is word (case-insensitive) */
+bool
+tagvalue_list_has(struct span v, const char *word)
+{
+	struct span item;
+	size_t pos = 0;
+
+	while (tagvalue_list_next(v, &pos, &item))
+		if (span_eq_ci(item, word))
+			return true;
+	return false;
+}

@@ -71,5 +71,13 @@ const struct tagvalue_tag *tagvalue_find(const struct tagvalue_list *list,
 long tagvalue_copy_nows(struct span v, char *out, size_t outlen);
 /* tagvalue_error_str - name of an error */
 const char *tagvalue_error_str(enum tagvalue_error e);
+/*
+ * tagvalue_list_next - the next item of a colon-separated value (h=, q=,
+ * k=, s=, h= of key records), blanks around it trimmed; *pos starts at 0;
+ * false after the last (an empty value has one empty item)
+ */
+bool tagvalue_list_next(struct span v, size_t *pos, struct span *item);
+/* tagvalue_list_has - an item of the colon-separated value v is word (case-insensitive) */
+bool tagvalue_list_has(struct span v, const char *word);
 
 #endif

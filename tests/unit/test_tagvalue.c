@@ -151,6 +151,38 @@ START_TEST(tagvalue_parser_reads_only_given_length)
 }
 END_TEST
 
+/* colon-separated values: items trimmed, empty ones kept, membership */
+START_TEST(tagvalue_colon_lists)
+{
+	static const struct {
+		const char *v;
+		const char *items[5];
+	} c[] = {
+		{ "from:to", { "from", "to", NULL } },
+		{ " from : To \r\n\t: subject", { "from", "To", "subject", NULL } },
+		{ "", { "", NULL } },
+		{ "a:", { "a", "", NULL } },
+		{ ":", { "", "", NULL } },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct span v = span_from_cstr(c[i].v), item;
+		size_t pos = 0, n = 0;
+
+		while (tagvalue_list_next(v, &pos, &item)) {
+			ck_assert_msg(c[i].items[n] != NULL, "%s: extra item", c[i].v);
+			ck_assert_msg(item.len == strlen(c[i].items[n]) && memcmp(item.p, c[i].items[n], item.len) == 0,
+			    "%s: item %zu", c[i].v, n);
+			n++;
+		}
+		ck_assert_msg(c[i].items[n] == NULL, "%s: %zu items", c[i].v, n);
+	}
+	ck_assert(tagvalue_list_has(span_from_cstr("dns/txt"), "DNS/TXT"));
+	ck_assert(tagvalue_list_has(span_from_cstr("sha1 : sha256"), "sha256"));
+	ck_assert(!tagvalue_list_has(span_from_cstr("sha1:sha2567"), "sha256"));
+}
+END_TEST
+
 static Suite *
 tagvalue_suite(void)
 {
@@ -163,6 +195,7 @@ tagvalue_suite(void)
 	tcase_add_test(tc, tagvalue_tag_limit_enforced);
 	tcase_add_test(tc, tagvalue_copy_nows_strips_folding);
 	tcase_add_test(tc, tagvalue_parser_reads_only_given_length);
+	tcase_add_test(tc, tagvalue_colon_lists);
 	suite_add_tcase(s, tc);
 	return s;
 }
