@@ -184,6 +184,35 @@ feed(struct reinject_msg *m, const char *text)
 	}
 }
 
+/*
+ * run_message - text through the pipeline of w as a message from sender,
+ * client addr with HELO helo (XFORWARD), to one recipient; the message,
+ * finished (the caller frees it)
+ */
+static struct reinject_msg *
+run_message(struct world *w, const char *helo, const char *addr, const char *sender,
+    bool sign, const char *text)
+{
+	struct reinject_msg *m;
+
+	w->xf.value[SMTP_XFWD_HELO] = xstrdup(helo);
+	w->xf.value[SMTP_XFWD_ADDR] = xstrdup(addr);
+	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
+	m = reinject_msg_new(&w->ctx);
+	m->sender = sender;
+	m->nrcpt = 1;
+	m->xf = &w->xf;
+	m->sign = sign;
+	reinject_pipeline_begin(m);
+	feed(m, text);
+	ck_assert_int_eq(reinject_msg_end(m), 0);
+	reinject_pipeline_run(m, done, &w->done);
+	if (!w->done)
+		event_base_dispatch(w->base);
+	ck_assert_int_eq(w->done, 1);
+	return m;
+}
+
 START_TEST(reinject_dmarc_stage_table)
 {
 	const struct run *r = &runs[_i];
@@ -192,21 +221,7 @@ START_TEST(reinject_dmarc_stage_table)
 	const char *pre;
 
 	world_init(&w, r->setting);
-	w.xf.value[SMTP_XFWD_HELO] = xstrdup(r->helo);
-	w.xf.value[SMTP_XFWD_ADDR] = xstrdup(r->addr);
-	w.xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
-	m = reinject_msg_new(&w.ctx);
-	m->sender = r->sender;
-	m->nrcpt = 1;
-	m->xf = &w.xf;
-	m->sign = r->sign;
-	reinject_pipeline_begin(m);
-	feed(m, r->message);
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w.done);
-	if (!w.done)
-		event_base_dispatch(w.base);
-	ck_assert_msg(w.done == 1, "%s: pipeline did not finish", r->name);
+	m = run_message(&w, r->helo, r->addr, r->sender, r->sign, r->message);
 	pre = buf_cstr(&m->prepend);
 	ck_assert_msg(m->action == r->action, "%s: action %d", r->name, m->action);
 	ck_assert_msg(m->code == r->code, "%s: code %d", r->name, m->code);
@@ -249,19 +264,8 @@ START_TEST(reinject_dmarc_timeout_applies_temperror_action)
 	dns_resolver_free(w.dns);
 	w.ctx.dns = w.dns = dns_mem_new(w.base);
 	dns_mem_set_delay(w.dns, 5000);
-	w.xf.value[SMTP_XFWD_HELO] = xstrdup("mx.unrelated.example");
-	w.xf.value[SMTP_XFWD_ADDR] = xstrdup("203.0.113.5");
-	m = reinject_msg_new(&w.ctx);
-	m->sender = "x@unrelated.example";
-	m->nrcpt = 1;
-	m->xf = &w.xf;
-	reinject_pipeline_begin(m);
-	feed(m, "From: <a@reject.example>\n\nbody\n");
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w.done);
-	if (!w.done)
-		event_base_dispatch(w.base);
-	ck_assert_int_eq(w.done, 1);
+	m = run_message(&w, "mx.unrelated.example", "203.0.113.5", "x@unrelated.example",
+	    false, "From: <a@reject.example>\n\nbody\n");
 	ck_assert_int_eq(m->code, 451);
 	ck_assert_ptr_nonnull(m->tempfail);
 	reinject_msg_free(m);
@@ -278,13 +282,6 @@ START_TEST(reinject_dmarc_tag_keeps_a_subject_it_cannot_tag)
 	bool kept = false;
 
 	world_init(&w, "dmarc_quarantine_action = tag");
-	w.xf.value[SMTP_XFWD_HELO] = xstrdup("mx.unrelated.example");
-	w.xf.value[SMTP_XFWD_ADDR] = xstrdup("203.0.113.5");
-	m = reinject_msg_new(&w.ctx);
-	m->sender = "x@unrelated.example";
-	m->nrcpt = 1;
-	m->xf = &w.xf;
-	reinject_pipeline_begin(m);
 	buf_init(&text, 1 << 20);
 	/* a 65531-byte field: within the parser's 64 KiB, not with the tag */
 	buf_append_str(&text, "From: <boss@quar.example>\nSubject: s");
@@ -294,12 +291,8 @@ START_TEST(reinject_dmarc_tag_keeps_a_subject_it_cannot_tag)
 			buf_append_str(&text, "0123456789");
 	}
 	buf_append_str(&text, "\n\nbody\n");
-	feed(m, buf_cstr(&text));
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w.done);
-	if (!w.done)
-		event_base_dispatch(w.base);
-	ck_assert_int_eq(w.done, 1);
+	m = run_message(&w, "mx.unrelated.example", "203.0.113.5", "x@unrelated.example",
+	    false, buf_cstr(&text));
 	ck_assert(!m->raw);
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (reinject_msg_field_is(m, i, "Subject"))
