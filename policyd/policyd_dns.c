@@ -1,6 +1,6 @@
 /*
  * policyd_dns.c - the resolver from the dns_* settings: libunbound on the
- * daemon's event loop (common/dns_unbound.c), forwarding to dns_forwarders or
+ * daemon's event loop (common/dns/dns_unbound.c), forwarding to dns_forwarders or
  * to the servers of dns_resolv_conf.
  */
 

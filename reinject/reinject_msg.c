@@ -17,7 +17,7 @@
 #include "log.h"
 #include "reinject.h"
 
-/* reinject_msg_on_header - common/msg callback: keep the field, tell stages */
+/* reinject_msg_on_header - common/mail/msg.callback: keep the field, tell stages */
 static int
 reinject_msg_on_header(void *arg, struct span name, struct span field)
 {
@@ -46,7 +46,7 @@ reinject_msg_on_header(void *arg, struct span name, struct span field)
 	return 0;
 }
 
-/* reinject_msg_on_eoh - common/msg callback: end of the header section */
+/* reinject_msg_on_eoh - common/mail/msg.callback: end of the header section */
 static int
 reinject_msg_on_eoh(void *arg)
 {
@@ -57,7 +57,7 @@ reinject_msg_on_eoh(void *arg)
 	return 0;
 }
 
-/* reinject_msg_on_body - common/msg callback: body bytes */
+/* reinject_msg_on_body - common/mail/msg.callback: body bytes */
 static int
 reinject_msg_on_body(void *arg, const char *p, size_t len)
 {

@@ -1,6 +1,6 @@
 /*
  * fuzz_dns_wire.c - libFuzzer target for the DNS response decoder
- * (common/dns_wire.c): any byte string, decoded for every record type the
+ * (common/dns/dns_wire.c): any byte string, decoded for every record type the
  * resolver interface asks for, must give 0 or -1, never a crash or a read
  * past the input; decoded records must respect the dns.h shapes.
  */

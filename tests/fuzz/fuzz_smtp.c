@@ -2,8 +2,8 @@
  * fuzz_smtp.c - libFuzzer target for the SMTP command parser (verbs, MAIL/RCPT
  * paths and ESMTP parameters, XFORWARD, xtext), the SMTP reply parser with EHLO
  * capabilities, and the header parsers reinject runs on message headers: the
- * Authentication-Results and Received-SPF parsers (common/authres.c) and the
- * RFC 5322 header/body splitter (common/msg.c).
+ * Authentication-Results and Received-SPF parsers (common/mail/authres.c) and the
+ * RFC 5322 header/body splitter (common/mail/msg.c).
  *
  * Every line is a separate exactly-sized allocation, so a read past (pointer,
  * length) is caught.  Any input must give a verdict: never a crash or a leak.

@@ -1,6 +1,6 @@
 /*
  * fuzz_spf.c - libFuzzer target for the SPF record parser and macro expander
- * (common/spf_record.c, common/spf_macro.c; RFC 7208 §4.6, §7).
+ * (common/spf/spf_record.c, common/spf/spf_macro.c; RFC 7208 §4.6, §7).
  *
  * The first byte picks the client family and whether the text is an explain-string;
  * the rest is parsed as a record (after "v=spf1") and expanded as a macro-string.

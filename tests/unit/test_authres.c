@@ -1,6 +1,6 @@
 /*
  * test_authres.c - Authentication-Results builder/parser and Received-SPF
- * parsing (common/authres.c, RFC 8601, RFC 7208 §9.1).
+ * parsing (common/mail/authres.c, RFC 8601, RFC 7208 §9.1).
  */
 #include <check.h>
 #include <stdlib.h>
