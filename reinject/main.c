@@ -107,8 +107,10 @@ main(int argc, char **argv)
 	log_open("reinject", LOG_DEST_STDERR);
 	log_set_debug(debug);
 	buf_init(&err, CONFIG_ERROR_LIMIT);
-	if (reinject_conf_load(&c, access(path, F_OK) == 0 ||
-	    strcmp(path, REINJECT_DEFAULT_CONF) ? path : NULL, &err) < 0) {
+	/* a missing file is an error, the default one too: an admin's file
+	 * must never be silently replaced by the built-in defaults (-c /dev/null
+	 * asks for those) */
+	if (reinject_conf_load(&c, path, &err) < 0) {
 		fprintf(stderr, "%s", buf_cstr(&err));
 		return 1;
 	}
