@@ -5,6 +5,10 @@
 #   3. build-fuzz/  clang + libFuzzer: every tests/fuzz target for a bounded
 #                   time (MAILAUTH_FUZZ_SECONDS in total, default 60); skipped
 #                   when clang is not installed
+#   4. package      the Debian package built, installed, run, upgraded and
+#                   purged (tests/package/package-test.sh); only as root with
+#                   CI=true or MAILAUTH_PACKAGE_TEST=1, since it installs a
+#                   package on the machine
 # Every stage runs even when an earlier one failed; the exit status is
 # non-zero when any stage failed.  The dependencies must be installed
 # (scripts/install-deps.sh).
@@ -170,6 +174,16 @@ if command -v clang >/dev/null 2>&1; then
 else
 	summary+=("fuzz     SKIP  (clang not installed)")
 fi
+
+# package - the Debian package test; exit 77 (not asked for, not root) skips
+package() {
+	local rc
+	tests/package/package-test.sh
+	rc=$?
+	[ $rc -eq 77 ] && { stage_note="skipped"; return 0; }
+	return $rc
+}
+stage package package
 
 note "summary ($((SECONDS - t_start))s)"
 printf '%s\n' "${summary[@]}"
