@@ -10,8 +10,9 @@
 #                   CI=true or MAILAUTH_PACKAGE_TEST=1, since it installs a
 #                   package on the machine
 # Every stage runs even when an earlier one failed; the exit status is
-# non-zero when any stage failed.  The dependencies must be installed
-# (scripts/install-deps.sh).
+# non-zero when any stage failed.  As root, the packages the tests need are
+# installed first (scripts/install-deps.sh --test; MAILAUTH_SKIP_DEPS=1
+# skips that); otherwise they must be installed already.
 #
 # Environment:
 #   MAILAUTH_BUILD_PREFIX  build directory prefix (default "build": build,
@@ -151,10 +152,13 @@ fuzz() {
 	return $rc
 }
 
+if [ "$(id -u)" -eq 0 ] && [ "${MAILAUTH_SKIP_DEPS:-0}" != 1 ]; then
+	scripts/install-deps.sh --test || exit 1
+fi
 for tool in meson ninja cc pkg-config; do
 	command -v "$tool" >/dev/null 2>&1 && continue
 	echo "test.sh: $tool not found: install the dependencies first" \
-	    "(scripts/install-deps.sh, as root; ./run.sh does it too)" >&2
+	    "(scripts/install-deps.sh --test, as root)" >&2
 	exit 1
 done
 

@@ -1,6 +1,8 @@
 #!/bin/sh
-# install-deps.sh - install the Debian 12 packages the build and the tests
-# need (.ci/packages.txt, one name per line, '#' comments), non-interactively.
+# install-deps.sh [--test] - install the Debian 12 packages that building and
+# running need (.ci/packages.txt), and with --test also those only the tests
+# need (.ci/packages-test.txt); one name per line, '#' comments;
+# non-interactively.
 #
 # Installing must not change how the machine runs: postfix is pre-seeded as
 # "No configuration" (no main.cf, no system Postfix on port 25), and while
@@ -20,11 +22,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-list="$top/.ci/packages.txt"
+lists="$top/.ci/packages.txt"
+[ "${1:-}" = --test ] && lists="$lists $top/.ci/packages-test.txt"
 policy=/usr/sbin/policy-rc.d
-test_daemons="unbound postfix"	# packages whose service the tests never use
+test_daemons="unbound postfix opendkim postgresql"	# packages whose service the tests never use
 
-pkgs=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$list" | grep -v '^$' | sort -u)
+# shellcheck disable=SC2086
+pkgs=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' $lists | grep -v '^$' | sort -u)
 
 missing=""
 for p in $pkgs; do
@@ -60,11 +64,16 @@ apt-get install -y -q $missing
 
 # Daemons needed only as programs for the tests' private instances: when
 # this run installed them, do not let systemd start them at the next boot
-# either.  A Postfix or unbound that was already installed is not touched.
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-	for p in $missing; do
-		case " $test_daemons " in
-		*" $p "*) systemctl disable "$p" >/dev/null 2>&1 || true ;;
-		esac
-	done
-fi
+# either (systemctl disables offline too, and update-rc.d covers sysvinit).
+# A daemon that was already installed is not touched.
+for p in $missing; do
+	case " $test_daemons " in
+	*" $p "*)
+		command -v systemctl >/dev/null 2>&1 &&
+		    systemctl disable "$p" >/dev/null 2>&1
+		command -v update-rc.d >/dev/null 2>&1 &&
+		    update-rc.d "$p" disable >/dev/null 2>&1
+		;;
+	esac
+done
+exit 0
