@@ -313,6 +313,43 @@ ub_set(struct ub_ctx *ctx, const char *opt, const char *val)
 }
 
 /*
+ * Special-use zones libunbound answers itself by default (RFC 6761 test. and
+ * invalid., RFC 8375 home.arpa.) but which an administrator's own resolver
+ * may serve for testing: a stub asks its upstream for them.  Their DNSSEC
+ * status is insecure (the root proves they do not exist).  localhost. and
+ * onion. (RFC 7686) stay answered locally.
+ */
+static const char *const ub_stub_zones[] = { "test.", "invalid.", "home.arpa." };
+
+/* ub_insecure_special_use - no DNSSEC chain to expect for the zones above */
+static int
+ub_insecure_special_use(struct ub_ctx *ctx)
+{
+	for (size_t i = 0; i < ARRAY_LEN(ub_stub_zones); i++)
+		if (ub_set(ctx, "domain-insecure:", ub_stub_zones[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * ub_forward_special_use - a stub drops libunbound's own answers for the
+ * zones above so that they go upstream (after ub_warmup: the zones exist
+ * once the context is finalised)
+ */
+static int
+ub_forward_special_use(struct ub_ctx *ctx, const struct dns_unbound_config *cfg)
+{
+	int rc;
+
+	if (cfg->recursion && (cfg->forwarders == NULL || cfg->forwarders[0] == NULL))
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(ub_stub_zones); i++)
+		if ((rc = ub_ctx_zone_remove(ctx, ub_stub_zones[i])) != 0)
+			return ub_fail("special-use zone", ub_stub_zones[i], rc);
+	return 0;
+}
+
+/*
  * ub_setup_upstream - forwarders, resolv.conf or full recursion.  A
  * forwarding stub leaves the private-address reverse zones (RFC 6303) to its
  * upstream, which knows the local network; a full resolver answers them
@@ -339,7 +376,7 @@ ub_setup_upstream(struct ub_ctx *ctx, const struct dns_unbound_config *cfg)
 	    ub_set(ctx, "insecure-lan-zones:", "yes") < 0 ||
 	    ub_set(ctx, "infra-keep-probing:", "yes") < 0)
 		return -1;
-	return 0;
+	return ub_insecure_special_use(ctx);
 }
 
 /* ub_setup - apply the configuration to a fresh context */
@@ -419,7 +456,8 @@ dns_unbound_new(struct event_base *base, const struct dns_unbound_config *cfg,
 		*err = "cannot create a libunbound context";
 		return NULL;
 	}
-	if (ub_setup(ctx, cfg) < 0 || ub_warmup(ctx) < 0) {
+	if (ub_setup(ctx, cfg) < 0 || ub_warmup(ctx) < 0 ||
+	    ub_forward_special_use(ctx, cfg) < 0) {
 		ub_ctx_delete(ctx);
 		*err = ub_errbuf;
 		return NULL;

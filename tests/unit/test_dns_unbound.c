@@ -37,7 +37,14 @@ static const char zone_text[] =
     "example. MX 20 mx2.example.\n"
     "25.2.0.192.in-addr.arpa. PTR mail.example.\n"
     "alias.example. CNAME mail.example.\n"
-    "zone refused.example. refuse\n";
+    "zone refused.example. refuse\n"
+    /* special-use zones (RFC 6761, RFC 8375) an admin tests with */
+    "zone test.\n"
+    "mail.test. A 192.0.2.30\n"
+    "zone invalid.\n"
+    "host.invalid. A 192.0.2.31\n"
+    "zone home.arpa.\n"
+    "router.home.arpa. A 192.0.2.32\n";
 
 /* signed.example: a DNSSEC-signed zone (dnsserver.sh sign) */
 static const char signed_text[] =
@@ -165,6 +172,12 @@ static const struct answer_case {
 	  DNS_RCODE_NOERROR, 0, NULL },
 	{ "refused_maps_to_servfail", "x.refused.example", DNS_TYPE_A,
 	  DNS_RCODE_SERVFAIL, 0, NULL },
+	{ "special_use_test_goes_to_the_forwarder", "mail.test", DNS_TYPE_A,
+	  DNS_RCODE_NOERROR, 1, "192.0.2.30" },
+	{ "special_use_invalid_goes_to_the_forwarder", "host.invalid",
+	  DNS_TYPE_A, DNS_RCODE_NOERROR, 1, "192.0.2.31" },
+	{ "special_use_home_arpa_goes_to_the_forwarder", "router.home.arpa",
+	  DNS_TYPE_A, DNS_RCODE_NOERROR, 1, "192.0.2.32" },
 };
 
 START_TEST(dns_unbound_answers_from_real_server)
