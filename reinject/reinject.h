@@ -281,8 +281,10 @@ struct reinject_data {
 	struct buf line;	/* current line, unterminated */
 	bool cr;		/* previous byte was a CR not yet resolved */
 	bool in_body;		/* past the empty line ending the header section */
-	bool done;		/* ".CRLF" seen */
+	bool done;		/* CRLF "." CRLF seen */
 	bool unstuffed;		/* the current line was folded: its start is handled */
+	bool after_bare;	/* the current line follows a bare CR or LF, so
+				 * "." CRLF on it is content, not the end */
 	bool bare_nl;		/* a bare CR or LF was seen */
 	bool long_line;		/* a line over SMTP_TEXT_LINE_LIMIT was seen */
 	bool too_big;		/* message_size_limit exceeded */

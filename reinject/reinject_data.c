@@ -6,6 +6,8 @@
  * a line here.  A bare LF or bare CR (SMTP smuggling, CVE-2023-51764) never
  * ends the message and is never passed on as a line end: it is turned into
  * CRLF (bare_newline_action = normalize), or the message is refused (refuse).
+ * The end needs CRLF on both sides of the ".": a "." CRLF line that follows a
+ * bare CR or LF ("\n.\r\n", "\r.\r\n") is content under either setting.
  * Lines longer than RFC 5322 §2.1.1's 998 octets are broken before signing
  * (a header line at a blank, so unfolding restores it; else with CRLF SP),
  * or refused (long_line_action).  Lines go to line_cb with CRLF appended.
@@ -66,7 +68,7 @@ reinject_data_eol(struct reinject_data *d, bool crlf)
 
 	if (!crlf)
 		d->bare_nl = true;
-	if (crlf && !d->unstuffed && l->len == 1 && p[0] == '.') {
+	if (crlf && !d->unstuffed && !d->after_bare && l->len == 1 && p[0] == '.') {
 		d->done = true;
 		buf_reset(l);
 		return;
@@ -74,6 +76,7 @@ reinject_data_eol(struct reinject_data *d, bool crlf)
 	if (crlf && !d->unstuffed && l->len > 1 && p[0] == '.')
 		skip = 1;
 	d->unstuffed = false;
+	d->after_bare = !crlf;
 	if (l->len - skip == 0)
 		d->in_body = true;
 	reinject_data_emit(d, skip);

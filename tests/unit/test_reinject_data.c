@@ -38,6 +38,22 @@ static const struct {
 	{ "lf_dot_lf_is_not_the_end", "a\n.\nb\r\n.\r\n", "a\r\n.\r\nb\r\n", true, 0 },
 	{ "cr_dot_cr_is_not_the_end", "a\r.\rb\r\n.\r\n", "a\r\n.\r\nb\r\n", true, 0 },
 	{ "dot_lf_after_crlf_is_not_the_end", "a\r\n.\nb\r\n.\r\n", "a\r\n.\r\nb\r\n", true, 0 },
+	/* SMTP smuggling: "." CRLF after a bare LF or CR is a line of the message */
+	{ "lf_dot_crlf_is_not_the_end", "a\n.\r\nMAIL FROM:<e@example.org>\r\n.\r\n",
+	    "a\r\n.\r\nMAIL FROM:<e@example.org>\r\n", true, 0 },
+	{ "cr_dot_crlf_is_not_the_end", "a\r.\r\nRCPT TO:<e@example.org>\r\n.\r\n",
+	    "a\r\n.\r\nRCPT TO:<e@example.org>\r\n", true, 0 },
+	{ "lf_lf_dot_crlf_is_not_the_end", "a\n\n.\r\nDATA\r\n.\r\n",
+	    "a\r\n\r\n.\r\nDATA\r\n", true, 0 },
+	{ "crlf_lf_dot_crlf_is_not_the_end", "a\r\n\n.\r\nb\r\n.\r\n",
+	    "a\r\n\r\n.\r\nb\r\n", true, 0 },
+	{ "crlf_cr_dot_crlf_is_not_the_end", "a\r\n\r.\r\nb\r\n.\r\n",
+	    "a\r\n\r\n.\r\nb\r\n", true, 0 },
+	{ "cr_cr_dot_crlf_is_not_the_end", "a\r\r.\r\nb\r\n.\r\n",
+	    "a\r\n\r\n.\r\nb\r\n", true, 0 },
+	{ "first_line_bare_lf_then_dot", "\n.\r\nb\r\n.\r\n", "\r\n.\r\nb\r\n", true, 0 },
+	{ "lf_dot_crlf_then_real_end_rest_left", "a\n.\r\nb\r\n.\r\nQUIT\r\n",
+	    "a\r\n.\r\nb\r\n", true, 6 },
 };
 
 /* feed - whole input, or one byte at a time */
@@ -83,6 +99,33 @@ END_TEST
 START_TEST(data_decode_table_bytewise)
 {
 	run_case(_i, true);
+}
+END_TEST
+
+/*
+ * data_refuse_mode_smuggled_end_is_not_the_end - bare_newline_action = refuse
+ * flags the message, but the end of data is still only CRLF "." CRLF: what
+ * follows "\n.\r\n" is message content, never commands
+ */
+START_TEST(data_refuse_mode_smuggled_end_is_not_the_end)
+{
+	static const char in[] = "a\n.\r\nMAIL FROM:<e@example.org>\r\n"
+	    "RCPT TO:<v@example.net>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n";
+	struct reinject_conf c = { 0 };
+	struct reinject_data d;
+	struct out o;
+	size_t used;
+
+	c.message_size_limit = 1 << 20;
+	c.bare_newline_action = REINJECT_BARE_NL_REFUSE;
+	buf_init(&o.b, 1 << 20);
+	reinject_data_init(&d, &c, collect, &o);
+	used = reinject_data_feed(&d, in, sizeof(in) - 1);
+	ck_assert(d.done && d.bare_nl);
+	ck_assert_uint_eq(sizeof(in) - 1 - used, 6);	/* only QUIT is left */
+	ck_assert_uint_eq(o.b.len, 0);
+	reinject_data_clear(&d);
+	buf_clear(&o.b);
 }
 END_TEST
 
@@ -161,6 +204,7 @@ data_suite(void)
 
 	tcase_add_loop_test(tc, data_decode_table, 0, ARRAY_LEN(cases));
 	tcase_add_loop_test(tc, data_decode_table_bytewise, 0, ARRAY_LEN(cases));
+	tcase_add_test(tc, data_refuse_mode_smuggled_end_is_not_the_end);
 	tcase_add_test(tc, data_long_body_line_broken_at_998);
 	tcase_add_test(tc, data_long_header_folded_before_a_blank);
 	tcase_add_test(tc, data_refuse_modes_and_size_limit_still_find_the_end);
