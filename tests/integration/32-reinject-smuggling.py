@@ -19,8 +19,8 @@ define one transaction or two.  Asserted for each sequence:
 
 Usage:
   32-reinject-smuggling.py alone PORT_BASE
-      reinject alone (scripted client and downstream), bare_newline_action
-      normalize and refuse
+      reinject alone (scripted client and downstream): bare_newline_action
+      normalize and refuse, nul_byte_action strip and refuse
   32-reinject-smuggling.py postfix SMTPD_PORT SINK_PORT LABEL
       through a running Postfix (after-queue or proxy, set up by the .sh);
       this process is the final downstream on SINK_PORT
@@ -115,8 +115,13 @@ def run_case(port, n, seq, helo="client.example"):
         c.close()
 
 
+def has_bare(seq):
+    return b"\r" in seq.replace(b"\r\n", b"") or b"\n" in seq.replace(b"\r\n", b"")
+
+
 def check_case(name, n, seq, data, replies, delivered, refuse):
-    """delivered: the sink's transactions for case n"""
+    """delivered: the sink's transactions for case n; refuse(seq): whether the
+    message with seq inside is to be refused (550)"""
     if data is None:
         return ok(False, "%s: no 354: %s" % (name, replies))
     ids, finals = accepted(replies)
@@ -134,11 +139,12 @@ def check_case(name, n, seq, data, replies, delivered, refuse):
         if delivered:
             good &= ok(b"MAIL FROM:<smuggled-%d@example.org>" % n in delivered[0]["data"],
                        "%s: smuggled commands not in the legit message as content" % name)
-        bare = b"\r" in seq.replace(b"\r\n", b"") or b"\n" in seq.replace(b"\r\n", b"")
-        if refuse and bare:
+        if refuse(seq):
             good &= ok(finals == [550], "%s: refuse mode: want 550, got %s" % (name, finals))
         elif finals:
             good &= ok(finals[0] // 100 == 2, "%s: want 250, got %s" % (name, replies))
+    for t in delivered:
+        good &= ok(b"\0" not in t["raw"], "%s: NUL relayed downstream" % name)
     return good
 
 
@@ -188,15 +194,16 @@ def alone(base):
     maxlen = int(os.environ.get("SMUGGLE_MAX", "4"))
     sink = rt.Sink(base + 2)
     rt.Reinject.ensure_user()
-    for i, (label, extra) in enumerate((("normalize", "bare_newline_action = normalize\n"),
-                                        ("refuse", "bare_newline_action = refuse\n"))):
-        d = os.path.join(tmp, label)
+    for i, (label, extra, refuse) in enumerate((
+            ("normalize", "bare_newline_action = normalize\n", lambda seq: False),
+            ("refuse", "bare_newline_action = refuse\n", has_bare),
+            ("nul refuse", "nul_byte_action = refuse\n", lambda seq: b"\0" in seq))):
+        d = os.path.join(tmp, label.replace(" ", "-"))
         os.makedirs(d)
         r = rt.Reinject(d, base + 4 + 2 * i, base + 2, extra)
         r.start()
         try:
-            matrix(base + 4 + 2 * i, sink, "reinject alone, " + label, maxlen,
-                   label == "refuse", False)
+            matrix(base + 4 + 2 * i, sink, "reinject alone, " + label, maxlen, refuse, False)
             ok(r.alive(), "reinject (%s) still running" % label)
         finally:
             r.stop()
@@ -210,7 +217,7 @@ def through_postfix(smtpd, sinkport, label):
     maxlen = int(os.environ.get("SMUGGLE_MAX", "3"))
     sink = rt.Sink(sinkport)
     try:
-        matrix(smtpd, sink, label, maxlen, False, True)
+        matrix(smtpd, sink, label, maxlen, lambda seq: False, True)
     finally:
         sink.close()
 
