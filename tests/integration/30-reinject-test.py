@@ -694,6 +694,7 @@ def test_faults(tmp):
     try:
         fault_downstream_replies(sink)
         fault_downstream_data_command(sink)
+        fault_downstream_odd_replies(sink)
         fault_downstream_reset(sink)
         fault_downstream_stall(sink)
         fault_client_stall(r)
@@ -748,6 +749,28 @@ def fault_downstream_data_command(sink):
         reps, final = transaction(c, ["b@example.net"], message("after-datacmd"))
         ok(final and final[0] == 250 and len(sink.messages) == n + 1,
            "after DATA answered with %s: the next message is delivered once" % what)
+    c.close()
+
+
+def fault_downstream_odd_replies(sink):
+    """downstream answers RCPT with 354 or 199: not a reply a command can
+    get (RFC 5321 §4.2.1, §4.3.2), so it is never relayed as one: upstream
+    gets 451 and later sees 354 only for its own DATA"""
+    c = Client(B, timeout=15)
+    c.reply()
+    c.cmd("EHLO x")
+    for rep in ("354 go ahead", "199 wait"):
+        sink.rcpt = {"odd": rep}
+        n = len(sink.messages)
+        reps, final = transaction(c, ["odd@example.net"], message("odd"))
+        codes = [x[0] for x in reps]
+        ok(codes[1] == 451 and reps[1][1][0].startswith("451 4.") and final is None,
+           "downstream answers RCPT with '%s': 451 upstream: %s" % (rep, reps))
+        sink.rcpt = {}
+        c.cmd("RSET")
+        reps, final = transaction(c, ["b@example.net"], message("after-odd"))
+        ok(final and final[0] == 250 and len(sink.messages) == n + 1,
+           "after RCPT answered '%s': the next message is delivered once" % rep)
     c.close()
 
 
