@@ -21,9 +21,10 @@ Usage:
   32-reinject-smuggling.py alone PORT_BASE
       reinject alone (scripted client and downstream): bare_newline_action
       normalize and refuse, nul_byte_action strip and refuse
-  32-reinject-smuggling.py postfix SMTPD_PORT SINK_PORT LABEL
+  32-reinject-smuggling.py postfix SMTPD_PORT SINK_PORT LABEL FIRST
       through a running Postfix (after-queue or proxy, set up by the .sh);
-      this process is the final downstream on SINK_PORT
+      this process is the final downstream on SINK_PORT; cases are numbered
+      from FIRST
 Environment: MAILAUTH_BUILD, SMUGGLE_MAX (longest sequence, default 4 alone,
 3 through Postfix).  Exit 0 all passed, 1 a failure.
 """
@@ -60,7 +61,7 @@ def sequences(maxlen):
 
 
 def data_bytes(n, seq):
-    return (b"Subject: legit %d\r\n\r\nbody" % n + seq +
+    return (b"From: legit-%d@example.org\r\nSubject: legit %d\r\n\r\nbody" % (n, n) + seq +
             b"MAIL FROM:<smuggled-%d@example.org>\r\nRCPT TO:<victim@example.net>\r\n"
             b"DATA\r\nSubject: smuggled %d\r\n\r\nsmuggled\r\n.\r\nQUIT\r\n" % (n, n))
 
@@ -127,7 +128,7 @@ def check_case(name, n, seq, data, replies, delivered, refuse):
     ids, finals = accepted(replies)
     senders = [re.search(r"<([^>]*)>", t["mail"]).group(1) for t in delivered]
     end = reference_end(data)
-    split = end is not None and end <= len(b"Subject: legit %d\r\n\r\nbody" % n) + len(seq)
+    split = end is not None and end <= data.index(b"MAIL FROM:<smuggled")
     good = ok(len(delivered) == len(ids),
               "%s: downstream got %d transactions, client was accepted for %d: %s %s"
               % (name, len(delivered), len(ids), senders, replies))
@@ -167,13 +168,14 @@ def by_case(messages):
     return out
 
 
-def matrix(port, sink, label, maxlen, refuse, wait):
-    """run every sequence through port; wait: downstream is asynchronous"""
+def matrix(port, sink, label, maxlen, refuse, wait, first=0):
+    """run every sequence through port; wait: downstream is asynchronous;
+    first: number of the first case (senders stay apart between runs)"""
     t0 = time.time()
     cases = []
     base = len(sink.messages)
     want = 0
-    for n, (name, seq) in enumerate(sequences(maxlen)):
+    for n, (name, seq) in enumerate(sequences(maxlen), first):
         data, replies = run_case(port, n, seq)
         cases.append((name, n, seq, data, replies))
         want += len(accepted(replies)[0])
@@ -195,9 +197,11 @@ def alone(base):
     sink = rt.Sink(base + 2)
     rt.Reinject.ensure_user()
     for i, (label, extra, refuse) in enumerate((
-            ("normalize", "bare_newline_action = normalize\n", lambda seq: False),
-            ("refuse", "bare_newline_action = refuse\n", has_bare),
-            ("nul refuse", "nul_byte_action = refuse\n", lambda seq: b"\0" in seq))):
+            ("normalize", "bare_newline_action = normalize\ndmarc_enable = no\n",
+             lambda seq: False),
+            ("refuse", "bare_newline_action = refuse\ndmarc_enable = no\n", has_bare),
+            ("nul refuse", "nul_byte_action = refuse\ndmarc_enable = no\n",
+             lambda seq: b"\0" in seq))):
         d = os.path.join(tmp, label.replace(" ", "-"))
         os.makedirs(d)
         r = rt.Reinject(d, base + 4 + 2 * i, base + 2, extra)
@@ -213,11 +217,11 @@ def alone(base):
     sink.close()
 
 
-def through_postfix(smtpd, sinkport, label):
+def through_postfix(smtpd, sinkport, label, first):
     maxlen = int(os.environ.get("SMUGGLE_MAX", "3"))
     sink = rt.Sink(sinkport)
     try:
-        matrix(smtpd, sink, label, maxlen, lambda seq: False, True)
+        matrix(smtpd, sink, label, maxlen, lambda seq: False, True, first)
     finally:
         sink.close()
 
@@ -229,7 +233,7 @@ def main():
             return 77
         alone(int(sys.argv[2]))
     else:
-        through_postfix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+        through_postfix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
     print("%d failed" % len(FAILED))
     return 1 if FAILED else 0
 
