@@ -102,6 +102,14 @@ static struct reinject_conf fz_conf;
 static struct reinject_ctx fz_ctx;
 static int fz_listen = -1;
 static unsigned fz_down_accepted;	/* over every downstream connection */
+static char fz_spool[] = "/tmp/fuzz_reinject_session.XXXXXX";
+
+/* fz_spool_remove - at exit: the spool directory (messages stay in memory) */
+static void
+fz_spool_remove(void)
+{
+	(void)rmdir(fz_spool);
+}
 
 /* fz_nonblock - O_NONBLOCK on fd */
 static void
@@ -116,15 +124,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
-	char addr[64], spool[] = "/tmp/fuzz_reinject_session.XXXXXX";
+	char addr[64];
 	struct buf err;
 
 	(void)argc;
 	(void)argv;
 	log_open("fuzz_reinject_session", LOG_DEST_STDERR);
 	buf_init(&err, 4096);
-	if (reinject_conf_load(&fz_conf, NULL, &err) < 0 || !mkdtemp(spool))
+	if (reinject_conf_load(&fz_conf, NULL, &err) < 0 || !mkdtemp(fz_spool))
 		abort();
+	atexit(fz_spool_remove);
 	buf_clear(&err);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fz_listen = socket(AF_INET, SOCK_STREAM, 0);
@@ -140,7 +149,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	free(fz_conf.downstream);
 	fz_conf.downstream = xstrdup(addr);
 	free(fz_conf.spool_directory);
-	fz_conf.spool_directory = xstrdup(spool);
+	fz_conf.spool_directory = xstrdup(fz_spool);
 	fz_conf.spool_memory_limit = 1 << 20;
 	fz_base = event_base_new();
 	fz_ctx.base = fz_base;
