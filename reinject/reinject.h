@@ -52,6 +52,11 @@ enum reinject_bare_nl {
 	REINJECT_BARE_NL_REFUSE,	/* 550 5.6.0 at the end of DATA */
 };
 
+enum reinject_nul {
+	REINJECT_NUL_STRIP,		/* a NUL byte is left out */
+	REINJECT_NUL_REFUSE,		/* 550 5.6.0 at the end of DATA */
+};
+
 enum reinject_long_line {
 	REINJECT_LONG_LINE_FOLD,	/* break before signing */
 	REINJECT_LONG_LINE_REFUSE,	/* 550 5.6.0 at the end of DATA */
@@ -87,6 +92,7 @@ struct reinject_conf {
 	unsigned drain_timeout;
 	int bare_newline_action;
 	int long_line_action;
+	int nul_byte_action;
 	/* signing (common/dkim_table) */
 	char *key_table;
 	char *signing_table;
@@ -281,15 +287,21 @@ struct reinject_data {
 	struct buf line;	/* current line, unterminated */
 	bool cr;		/* previous byte was a CR not yet resolved */
 	bool in_body;		/* past the empty line ending the header section */
-	bool done;		/* ".CRLF" seen */
+	bool done;		/* CRLF "." CRLF seen */
 	bool unstuffed;		/* the current line was folded: its start is handled */
+	bool after_bare;	/* the current line follows a bare CR or LF, so
+				 * "." CRLF on it is content, not the end */
 	bool bare_nl;		/* a bare CR or LF was seen */
+	bool nul;		/* a NUL byte was seen */
+	bool line_nul;		/* ... in the current line: it is not "." */
+	bool nul_lead;		/* ... before its first byte: no stuffing dot */
 	bool long_line;		/* a line over SMTP_TEXT_LINE_LIMIT was seen */
 	bool too_big;		/* message_size_limit exceeded */
 	size_t size;
 	size_t size_limit;
 	enum reinject_bare_nl bare_action;
 	enum reinject_long_line long_action;
+	enum reinject_nul nul_action;
 	void (*line_cb)(void *arg, const char *p, size_t len);
 	void *arg;
 };

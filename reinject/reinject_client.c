@@ -64,7 +64,9 @@ typedef void (*reinject_client_fn)(struct reinject_client *c);
 static void reinject_client_on_greeting(struct reinject_client *c);
 static void reinject_client_on_ehlo(struct reinject_client *c);
 static void reinject_client_on_reply(struct reinject_client *c);
+static void reinject_client_on_command(struct reinject_client *c);
 static void reinject_client_on_354(struct reinject_client *c);
+static void reinject_client_on_dot(struct reinject_client *c);
 
 static const struct {
 	const char *name;
@@ -76,10 +78,10 @@ static const struct {
 	[RC_GREETING] = { "greeting", RC_T_CONNECT, reinject_client_on_greeting },
 	[RC_EHLO] = { "EHLO", RC_T_COMMAND, reinject_client_on_ehlo },
 	[RC_READY] = { "idle", RC_T_NONE, NULL },
-	[RC_COMMAND] = { "command", RC_T_COMMAND, reinject_client_on_reply },
+	[RC_COMMAND] = { "command", RC_T_COMMAND, reinject_client_on_command },
 	[RC_DATA] = { "DATA", RC_T_COMMAND, reinject_client_on_354 },
 	[RC_BODY] = { "message", RC_T_DATA, NULL },
-	[RC_DOT] = { "end of data", RC_T_DATA, reinject_client_on_reply },
+	[RC_DOT] = { "end of data", RC_T_DATA, reinject_client_on_dot },
 };
 
 /* reinject_client_new - an unconnected session */
@@ -203,6 +205,17 @@ reinject_client_fail(struct reinject_client *c, const char *enh, const char *why
 	reinject_client_deliver(c, true);
 }
 
+/* reinject_client_refused - a reply the state does not allow: 4xx upstream */
+static void
+reinject_client_refused(struct reinject_client *c, const char *what)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "%s answered %d%s%s", what, c->reply.code,
+	    c->reply.enh[0] ? " " : "", c->reply.enh);
+	reinject_client_fail(c, "4.5.0", why);
+}
+
 /* reinject_client_send - write one command line */
 static void
 reinject_client_send(struct reinject_client *c, const char *line,
@@ -247,6 +260,30 @@ reinject_client_on_reply(struct reinject_client *c)
 	reinject_client_deliver(c, false);
 }
 
+/* reinject_client_final - a final reply class: 2xx, 4xx or 5xx (RFC 5321 §4.2.1) */
+static bool
+reinject_client_final(const struct reinject_client *c)
+{
+	int cls = smtp_reply_class(&c->reply);
+
+	return cls == 2 || cls == 4 || cls == 5;
+}
+
+/*
+ * reinject_client_on_command - the reply to MAIL, RCPT, XFORWARD or RSET: a
+ * 3xx is not an answer to any of them (§4.3.2) and is never relayed (upstream
+ * would take a relayed 354 for its DATA): a 4xx instead
+ */
+static void
+reinject_client_on_command(struct reinject_client *c)
+{
+	if (!reinject_client_final(c)) {
+		reinject_client_refused(c, "a command");
+		return;
+	}
+	reinject_client_on_reply(c);
+}
+
 /* reinject_client_pump - send more of the message */
 static void
 reinject_client_pump(struct reinject_client *c)
@@ -262,16 +299,41 @@ reinject_client_pump(struct reinject_client *c)
 		reinject_client_enter(c, RC_DOT);
 }
 
-/* reinject_client_on_354 - go ahead: stream the message */
+/*
+ * reinject_client_on_354 - go ahead: stream the message.  RFC 5321 §4.1.1.4:
+ * anything but 354 means the message was not taken, whatever its class: a 2xx
+ * here must never pass for delivery, and a 5xx must not bounce mail that
+ * Postfix still holds, so each ends the session with a 4xx upstream.
+ */
 static void
 reinject_client_on_354(struct reinject_client *c)
 {
 	if (c->reply.code != 354) {
-		reinject_client_on_reply(c);
+		reinject_client_refused(c, "DATA");
 		return;
 	}
 	reinject_client_enter(c, RC_BODY);
 	reinject_client_pump(c);
+}
+
+/*
+ * reinject_client_on_dot - the reply to the message.  It counts only when it
+ * came after the whole message left (a reply read while part of it still
+ * waits in our buffer was sent before the server saw the end), and only as
+ * 2xx, 4xx or 5xx (RFC 5321 §4.2.1): anything else is a 4xx upstream.
+ */
+static void
+reinject_client_on_dot(struct reinject_client *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		reinject_client_refused(c, "the message before its end");
+		return;
+	}
+	if (!reinject_client_final(c)) {
+		reinject_client_refused(c, "the end of data");
+		return;
+	}
+	reinject_client_on_reply(c);
 }
 
 /* reinject_client_read - complete reply lines */

@@ -25,6 +25,12 @@ static const struct config_enum reinject_conf_long_line[] = {
 	{ NULL, 0 },
 };
 
+static const struct config_enum reinject_conf_nul[] = {
+	{ "strip", REINJECT_NUL_STRIP },
+	{ "refuse", REINJECT_NUL_REFUSE },
+	{ NULL, 0 },
+};
+
 static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_LIST("listen", struct reinject_conf, listen, "127.0.0.1:10025 verify",
 	    "address:port followed by its mode (verify or sign), comma separated"),
@@ -72,6 +78,8 @@ static const struct config_key reinject_conf_keys[] = {
 	    reinject_conf_bare_nl, "bare CR or LF in DATA: normalize or refuse"),
 	CONFIG_KEY_ENUM("long_line_action", struct reinject_conf, long_line_action, "fold",
 	    reinject_conf_long_line, "lines over 998 octets: fold or refuse"),
+	CONFIG_KEY_ENUM("nul_byte_action", struct reinject_conf, nul_byte_action, "strip",
+	    reinject_conf_nul, "NUL bytes in DATA: strip or refuse"),
 	CONFIG_KEY_STRING("key_table", struct reinject_conf, key_table, "",
 	    "OpenDKIM KeyTable data set; empty: the sign_* simple form"),
 	CONFIG_KEY_STRING("signing_table", struct reinject_conf, signing_table, "",

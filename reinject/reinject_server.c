@@ -758,6 +758,12 @@ reinject_server_data_check(struct reinject_session *s)
 	else if (d->long_line && d->long_action == REINJECT_LONG_LINE_REFUSE)
 		reinject_msg_reject(m, 550, "5.6.0",
 		    "Message line longer than 998 octets (long_line_action = refuse)");
+	else if (d->nul && d->nul_action == REINJECT_NUL_REFUSE)
+		reinject_msg_reject(m, 550, "5.6.0",
+		    "Message contains NUL characters (nul_byte_action = refuse)");
+	else if (d->nul)
+		log_info("%s: from=<%s>: NUL characters left out of the message",
+		    s->peer, s->sender);
 	if (reinject_msg_end(m) < 0 || m->spool.error) {
 		log_warn("%s: spool %s: %s", s->peer, s->ctx->conf->spool_directory,
 		    strerror(m->spool.error));

@@ -62,6 +62,9 @@ class Sink:
        rcpt: {local-part-prefix: "550 5.1.1 no such user"}
        data_reply: "250 2.0.0 Ok: queued as X" (default, numbered)
        stall_data: never answer the end of DATA
+       data_cmd: reply to the DATA command itself instead of 354 ("" for
+           no reply at all); the message is not read
+       reset_mid: reset the connection (RST) after this many message bytes
        announce: EHLO keywords
     Every transaction is appended to self.messages as a dict."""
 
@@ -70,6 +73,8 @@ class Sink:
         self.rcpt = {}
         self.data_reply = None
         self.stall_data = False
+        self.data_cmd = None
+        self.reset_mid = None
         self.announce = None
         self.messages = []
         self.commands = []
@@ -142,12 +147,21 @@ class Sink:
                     else:
                         tx["rcpt"].append(cmd)
                         w("250 2.1.5 Ok")
+                elif up == "DATA" and self.data_cmd is not None:
+                    if self.data_cmd:
+                        w(self.data_cmd)
+                    else:
+                        time.sleep(3600)
                 elif up == "DATA":
                     w("354 End data with <CR><LF>.<CR><LF>")
                     raw = b""
                     while True:
                         l = f.readline()
                         if not l:
+                            return
+                        if self.reset_mid is not None and len(raw) + len(l) > self.reset_mid:
+                            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         b"\1\0\0\0\0\0\0\0")
                             return
                         if l == b".\r\n":
                             break
@@ -679,6 +693,9 @@ def test_faults(tmp):
     r.start()
     try:
         fault_downstream_replies(sink)
+        fault_downstream_data_command(sink)
+        fault_downstream_odd_replies(sink)
+        fault_downstream_reset(sink)
         fault_downstream_stall(sink)
         fault_client_stall(r)
         fault_spool_unwritable(r, sink)
@@ -707,6 +724,70 @@ def fault_downstream_replies(sink):
     sink.data_reply = None
     reps, final = transaction(c, ["b@example.net"], message("after"))
     ok(final and final[0] == 250, "session continues after relayed failures")
+    c.close()
+
+
+def fault_downstream_data_command(sink):
+    """downstream answers the DATA command itself with something other than
+    354 (RFC 5321 §4.1.1.4), or not at all: the message was not taken, so
+    upstream gets a 4xx and Postfix keeps it; nothing is delivered"""
+    c = Client(B, timeout=15)
+    c.reply()
+    c.cmd("EHLO x")
+    for rep in ("250 2.0.0 Ok", "554 5.5.1 Error: no valid recipients",
+                "451 4.3.0 Error: try again", ""):
+        sink.data_cmd = rep
+        n = len(sink.messages)
+        t0 = time.time()
+        reps, final = transaction(c, ["b@example.net"], message("datacmd"))
+        what = "'%s'" % rep[:9] if rep else "no reply"
+        ok(final and final[0] // 100 == 4 and final[1][0].startswith("451 4."),
+           "downstream answers DATA with %s: upstream gets 451, not a final answer: %s (%.1fs)"
+           % (what, final, time.time() - t0))
+        sink.data_cmd = None
+        ok(len(sink.messages) == n, "downstream answers DATA with %s: nothing delivered" % what)
+        reps, final = transaction(c, ["b@example.net"], message("after-datacmd"))
+        ok(final and final[0] == 250 and len(sink.messages) == n + 1,
+           "after DATA answered with %s: the next message is delivered once" % what)
+    c.close()
+
+
+def fault_downstream_odd_replies(sink):
+    """downstream answers RCPT with 354 or 199: not a reply a command can
+    get (RFC 5321 §4.2.1, §4.3.2), so it is never relayed as one: upstream
+    gets 451 and later sees 354 only for its own DATA"""
+    c = Client(B, timeout=15)
+    c.reply()
+    c.cmd("EHLO x")
+    for rep in ("354 go ahead", "199 wait"):
+        sink.rcpt = {"odd": rep}
+        n = len(sink.messages)
+        reps, final = transaction(c, ["odd@example.net"], message("odd"))
+        codes = [x[0] for x in reps]
+        ok(codes[1] == 451 and reps[1][1][0].startswith("451 4.") and final is None,
+           "downstream answers RCPT with '%s': 451 upstream: %s" % (rep, reps))
+        sink.rcpt = {}
+        c.cmd("RSET")
+        reps, final = transaction(c, ["b@example.net"], message("after-odd"))
+        ok(final and final[0] == 250 and len(sink.messages) == n + 1,
+           "after RCPT answered '%s': the next message is delivered once" % rep)
+    c.close()
+
+
+def fault_downstream_reset(sink):
+    """downstream resets the connection in the middle of the message"""
+    c = Client(B, timeout=15)
+    c.reply()
+    c.cmd("EHLO x")
+    sink.reset_mid = 3000
+    n = len(sink.messages)
+    reps, final = transaction(c, ["b@example.net"], message("reset", b"r" * 78 + b"\r\n") * 200)
+    sink.reset_mid = None
+    ok(final and final[1][0].startswith("451 4.4.2") and len(sink.messages) == n,
+       "downstream resets mid-message: 451 4.4.2 upstream, nothing delivered: %s" % (final,))
+    reps, final = transaction(c, ["b@example.net"], message("after-reset"))
+    ok(final and final[0] == 250 and len(sink.messages) == n + 1,
+       "after the reset: the next message is delivered once")
     c.close()
 
 
@@ -876,14 +957,14 @@ def fault_dns_timeout(tmp):
                               "rsa_keygen_bits:1024"], capture_output=True, check=True).stdout
         msg = message("dnsto")
         sig = dkim.sign(msg, b"sel", b"example.org", key, include_headers=[b"from", b"subject"])
-        # session_limit = 1: the start-up probe's session may still count in
-        # the worker that takes this one (421 4.3.2) until it saw the EOF
-        for attempt in range(20):
+        # session_limit = 1: the probe of Reinject.start may still count in
+        # a worker that has not seen its EOF yet (421 4.3.2); try again
+        for attempt in range(10):
             c = Client((B + 5), timeout=20)
             if c.reply()[0] == 220:
                 break
             c.close()
-            time.sleep(0.25)
+            time.sleep(0.3)
         c.cmd("EHLO x")
         t0 = time.time()
         reps, final = transaction(c, ["b@example.net"], sig + msg)
