@@ -137,6 +137,9 @@ static const struct config_key policyd_keys[] = {
 	    "supervises them and each has its own result cache"),
 	CONFIG_KEY_TIME("idle_timeout", PC, idle_timeout, "10m", 1, 86400,
 	    "close a connection idle this long between requests"),
+	CONFIG_KEY_TIME("request_timeout", PC, request_timeout, "30s", 1, 3600,
+	    "close a connection whose request is not complete this long after its "
+	    "first byte"),
 	CONFIG_KEY_TIME("connection_timeout", PC, connection_timeout, "1h", 1, 604800,
 	    "close a connection after this total time (after its current request)"),
 	CONFIG_KEY_TIME("shutdown_timeout", PC, shutdown_timeout, "30s", 1, 3600,
