@@ -143,7 +143,9 @@ struct spf_macro_ctx {
 
 /*
  * spf_macro_expand - expand macro-string (p, len) into out.  Returns 0, or -1 with
- * *err set to a static reason (the caller returns permerror).
+ * *err set to a static reason (the caller returns permerror).  An explain-string
+ * (ctx->exp) longer than out's maximum is an error; a domain-spec keeps only
+ * the right-hand labels that fit a name (RFC 7208 §7.3), whatever its length.
  */
 int spf_macro_expand(const char *p, size_t len, const struct spf_macro_ctx *ctx,
     struct buf *out, const char **err);
