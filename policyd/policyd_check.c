@@ -220,7 +220,7 @@ policyd_check_store(struct policyd_check *k, struct policyd_identity_outcome *o,
 	o->reason = xstrdup(v->reason ? v->reason : "");
 	o->explanation = v->explanation ? xstrdup(v->explanation) : NULL;
 	o->lookups = v->lookups;
-	buf_init(&b, 4096);
+	buf_init(&b, SPF_HEADER_SIZE_MAX);
 	/* one line: a PREPEND action cannot carry a folded header */
 	spf_received_header_fold(&b, v, &req, k->c->hide_receiver, NULL);
 	o->received_spf = buf_steal(&b);
