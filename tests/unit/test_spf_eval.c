@@ -23,7 +23,7 @@ struct zone_rr {
 struct outcome {
 	int calls;
 	enum spf_result result;
-	char reason[512], mechanism[256], explanation[512], domain[256], sender[256];
+	char reason[1024], mechanism[256], explanation[512], domain[256], sender[256];
 	unsigned lookups, voids;
 	int traced;
 };
@@ -568,6 +568,24 @@ START_TEST(spf_eval_long_local_part_is_truncated_not_an_error)
 }
 END_TEST
 
+/*
+ * A reason longer than the 512 bytes kept (a default reason naming a long
+ * sender) is cut with "...", never left empty.
+ */
+START_TEST(spf_eval_long_reason_is_cut_never_empty)
+{
+	char *sender = long_sender(9000, 'y', "", "longlp.example");
+	struct outcome o = check(zone_long, false, "192.0.2.1", "h.example.org", sender,
+	    SPF_IDENTITY_MAILFROM, NULL);
+	size_t n = strlen(o.reason);
+
+	ck_assert_int_eq(o.result, SPF_RESULT_FAIL);
+	ck_assert_msg(n > 3 && strcmp(o.reason + n - 3, "...") == 0, "reason \"%s\"", o.reason);
+	ck_assert(strncmp(o.reason, "domain of yyyy", 14) == 0);
+	free(sender);
+}
+END_TEST
+
 /* An explanation too long to keep is no explanation; the fail stands (§6.2). */
 START_TEST(spf_eval_long_explanation_is_dropped_fail_stands)
 {
@@ -620,6 +638,7 @@ main(void)
 	tcase_add_test(tc, spf_eval_reason_is_printable);
 	tcase_add_test(tc, spf_eval_long_local_part_is_truncated_not_an_error);
 	tcase_add_test(tc, spf_eval_long_explanation_is_dropped_fail_stands);
+	tcase_add_test(tc, spf_eval_long_reason_is_cut_never_empty);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
