@@ -63,17 +63,20 @@ policyd_action_sanitize(struct buf *out, const char *s, size_t max)
 
 	if (cut) {
 		len = max > 3 ? max - 3 : 0;
-		/* not inside a UTF-8 sequence: its bytes become one '?' each */
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		/* not inside a UTF-8 sequence (at most 3 bytes back) */
+		for (int k = 0; k < 3 && len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80; k++)
 			len--;
 	}
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0, cont = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		if (cont > 0 && (c & 0xc0) == 0x80) {
+			cont--;		/* one '?' per UTF-8 character, at its lead byte */
+			continue;
+		}
+		cont = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
 		if (c == '\r' || c == '\n')
 			continue;	/* header folding: the tab or space after stays */
-		if ((c & 0xc0) == 0x80)
-			continue;	/* one '?' per UTF-8 character, at its lead byte */
 		buf_append_char(out, (c < 0x20 && c != '\t') || c >= 0x7f ? '?' : (char)c);
 	}
 	if (cut)
@@ -158,11 +161,11 @@ policyd_action_url(struct buf *out, const struct policyd_action_ctx *x)
 	    policyd_config_receiver(x->c), POLICYD_ACTION_TEXT_LIMIT);
 }
 
-/* policyd_action_reason - the reason, or "SPF <result>" when there is none */
+/* policyd_action_result_text - "SPF <result>", said when a reason says nothing */
 static const char *
-policyd_action_reason(const struct policyd_action_ctx *x)
+policyd_action_result_text(enum spf_result r)
 {
-	static const char *const fallback[] = {
+	static const char *const text[] = {
 		[SPF_RESULT_NONE] = "SPF none", [SPF_RESULT_NEUTRAL] = "SPF neutral",
 		[SPF_RESULT_PASS] = "SPF pass", [SPF_RESULT_FAIL] = "SPF fail",
 		[SPF_RESULT_SOFTFAIL] = "SPF softfail",
@@ -170,11 +173,28 @@ policyd_action_reason(const struct policyd_action_ctx *x)
 		[SPF_RESULT_PERMERROR] = "SPF permerror",
 	};
 
-	if (x->reason != NULL && x->reason[0] != '\0')
-		return x->reason;
-	if ((size_t)x->o->result < ARRAY_LEN(fallback) && fallback[x->o->result])
-		return fallback[x->o->result];
+	if ((size_t)r < ARRAY_LEN(text) && text[r] != NULL)
+		return text[r];
 	return "SPF check";
+}
+
+/*
+ * policyd_action_reason_text - append {spf} (the explanation, else the
+ * reason) or {reason}; what sanitizes to nothing (CR LF only, say) gives
+ * "SPF <result>" instead, so a refusal never reads "due to: ."
+ */
+static void
+policyd_action_reason_text(struct buf *out, const struct policyd_action_ctx *x,
+    bool explanation)
+{
+	size_t before = out->len;
+
+	if (explanation && x->o->explanation != NULL)
+		policyd_action_sanitize(out, x->o->explanation, POLICYD_ACTION_TEXT_LIMIT);
+	if (out->len == before)
+		policyd_action_sanitize(out, x->reason, POLICYD_ACTION_TEXT_LIMIT);
+	if (out->len == before)
+		buf_append_str(out, policyd_action_result_text(x->o->result));
 }
 
 /* policyd_action_placeholder - expand {name}; false when name is unknown */
@@ -187,12 +207,10 @@ policyd_action_placeholder(struct buf *out, const char *name, size_t len,
 
 	if (span_eq_ci(n, "rejectdefer"))
 		v = x->disp == POLICYD_DISP_DEFER ? "deferred" : "rejected";
-	else if (span_eq_ci(n, "spf"))
-		v = x->o->explanation != NULL && x->o->explanation[0] != '\0' ?
-		    x->o->explanation : policyd_action_reason(x);
-	else if (span_eq_ci(n, "reason"))
-		v = policyd_action_reason(x);
-	else if (span_eq_ci(n, "result"))
+	else if (span_eq_ci(n, "spf") || span_eq_ci(n, "reason")) {
+		policyd_action_reason_text(out, x, span_eq_ci(n, "spf"));
+		return true;
+	} else if (span_eq_ci(n, "result"))
 		v = spf_result_str(x->o->result);
 	else if (span_eq_ci(n, "identity"))
 		v = x->is_helo ? "helo" : "mailfrom";

@@ -363,6 +363,35 @@ START_TEST(action_long_reason_is_cut_with_a_marker_never_empty)
 }
 END_TEST
 
+/*
+ * Texts that sanitize to nothing (CR LF only) fall back to the next text or
+ * to "SPF <result>"; stray UTF-8 continuation bytes are shown, not dropped.
+ * Found by fuzz_policyd_reply: a reason of 0x85 bytes gave "due to: .".
+ */
+START_TEST(action_reason_that_sanitizes_to_nothing_still_says_something)
+{
+	const char *none[] = { NULL };
+	char *a;
+
+	a = decide_with(none, SPF_RESULT_FAIL, "\r\n", NULL);
+	ck_assert_ptr_nonnull(strstr(a, "due to: SPF fail. "));
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "no match", "\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(a, "due to: no match. "));
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "\x85\x85\x85", NULL);
+	ck_assert_ptr_nonnull(strstr(a, "due to: ???. "));
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "\xf0\x9f\x98\x80!\xe2\x82\xac", NULL);
+	ck_assert_ptr_nonnull(strstr(a, "due to: ?!?. "));
+	free(a);
+	a = decide_with((const char *[]){ "reason_message={reason}|{spf}",
+	    "permerror_reject=yes", NULL }, SPF_RESULT_PERMERROR, "\n", NULL);
+	ck_assert_str_eq(a, "550 5.7.24 SPF permerror|SPF permerror");
+	free(a);
+}
+END_TEST
+
 START_TEST(action_skip_dunno_or_one_comment)
 {
 	const char *dunno[] = { NULL };
@@ -470,6 +499,7 @@ action_suite(void)
 	tcase_add_test(tc, action_explanation_cannot_inject_protocol_lines);
 	tcase_add_test(tc, action_skip_dunno_or_one_comment);
 	tcase_add_test(tc, action_long_reason_is_cut_with_a_marker_never_empty);
+	tcase_add_test(tc, action_reason_that_sanitizes_to_nothing_still_says_something);
 	tcase_add_test(tc, action_log_line_is_one_grep_parseable_line);
 	suite_add_tcase(s, tc);
 	return s;
