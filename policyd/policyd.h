@@ -60,6 +60,7 @@ struct policyd_config {
 	int connection_limit;
 	int worker_processes;
 	unsigned idle_timeout;
+	unsigned request_timeout;
 	unsigned connection_timeout;
 	unsigned shutdown_timeout;
 	size_t line_size_limit;

@@ -9,7 +9,9 @@
  * per-instance counter headers_sent makes later recipients of the same
  * transaction answer DUNNO instead of prepending again.  Every text taken from
  * DNS (exp=) or the request is reduced to printable ASCII on one line, so it
- * cannot end the reply early or inject another protocol line.
+ * cannot end the reply early or inject another protocol line.  Texts that
+ * must be shortened are cut with "..." and are never empty: a reject or defer
+ * fits the 510 characters Postfix keeps of a reply, a header is never cut.
  */
 #include <limits.h>
 #include <string.h>
@@ -17,10 +19,21 @@
 #include "policyd.h"
 #include "util.h"
 
-/* Upper bound on the action text; Postfix's reply lines stay well below it. */
-#define POLICYD_ACTION_SIZE_LIMIT	4000
+/*
+ * Upper bound on the action text.  The largest is a PREPEND of
+ * Authentication-Results: 32 bytes, an authserv-id of at most
+ * POLICYD_ACTION_TEXT_LIMIT and a clause of at most SPF_HEADER_SIZE_MAX; so
+ * no header is ever cut.
+ */
+#define POLICYD_ACTION_SIZE_LIMIT	8192
 /* Bound on one substituted text (exp= can be long, RFC 7208 §6.2). */
 #define POLICYD_ACTION_TEXT_LIMIT	800
+/*
+ * Postfix cuts the text of a reject or defer at 510 characters without a
+ * mark (smtpd_check_reject, RFC 5321 §4.5.3.1.5: 512 with CRLF); ours is cut
+ * before, with "...", so the reply says that it was.
+ */
+#define POLICYD_ACTION_REPLY_LIMIT	510
 
 /* policyd_decision_init - empty decision */
 void
@@ -37,17 +50,37 @@ policyd_decision_clear(struct policyd_decision *d)
 	buf_clear(&d->action);
 }
 
-/* policyd_action_sanitize - append text as printable ASCII on one line */
+/*
+ * policyd_action_sanitize - append text as printable ASCII on one line (a
+ * control or non-ASCII character becomes one '?'); text over max bytes is cut
+ * between characters and ends in "..."
+ */
 void
 policyd_action_sanitize(struct buf *out, const char *s, size_t max)
 {
-	for (size_t i = 0; s != NULL && s[i] != '\0' && i < max; i++) {
+	size_t len = s != NULL ? strnlen(s, max + 1) : 0;
+	bool cut = len > max;
+
+	if (cut) {
+		len = max > 3 ? max - 3 : 0;
+		/* not inside a UTF-8 sequence (at most 3 bytes back) */
+		for (int k = 0; k < 3 && len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80; k++)
+			len--;
+	}
+	for (size_t i = 0, cont = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		if (cont > 0 && (c & 0xc0) == 0x80) {
+			cont--;		/* one '?' per UTF-8 character, at its lead byte */
+			continue;
+		}
+		cont = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
 		if (c == '\r' || c == '\n')
 			continue;	/* header folding: the tab or space after stays */
 		buf_append_char(out, (c < 0x20 && c != '\t') || c >= 0x7f ? '?' : (char)c);
 	}
+	if (cut)
+		buf_append_str(out, "...");
 }
 
 /* policyd_action_policy - helo_reject / mail_from_reject, or not_pass for a listed domain */
@@ -128,6 +161,42 @@ policyd_action_url(struct buf *out, const struct policyd_action_ctx *x)
 	    policyd_config_receiver(x->c), POLICYD_ACTION_TEXT_LIMIT);
 }
 
+/* policyd_action_result_text - "SPF <result>", said when a reason says nothing */
+static const char *
+policyd_action_result_text(enum spf_result r)
+{
+	static const char *const text[] = {
+		[SPF_RESULT_NONE] = "SPF none", [SPF_RESULT_NEUTRAL] = "SPF neutral",
+		[SPF_RESULT_PASS] = "SPF pass", [SPF_RESULT_FAIL] = "SPF fail",
+		[SPF_RESULT_SOFTFAIL] = "SPF softfail",
+		[SPF_RESULT_TEMPERROR] = "SPF temperror",
+		[SPF_RESULT_PERMERROR] = "SPF permerror",
+	};
+
+	if ((size_t)r < ARRAY_LEN(text) && text[r] != NULL)
+		return text[r];
+	return "SPF check";
+}
+
+/*
+ * policyd_action_reason_text - append {spf} (the explanation, else the
+ * reason) or {reason}; what sanitizes to nothing (CR LF only, say) gives
+ * "SPF <result>" instead, so a refusal never reads "due to: ."
+ */
+static void
+policyd_action_reason_text(struct buf *out, const struct policyd_action_ctx *x,
+    bool explanation)
+{
+	size_t before = out->len;
+
+	if (explanation && x->o->explanation != NULL)
+		policyd_action_sanitize(out, x->o->explanation, POLICYD_ACTION_TEXT_LIMIT);
+	if (out->len == before)
+		policyd_action_sanitize(out, x->reason, POLICYD_ACTION_TEXT_LIMIT);
+	if (out->len == before)
+		buf_append_str(out, policyd_action_result_text(x->o->result));
+}
+
 /* policyd_action_placeholder - expand {name}; false when name is unknown */
 static bool
 policyd_action_placeholder(struct buf *out, const char *name, size_t len,
@@ -138,11 +207,10 @@ policyd_action_placeholder(struct buf *out, const char *name, size_t len,
 
 	if (span_eq_ci(n, "rejectdefer"))
 		v = x->disp == POLICYD_DISP_DEFER ? "deferred" : "rejected";
-	else if (span_eq_ci(n, "spf"))
-		v = x->o->explanation != NULL ? x->o->explanation : x->reason;
-	else if (span_eq_ci(n, "reason"))
-		v = x->reason;
-	else if (span_eq_ci(n, "result"))
+	else if (span_eq_ci(n, "spf") || span_eq_ci(n, "reason")) {
+		policyd_action_reason_text(out, x, span_eq_ci(n, "spf"));
+		return true;
+	} else if (span_eq_ci(n, "result"))
 		v = spf_result_str(x->o->result);
 	else if (span_eq_ci(n, "identity"))
 		v = x->is_helo ? "helo" : "mailfrom";
@@ -177,21 +245,29 @@ policyd_action_message(struct buf *out, const struct policyd_action_ctx *x)
 	}
 }
 
-/* policyd_action_refuse - "550 5.7.23 ..." or "DEFER_IF_PERMIT 4.7.24 ..." */
+/*
+ * policyd_action_refuse - "550 5.7.23 ..." or "DEFER_IF_PERMIT 4.7.24 ...";
+ * as an SMTP reply ("550 " or "450 " and the rest) within
+ * POLICYD_ACTION_REPLY_LIMIT
+ */
 static void
 policyd_action_refuse(struct policyd_decision *d, const struct policyd_action_ctx *x)
 {
-	const char *code;
+	bool defer = x->disp == POLICYD_DISP_DEFER;
+	const char *dsn = NULL;
+	struct buf text;
 
-	if (x->disp == POLICYD_DISP_DEFER)
-		code = x->c->enhanced_status_codes ? "DEFER_IF_PERMIT 4.7.24" :
-		    "DEFER_IF_PERMIT";
-	else if (!x->c->enhanced_status_codes)
-		code = "550";
-	else
-		code = x->o->result == SPF_RESULT_PERMERROR ? "550 5.7.24" : "550 5.7.23";
-	buf_printf(&d->action, "%s ", code);
-	policyd_action_message(&d->action, x);
+	if (x->c->enhanced_status_codes)
+		dsn = defer ? "4.7.24 " : x->o->result == SPF_RESULT_PERMERROR ?
+		    "5.7.24 " : "5.7.23 ";
+	buf_init(&text, POLICYD_ACTION_SIZE_LIMIT);
+	buf_append_str(&text, dsn != NULL ? dsn : "");
+	policyd_action_message(&text, x);
+	buf_append_str(&d->action, defer ? "DEFER_IF_PERMIT " : "550 ");
+	/* "550 " / "450 " take 4 of the reply's characters */
+	policyd_action_sanitize(&d->action, buf_cstr(&text),
+	    POLICYD_ACTION_REPLY_LIMIT - 4);
+	buf_clear(&text);
 }
 
 /* policyd_action_fill - identity, result and reason of the decision */

@@ -7,8 +7,9 @@
  *  - results, keyed on client + HELO + sender (+ SASL login present): the
  *    outcome of one check, shared while in flight (later requests queue as
  *    waiters, answered in arrival order) and reused for cache_ttl seconds;
- *  - instances, keyed on the instance attribute: the result the transaction
- *    used (held even when the TTL ran out, so every recipient of a message gets
+ *  - instances, keyed on the instance attribute and the same identities (an
+ *    instance reused with another sender is another entry): the result the
+ *    transaction used (held even when the TTL ran out, so every recipient of a message gets
  *    the same verdict without new lookups) and the count of headers already
  *    prepended (one per message, not one per recipient).
  * Entries beyond cache_size_limit are evicted oldest first; results still in
@@ -292,19 +293,28 @@ policyd_cache_eval_done(void *arg, struct policyd_outcome *o)
 	policyd_cache_result_unref(r);
 }
 
-/* policyd_cache_result_key - client, HELO, sender, SASL presence */
+/*
+ * policyd_cache_key - [instance] client, HELO, sender (each NUL-ended), SASL
+ * presence; sized to hold it all: a cut key would mix up two clients
+ */
 static void
-policyd_cache_result_key(const struct policyd_request *req, struct buf *k)
+policyd_cache_key(const struct policyd_request *req, bool instance, struct buf *k)
 {
-	static const enum policyd_attr parts[] = { POLICYD_ATTR_CLIENT_ADDRESS,
-	    POLICYD_ATTR_HELO_NAME, POLICYD_ATTR_SENDER };
+	static const enum policyd_attr parts[] = { POLICYD_ATTR_INSTANCE,
+	    POLICYD_ATTR_CLIENT_ADDRESS, POLICYD_ATTR_HELO_NAME, POLICYD_ATTR_SENDER };
+	size_t first = instance ? 0 : 1, len = 1;
 
-	for (size_t i = 0; i < ARRAY_LEN(parts); i++) {
+	for (size_t i = first; i < ARRAY_LEN(parts); i++)
+		len += strlen(policyd_request_get(req, parts[i])) + 1;
+	buf_init(k, len);
+	for (size_t i = first; i < ARRAY_LEN(parts); i++) {
 		buf_append_str(k, policyd_request_get(req, parts[i]));
 		buf_append_char(k, '\0');
 	}
 	buf_append_char(k, policyd_request_get(req, POLICYD_ATTR_SASL_USERNAME)[0] ?
 	    '1' : '0');
+	if (k->overflow)
+		log_panic("policyd cache: key does not fit");
 }
 
 /* policyd_cache_result_get - a live result for req, or a new evaluation */
@@ -316,13 +326,7 @@ policyd_cache_result_get(struct policyd_cache *c, struct policyd_config *cfg,
 	struct policyd_cache_node *n;
 	struct policyd_cache_result *r;
 
-	/* room for the whole key: a truncated key would mix up two clients */
-	buf_init(&key, strlen(policyd_request_get(req, POLICYD_ATTR_CLIENT_ADDRESS)) +
-	    strlen(policyd_request_get(req, POLICYD_ATTR_HELO_NAME)) +
-	    strlen(policyd_request_get(req, POLICYD_ATTR_SENDER)) + 4);
-	policyd_cache_result_key(req, &key);
-	if (key.overflow)
-		log_panic("policyd cache: key does not fit");
+	policyd_cache_key(req, false, &key);
 	n = policyd_cache_find(c, false, key.data, key.len);
 	if (n != NULL && (policyd_cache_pending(n) || n->expires > c->now())) {
 		r = (struct policyd_cache_result *)n;
@@ -353,16 +357,21 @@ policyd_cache_result_get(struct policyd_cache *c, struct policyd_config *cfg,
 	return r;
 }
 
-/* policyd_cache_instance_get - the instance entry of req, created with r */
+/*
+ * policyd_cache_instance_get - the instance entry of req, created with r.
+ * Keyed on the instance and the identities: a client that reuses an
+ * instance with another sender (or HELO, or address) gets its own verdict.
+ */
 static struct policyd_cache_instance *
 policyd_cache_instance_get(struct policyd_cache *c, struct policyd_config *cfg,
-    const char *inst, struct policyd_cache_result **r,
-    const struct policyd_request *req)
+    struct policyd_cache_result **r, const struct policyd_request *req)
 {
-	size_t len = strlen(inst);
-	struct policyd_cache_node *n = policyd_cache_find(c, true, inst, len);
+	struct buf key;
+	struct policyd_cache_node *n;
 	struct policyd_cache_instance *in;
 
+	policyd_cache_key(req, true, &key);
+	n = policyd_cache_find(c, true, key.data, key.len);
 	if (n != NULL && (n->expires > c->now() || policyd_cache_pending(n))) {
 		policyd_cache_lru_front(c, n);
 		in = (struct policyd_cache_instance *)n;
@@ -371,6 +380,7 @@ policyd_cache_instance_get(struct policyd_cache *c, struct policyd_config *cfg,
 			c->st.hits++;
 		else
 			c->st.joined++;
+		buf_clear(&key);
 		return in;
 	}
 	if (n != NULL)
@@ -381,7 +391,8 @@ policyd_cache_instance_get(struct policyd_cache *c, struct policyd_config *cfg,
 	in = xcalloc(1, sizeof(*in));
 	in->r = *r;
 	in->node.expires = c->now() + POLICYD_CACHE_INSTANCE_TTL;
-	policyd_cache_insert(c, &in->node, true, inst, len);
+	policyd_cache_insert(c, &in->node, true, key.data, key.len);
+	buf_clear(&key);
 	return in;
 }
 
@@ -397,7 +408,7 @@ policyd_cache_get(struct policyd_cache *c, struct policyd_config *cfg,
 	unsigned none = 0;
 
 	if (inst[0] != '\0')
-		in = policyd_cache_instance_get(c, cfg, inst, &r, req);
+		in = policyd_cache_instance_get(c, cfg, &r, req);
 	else
 		r = policyd_cache_result_get(c, cfg, req);
 	if (r->done) {

@@ -193,7 +193,7 @@ static enum policyd_step_status
 policyd_check_spf_whitelist(struct policyd_check *k)
 {
 	const struct config_list *l = &k->c->whitelist_spf_domains;
-	char sender[300];
+	char sender[sizeof("postmaster@") + 253];	/* items are checked domains */
 
 	while (k->out.skip_reason == NULL && k->wl_index < l->count) {
 		snprintf(sender, sizeof(sender), "postmaster@%s", l->items[k->wl_index]);
@@ -220,7 +220,7 @@ policyd_check_store(struct policyd_check *k, struct policyd_identity_outcome *o,
 	o->reason = xstrdup(v->reason ? v->reason : "");
 	o->explanation = v->explanation ? xstrdup(v->explanation) : NULL;
 	o->lookups = v->lookups;
-	buf_init(&b, 4096);
+	buf_init(&b, SPF_HEADER_SIZE_MAX);
 	/* one line: a PREPEND action cannot carry a folded header */
 	spf_received_header_fold(&b, v, &req, k->c->hide_receiver, NULL);
 	o->received_spf = buf_steal(&b);

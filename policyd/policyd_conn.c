@@ -11,9 +11,12 @@
  * write event is armed only when the kernel does not take everything (a
  * client not reading its replies).  The connection is closed only on error: lost
  * framing (over-long line or request), EOF, an idle timeout between requests
- * (idle_timeout), the end of its lifetime (connection_timeout, after the reply
- * in flight) or a shutdown (after the reply in flight).  A framed but
- * malformed request gets a temporary-failure reply and the connection stays.
+ * (idle_timeout), a request still incomplete request_timeout after its first
+ * byte (idle_timeout restarts with every byte, so a client trickling bytes
+ * would otherwise hold its slot until connection_timeout), the end of its
+ * lifetime (connection_timeout, after the reply in flight) or a shutdown
+ * (after the reply in flight).  A framed but malformed request gets a
+ * temporary-failure reply and the connection stays.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +46,8 @@ struct policyd_conn {
 	struct policyd_proto proto;
 	struct policyd_cache_wait *wait;
 	struct event *ttl_timer;
+	struct event *request_timer;	/* request_timeout of a partial request */
+	unsigned request_timeout;	/* seconds, from the config at accept */
 	bool busy;			/* a request is being evaluated */
 	bool writing;			/* output left over: the write event is armed */
 	bool closing;			/* close once the reply in flight is sent */
@@ -73,6 +78,7 @@ policyd_conn_free(struct policyd_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	event_free(c->ttl_timer);
+	event_free(c->request_timer);
 	bufferevent_free(c->bev);
 	policyd_proto_clear(&c->proto);
 	free(c->peer);
@@ -194,6 +200,21 @@ policyd_conn_parsed(struct policyd_conn *c, enum policyd_proto_status st)
 }
 
 /*
+ * policyd_conn_deadline - arm request_timeout when a request has begun, disarm
+ * it once the request is complete (its evaluation does not count)
+ */
+static void
+policyd_conn_deadline(struct policyd_conn *c)
+{
+	struct timeval tv = { (time_t)c->request_timeout, 0 };
+
+	if (c->busy || policyd_proto_idle(&c->proto))
+		evtimer_del(c->request_timer);
+	else if (!evtimer_pending(c->request_timer, NULL))
+		evtimer_add(c->request_timer, &tv);
+}
+
+/*
  * policyd_conn_process - parse buffered input, one request at a time.  A
  * closing connection reads nothing more but still answers the requests it has
  * already received, then goes once its replies are out.
@@ -224,6 +245,7 @@ policyd_conn_process(struct policyd_conn *c)
 			break;
 	}
 	c->in_process = false;
+	policyd_conn_deadline(c);
 	if (!c->freed_in_process && policyd_conn_flush(c) < 0)
 		c->freed_in_process = true;
 	if (c->freed_in_process) {
@@ -289,6 +311,18 @@ policyd_conn_expire(evutil_socket_t fd, short what, void *arg)
 	policyd_conn_drain(arg);
 }
 
+/* policyd_conn_request_expired - request_timeout reached with a partial request */
+static void
+policyd_conn_request_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct policyd_conn *c = arg;
+
+	(void)fd, (void)what;
+	log_warn("%s: request not complete after request_timeout (%us), closing",
+	    c->peer, c->request_timeout);
+	policyd_conn_free(c);
+}
+
 /* policyd_conn_drain - close now if idle, else after the request in flight */
 void
 policyd_conn_drain(struct policyd_conn *c)
@@ -331,6 +365,8 @@ policyd_conn_new(struct policyd_server *s, int fd, const char *peer)
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
 	c->ttl_timer = evtimer_new(s->base, policyd_conn_expire, c);
+	c->request_timer = evtimer_new(s->base, policyd_conn_request_expired, c);
+	c->request_timeout = cfg->request_timeout;
 	evtimer_add(c->ttl_timer, &ttl);
 	c->next = s->conns;
 	if (s->conns)

@@ -107,9 +107,16 @@ const char *spf_result_str(enum spf_result r);	/* "pass", "fail", ... */
 int spf_result_from_str(const char *s, size_t len);
 
 /*
+ * Largest Received-SPF or Authentication-Results clause the functions below
+ * write: the comment and each value are cut to 400 bytes (ending in "...")
+ * so that a header with every key fits a buffer of this size.
+ */
+#define SPF_HEADER_SIZE_MAX	4096
+/*
  * spf_received_header - append "Received-SPF: ..." (RFC 7208 §9.1), without the
  * trailing CRLF, folded where long.  Includes identity=, client-ip=, helo=,
- * envelope-from=, receiver= (omitted when hide_receiver).
+ * envelope-from= (always, "" for a null sender), receiver= (omitted when
+ * hide_receiver).
  */
 int spf_received_header(struct buf *b, const struct spf_verdict *v,
     const struct spf_request *req, bool hide_receiver);
@@ -143,7 +150,9 @@ struct spf_macro_ctx {
 
 /*
  * spf_macro_expand - expand macro-string (p, len) into out.  Returns 0, or -1 with
- * *err set to a static reason (the caller returns permerror).
+ * *err set to a static reason (the caller returns permerror).  An explain-string
+ * (ctx->exp) longer than out's maximum is an error; a domain-spec keeps only
+ * the right-hand labels that fit a name (RFC 7208 §7.3), whatever its length.
  */
 int spf_macro_expand(const char *p, size_t len, const struct spf_macro_ctx *ctx,
     struct buf *out, const char **err);

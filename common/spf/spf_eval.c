@@ -53,6 +53,41 @@ spf_eval_addr_type(const struct spf_eval *e)
 	return e->client.family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA;
 }
 
+/*
+ * eval_reason_vset - the reason from fmt; text longer than SPF_REASON_MAX is
+ * cut between characters and ends in "...", so a long name never leaves a
+ * verdict without its reason
+ */
+static void
+eval_reason_vset(struct spf_eval *e, const char *fmt, va_list ap)
+{
+	char text[SPF_REASON_MAX + 1];
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	size_t len = n < 0 ? 0 : strlen(text);
+
+	if (n > SPF_REASON_MAX) {
+		len = SPF_REASON_MAX - 3;
+		/* not inside a UTF-8 sequence (names may be IDNs) */
+		while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
+		memcpy(text + len, "...", 3);
+		len += 3;
+	}
+	buf_reset(&e->reason);
+	buf_append(&e->reason, text, len);
+}
+
+/* eval_reason_set - eval_reason_vset with arguments */
+static void __attribute__((format(printf, 2, 3)))
+eval_reason_set(struct spf_eval *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	eval_reason_vset(e, fmt, ap);
+	va_end(ap);
+}
+
 /* spf_eval_error - end the evaluation with result and a reason */
 void
 spf_eval_error(struct spf_eval *e, enum spf_result result, const char *fmt, ...)
@@ -67,9 +102,8 @@ spf_eval_error(struct spf_eval *e, enum spf_result result, const char *fmt, ...)
 	}
 	e->result = result;
 	e->matched = false;
-	buf_reset(&e->reason);
 	va_start(ap, fmt);
-	buf_vprintf(&e->reason, fmt, ap);
+	eval_reason_vset(e, fmt, ap);
 	va_end(ap);
 	e->finished = true;
 }
@@ -460,19 +494,19 @@ eval_default_reason(struct spf_eval *e, const char *ip)
 {
 	switch (e->result) {
 	case SPF_RESULT_PASS:
-		buf_printf(&e->reason, "domain of %s designates %s as permitted sender",
+		eval_reason_set(e, "domain of %s designates %s as permitted sender",
 		    e->sender, ip);
 		break;
 	case SPF_RESULT_FAIL:
-		buf_printf(&e->reason, "domain of %s does not designate %s as permitted sender",
+		eval_reason_set(e, "domain of %s does not designate %s as permitted sender",
 		    e->sender, ip);
 		break;
 	case SPF_RESULT_SOFTFAIL:
-		buf_printf(&e->reason, "domain of transitioning %s does not designate %s "
+		eval_reason_set(e, "domain of transitioning %s does not designate %s "
 		    "as permitted sender", e->sender, ip);
 		break;
 	default:
-		buf_printf(&e->reason, "%s is neither permitted nor denied by domain of %s",
+		eval_reason_set(e, "%s is neither permitted nor denied by domain of %s",
 		    ip, e->sender);
 		break;
 	}

@@ -5,6 +5,8 @@
  * Values that are not a dot-atom (RFC 5322 §3.2.3) are written as quoted-strings;
  * comments escape their specials; bytes that must never reach a header (CR, LF,
  * other controls, 8-bit) are replaced by '?' so peer data cannot inject fields.
+ * Every value and the comment are bounded (SPF_HEADER_TEXT_MAX), so a header
+ * always fits SPF_HEADER_SIZE_MAX with all its keys.
  */
 #include <string.h>
 
@@ -13,6 +15,14 @@
 
 /* RFC 5322 §2.1.1: lines SHOULD stay within 78 characters. */
 #define SPF_HEADER_LINE_MAX	78
+/*
+ * Longest value or comment text written (escapes included, quotes and
+ * parentheses not); longer text is cut and ends in "...".  An RFC 5321 path
+ * is at most 256 octets and a domain 255, so real identities are never cut;
+ * the bound keeps every key of the header within SPF_HEADER_SIZE_MAX, so none
+ * can be crowded out (envelope-from is one a verifier needs, §9.1).
+ */
+#define SPF_HEADER_TEXT_MAX	400
 
 /* header_is_atext - RFC 5322 §3.2.3 atext */
 static bool
@@ -48,24 +58,55 @@ header_safe_char(char c)
 	return u >= 0x20 && u < 0x7f ? c : '?';
 }
 
+/* header_escaped_len - length of s once its specials are escaped */
+static size_t
+header_escaped_len(const char *s, const char *specials)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += strchr(specials, *s) != NULL ? 2 : 1;
+	return n;
+}
+
+/*
+ * header_escaped - append s with its specials escaped, at most
+ * SPF_HEADER_TEXT_MAX bytes: longer text is cut between characters (never
+ * inside an escape) and ends in "..."
+ */
+static void
+header_escaped(struct buf *b, const char *s, const char *specials)
+{
+	bool cut = header_escaped_len(s, specials) > SPF_HEADER_TEXT_MAX;
+	size_t start = b->len;
+
+	for (; *s; s++) {
+		bool esc = strchr(specials, *s) != NULL;
+
+		if (cut && b->len - start + (esc ? 2 : 1) > SPF_HEADER_TEXT_MAX - 3)
+			break;
+		if (esc)
+			buf_append_char(b, '\\');
+		buf_append_char(b, header_safe_char(*s));
+	}
+	if (cut)
+		buf_append_str(b, "...");
+}
+
 /* header_quoted - append s as a quoted-string (RFC 5322 §3.2.4) */
 static void
 header_quoted(struct buf *b, const char *s)
 {
 	buf_append_char(b, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			buf_append_char(b, '\\');
-		buf_append_char(b, header_safe_char(*s));
-	}
+	header_escaped(b, s, "\"\\");
 	buf_append_char(b, '"');
 }
 
-/* header_value - dot-atom as is, anything else quoted */
+/* header_value - dot-atom as is, anything else (or too long) quoted */
 static void
 header_value(struct buf *b, const char *s)
 {
-	if (header_is_dot_atom(s))
+	if (header_is_dot_atom(s) && strlen(s) <= SPF_HEADER_TEXT_MAX)
 		buf_append_str(b, s);
 	else
 		header_quoted(b, s);
@@ -76,11 +117,7 @@ static void
 header_comment(struct buf *b, const char *text)
 {
 	buf_append_char(b, '(');
-	for (const char *s = text; s != NULL && *s; s++) {
-		if (*s == '(' || *s == ')' || *s == '\\')
-			buf_append_char(b, '\\');
-		buf_append_char(b, header_safe_char(*s));
-	}
+	header_escaped(b, text != NULL ? text : "", "()\\");
 	buf_append_char(b, ')');
 }
 
@@ -93,26 +130,34 @@ header_line_len(const struct buf *b)
 	return nl ? b->len - (size_t)(nl + 1 - b->data) : b->len;
 }
 
-/* header_pair - append "; key=value" (or " key=value" first), folding when long */
+/*
+ * header_pair - append "; key=value" (or " key=value" first), folding when
+ * long; separator and pair go in whole or not at all (never a bare "; ;")
+ */
 static void
 header_pair(struct buf *b, const char *fold, bool *first, const char *key,
     const char *value)
 {
-	struct buf item;
+	struct buf item, whole;
 
 	buf_init(&item, b->max);
+	buf_init(&whole, b->max);
 	buf_printf(&item, "%s=", key);
 	header_value(&item, value);
 	if (!*first)
-		buf_append_char(b, ';');
-	if (fold != NULL && header_line_len(b) + 1 + item.len > SPF_HEADER_LINE_MAX)
-		buf_append_str(b, fold);
+		buf_append_char(&whole, ';');
+	if (fold != NULL &&
+	    header_line_len(b) + whole.len + 1 + item.len > SPF_HEADER_LINE_MAX)
+		buf_append_str(&whole, fold);
 	else
-		buf_append_char(b, ' ');
-	buf_append(b, item.data ? item.data : "", item.len);
-	if (item.overflow)
+		buf_append_char(&whole, ' ');
+	buf_append(&whole, item.data ? item.data : "", item.len);
+	if (item.overflow || whole.overflow)
 		b->overflow = true;
+	else
+		buf_append(b, whole.data, whole.len);
 	buf_clear(&item);
+	buf_clear(&whole);
 	*first = false;
 }
 

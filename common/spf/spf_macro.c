@@ -3,7 +3,9 @@
  *
  * One scanner (spf_macro_next) serves the record parser's syntax check and the
  * expander, so both agree on what a macro-string is.  Input is (pointer, length);
- * nothing here depends on NUL termination.
+ * nothing here depends on NUL termination.  A domain-spec is truncated as
+ * §7.3 says while it is expanded, so no length of sender, local part or HELO
+ * name turns into an error (and so into a result other than the policy's).
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -185,10 +187,81 @@ spf_macro_uses_p(const char *p, size_t len)
 	return false;
 }
 
-/* macro_value - the raw value of a letter (§7.3) into v */
+/*
+ * Where expanded text goes.  An explain-string (§6.2) is bounded by its
+ * buffer: longer is an error.  A domain-spec is used as a domain name, and of
+ * a name over 253 octets §7.3 keeps only the right-hand labels that fit; so
+ * left labels are dropped as the text grows, and a value of any length (a
+ * local part of 10 KB) expands to the same name the whole text would give.
+ */
+struct macro_out {
+	struct buf *b;
+	bool domain;		/* drop left labels on the way (§7.3) */
+	bool skipping;		/* inside a dropped label: drop up to its '.' */
+};
+
+/* Bytes appended at once to a domain-spec before left labels are dropped. */
+#define MACRO_EMIT_CHUNK	1024
+
+/*
+ * macro_keep_tail - drop left labels while the name is longer than any name
+ * §7.3 can keep (253 octets, plus a trailing dot spf_domain_truncate strips)
+ */
+static void
+macro_keep_tail(struct macro_out *o)
+{
+	struct buf *b = o->b;
+
+	while (b->len > SPF_DOMAIN_MAX + 1) {
+		const char *dot = memchr(b->data, '.', b->len);
+		size_t cut;
+
+		if (dot == NULL) {
+			/* one label longer than a name: it goes, and its rest with it */
+			buf_truncate(b, 0);
+			o->skipping = true;
+			return;
+		}
+		cut = (size_t)(dot - b->data) + 1;
+		memmove(b->data, b->data + cut, b->len - cut);
+		buf_truncate(b, b->len - cut);
+	}
+}
+
+/* macro_emit - append expanded text */
+static void
+macro_emit(struct macro_out *o, const char *p, size_t len)
+{
+	while (len > 0) {
+		size_t n = len;
+
+		if (o->skipping) {
+			const char *dot = memchr(p, '.', len);
+
+			if (dot == NULL)
+				return;
+			o->skipping = false;
+			len -= (size_t)(dot + 1 - p);
+			p = dot + 1;
+			continue;
+		}
+		if (o->domain && n > MACRO_EMIT_CHUNK)
+			n = MACRO_EMIT_CHUNK;
+		buf_append(o->b, p, n);
+		p += n;
+		len -= n;
+		if (o->domain)
+			macro_keep_tail(o);
+	}
+}
+
+/*
+ * macro_value - the raw value of a letter (§7.3): a span of the context's
+ * text, or the text computed into tmp
+ */
 static int
-macro_value(const struct spf_macro_ctx *ctx, char letter, struct buf *v,
-    const char **err)
+macro_value(const struct spf_macro_ctx *ctx, char letter, struct buf *tmp,
+    struct span *v, const char **err)
 {
 	struct spf_addr a;
 	const char *s = NULL;
@@ -201,120 +274,175 @@ macro_value(const struct spf_macro_ctx *ctx, char letter, struct buf *v,
 	case 'h': s = ctx->helo; break;
 	case 'p': s = ctx->validated_ptr ? ctx->validated_ptr : "unknown"; break;
 	case 'r': s = ctx->receiver ? ctx->receiver : "unknown"; break;
-	case 't': return buf_printf(v, "%lld", ctx->now);
+	case 't': buf_printf(tmp, "%lld", ctx->now); break;
 	case 'i': case 'c': case 'v':
 		if (ctx->client == NULL || spf_addr_from_sockaddr(ctx->client, &a) < 0) {
 			*err = "no client address for macro";
 			return -1;
 		}
 		if (letter == 'v')
-			return buf_append_str(v, a.family == AF_INET ? "in-addr" : "ip6");
-		return letter == 'i' ? spf_addr_dotted(&a, v) : spf_addr_text(&a, v);
+			buf_append_str(tmp, a.family == AF_INET ? "in-addr" : "ip6");
+		else if (letter == 'i')
+			spf_addr_dotted(&a, tmp);
+		else
+			spf_addr_text(&a, tmp);
+		break;
 	}
-	return buf_append_str(v, s ? s : "");
-}
-
-/* macro_split - cut value into parts at any of delims; returns the count */
-static size_t
-macro_split(const char *val, size_t len, const char *delims, struct span *parts,
-    size_t max)
-{
-	size_t n = 0, start = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && strchr(delims, val[i]) == NULL)
-			continue;
-		if (n == max) {	/* fold the rest into the last part */
-			parts[n - 1].len = len - (size_t)(parts[n - 1].p - val);
-			break;
-		}
-		parts[n].p = val + start;
-		parts[n].len = i - start;
-		n++;
-		start = i + 1;
+	if (tmp->overflow) {
+		*err = "macro value too long";
+		return -1;
 	}
-	return n;
+	*v = s != NULL ? span_from_cstr(s) : (struct span){ buf_cstr(tmp), tmp->len };
+	return 0;
 }
 
 /* macro_url_escape - §7.3: uppercase letters URL-encode non-unreserved bytes */
-static int
-macro_url_escape(struct buf *out, const char *p, size_t len)
+static void
+macro_url_escape(struct macro_out *o, const char *p, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	char chunk[192];
+	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
-			buf_append_char(out, (char)c);
+			chunk[n++] = (char)c;
 		else {
-			buf_append_char(out, '%');
-			buf_append_char(out, hex[c >> 4]);
-			buf_append_char(out, hex[c & 15]);
+			chunk[n++] = '%';
+			chunk[n++] = hex[c >> 4];
+			chunk[n++] = hex[c & 15];
+		}
+		if (n + 3 > sizeof(chunk)) {
+			macro_emit(o, chunk, n);
+			n = 0;
 		}
 	}
-	return out->overflow ? -1 : 0;
+	macro_emit(o, chunk, n);
 }
 
-/* macro_transform - split, reverse, keep the right-hand parts, join with "." (§7.3) */
-static int
-macro_transform(const struct macro_tok *t, const struct buf *val, struct buf *out)
+/* macro_emit_part - one part of a transformed value, escaped for upper case */
+static void
+macro_emit_part(struct macro_out *o, const struct macro_tok *t, struct span part)
 {
-	enum { MAX_PARTS = 256 };
-	struct span parts[MAX_PARTS];
-	const char *delims = t->delims[0] ? t->delims : ".";
-	struct buf joined;
-	size_t n, first = 0;
-	int rc;
-
-	n = macro_split(val->data ? val->data : "", val->len, delims, parts, MAX_PARTS);
-	if (t->reverse)
-		for (size_t i = 0; i < n / 2; i++) {
-			struct span tmp = parts[i];
-
-			parts[i] = parts[n - 1 - i];
-			parts[n - 1 - i] = tmp;
-		}
-	if (t->digits > 0 && t->digits < n)
-		first = n - t->digits;
-	buf_init(&joined, SPF_EXPAND_MAX);
-	for (size_t i = first; i < n; i++) {
-		if (i > first)
-			buf_append_char(&joined, '.');
-		buf_append(&joined, parts[i].p, parts[i].len);
-	}
-	if (joined.overflow)
-		rc = -1;
-	else if (t->upper)
-		rc = macro_url_escape(out, joined.data ? joined.data : "", joined.len);
+	if (t->upper)
+		macro_url_escape(o, part.p, part.len);
 	else
-		rc = buf_append(out, joined.data ? joined.data : "", joined.len);
-	buf_clear(&joined);
-	return rc;
+		macro_emit(o, part.p, part.len);
+}
+
+/* macro_is_delim - c is one of the token's delimiters (§7.1) */
+static bool
+macro_is_delim(const char *delims, char c)
+{
+	return c != '\0' && strchr(delims, c) != NULL;
+}
+
+/* macro_count_parts - parts of v split at any of delims */
+static size_t
+macro_count_parts(struct span v, const char *delims)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < v.len; i++)
+		if (macro_is_delim(delims, v.p[i]))
+			n++;
+	return n;
+}
+
+/* macro_emit_forward - parts first..last of v in order, joined with "." */
+static void
+macro_emit_forward(struct macro_out *o, const struct macro_tok *t, struct span v,
+    const char *delims, size_t first)
+{
+	size_t part = 0, start = 0;
+
+	for (size_t i = 0; i <= v.len; i++) {
+		if (i < v.len && !macro_is_delim(delims, v.p[i]))
+			continue;
+		if (part > first)
+			macro_emit(o, ".", 1);
+		if (part >= first)
+			macro_emit_part(o, t, (struct span){ v.p + start, i - start });
+		part++;
+		start = i + 1;
+	}
+}
+
+/* macro_emit_reversed - parts last..0 of v (reversed), joined with "." */
+static void
+macro_emit_reversed(struct macro_out *o, const struct macro_tok *t, struct span v,
+    const char *delims, size_t last)
+{
+	size_t end = v.len, part = 0;
+
+	for (size_t i = 0; i < v.len; i++)
+		if (macro_is_delim(delims, v.p[i]) && part++ == last) {
+			end = i;
+			break;
+		}
+	for (bool first = true;; first = false) {
+		size_t start = end;
+
+		while (start > 0 && !macro_is_delim(delims, v.p[start - 1]))
+			start--;
+		if (!first)
+			macro_emit(o, ".", 1);
+		macro_emit_part(o, t, (struct span){ v.p + start, end - start });
+		if (start == 0)
+			return;
+		end = start - 1;
+	}
+}
+
+/*
+ * macro_transform - split at the delimiters, reverse, keep the right-hand
+ * parts, join with "." (§7.3); walks the value in place, so a value of any
+ * number of parts is transformed as the RFC says
+ */
+static void
+macro_transform(const struct macro_tok *t, struct span val, struct macro_out *o)
+{
+	const char *delims = t->delims[0] ? t->delims : ".";
+	size_t n = macro_count_parts(val, delims), keep = n;
+
+	if (t->digits > 0 && t->digits < n)
+		keep = t->digits;
+	if (t->reverse)
+		macro_emit_reversed(o, t, val, delims, keep - 1);
+	else
+		macro_emit_forward(o, t, val, delims, n - keep);
 }
 
 /* macro_expand_one - expand one %{...} token */
 static int
 macro_expand_one(const struct macro_tok *t, const struct spf_macro_ctx *ctx,
-    struct buf *out, const char **err)
+    struct macro_out *o, const char **err)
 {
-	struct buf val;
+	struct buf tmp;
+	struct span val;
 	int rc;
 
-	buf_init(&val, SPF_EXPAND_MAX);
-	rc = macro_value(ctx, t->letter, &val, err);
-	if (rc == 0 && (rc = macro_transform(t, &val, out)) < 0)
-		*err = "macro expansion too long";
-	buf_clear(&val);
+	/* computed values (%{i} of IPv6: 63 bytes) are short */
+	buf_init(&tmp, 128);
+	rc = macro_value(ctx, t->letter, &tmp, &val, err);
+	if (rc == 0)
+		macro_transform(t, val, o);
+	buf_clear(&tmp);
 	return rc;
 }
 
-/* spf_macro_expand - expand macro-string (p, len) into out */
+/*
+ * spf_macro_expand - expand macro-string (p, len) into out: an explain-string
+ * (ctx->exp) must fit out; a domain-spec keeps the labels §7.3 keeps
+ */
 int
 spf_macro_expand(const char *p, size_t len, const struct spf_macro_ctx *ctx,
     struct buf *out, const char **err)
 {
+	struct macro_out o = { out, !ctx->exp, false };
 	struct macro_tok t;
 	size_t i = 0;
 
@@ -322,13 +450,13 @@ spf_macro_expand(const char *p, size_t len, const struct spf_macro_ctx *ctx,
 		if (spf_macro_next(p, len, &i, ctx->exp, &t, err) < 0)
 			return -1;
 		if (t.kind == MACRO_TOK_LITERAL)
-			buf_append(out, p + t.start, t.end - t.start);
+			macro_emit(&o, p + t.start, t.end - t.start);
 		else if (t.kind == MACRO_TOK_TEXT)
-			buf_append_str(out, t.text);
-		else if (macro_expand_one(&t, ctx, out, err) < 0)
+			macro_emit(&o, t.text, strlen(t.text));
+		else if (macro_expand_one(&t, ctx, &o, err) < 0)
 			return -1;
 		if (out->overflow) {
-			*err = "macro expansion too long";
+			*err = ctx->exp ? "explanation too long" : "macro expansion too long";
 			return -1;
 		}
 	}

@@ -258,11 +258,137 @@ START_TEST(action_explanation_cannot_inject_protocol_lines)
 	policyd_decision_init(&d);
 	policyd_action_decide(c, &o, &req, &headers_sent, &d);
 	ck_assert_ptr_null(strpbrk(buf_cstr(&d.action), "\r\n\x01"));
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&d.action), "badaction=OK???"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&d.action), "badaction=OK??."));
 	policyd_decision_clear(&d);
 	policyd_outcome_clear(&o);
 	policyd_request_clear(&req);
 	policyd_config_unref(c);
+}
+END_TEST
+
+/* decide_with - the first recipient's action for mfrom's reason and explanation */
+static char *
+decide_with(const char *const *settings, enum spf_result r, const char *reason,
+    const char *explanation)
+{
+	struct policyd_config *c = make_config(settings);
+	struct policyd_outcome o = { 0 };
+	struct policyd_request req;
+	struct policyd_decision d;
+	unsigned headers_sent = 0;
+	char *a;
+
+	make_id(&o.mfrom, r, false);
+	free(o.mfrom.reason);
+	o.mfrom.reason = xstrdup(reason);
+	free(o.mfrom.explanation);
+	o.mfrom.explanation = explanation ? xstrdup(explanation) : NULL;
+	make_request(&req, "a@example.org");
+	policyd_decision_init(&d);
+	policyd_action_decide(c, &o, &req, &headers_sent, &d);
+	ck_assert(!d.action.overflow);
+	a = xstrdup(buf_cstr(&d.action));
+	policyd_decision_clear(&d);
+	policyd_outcome_clear(&o);
+	policyd_request_clear(&req);
+	policyd_config_unref(c);
+	return a;
+}
+
+/* smtp_reply_len - the length of the SMTP reply Postfix makes of a refusal */
+static size_t
+smtp_reply_len(const char *a)
+{
+	if (strncmp(a, "DEFER_IF_PERMIT ", 16) == 0)
+		return 4 + strlen(a + 16);	/* "450 " and the rest */
+	return strlen(a);
+}
+
+/* fill - n bytes of s repeated (s's length divides n) */
+static char *
+fill(size_t n, const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, n + 1);
+	while (b.len < n)
+		buf_append_str(&b, s);
+	return buf_steal(&b);
+}
+
+/*
+ * A reason or explanation over 800 characters is cut with "...", never made
+ * empty ("due to: ."), and the whole reply fits the 510 characters Postfix
+ * keeps; a missing reason says the result instead.
+ */
+START_TEST(action_long_reason_is_cut_with_a_marker_never_empty)
+{
+	const char *none[] = { NULL };
+	const char *defer[] = { "temperror_defer=yes", NULL };
+	char *r900 = fill(900, "r"), *x5000 = fill(5000, "x"), *utf8 = fill(2000, "\xc3\xa9");
+	char *a;
+
+	a = decide_with(none, SPF_RESULT_FAIL, r900, NULL);
+	ck_assert_msg(strncmp(a, "550 5.7.23 Message rejected due to: rrrr", 40) == 0, "%s", a);
+	ck_assert_ptr_nonnull(strstr(a, "r..."));
+	ck_assert_uint_le(smtp_reply_len(a), 510);
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "no match", x5000);
+	ck_assert_msg(strncmp(a, "550 5.7.23 Message rejected due to: xxxx", 40) == 0, "%s", a);
+	ck_assert_ptr_nonnull(strstr(a, "x..."));
+	ck_assert_uint_le(smtp_reply_len(a), 510);
+	free(a);
+	a = decide_with(defer, SPF_RESULT_TEMPERROR, r900, NULL);
+	ck_assert_msg(strncmp(a, "DEFER_IF_PERMIT 4.7.24 Message deferred due to: rrr", 51) == 0,
+	    "%s", a);
+	ck_assert_uint_le(smtp_reply_len(a), 510);
+	free(a);
+	/* 800 bytes of two-byte characters: cut after 398 whole ones, one '?' each */
+	a = decide_with(none, SPF_RESULT_FAIL, utf8, NULL);
+	ck_assert_ptr_nonnull(strstr(a, "due to: ?"));
+	ck_assert_uint_eq(strspn(strstr(a, "due to: ") + 8, "?"), 398);
+	ck_assert_ptr_nonnull(strstr(a, "?..."));
+	ck_assert_uint_le(smtp_reply_len(a), 510);
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "", NULL);
+	ck_assert_msg(strncmp(a, "550 5.7.23 Message rejected due to: SPF fail. Please see ",
+	    57) == 0, "%s", a);
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "", "");
+	ck_assert_ptr_nonnull(strstr(a, "due to: SPF fail. "));
+	free(a);
+	free(r900);
+	free(x5000);
+	free(utf8);
+}
+END_TEST
+
+/*
+ * Texts that sanitize to nothing (CR LF only) fall back to the next text or
+ * to "SPF <result>"; stray UTF-8 continuation bytes are shown, not dropped.
+ * Found by fuzz_policyd_reply: a reason of 0x85 bytes gave "due to: .".
+ */
+START_TEST(action_reason_that_sanitizes_to_nothing_still_says_something)
+{
+	const char *none[] = { NULL };
+	char *a;
+
+	a = decide_with(none, SPF_RESULT_FAIL, "\r\n", NULL);
+	ck_assert_ptr_nonnull(strstr(a, "due to: SPF fail. "));
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "no match", "\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(a, "due to: no match. "));
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "\x85\x85\x85", NULL);
+	ck_assert_ptr_nonnull(strstr(a, "due to: ???. "));
+	free(a);
+	a = decide_with(none, SPF_RESULT_FAIL, "\xf0\x9f\x98\x80!\xe2\x82\xac", NULL);
+	ck_assert_ptr_nonnull(strstr(a, "due to: ?!?. "));
+	free(a);
+	a = decide_with((const char *[]){ "reason_message={reason}|{spf}",
+	    "permerror_reject=yes", NULL }, SPF_RESULT_PERMERROR, "\n", NULL);
+	ck_assert_str_eq(a, "550 5.7.24 SPF permerror|SPF permerror");
+	free(a);
 }
 END_TEST
 
@@ -372,6 +498,8 @@ action_suite(void)
 	tcase_add_test(tc, action_default_dispositions);
 	tcase_add_test(tc, action_explanation_cannot_inject_protocol_lines);
 	tcase_add_test(tc, action_skip_dunno_or_one_comment);
+	tcase_add_test(tc, action_long_reason_is_cut_with_a_marker_never_empty);
+	tcase_add_test(tc, action_reason_that_sanitizes_to_nothing_still_says_something);
 	tcase_add_test(tc, action_log_line_is_one_grep_parseable_line);
 	suite_add_tcase(s, tc);
 	return s;

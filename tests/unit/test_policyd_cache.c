@@ -188,6 +188,36 @@ START_TEST(cache_reuses_results_across_transactions_within_ttl)
 }
 END_TEST
 
+/*
+ * An instance reused with another sender, HELO or client address is not the
+ * same transaction: each gets its own verdict, not the first one's.
+ */
+START_TEST(cache_reused_instance_with_other_identities_gets_its_own_verdict)
+{
+	struct fixture f;
+	struct recorder rec = { .n = 0 };
+
+	fixture_init(&f, false, (const char *[]){ NULL });
+	ck_assert(ask(&f, &rec, "192.0.2.1", "", "a@example.org", "R1"));
+	ck_assert_int_eq(rec.a[0].mfrom, SPF_RESULT_PASS);
+	/* same instance, another sender: its own evaluation, fail */
+	ck_assert(ask(&f, &rec, "192.0.2.1", "", "b@fail.example", "R1"));
+	ck_assert_int_eq(rec.a[1].mfrom, SPF_RESULT_FAIL);
+	ck_assert_uint_eq(rec.a[1].headers_before, 0);
+	/* same instance and sender, another client address */
+	ck_assert(ask(&f, &rec, "203.0.113.5", "", "a@example.org", "R1"));
+	ck_assert_int_eq(rec.a[2].mfrom, SPF_RESULT_FAIL);
+	/* same instance and sender, another HELO name */
+	ck_assert(ask(&f, &rec, "192.0.2.9", "mx.example.org", "a@example.org", "R1"));
+	ck_assert_int_eq(rec.a[3].helo, SPF_RESULT_FAIL);
+	/* the first transaction's next recipient still shares its entry */
+	ck_assert(ask(&f, &rec, "192.0.2.1", "", "a@example.org", "R1"));
+	ck_assert_int_eq(rec.a[4].mfrom, SPF_RESULT_PASS);
+	ck_assert_uint_eq(rec.a[4].headers_before, 1);
+	fixture_clear(&f);
+}
+END_TEST
+
 START_TEST(cache_ttl_zero_still_shares_within_a_message)
 {
 	struct fixture f;
@@ -390,6 +420,7 @@ cache_suite(void)
 	tcase_add_test(tc, cache_second_recipient_in_flight_waits_and_makes_no_lookups);
 	tcase_add_test(tc, cache_reuses_results_across_transactions_within_ttl);
 	tcase_add_test(tc, cache_ttl_zero_still_shares_within_a_message);
+	tcase_add_test(tc, cache_reused_instance_with_other_identities_gets_its_own_verdict);
 	tcase_add_test(tc, cache_without_instance_still_uses_ttl_cache);
 	tcase_add_test(tc, cache_is_bounded_by_cache_size_limit);
 	tcase_add_test(tc, cache_keeps_entries_with_waiters_past_the_limit);

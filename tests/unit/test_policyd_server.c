@@ -7,7 +7,7 @@
  * config (connections kept), SIGTERM (clean exit, socket removed), a client
  * that reads its replies late (back-pressure, order kept), and
  * worker_processes = 2 (a master passing SIGHUP and SIGTERM on, replacing a
- * killed worker).
+ * killed worker), and request_timeout ending a client that trickles bytes.
  */
 #include <check.h>
 #include <errno.h>
@@ -623,6 +623,15 @@ setup_timeouts(void)
 	extra_conf = "";
 }
 
+/* setup_request_timeout - request_timeout far below idle and connection timeouts */
+static void
+setup_request_timeout(void)
+{
+	extra_conf = "idle_timeout = 10s\nconnection_timeout = 60s\nrequest_timeout = 1s\n";
+	setup();
+	extra_conf = "";
+}
+
 /* now_ms - monotonic milliseconds */
 static long long
 now_ms(void)
@@ -684,6 +693,66 @@ START_TEST(server_ends_busy_connection_after_connection_timeout_with_replies_com
 }
 END_TEST
 
+START_TEST(server_closes_a_trickling_client_at_request_timeout)
+{
+	int fd = connect_unix();
+	long long t0 = now_ms(), dt;
+	struct buf req;
+	size_t sent = 0;
+	bool closed = false;
+
+	/* one byte every 200 ms: never idle for idle_timeout, never complete */
+	buf_init(&req, 4096);
+	request(&req, "S", "192.0.2.1", "ok@example.org", "r@here");
+	while (sent < req.len && now_ms() - t0 < 8000) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char c;
+
+		if (send(fd, req.data + sent, 1, MSG_NOSIGNAL) != 1 ||
+		    (poll(&p, 1, 200) == 1 && recv(fd, &c, 1, 0) <= 0)) {
+			closed = true;
+			break;
+		}
+		sent++;
+	}
+	dt = now_ms() - t0;
+	ck_assert_msg(closed, "still open after %lld ms, %zu bytes sent", dt, sent);
+	ck_assert_msg(dt >= 900 && dt < 4000, "closed after %lld ms", dt);
+	ck_assert_uint_lt(sent, req.len);
+	close(fd);
+	buf_clear(&req);
+}
+END_TEST
+
+START_TEST(server_request_timeout_spares_complete_requests_and_idle_clients)
+{
+	int fd = connect_unix();
+	struct buf req;
+	bool eof;
+	char *out;
+
+	buf_init(&req, 4096);
+	/* idle between requests for longer than request_timeout: still served */
+	usleep(1500000);
+	request(&req, "S1", "192.0.2.1", "ok@example.org", "r@here");
+	out = exchange(fd, req.data, req.len, 1, &eof);
+	expect_reply(out, 0, "action=PREPEND Received-SPF: pass");
+	free(out);
+	/* a request in two pieces well within the deadline */
+	buf_reset(&req);
+	request(&req, "S2", "192.0.2.1", "ok@example.org", "r@here");
+	out = exchange(fd, req.data, 10, 0, &eof);
+	free(out);
+	usleep(300000);
+	out = exchange(fd, req.data + 10, req.len - 10, 1, &eof);
+	expect_reply(out, 0, "action=PREPEND Received-SPF: pass");
+	ck_assert(!eof);
+	free(out);
+	close(fd);
+	buf_clear(&req);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -709,6 +778,12 @@ server_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, server_closes_idle_connection_after_idle_timeout);
 	tcase_add_test(tc, server_ends_busy_connection_after_connection_timeout_with_replies_complete);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("request_timeout");
+	tcase_add_checked_fixture(tc, setup_request_timeout, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, server_closes_a_trickling_client_at_request_timeout);
+	tcase_add_test(tc, server_request_timeout_spares_complete_requests_and_idle_clients);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -23,7 +23,7 @@ struct zone_rr {
 struct outcome {
 	int calls;
 	enum spf_result result;
-	char reason[512], mechanism[256], explanation[512], domain[256], sender[256];
+	char reason[1024], mechanism[256], explanation[512], domain[256], sender[256];
 	unsigned lookups, voids;
 	int traced;
 };
@@ -521,6 +521,85 @@ START_TEST(spf_eval_reason_is_printable)
 }
 END_TEST
 
+static const struct zone_rr zone_long[] = {
+	{ "longlp.example", "TXT", "v=spf1 exists:%{l}._spf.longlp.example -all" },
+	{ "ok._spf.longlp.example", "A", "127.0.0.2" },
+	{ "exp.longlp.example", "TXT", "v=spf1 -all exp=why.longlp.example" },
+	{ "why.longlp.example", "TXT", "%{l} may not send" },
+	{ NULL, NULL, NULL },
+};
+
+/* long_sender - local part of n bytes of c, then tail, at domain */
+static char *
+long_sender(size_t n, char c, const char *tail, const char *domain)
+{
+	struct buf b;
+
+	buf_init(&b, n + 1024);
+	for (size_t i = 0; i < n; i++)
+		buf_append_char(&b, c);
+	buf_printf(&b, "%s@%s", tail, domain);
+	return buf_steal(&b);
+}
+
+/*
+ * A local part longer than the macro buffer (4096) expands like any other:
+ * §7.3 drops the left labels of a name over 253 octets, so exists: queries
+ * ok._spf.longlp.example.  It used to be a permerror with reason "(null)".
+ */
+START_TEST(spf_eval_long_local_part_is_truncated_not_an_error)
+{
+	char *sender = long_sender(5000, 'x', ".ok", "longlp.example");
+	struct outcome o = check(zone_long, false, "192.0.2.1", "h.example.org", sender,
+	    SPF_IDENTITY_MAILFROM, NULL);
+
+	ck_assert_msg(o.result == SPF_RESULT_PASS, "result %s: %s",
+	    spf_result_str(o.result), o.reason);
+	ck_assert_ptr_null(strstr(o.reason, "(null)"));
+	free(sender);
+	/* no label of the local part survives: the name without it has no A */
+	sender = long_sender(9000, 'y', "", "longlp.example");
+	o = check(zone_long, false, "192.0.2.1", "h.example.org", sender,
+	    SPF_IDENTITY_MAILFROM, NULL);
+	ck_assert_msg(o.result == SPF_RESULT_FAIL, "result %s: %s",
+	    spf_result_str(o.result), o.reason);
+	ck_assert_ptr_null(strstr(o.reason, "(null)"));
+	free(sender);
+}
+END_TEST
+
+/*
+ * A reason longer than the 512 bytes kept (a default reason naming a long
+ * sender) is cut with "...", never left empty.
+ */
+START_TEST(spf_eval_long_reason_is_cut_never_empty)
+{
+	char *sender = long_sender(9000, 'y', "", "longlp.example");
+	struct outcome o = check(zone_long, false, "192.0.2.1", "h.example.org", sender,
+	    SPF_IDENTITY_MAILFROM, NULL);
+	size_t n = strlen(o.reason);
+
+	ck_assert_int_eq(o.result, SPF_RESULT_FAIL);
+	ck_assert_msg(n > 3 && strcmp(o.reason + n - 3, "...") == 0, "reason \"%s\"", o.reason);
+	ck_assert(strncmp(o.reason, "domain of yyyy", 14) == 0);
+	free(sender);
+}
+END_TEST
+
+/* An explanation too long to keep is no explanation; the fail stands (§6.2). */
+START_TEST(spf_eval_long_explanation_is_dropped_fail_stands)
+{
+	char *sender = long_sender(5000, 'z', "", "exp.longlp.example");
+	struct outcome o = check(zone_long, false, "192.0.2.1", "h.example.org", sender,
+	    SPF_IDENTITY_MAILFROM, NULL);
+
+	ck_assert_int_eq(o.result, SPF_RESULT_FAIL);
+	ck_assert_str_eq(o.explanation, "(null)");
+	ck_assert_ptr_null(strstr(o.reason, "(null)"));
+	free(sender);
+}
+END_TEST
+
 START_TEST(spf_eval_non_ip_client_permerror)
 {
 	struct dns_resolver *r = dns_mem_new(NULL);
@@ -557,6 +636,9 @@ main(void)
 	tcase_add_test(tc, spf_eval_ptr_and_p_macro_validate_names);
 	tcase_add_test(tc, spf_eval_non_ip_client_permerror);
 	tcase_add_test(tc, spf_eval_reason_is_printable);
+	tcase_add_test(tc, spf_eval_long_local_part_is_truncated_not_an_error);
+	tcase_add_test(tc, spf_eval_long_explanation_is_dropped_fail_stands);
+	tcase_add_test(tc, spf_eval_long_reason_is_cut_never_empty);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

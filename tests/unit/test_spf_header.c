@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,100 @@ START_TEST(spf_header_overflow_is_reported)
 }
 END_TEST
 
+/* repeat - n copies of c then tail, heap */
+static char *
+repeat(size_t n, char c, const char *tail)
+{
+	struct buf b;
+
+	buf_init(&b, n + strlen(tail) + 1);
+	for (size_t i = 0; i < n; i++)
+		buf_append_char(&b, c);
+	buf_append_str(&b, tail);
+	return buf_steal(&b);
+}
+
+/* count_key - occurrences of "key=" in h */
+static int
+count_key(const char *h, const char *key)
+{
+	char pat[64];
+	int n = 0;
+
+	snprintf(pat, sizeof(pat), "%s=", key);
+	for (const char *p = h; (p = strstr(p, pat)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/*
+ * Long senders, HELO names and reasons: every key still present exactly
+ * once, values cut with "...", the header within SPF_HEADER_SIZE_MAX, never
+ * a "; ;" nor "(null)".  A 5000-byte sender used to push envelope-from out.
+ */
+START_TEST(spf_header_received_keeps_every_key_with_long_values)
+{
+	char *sender = repeat(5000, 'l', "@example.com");
+	char *helo = repeat(3000, 'h', ".example.com");
+	char *reason = repeat(2000, '(', "");
+	static const enum spf_result results[] = { SPF_RESULT_PASS, SPF_RESULT_PERMERROR };
+
+	for (size_t i = 0; i < ARRAY_LEN(results); i++) {
+		struct spf_request req = req_v4("192.0.2.1", helo, sender);
+		struct spf_verdict v = verdict(results[i], SPF_IDENTITY_MAILFROM, "example.com",
+		    "a", reason);
+		struct buf b;
+		const char *h;
+
+		buf_init(&b, SPF_HEADER_SIZE_MAX);
+		ck_assert_int_eq(spf_received_header_fold(&b, &v, &req, false, NULL), 0);
+		h = buf_cstr(&b);
+		ck_assert_int_eq(count_key(h, "envelope-from"), 1);
+		ck_assert_int_eq(count_key(h, "client-ip"), 1);
+		ck_assert_int_eq(count_key(h, "helo"), 1);
+		ck_assert_int_eq(count_key(h, "receiver"), 1);
+		ck_assert_int_eq(count_key(h, "identity"), 1);
+		ck_assert_int_eq(count_key(h, "problem"), results[i] == SPF_RESULT_PERMERROR);
+		ck_assert_ptr_nonnull(strstr(h, "envelope-from=\"llll"));
+		ck_assert_ptr_nonnull(strstr(h, "...\"; helo=\"hhh"));
+		ck_assert_ptr_nonnull(strstr(h, "\\(\\(...)"));
+		ck_assert_ptr_null(strstr(h, "; ;"));
+		ck_assert_ptr_null(strstr(h, "(null)"));
+		ck_assert_ptr_null(strpbrk(h, "\r\n"));
+		ck_assert_uint_lt(b.len, SPF_HEADER_SIZE_MAX);
+		/* folded for a message: the same keys */
+		buf_reset(&b);
+		ck_assert_int_eq(spf_received_header(&b, &v, &req, false), 0);
+		ck_assert_int_eq(count_key(buf_cstr(&b), "envelope-from"), 1);
+		buf_reset(&b);
+		v.domain = sender;
+		ck_assert_int_eq(spf_authres_clause(&b, &v), 0);
+		ck_assert_ptr_nonnull(strstr(buf_cstr(&b), " smtp.mailfrom=\"llll"));
+		ck_assert_uint_lt(b.len, SPF_HEADER_SIZE_MAX);
+		buf_clear(&b);
+	}
+	free(sender);
+	free(helo);
+	free(reason);
+}
+END_TEST
+
+/* A verdict without a reason: an empty comment, never "(null)". */
+START_TEST(spf_header_received_without_reason)
+{
+	struct spf_request req = req_v4("192.0.2.1", "mail.example.com", "u@example.com");
+	struct spf_verdict v = verdict(SPF_RESULT_PERMERROR, SPF_IDENTITY_MAILFROM,
+	    "example.com", NULL, NULL);
+	struct buf b;
+
+	buf_init(&b, SPF_HEADER_SIZE_MAX);
+	ck_assert_int_eq(spf_received_header_fold(&b, &v, &req, true, NULL), 0);
+	ck_assert_str_eq(buf_cstr(&b), "Received-SPF: permerror () client-ip=192.0.2.1; "
+	    "envelope-from=\"u@example.com\"; helo=mail.example.com; identity=mailfrom");
+	buf_clear(&b);
+}
+END_TEST
+
 START_TEST(spf_header_result_names_round_trip)
 {
 	for (int r = SPF_RESULT_NONE; r <= SPF_RESULT_PERMERROR; r++) {
@@ -223,6 +318,8 @@ main(void)
 	tcase_add_test(tc, spf_header_received_ipv6_client);
 	tcase_add_test(tc, spf_header_authres_mailfrom_and_helo);
 	tcase_add_test(tc, spf_header_overflow_is_reported);
+	tcase_add_test(tc, spf_header_received_keeps_every_key_with_long_values);
+	tcase_add_test(tc, spf_header_received_without_reason);
 	tcase_add_test(tc, spf_header_result_names_round_trip);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -193,19 +193,103 @@ END_TEST
 
 START_TEST(spf_macro_output_is_bounded)
 {
-	struct spf_macro_ctx ctx = ctx_rfc(&client4, false);
+	struct spf_macro_ctx ctx = ctx_rfc(&client4, true);
 	struct buf out;
 	const char *err;
 	char in[4000];
 
-	/* 1000 x "%{s}" expands to 28000 bytes, past the 4096-byte maximum */
+	/* 1000 x "%{s}" expands to 28000 bytes: an explain-string that long is an error */
 	for (size_t i = 0; i < sizeof(in); i += 4)
 		memcpy(in + i, "%{s}", 4);
 	buf_init(&out, 4096);
 	ck_assert_int_eq(expand_exact(in, sizeof(in), &ctx, &out, &err), -1);
 	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(err, "explanation too long");
 	ck_assert_uint_le(out.len, 4096);
 	buf_clear(&out);
+}
+END_TEST
+
+/* naive_expand - the whole expansion of "%{<letter>}<tail>" for a long value */
+static void
+naive_expand(struct buf *b, const char *value, const char *tail)
+{
+	buf_append_str(b, value);
+	buf_append_str(b, tail);
+	spf_domain_truncate(b);
+}
+
+/*
+ * A domain-spec of any length keeps the labels §7.3 keeps.  Values longer
+ * than the 4096-byte buffer used to fail with no reason at all (err NULL).
+ */
+START_TEST(spf_macro_long_values_truncate_per_7_3)
+{
+	static const struct {
+		size_t n;	/* bytes of the repeated piece */
+		const char *piece, *spec, *tail;
+	} cases[] = {
+		{ 5000, "x", "%{l}._spf.example.com", "._spf.example.com" },
+		{ 5000, "ab.", "%{l}.example.com", ".example.com" },
+		{ 20000, "label-of-some-length.", "%{l}.x.example", ".x.example" },
+		{ 4095, "q", "%{l}.example.com", ".example.com" },
+		{ 4097, "q.", "%{l}.example.com", ".example.com" },
+		{ 70000, "a.", "%{l}.example.com", ".example.com" },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct spf_macro_ctx ctx = ctx_rfc(&client4, false);
+		struct buf lp, out, want;
+		const char *err = NULL;
+
+		buf_init(&lp, cases[i].n + 64);
+		while (lp.len + strlen(cases[i].piece) <= cases[i].n)
+			buf_append_str(&lp, cases[i].piece);
+		buf_append_str(&lp, "end");
+		ctx.local_part = buf_cstr(&lp);
+		buf_init(&out, 4096);
+		buf_init(&want, 1 << 20);
+		naive_expand(&want, ctx.local_part, cases[i].tail);
+		ck_assert_msg(expand_exact(cases[i].spec, strlen(cases[i].spec), &ctx, &out,
+		    &err) == 0, "case %zu: %s", i, err ? err : "(no reason)");
+		spf_domain_truncate(&out);
+		ck_assert_msg(strcmp(buf_cstr(&out), buf_cstr(&want)) == 0,
+		    "case %zu: \"%s\" want \"%s\"", i, buf_cstr(&out), buf_cstr(&want));
+		ck_assert_uint_le(out.len, 253);
+		buf_clear(&lp);
+		buf_clear(&out);
+		buf_clear(&want);
+	}
+}
+END_TEST
+
+/* Transformers and URL escaping see the whole long value, then §7.3 truncates. */
+START_TEST(spf_macro_long_values_keep_transformers)
+{
+	struct spf_macro_ctx ctx = ctx_rfc(&client4, false);
+	struct buf lp, out;
+	const char *err = NULL;
+
+	buf_init(&lp, 8192);
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&lp, "p%d+", i);
+	buf_append_str(&lp, "last");
+	ctx.local_part = buf_cstr(&lp);
+	buf_init(&out, 4096);
+	/* the right-most two "+"-parts, joined with "." */
+	ck_assert_int_eq(expand_exact("%{l2+}.example.com", 18, &ctx, &out, &err), 0);
+	ck_assert_str_eq(buf_cstr(&out), "p999.last.example.com");
+	buf_reset(&out);
+	/* reversed: the first parts come last */
+	ck_assert_int_eq(expand_exact("%{l2r+}.example.com", 19, &ctx, &out, &err), 0);
+	ck_assert_str_eq(buf_cstr(&out), "p1.p0.example.com");
+	buf_reset(&out);
+	/* %{L}: '+' becomes %2B; one label of 9000 bytes is dropped whole */
+	ck_assert_int_eq(expand_exact("%{L}.example.com", 16, &ctx, &out, &err), 0);
+	spf_domain_truncate(&out);
+	ck_assert_str_eq(buf_cstr(&out), "example.com");
+	buf_clear(&out);
+	buf_clear(&lp);
 }
 END_TEST
 
@@ -294,6 +378,8 @@ main(void)
 	tcase_add_loop_test(tc, spf_macro_rejects_malformed_with_reason, 0,
 	    (int)ARRAY_LEN(malformed));
 	tcase_add_test(tc, spf_macro_output_is_bounded);
+	tcase_add_test(tc, spf_macro_long_values_truncate_per_7_3);
+	tcase_add_test(tc, spf_macro_long_values_keep_transformers);
 	tcase_add_test(tc, spf_macro_every_prefix_is_safe);
 	tcase_add_test(tc, spf_macro_uses_p_detects_letter);
 	tcase_add_test(tc, spf_domain_truncates_from_the_left);
