@@ -26,7 +26,11 @@ reinject_out_init(struct reinject_out *o, struct reinject_msg *m)
 void
 reinject_out_stuff(struct evbuffer *dst, const char *p, size_t len, bool *bol)
 {
-	const char *end = p + len;
+	const char *end;
+
+	if (len == 0)
+		return;		/* p may be NULL (an empty buffer) */
+	end = p + len;
 
 	while (p < end) {
 		const char *nl;
