@@ -261,9 +261,14 @@ doctor_load_conf(const char *path, struct reinject_conf *c)
 	return rc;
 }
 
-/* doctor_resolver - libunbound on base as the options say; NULL on error */
+/*
+ * doctor_resolver - libunbound on base: --dns, else the configuration's
+ * dns_forwarders or dns_resolv_conf (what reinject itself would ask), else
+ * /etc/resolv.conf; NULL on error
+ */
 static struct dns_resolver *
-doctor_resolver(struct event_base *base, const struct doctor_opts *o)
+doctor_resolver(struct event_base *base, const struct doctor_opts *o,
+    const struct reinject_conf *c)
 {
 	struct dns_unbound_config cfg = { 0 };
 	const char *fwd[2] = { o->dns, NULL };
@@ -271,6 +276,10 @@ doctor_resolver(struct event_base *base, const struct doctor_opts *o)
 	struct dns_resolver *r;
 
 	cfg.forwarders = o->dns ? fwd : NULL;
+	if (o->dns == NULL && c != NULL && c->dns_forwarders.count > 0)
+		cfg.forwarders = (const char *const *)c->dns_forwarders.items;
+	if (o->dns == NULL && c != NULL && c->dns_resolv_conf[0])
+		cfg.resolv_conf = c->dns_resolv_conf;
 	cfg.trust_anchor_file = o->anchor;
 	cfg.timeout_ms = o->timeout_ms;
 	if ((r = dns_unbound_new(base, &cfg, &err)) == NULL)
@@ -287,7 +296,7 @@ doctor_go(const struct doctor_opts *o, struct reinject_conf *conf, bool have_con
 	struct doctor d;
 	int rc;
 
-	if (base == NULL || (r = doctor_resolver(base, o)) == NULL) {
+	if (base == NULL || (r = doctor_resolver(base, o, have_conf ? conf : NULL)) == NULL) {
 		if (base)
 			event_base_free(base);
 		return DOCTOR_EXIT_ERROR;

@@ -30,6 +30,8 @@ for k in good bad other short; do
 	"$REINJECT" keygen -d $k.example -s sel -b $bits -D "$MA_TMP/$k" >/dev/null ||
 		ma_fail "keygen $k"
 done
+mkdir -p "$MA_TMP/ed"
+"$REINJECT" keygen -t ed25519 -d ed.example -s ed -D "$MA_TMP/ed" >/dev/null || ma_fail "keygen ed"
 
 # txt NAME VALUE - a zone line with VALUE split into 200-byte strings
 txt() {
@@ -65,6 +67,7 @@ EOF2
 	txt sel._domainkey.good.example. "$(cat "$MA_TMP/good/sel.value")"
 	txt sel._domainkey.bad.example. "$(cat "$MA_TMP/other/sel.value")"
 	txt sel2._domainkey.bad.example. "$(cat "$MA_TMP/short/sel.value")"
+	txt ed._domainkey.ed.example. "$(cat "$MA_TMP/ed/ed.value")"
 } >"$MA_TMP/zone"
 ma_dns_start dns 20940-20949 "$MA_TMP/zone"
 DNS=127.0.0.1@$MA_DNS_PORT
@@ -86,6 +89,15 @@ conf bad
 	echo "k2 bad.example:sel2:$MA_TMP/short/sel.private"
 } >"$MA_TMP/bad.keys"
 echo "*@bad.example k1" >"$MA_TMP/bad.signing"
+# ed25519 only, simple form, and the configuration's own dns_forwarders
+cat >"$MA_TMP/ed.conf" <<EOF2
+syslog = no
+spool_directory = $MA_TMP
+sign_domain = ed.example
+sign_selector = ed
+sign_key_file = $MA_TMP/ed/ed.private
+dns_forwarders = $DNS
+EOF2
 
 # doctor NAME WANT_EXIT ARGS... - run, keep the output in $MA_TMP/NAME.out
 doctor() {
@@ -151,6 +163,13 @@ doctor dead 2 --domain dead.example --ip 192.0.2.25
 f=$MA_TMP/dead.out
 ma_assert_grep '^fail mx         dead\.example: DNS lookup of MX dead\.example failed: the name servers failed to answer' "$f" "network failure named"
 ma_assert_grep '^fail spf        dead\.example for 192\.0\.2\.25: temperror: DNS failure' "$f" "SPF temperror named"
+
+"$REINJECT" doctor --trust-anchor none --domain ed.example --ip 192.0.2.25 -c "$MA_TMP/ed.conf" \
+	>"$MA_TMP/ed.out" 2>&1
+ma_log_register "$MA_TMP/ed.out"
+ma_assert_grep '^ok   dkim       ed\._domainkey\.ed\.example: key OK: the published ed25519 key matches' "$MA_TMP/ed.out" \
+	"ed25519 key checked, through the configuration's dns_forwarders"
+ma_assert_grep '^warn dkim-alg   ed\.example: ed25519 keys only' "$MA_TMP/ed.out" "ed25519 without an RSA partner"
 
 "$REINJECT" doctor --domain x.example >"$MA_TMP/usage.out" 2>&1
 [ $? = 3 ] || ma_fail "missing --ip: want exit 3"
