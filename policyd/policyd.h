@@ -265,6 +265,7 @@ struct policyd_decision {
 	enum policyd_disposition disp;
 	const char *identity;		/* "helo", "mailfrom", "iprev" or "none" */
 	enum spf_result result;
+	const char *result_word;	/* identity "iprev": its result; else NULL */
 	const char *reason;
 	struct buf action;		/* "550 5.7.23 ...", "PREPEND ...", "DUNNO" */
 };

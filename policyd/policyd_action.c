@@ -250,6 +250,7 @@ policyd_action_iprev(struct policyd_decision *d, const struct policyd_config *c,
 	d->disp = defer ? POLICYD_DISP_DEFER : POLICYD_DISP_REJECT;
 	d->identity = "iprev";
 	d->result = SPF_RESULT_NONE;
+	d->result_word = iprev_result_str(ip->result);
 	d->reason = ip->reason;
 	buf_append_str(&d->action, defer ? (c->enhanced_status_codes ?
 	    "DEFER_IF_PERMIT 4.7.25 " : "DEFER_IF_PERMIT ") :
@@ -439,6 +440,7 @@ policyd_action_decide(const struct policyd_config *c,
     unsigned *headers_sent, struct policyd_decision *d)
 {
 	buf_reset(&d->action);
+	d->result_word = NULL;
 	if (o->skip_reason != NULL)
 		policyd_action_skip(d, c, o, req, headers_sent);
 	else if (!policyd_action_iprev(d, c, o) &&

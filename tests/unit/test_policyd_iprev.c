@@ -178,6 +178,10 @@ START_TEST(policyd_iprev_actions_and_headers)
 	policyd_decision_init(&d);
 	policyd_action_decide(c, &g.out, &req, &sent, &d);
 	ck_assert_msg(d.disp == t->disp, "%s: disposition %d", t->name, d.disp);
+	/* the log line's result: the iprev result when iprev decided */
+	ck_assert_msg(d.disp == POLICYD_DISP_ACCEPT ? d.result_word == NULL :
+	    d.result_word != NULL && strstr(buf_cstr(&d.action), d.result_word) != NULL,
+	    "%s: result word %s", t->name, d.result_word ? d.result_word : "(null)");
 	ck_assert_msg(matches(buf_cstr(&d.action), t->action),
 	    "%s: %s", t->name, buf_cstr(&d.action));
 	if (t->second != NULL) {
