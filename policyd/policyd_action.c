@@ -335,7 +335,7 @@ policyd_action_header_kind(const struct policyd_config *c, bool iprev, unsigned 
 	return i < 2 ? seq[c->header_type][iprev][i] : POLICYD_HDR_END;
 }
 
-/* policyd_action_iprev_clause - "; iprev=RESULT (why) policy.iprev=ADDR" (RFC 8601 §2.7.3) */
+/* policyd_action_iprev_clause - "iprev=RESULT (why) policy.iprev=ADDR" (RFC 8601 §2.7.3) */
 static void
 policyd_action_iprev_clause(struct buf *out, const struct policyd_iprev_outcome *ip)
 {

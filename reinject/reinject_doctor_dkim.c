@@ -20,9 +20,9 @@
 /* Longest report testkey writes for one key. */
 #define DOCTOR_DKIM_REPORT_MAX	2048
 
-/* dkim_value - "v=DKIM1; k=...; p=..." of the key, or NULL */
+/* doctor_dkim_value - "v=DKIM1; k=...; p=..." of the key, or NULL */
 static char *
-dkim_value(EVP_PKEY *key, enum dkim_alg alg)
+doctor_dkim_value(EVP_PKEY *key, enum dkim_alg alg)
 {
 	struct buf v;
 
@@ -36,11 +36,11 @@ dkim_value(EVP_PKEY *key, enum dkim_alg alg)
 	return buf_steal(&v);
 }
 
-/* dkim_zone_record - the record in zone-file syntax, strings of at most 255 */
+/* doctor_dkim_zone_record - the record in zone-file syntax, strings of at most 255 */
 static char *
-dkim_zone_record(const char *name, EVP_PKEY *key, enum dkim_alg alg)
+doctor_dkim_zone_record(const char *name, EVP_PKEY *key, enum dkim_alg alg)
 {
-	char *value = dkim_value(key, alg);
+	char *value = doctor_dkim_value(key, alg);
 	struct buf r;
 	size_t len;
 
@@ -57,9 +57,9 @@ dkim_zone_record(const char *name, EVP_PKEY *key, enum dkim_alg alg)
 	return buf_steal(&r);
 }
 
-/* dkim_first_line - testkey's verdict line (its first), newline removed */
+/* doctor_dkim_first_line - testkey's verdict line (its first), newline removed */
 static void
-dkim_first_line(char *report)
+doctor_dkim_first_line(char *report)
 {
 	char *nl = strchr(report, '\n');
 
@@ -67,17 +67,17 @@ dkim_first_line(char *report)
 		*nl = '\0';
 }
 
-/* dkim_sec - the DNSSEC status in words */
+/* doctor_dkim_sec - the DNSSEC status in words */
 static const char *
-dkim_sec(enum dns_sec s)
+doctor_dkim_sec(enum dns_sec s)
 {
 	return s == DNS_SEC_SECURE ? "DNSSEC secure" : s == DNS_SEC_BOGUS ?
 	    "DNSSEC bogus" : "not DNSSEC-signed";
 }
 
-/* dkim_one - check one key */
+/* doctor_dkim_one - check one key */
 static void
-dkim_one(struct doctor *d, const struct dkim_table_key_info *k)
+doctor_dkim_one(struct doctor *d, const struct dkim_table_key_info *k)
 {
 	char name[600], report[DOCTOR_DKIM_REPORT_MAX] = "";
 	struct dns_answer_owned a;
@@ -91,12 +91,12 @@ dkim_one(struct doctor *d, const struct dkim_table_key_info *k)
 	    k->path ? k->path : k->name, out ? out : stderr);
 	if (out)
 		fclose(out);
-	dkim_first_line(report);
+	doctor_dkim_first_line(report);
 	if (rc != REINJECT_TOOL_OK && rc != REINJECT_TOOL_DNS_ERROR)
-		rec = dkim_zone_record(name, k->key, k->alg);
+		rec = doctor_dkim_zone_record(name, k->key, k->alg);
 	if (rc == REINJECT_TOOL_OK)
 		doctor_add(d, DOCTOR_OK, "dkim", name, NULL, NULL, "%s; %s", report,
-		    dkim_sec(a.ans.sec));
+		    doctor_dkim_sec(a.ans.sec));
 	else
 		doctor_add(d, DOCTOR_FAIL, "dkim", name, rc == REINJECT_TOOL_DNS_ERROR ?
 		    "check the domain's name servers, then run again" :
@@ -109,9 +109,9 @@ dkim_one(struct doctor *d, const struct dkim_table_key_info *k)
 	dns_answer_owned_clear(&a);
 }
 
-/* dkim_remember - a signing domain, for DMARC alignment */
+/* doctor_dkim_remember - a signing domain, for DMARC alignment */
 static void
-dkim_remember(struct doctor *d, const char *domain)
+doctor_dkim_remember(struct doctor *d, const char *domain)
 {
 	for (size_t i = 0; i < d->ndkim_domains; i++)
 		if (strcasecmp(d->dkim_domains[i], domain) == 0)
@@ -120,9 +120,9 @@ dkim_remember(struct doctor *d, const char *domain)
 		d->dkim_domains[d->ndkim_domains++] = xstrdup(domain);
 }
 
-/* dkim_partners - every domain with ed25519 keys only gets a warning */
+/* doctor_dkim_partners - every domain with ed25519 keys only gets a warning */
 static void
-dkim_partners(struct doctor *d, const struct dkim_table *t)
+doctor_dkim_partners(struct doctor *d, const struct dkim_table *t)
 {
 	struct dkim_table_key_info k, o;
 
@@ -146,9 +146,9 @@ dkim_partners(struct doctor *d, const struct dkim_table *t)
 	}
 }
 
-/* dkim_table_check - every key of the loaded table */
+/* doctor_dkim_table_check - every key of the loaded table */
 static void
-dkim_table_check(struct doctor *d, const struct dkim_table *t)
+doctor_dkim_table_check(struct doctor *d, const struct dkim_table *t)
 {
 	struct dkim_table_key_info k;
 
@@ -159,10 +159,10 @@ dkim_table_check(struct doctor *d, const struct dkim_table *t)
 			    "in the KeyTable): not checked");
 			continue;
 		}
-		dkim_remember(d, k.domain);
-		dkim_one(d, &k);
+		doctor_dkim_remember(d, k.domain);
+		doctor_dkim_one(d, &k);
 	}
-	dkim_partners(d, t);
+	doctor_dkim_partners(d, t);
 }
 
 /* doctor_check_dkim - the keys of the signing configuration */
@@ -187,7 +187,7 @@ doctor_check_dkim(struct doctor *d)
 		    "(sign_domain, sign_selector, sign_key_file or key_table)", NULL,
 		    "no signing keys configured: outbound mail is not signed");
 	else
-		dkim_table_check(d, t);
+		doctor_dkim_table_check(d, t);
 	buf_clear(&err);
 	if (t)
 		dkim_table_free(t);

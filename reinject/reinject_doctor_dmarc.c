@@ -14,87 +14,89 @@
 #include "reinject_doctor.h"
 #include "util.h"
 
-struct walk_st {
+struct doctor_walk_st {
 	bool done;
 	struct dmarc_walk *w;	/* copied from the callback */
 };
 
-/* walk_cb - keep the walk */
+/* doctor_walk_cb - keep the walk */
 static void
-walk_cb(void *arg, const struct dmarc_walk *w)
+doctor_walk_cb(void *arg, const struct dmarc_walk *w)
 {
-	struct walk_st *st = arg;
+	struct doctor_walk_st *st = arg;
 
 	dmarc_walk_copy(st->w, w);
 	st->done = true;
 }
 
-/* dmarc_walk_run - a Tree Walk from domain into w; false when it got no answer */
+/* doctor_dmarc_walk_run - a Tree Walk from domain into w; false when it got no answer */
 static bool
-dmarc_walk_run(struct doctor *d, const char *domain, struct dmarc_walk *w)
+doctor_dmarc_walk_run(struct doctor *d, const char *domain, struct dmarc_walk *w)
 {
-	struct walk_st st = { false, w };
+	struct doctor_walk_st st = { false, w };
 	struct dmarc_walker *wk;
 
 	dmarc_walk_clear(w);
-	wk = dmarc_walk_start(d->r, domain, walk_cb, &st);
+	wk = dmarc_walk_start(d->r, domain, doctor_walk_cb, &st);
 	doctor_wait(d, &st.done);
 	if (!st.done)
 		dmarc_walk_cancel(wk);
 	return st.done;
 }
 
-/* dmarc_org_of - the Organizational Domain of name into out ("" on failure) */
+/* doctor_dmarc_org_of - the Organizational Domain of name into out ("" on failure) */
 static void
-dmarc_org_of(struct doctor *d, const char *name, char *out, size_t size)
+doctor_dmarc_org_of(struct doctor *d, const char *name, char *out, size_t size)
 {
 	struct dmarc_walk *w = xmalloc(sizeof(*w));
 
 	out[0] = '\0';
-	if (dmarc_walk_run(d, name, w) && w->status == DMARC_WALK_DONE)
+	if (doctor_dmarc_walk_run(d, name, w) && w->status == DMARC_WALK_DONE)
 		snprintf(out, size, "%s", w->org_domain);
 	free(w);
 }
 
-/* dmarc_mode - "relaxed" / "strict" */
+/* doctor_dmarc_mode - "relaxed" / "strict" */
 static const char *
-dmarc_mode(enum dmarc_align_mode m)
+doctor_dmarc_mode(enum dmarc_align_mode m)
 {
 	return m == DMARC_ALIGN_STRICT ? "strict" : "relaxed";
 }
 
-/* dmarc_align_one - does identifier domain id align with the domain? */
+/* doctor_dmarc_align_one - does identifier domain id align with the domain? */
 static bool
-dmarc_align_one(struct doctor *d, const struct dmarc_walk *w, enum dmarc_align_mode m,
+doctor_dmarc_align_one(struct doctor *d, const struct dmarc_walk *w,
+    enum dmarc_align_mode m,
     const char *id)
 {
 	char org[DMARC_DOMAIN_SIZE];
 
-	dmarc_org_of(d, id, org, sizeof(org));
+	doctor_dmarc_org_of(d, id, org, sizeof(org));
 	return dmarc_align(m, d->domain, w->org_domain, id, org[0] ? org : NULL);
 }
 
-/* dmarc_alignment - SPF and DKIM identifiers of this setup */
+/* doctor_dmarc_alignment - SPF and DKIM identifiers of this setup */
 static void
-dmarc_alignment(struct doctor *d, const struct dmarc_walk *w, const struct dmarc_record *r)
+doctor_dmarc_alignment(struct doctor *d, const struct dmarc_walk *w,
+    const struct dmarc_record *r)
 {
 	bool any = false;
 
-	if (dmarc_align_one(d, w, r->aspf, d->mail_from_domain))
+	if (doctor_dmarc_align_one(d, w, r->aspf, d->mail_from_domain))
 		doctor_add(d, DOCTOR_OK, "dmarc-spf", d->mail_from_domain, NULL, NULL,
-		    "envelope domain aligns with %s (aspf=%s)", d->domain, dmarc_mode(r->aspf));
+		    "envelope domain aligns with %s (aspf=%s)", d->domain, doctor_dmarc_mode(r->aspf));
 	else
 		doctor_add(d, DOCTOR_WARN, "dmarc-spf", d->mail_from_domain, "send with an "
 		    "envelope sender in the domain", NULL, "envelope domain does not align "
 		    "with %s (aspf=%s): SPF cannot make DMARC pass", d->domain,
-		    dmarc_mode(r->aspf));
+		    doctor_dmarc_mode(r->aspf));
 	for (size_t i = 0; i < d->ndkim_domains; i++) {
-		bool ok = dmarc_align_one(d, w, r->adkim, d->dkim_domains[i]);
+		bool ok = doctor_dmarc_align_one(d, w, r->adkim, d->dkim_domains[i]);
 
 		any |= ok;
 		doctor_add(d, ok ? DOCTOR_OK : DOCTOR_WARN, "dmarc-dkim", d->dkim_domains[i],
 		    NULL, NULL, "d=%s %s with %s (adkim=%s)", d->dkim_domains[i],
-		    ok ? "aligns" : "does not align", d->domain, dmarc_mode(r->adkim));
+		    ok ? "aligns" : "does not align", d->domain, doctor_dmarc_mode(r->adkim));
 	}
 	if (d->conf != NULL && !any)
 		doctor_add(d, DOCTOR_FAIL, "dmarc-dkim", d->domain, "sign with a key whose "
@@ -103,9 +105,9 @@ dmarc_alignment(struct doctor *d, const struct dmarc_walk *w, const struct dmarc
 		    "forwarding breaks");
 }
 
-/* dmarc_uri_domain - the domain of "mailto:user@dest[!size]" into out; false if none */
+/* doctor_dmarc_uri_domain - the domain of "mailto:user@dest[!size]"; false if none */
 static bool
-dmarc_uri_domain(const char *uri, char *out, size_t size)
+doctor_dmarc_uri_domain(const char *uri, char *out, size_t size)
 {
 	const char *at = strrchr(uri, '@'), *end;
 
@@ -116,9 +118,9 @@ dmarc_uri_domain(const char *uri, char *out, size_t size)
 	return out[0] != '\0';
 }
 
-/* dmarc_has_dmarc1 - a TXT answer with a record starting "v=DMARC1" */
+/* doctor_dmarc_has_dmarc1 - a TXT answer with a record starting "v=DMARC1" */
 static bool
-dmarc_has_dmarc1(const struct dns_answer *a)
+doctor_dmarc_has_dmarc1(const struct dns_answer *a)
 {
 	for (size_t i = 0; i < a->count; i++)
 		if (a->rr[i].len >= 8 && strncasecmp(a->rr[i].data, "v=DMARC1", 8) == 0)
@@ -126,19 +128,20 @@ dmarc_has_dmarc1(const struct dns_answer *a)
 	return false;
 }
 
-/* dmarc_dest - one report destination */
+/* doctor_dmarc_dest - one report destination */
 static void
-dmarc_dest(struct doctor *d, const struct dmarc_walk *w, const char *tag, const char *uri)
+doctor_dmarc_dest(struct doctor *d, const struct dmarc_walk *w, const char *tag,
+    const char *uri)
 {
 	char dest[DMARC_DOMAIN_SIZE], org[DMARC_DOMAIN_SIZE], name[600], rec[700], why[800];
 	struct dns_answer_owned a;
 
-	if (!dmarc_uri_domain(uri, dest, sizeof(dest))) {
+	if (!doctor_dmarc_uri_domain(uri, dest, sizeof(dest))) {
 		doctor_add(d, DOCTOR_WARN, tag, uri, "use a mailto: URI", NULL,
 		    "not a mailto: address: no reports will come");
 		return;
 	}
-	dmarc_org_of(d, dest, org, sizeof(org));
+	doctor_dmarc_org_of(d, dest, org, sizeof(org));
 	if (org[0] && dmarc_domain_eq(org, w->org_domain)) {
 		doctor_add(d, DOCTOR_OK, tag, uri, NULL, NULL, "in the domain's own "
 		    "Organizational Domain: no authorisation needed");
@@ -150,7 +153,7 @@ dmarc_dest(struct doctor *d, const struct dmarc_walk *w, const char *tag, const 
 	if (a.ans.rcode != DNS_RCODE_NOERROR && a.ans.rcode != DNS_RCODE_NXDOMAIN) {
 		doctor_dns_failure(&a.ans, why, sizeof(why));
 		doctor_add(d, DOCTOR_FAIL, tag, uri, NULL, NULL, "%s", why);
-	} else if (dmarc_has_dmarc1(&a.ans))
+	} else if (doctor_dmarc_has_dmarc1(&a.ans))
 		doctor_add(d, DOCTOR_OK, tag, uri, NULL, NULL, "%s authorises reports for %s",
 		    dest, w->policy_domain);
 	else
@@ -161,9 +164,10 @@ dmarc_dest(struct doctor *d, const struct dmarc_walk *w, const char *tag, const 
 	dns_answer_owned_clear(&a);
 }
 
-/* dmarc_found - the policy record's findings */
+/* doctor_dmarc_found - the policy record's findings */
 static void
-dmarc_found(struct doctor *d, const struct dmarc_walk *w, const struct dmarc_record *r)
+doctor_dmarc_found(struct doctor *d, const struct dmarc_walk *w,
+    const struct dmarc_record *r)
 {
 	enum doctor_level level = r->p == DMARC_POLICY_NONE ? DOCTOR_WARN : DOCTOR_OK;
 
@@ -173,18 +177,18 @@ dmarc_found(struct doctor *d, const struct dmarc_walk *w, const struct dmarc_rec
 	    w->policy_domain, dmarc_source_str(w->source), dmarc_policy_str(r->p),
 	    r->sp != DMARC_POLICY_UNSET ? " sp=" : "",
 	    r->sp != DMARC_POLICY_UNSET ? dmarc_policy_str(r->sp) : "",
-	    dmarc_mode(r->adkim), dmarc_mode(r->aspf), r->nrua ? "" : "; no rua=: "
+	    doctor_dmarc_mode(r->adkim), doctor_dmarc_mode(r->aspf), r->nrua ? "" : "; no rua=: "
 	    "you will get no aggregate reports");
-	dmarc_alignment(d, w, r);
+	doctor_dmarc_alignment(d, w, r);
 	for (size_t i = 0; i < r->nrua; i++)
-		dmarc_dest(d, w, "dmarc-rua", r->rua[i]);
+		doctor_dmarc_dest(d, w, "dmarc-rua", r->rua[i]);
 	for (size_t i = 0; i < r->nruf; i++)
-		dmarc_dest(d, w, "dmarc-ruf", r->ruf[i]);
+		doctor_dmarc_dest(d, w, "dmarc-ruf", r->ruf[i]);
 }
 
-/* dmarc_missing - no usable record: say why and what to publish */
+/* doctor_dmarc_missing - no usable record: say why and what to publish */
 static void
-dmarc_missing(struct doctor *d, const struct dmarc_walk *w)
+doctor_dmarc_missing(struct doctor *d, const struct dmarc_walk *w)
 {
 	char rec[700];
 
@@ -212,7 +216,7 @@ doctor_check_dmarc(struct doctor *d)
 	struct dmarc_walk *w = xmalloc(sizeof(*w));
 	const struct dmarc_record *r;
 
-	if (!dmarc_walk_run(d, d->domain, w) || w->status == DMARC_WALK_TEMPERROR)
+	if (!doctor_dmarc_walk_run(d, d->domain, w) || w->status == DMARC_WALK_TEMPERROR)
 		doctor_add(d, DOCTOR_FAIL, "dmarc", d->domain, "check the domain's name "
 		    "servers, then run again", NULL, "DNS failure during the DMARC tree "
 		    "walk: a _dmarc query got SERVFAIL or no answer");
@@ -220,8 +224,8 @@ doctor_check_dmarc(struct doctor *d)
 		doctor_add(d, DOCTOR_FAIL, "dmarc", d->domain, NULL, NULL,
 		    "not a usable domain name");
 	else if ((r = dmarc_walk_policy_record(w)) != NULL)
-		dmarc_found(d, w, r);
+		doctor_dmarc_found(d, w, r);
 	else
-		dmarc_missing(d, w);
+		doctor_dmarc_missing(d, w);
 	free(w);
 }

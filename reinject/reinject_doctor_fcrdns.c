@@ -12,7 +12,7 @@
 #include "reinject_doctor.h"
 #include "util.h"
 
-struct fcrdns_st {
+struct doctor_fcrdns_st {
 	bool done;
 	enum iprev_result result;
 	char reason[512];
@@ -20,11 +20,11 @@ struct fcrdns_st {
 	char first[256];	/* first PTR name that is a host name */
 };
 
-/* fcrdns_cb - keep the verdict */
+/* doctor_fcrdns_cb - keep the verdict */
 static void
-fcrdns_cb(void *arg, const struct iprev_verdict *v)
+doctor_fcrdns_cb(void *arg, const struct iprev_verdict *v)
 {
-	struct fcrdns_st *st = arg;
+	struct doctor_fcrdns_st *st = arg;
 
 	st->result = v->result;
 	snprintf(st->reason, sizeof(st->reason), "%s", v->reason);
@@ -35,9 +35,9 @@ fcrdns_cb(void *arg, const struct iprev_verdict *v)
 	st->done = true;
 }
 
-/* fcrdns_suggest - the name a PTR should carry: the HELO name, or mail.DOMAIN */
+/* doctor_fcrdns_suggest - the name a PTR should carry: the HELO name, or mail.DOMAIN */
 static void
-fcrdns_suggest(const struct doctor *d, char *out, size_t size)
+doctor_fcrdns_suggest(const struct doctor *d, char *out, size_t size)
 {
 	if (d->helo != NULL)
 		snprintf(out, size, "%s", d->helo);
@@ -45,15 +45,16 @@ fcrdns_suggest(const struct doctor *d, char *out, size_t size)
 		snprintf(out, size, "mail.%s", d->domain);
 }
 
-/* fcrdns_report - the finding for one address */
+/* doctor_fcrdns_report - the finding for one address */
 static void
-fcrdns_report(struct doctor *d, size_t i, const struct fcrdns_st *st, const char *text)
+doctor_fcrdns_report(struct doctor *d, size_t i, const struct doctor_fcrdns_st *st,
+    const char *text)
 {
 	const struct iprev_addr *a = &d->ips[i];
 	char rname[IPREV_REVERSE_NAME_SIZE], want[256], rec[600];
 
 	iprev_reverse_name(a, rname, sizeof(rname));
-	fcrdns_suggest(d, want, sizeof(want));
+	doctor_fcrdns_suggest(d, want, sizeof(want));
 	switch (st->result) {
 	case IPREV_RESULT_PASS:
 		doctor_add(d, DOCTOR_OK, "fcrdns", text, NULL, NULL, "%s", st->reason);
@@ -84,25 +85,25 @@ void
 doctor_check_fcrdns(struct doctor *d)
 {
 	for (size_t i = 0; i < d->nips; i++) {
-		struct fcrdns_st st = { 0 };
+		struct doctor_fcrdns_st st = { 0 };
 		struct iprev_eval *e;
 		char text[IPREV_ADDR_TEXT_SIZE];
 
 		iprev_addr_text(&d->ips[i], text, sizeof(text));
-		e = iprev_eval_start(d->r, &d->ips[i], 0, fcrdns_cb, &st);
+		e = iprev_eval_start(d->r, &d->ips[i], 0, doctor_fcrdns_cb, &st);
 		doctor_wait(d, &st.done);
 		if (!st.done) {
 			iprev_eval_cancel(e);
 			st.result = IPREV_RESULT_TEMPERROR;
 			snprintf(st.reason, sizeof(st.reason), "no answer from the resolver");
 		}
-		fcrdns_report(d, i, &st, text);
+		doctor_fcrdns_report(d, i, &st, text);
 	}
 }
 
-/* helo_has - does the answer hold the address? */
+/* doctor_helo_has - does the answer hold the address? */
 static bool
-helo_has(const struct dns_answer *a, const struct iprev_addr *ip)
+doctor_helo_has(const struct dns_answer *a, const struct iprev_addr *ip)
 {
 	size_t n = ip->family == AF_INET ? 4 : 16;
 
@@ -112,9 +113,9 @@ helo_has(const struct dns_answer *a, const struct iprev_addr *ip)
 	return false;
 }
 
-/* helo_address - one address against the HELO name's records of its family */
+/* doctor_helo_address - one address against the HELO name's records of its family */
 static void
-helo_address(struct doctor *d, size_t i, const struct dns_answer *a)
+doctor_helo_address(struct doctor *d, size_t i, const struct dns_answer *a)
 {
 	char text[IPREV_ADDR_TEXT_SIZE], rec[600], why[600];
 
@@ -125,7 +126,7 @@ helo_address(struct doctor *d, size_t i, const struct dns_answer *a)
 		return;
 	}
 	snprintf(rec, sizeof(rec), "%s. IN %s %s", d->helo, doctor_addr_rrtype(&d->ips[i]), text);
-	if (!helo_has(a, &d->ips[i]))
+	if (!doctor_helo_has(a, &d->ips[i]))
 		doctor_add(d, DOCTOR_WARN, "helo", d->helo, "give the HELO name an address "
 		    "record for the address it sends from", rec, "%s %s does not include %s",
 		    a->rcode == DNS_RCODE_NXDOMAIN ? "the name does not exist:" : "its",
@@ -154,7 +155,7 @@ doctor_check_helo(struct doctor *d)
 	doctor_query(d, d->helo, DNS_TYPE_A, &a4);
 	doctor_query(d, d->helo, DNS_TYPE_AAAA, &a6);
 	for (size_t i = 0; i < d->nips; i++)
-		helo_address(d, i, d->ips[i].family == AF_INET ? &a4.ans : &a6.ans);
+		doctor_helo_address(d, i, d->ips[i].family == AF_INET ? &a4.ans : &a6.ans);
 	dns_answer_owned_clear(&a4);
 	dns_answer_owned_clear(&a6);
 }

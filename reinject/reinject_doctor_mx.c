@@ -7,9 +7,9 @@
 
 #include "reinject_doctor.h"
 
-/* mx_list - "10 mx1.example, 20 mx2.example" */
+/* doctor_mx_list - "10 mx1.example, 20 mx2.example" */
 static void
-mx_list(const struct dns_answer *a, char *out, size_t size)
+doctor_mx_list(const struct dns_answer *a, char *out, size_t size)
 {
 	size_t o = 0;
 
@@ -44,7 +44,7 @@ doctor_check_mx(struct doctor *d)
 		    "domain sends mail: replies, bounces and reports need one", rec,
 		    "null MX (RFC 7505): the domain receives no mail");
 	} else {
-		mx_list(&a.ans, text, sizeof(text));
+		doctor_mx_list(&a.ans, text, sizeof(text));
 		doctor_add(d, DOCTOR_OK, "mx", d->domain, NULL, NULL, "%s", text);
 	}
 	dns_answer_owned_clear(&a);

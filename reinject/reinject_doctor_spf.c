@@ -19,7 +19,7 @@
 #define DOCTOR_SPF_PROBE4	"0.0.0.1"
 #define DOCTOR_SPF_PROBE6	"100::1"
 
-struct spf_st {
+struct doctor_spf_st {
 	bool done;
 	enum spf_result result;
 	char mechanism[256];
@@ -27,11 +27,11 @@ struct spf_st {
 	unsigned terms, voids;
 };
 
-/* spf_cb - keep the verdict */
+/* doctor_spf_cb - keep the verdict */
 static void
-spf_cb(void *arg, const struct spf_verdict *v)
+doctor_spf_cb(void *arg, const struct spf_verdict *v)
 {
-	struct spf_st *st = arg;
+	struct doctor_spf_st *st = arg;
 
 	st->result = v->result;
 	snprintf(st->mechanism, sizeof(st->mechanism), "%s", v->mechanism ? v->mechanism : "");
@@ -41,9 +41,9 @@ spf_cb(void *arg, const struct spf_verdict *v)
 	st->done = true;
 }
 
-/* spf_sockaddr - an address as the engine takes it */
+/* doctor_spf_sockaddr - an address as the engine takes it */
 static void
-spf_sockaddr(const struct iprev_addr *a, struct sockaddr_storage *ss)
+doctor_spf_sockaddr(const struct iprev_addr *a, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (a->family == AF_INET) {
@@ -59,22 +59,22 @@ spf_sockaddr(const struct iprev_addr *a, struct sockaddr_storage *ss)
 	}
 }
 
-/* spf_run - one evaluation, waited for */
+/* doctor_spf_run - one evaluation, waited for */
 static void
-spf_run(struct doctor *d, const char *domain, bool helo, const struct iprev_addr *a,
-    struct spf_st *st)
+doctor_spf_run(struct doctor *d, const char *domain, bool helo, const struct iprev_addr *a,
+    struct doctor_spf_st *st)
 {
 	struct spf_request req = { 0 };
 	char sender[300];
 	struct spf_eval *e;
 
 	snprintf(sender, sizeof(sender), "postmaster@%s", domain);
-	spf_sockaddr(a, &req.client);
+	doctor_spf_sockaddr(a, &req.client);
 	req.helo = helo ? domain : (d->helo ? d->helo : domain);
 	req.mail_from = helo ? "" : sender;
 	req.identity = helo ? SPF_IDENTITY_HELO : SPF_IDENTITY_MAILFROM;
 	memset(st, 0, sizeof(*st));
-	e = spf_eval_start(d->r, d->base, NULL, &req, spf_cb, st);
+	e = spf_eval_start(d->r, d->base, NULL, &req, doctor_spf_cb, st);
 	doctor_wait(d, &st->done);
 	if (!st->done) {
 		spf_eval_cancel(e);
@@ -83,9 +83,9 @@ spf_run(struct doctor *d, const char *domain, bool helo, const struct iprev_addr
 	}
 }
 
-/* spf_record_for - a record listing every outbound address */
+/* doctor_spf_record_for - a record listing every outbound address */
 static void
-spf_record_for(const struct doctor *d, const char *domain, char *out, size_t size)
+doctor_spf_record_for(const struct doctor *d, const char *domain, char *out, size_t size)
 {
 	size_t o = (size_t)snprintf(out, size, "%s. IN TXT \"v=spf1", domain);
 
@@ -99,10 +99,10 @@ spf_record_for(const struct doctor *d, const char *domain, char *out, size_t siz
 		snprintf(out + o, size - o, " -all\"");
 }
 
-/* spf_report - the finding for one domain and address */
+/* doctor_spf_report - the finding for one domain and address */
 static void
-spf_report(struct doctor *d, const char *domain, const char *check,
-    const struct iprev_addr *a, const struct spf_st *st)
+doctor_spf_report(struct doctor *d, const char *domain, const char *check,
+    const struct iprev_addr *a, const struct doctor_spf_st *st)
 {
 	char subj[400], t[IPREV_ADDR_TEXT_SIZE], fix[600], rec[1200];
 	const char *m = st->mechanism[0] ? st->mechanism : "no term: the default";
@@ -117,7 +117,7 @@ spf_report(struct doctor *d, const char *domain, const char *check,
 		    "DNS-querying terms, %u void lookups)", m, st->terms, st->voids);
 		return;
 	case SPF_RESULT_NONE:
-		spf_record_for(d, domain, rec, sizeof(rec));
+		doctor_spf_record_for(d, domain, rec, sizeof(rec));
 		doctor_add(d, DOCTOR_FAIL, check, subj, "publish an SPF record", rec,
 		    "none: %s", st->reason);
 		return;
@@ -137,17 +137,17 @@ spf_report(struct doctor *d, const char *domain, const char *check,
 	}
 }
 
-/* spf_limits - the cost of an evaluation that matches nothing */
+/* doctor_spf_limits - the cost of an evaluation that matches nothing */
 static void
-spf_limits(struct doctor *d, const char *domain, bool helo)
+doctor_spf_limits(struct doctor *d, const char *domain, bool helo)
 {
 	struct iprev_addr probe;
 	const char *p = d->ips[0].family == AF_INET ? DOCTOR_SPF_PROBE4 : DOCTOR_SPF_PROBE6;
-	struct spf_st st;
+	struct doctor_spf_st st;
 	enum doctor_level level = DOCTOR_OK;
 
 	iprev_addr_parse(p, strlen(p), &probe);
-	spf_run(d, domain, helo, &probe, &st);
+	doctor_spf_run(d, domain, helo, &probe, &st);
 	if (st.result == SPF_RESULT_NONE || st.result == SPF_RESULT_TEMPERROR)
 		return;	/* reported per address already */
 	if (st.result == SPF_RESULT_PERMERROR && strstr(st.reason, "4.6.4") != NULL) {
@@ -172,18 +172,18 @@ spf_limits(struct doctor *d, const char *domain, bool helo)
 void
 doctor_check_spf(struct doctor *d)
 {
-	struct spf_st st;
+	struct doctor_spf_st st;
 
 	for (size_t i = 0; i < d->nips; i++) {
-		spf_run(d, d->mail_from_domain, false, &d->ips[i], &st);
-		spf_report(d, d->mail_from_domain, "spf", &d->ips[i], &st);
+		doctor_spf_run(d, d->mail_from_domain, false, &d->ips[i], &st);
+		doctor_spf_report(d, d->mail_from_domain, "spf", &d->ips[i], &st);
 	}
-	spf_limits(d, d->mail_from_domain, false);
+	doctor_spf_limits(d, d->mail_from_domain, false);
 	if (d->helo == NULL)
 		return;
 	for (size_t i = 0; i < d->nips; i++) {
-		spf_run(d, d->helo, true, &d->ips[i], &st);
-		spf_report(d, d->helo, "spf-helo", &d->ips[i], &st);
+		doctor_spf_run(d, d->helo, true, &d->ips[i], &st);
+		doctor_spf_report(d, d->helo, "spf-helo", &d->ips[i], &st);
 	}
-	spf_limits(d, d->helo, true);
+	doctor_spf_limits(d, d->helo, true);
 }

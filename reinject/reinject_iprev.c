@@ -30,35 +30,35 @@ const struct config_enum reinject_iprev_action_names[] = {
 	{ NULL, 0 },
 };
 
-struct iprev_result_copy {
+struct reinject_iprev_result_copy {
 	enum iprev_result result;
 	char name[REINJECT_IPREV_NAME_SIZE];
 	char reason[REINJECT_IPREV_REASON_SIZE];
 };
 
-struct iprev_cache_slot {
+struct reinject_iprev_cache_slot {
 	struct iprev_addr addr;
 	time_t expires;			/* 0: empty */
-	struct iprev_result_copy r;
+	struct reinject_iprev_result_copy r;
 };
 
 /* The worker's cache: direct-mapped on a hash of the address. */
-static struct iprev_cache_slot *iprev_cache;
-static size_t iprev_cache_size;
+static struct reinject_iprev_cache_slot *reinject_iprev_cache;
+static size_t reinject_iprev_cache_size;
 
-struct iprev_state {
+struct reinject_iprev_state {
 	struct reinject_msg *m;
 	struct iprev_addr addr;
 	char addr_text[IPREV_ADDR_TEXT_SIZE];
 	struct iprev_eval *eval;
 	bool in_call;		/* inside iprev_eval_start: its callback may run first */
 	bool done;
-	struct iprev_result_copy r;
+	struct reinject_iprev_result_copy r;
 };
 
-/* iprev_now - seconds on a clock that does not jump */
+/* reinject_iprev_now - seconds on a clock that does not jump */
 static time_t
-iprev_now(void)
+reinject_iprev_now(void)
 {
 	struct timespec ts;
 
@@ -66,58 +66,60 @@ iprev_now(void)
 	return ts.tv_sec;
 }
 
-/* iprev_cache_slot_of - the slot for an address (FNV-1a over its bytes) */
-static struct iprev_cache_slot *
-iprev_cache_slot_of(const struct reinject_conf *c, const struct iprev_addr *a)
+/* reinject_iprev_cache_slot_of - the slot for an address (FNV-1a over its bytes) */
+static struct reinject_iprev_cache_slot *
+reinject_iprev_cache_slot_of(const struct reinject_conf *c, const struct iprev_addr *a)
 {
 	uint32_t h = 2166136261u;
 
 	if (c->iprev.cache_ttl == 0)
 		return NULL;
-	if (iprev_cache == NULL || iprev_cache_size != (size_t)c->iprev.cache_size_limit) {
-		free(iprev_cache);
-		iprev_cache_size = (size_t)c->iprev.cache_size_limit;
-		iprev_cache = xcalloc(iprev_cache_size, sizeof(*iprev_cache));
+	if (reinject_iprev_cache == NULL ||
+	    reinject_iprev_cache_size != (size_t)c->iprev.cache_size_limit) {
+		free(reinject_iprev_cache);
+		reinject_iprev_cache_size = (size_t)c->iprev.cache_size_limit;
+		reinject_iprev_cache = xcalloc(reinject_iprev_cache_size, sizeof(*reinject_iprev_cache));
 	}
 	for (size_t i = 0; i < sizeof(a->b); i++)
 		h = (h ^ a->b[i]) * 16777619u;
-	return &iprev_cache[(h ^ (uint32_t)a->family) % iprev_cache_size];
+	return &reinject_iprev_cache[(h ^ (uint32_t)a->family) % reinject_iprev_cache_size];
 }
 
-/* iprev_cache_get - a fresh cached result for the address, or false */
+/* reinject_iprev_cache_get - a fresh cached result for the address, or false */
 static bool
-iprev_cache_get(const struct reinject_conf *c, const struct iprev_addr *a,
-    struct iprev_result_copy *out)
+reinject_iprev_cache_get(const struct reinject_conf *c, const struct iprev_addr *a,
+    struct reinject_iprev_result_copy *out)
 {
-	struct iprev_cache_slot *s = iprev_cache_slot_of(c, a);
+	struct reinject_iprev_cache_slot *s = reinject_iprev_cache_slot_of(c, a);
 
-	if (s == NULL || s->expires == 0 || s->expires <= iprev_now() ||
+	if (s == NULL || s->expires == 0 || s->expires <= reinject_iprev_now() ||
 	    memcmp(&s->addr, a, sizeof(*a)) != 0)
 		return false;
 	*out = s->r;
 	return true;
 }
 
-/* iprev_cache_put - keep a result (not a temporary failure) */
+/* reinject_iprev_cache_put - keep a result (not a temporary failure) */
 static void
-iprev_cache_put(const struct reinject_conf *c, const struct iprev_addr *a,
-    const struct iprev_result_copy *r)
+reinject_iprev_cache_put(const struct reinject_conf *c, const struct iprev_addr *a,
+    const struct reinject_iprev_result_copy *r)
 {
-	struct iprev_cache_slot *s;
+	struct reinject_iprev_cache_slot *s;
 
-	if (r->result == IPREV_RESULT_TEMPERROR || (s = iprev_cache_slot_of(c, a)) == NULL)
+	if (r->result == IPREV_RESULT_TEMPERROR ||
+	    (s = reinject_iprev_cache_slot_of(c, a)) == NULL)
 		return;
 	s->addr = *a;
 	s->r = *r;
-	s->expires = iprev_now() + (time_t)c->iprev.cache_ttl;
+	s->expires = reinject_iprev_now() + (time_t)c->iprev.cache_ttl;
 }
 
-/* iprev_begin - verified mail with a client address only */
+/* reinject_iprev_begin - verified mail with a client address only */
 static void
-iprev_begin(struct reinject_msg *m, void **st)
+reinject_iprev_begin(struct reinject_msg *m, void **st)
 {
 	const char *a = m->xf ? m->xf->value[SMTP_XFWD_ADDR] : NULL;
-	struct iprev_state *s;
+	struct reinject_iprev_state *s;
 	struct iprev_addr addr;
 
 	if (m->sign || !m->ctx->dns || !m->conf->iprev.enable || a == NULL ||
@@ -130,18 +132,18 @@ iprev_begin(struct reinject_msg *m, void **st)
 	*st = s;
 }
 
-/* iprev_strip_ours - remove X-Mailauth-Iprev fields that came from outside */
+/* reinject_iprev_strip_ours - remove X-Mailauth-Iprev fields that came from outside */
 static void
-iprev_strip_ours(struct reinject_msg *m)
+reinject_iprev_strip_ours(struct reinject_msg *m)
 {
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (reinject_msg_field_is(m, i, REINJECT_IPREV_FIELD))
 			m->hdrs[i].removed = true;
 }
 
-/* iprev_tag - the field of the tag action */
+/* reinject_iprev_tag - the field of the tag action */
 static void
-iprev_tag(struct iprev_state *s)
+reinject_iprev_tag(struct reinject_iprev_state *s)
 {
 	struct buf f;
 
@@ -152,9 +154,9 @@ iprev_tag(struct iprev_state *s)
 	buf_clear(&f);
 }
 
-/* iprev_apply - the configured action for a client that did not pass */
+/* reinject_iprev_apply - the configured action for a client that did not pass */
 static void
-iprev_apply(struct iprev_state *s)
+reinject_iprev_apply(struct reinject_iprev_state *s)
 {
 	struct reinject_msg *m = s->m;
 	int action = m->conf->iprev.action;
@@ -163,7 +165,7 @@ iprev_apply(struct iprev_state *s)
 	if (s->r.result == IPREV_RESULT_PASS || action == REINJECT_IPREV_NONE)
 		return;
 	if (action == REINJECT_IPREV_TAG) {
-		iprev_tag(s);
+		reinject_iprev_tag(s);
 		return;
 	}
 	if (action == REINJECT_IPREV_DEFER || s->r.result == IPREV_RESULT_TEMPERROR) {
@@ -179,81 +181,81 @@ iprev_apply(struct iprev_state *s)
 	reinject_msg_reject(m, 550, "5.7.25", text);
 }
 
-/* iprev_conclude - a result is known: act, log */
+/* reinject_iprev_conclude - a result is known: act, log */
 static void
-iprev_conclude(struct iprev_state *s)
+reinject_iprev_conclude(struct reinject_iprev_state *s)
 {
 	const char *qid = s->m->xf ? s->m->xf->value[SMTP_XFWD_IDENT] : NULL;
 
 	s->done = true;
-	iprev_apply(s);
+	reinject_iprev_apply(s);
 	log_info("%s: iprev=%s client=%s (%s)", qid ? qid : "NOQUEUE",
 	    iprev_result_str(s->r.result), s->addr_text, s->r.reason);
 }
 
-/* iprev_done - common/iprev's verdict */
+/* reinject_iprev_done - common/iprev's verdict */
 static void
-iprev_done(void *arg, const struct iprev_verdict *v)
+reinject_iprev_done(void *arg, const struct iprev_verdict *v)
 {
-	struct iprev_state *s = arg;
+	struct reinject_iprev_state *s = arg;
 
 	s->eval = NULL;
 	s->r.result = v->result;
 	snprintf(s->r.name, sizeof(s->r.name), "%s", v->name ? v->name : "");
 	snprintf(s->r.reason, sizeof(s->r.reason), "%s", v->reason);
-	iprev_cache_put(s->m->conf, &s->addr, &s->r);
-	iprev_conclude(s);
+	reinject_iprev_cache_put(s->m->conf, &s->addr, &s->r);
+	reinject_iprev_conclude(s);
 	if (!s->in_call)
 		reinject_pipeline_next(s->m);
 }
 
-/* iprev_finish - cached result, or an evaluation */
+/* reinject_iprev_finish - cached result, or an evaluation */
 static void
-iprev_finish(void *st, struct reinject_msg *m)
+reinject_iprev_finish(void *st, struct reinject_msg *m)
 {
-	struct iprev_state *s = st;
+	struct reinject_iprev_state *s = st;
 
-	iprev_strip_ours(m);
-	if (iprev_cache_get(m->conf, &s->addr, &s->r)) {
-		iprev_conclude(s);
+	reinject_iprev_strip_ours(m);
+	if (reinject_iprev_cache_get(m->conf, &s->addr, &s->r)) {
+		reinject_iprev_conclude(s);
 		reinject_pipeline_next(m);
 		return;
 	}
 	s->in_call = true;
 	s->eval = iprev_eval_start(m->ctx->dns, &s->addr,
-	    (unsigned)m->conf->iprev.name_limit, iprev_done, s);
+	    (unsigned)m->conf->iprev.name_limit, reinject_iprev_done, s);
 	s->in_call = false;
 	if (s->done)
 		reinject_pipeline_next(m);	/* answered at once: s may go now */
 }
 
-/* iprev_timeout - no answer within dkim_timeout: temperror */
+/* reinject_iprev_timeout - no answer within dkim_timeout: temperror */
 static void
-iprev_timeout(void *st, struct reinject_msg *m)
+reinject_iprev_timeout(void *st, struct reinject_msg *m)
 {
-	struct iprev_state *s = st;
+	struct reinject_iprev_state *s = st;
 
 	(void)m;
 	iprev_eval_cancel(s->eval);
 	s->eval = NULL;
 	s->r.result = IPREV_RESULT_TEMPERROR;
 	snprintf(s->r.reason, sizeof(s->r.reason), "no DNS answer in time");
-	iprev_conclude(s);
+	reinject_iprev_conclude(s);
 }
 
-/* iprev_free - cancel a pending evaluation */
+/* reinject_iprev_free - cancel a pending evaluation */
 static void
-iprev_free(void *st)
+reinject_iprev_free(void *st)
 {
-	struct iprev_state *s = st;
+	struct reinject_iprev_state *s = st;
 
 	iprev_eval_cancel(s->eval);
 	free(s);
 }
 
-/* iprev_state_of - this stage's state for m, or NULL */
-static const struct iprev_state *
-iprev_state_of(const struct reinject_msg *m)
+/* reinject_iprev_state_of - this stage's state for m, or NULL */
+static const struct reinject_iprev_state *
+reinject_iprev_state_of(const struct reinject_msg *m)
 {
 	for (size_t i = 0; i < reinject_nstages; i++)
 		if (reinject_stages[i] == &reinject_stage_iprev)
@@ -265,7 +267,7 @@ iprev_state_of(const struct reinject_msg *m)
 void
 reinject_iprev_authres(const struct reinject_msg *m, struct authres_builder *b)
 {
-	const struct iprev_state *s = iprev_state_of(m);
+	const struct reinject_iprev_state *s = reinject_iprev_state_of(m);
 	const char *props[3];
 
 	if (s == NULL || !s->done)
@@ -278,5 +280,6 @@ reinject_iprev_authres(const struct reinject_msg *m, struct authres_builder *b)
 }
 
 const struct reinject_stage reinject_stage_iprev = {
-	"iprev", iprev_begin, NULL, NULL, NULL, iprev_finish, iprev_timeout, iprev_free,
+	"iprev", reinject_iprev_begin, NULL, NULL, NULL, reinject_iprev_finish,
+	reinject_iprev_timeout, reinject_iprev_free,
 };
