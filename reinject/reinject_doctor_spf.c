@@ -117,9 +117,10 @@ doctor_spf_report(struct doctor *d, const char *domain, const char *check,
 		    "DNS-querying terms, %u void lookups)", m, st->terms, st->voids);
 		return;
 	case SPF_RESULT_NONE:
+		/* RFC 7208 §2.3: a HELO record is recommended, MAIL FROM's is what counts */
 		doctor_spf_record_for(d, domain, rec, sizeof(rec));
-		doctor_add(d, DOCTOR_FAIL, check, subj, "publish an SPF record", rec,
-		    "none: %s", st->reason);
+		doctor_add(d, strcmp(check, "spf-helo") == 0 ? DOCTOR_WARN : DOCTOR_FAIL,
+		    check, subj, "publish an SPF record", rec, "none: %s", st->reason);
 		return;
 	case SPF_RESULT_TEMPERROR:
 		doctor_add(d, DOCTOR_FAIL, check, subj, "check the domain's name servers, "

@@ -120,6 +120,10 @@ START_TEST(doctor_ipv6_records_to_publish)
 	f = find(&d, "spf", "six.example for 2001:db8::25");
 	ck_assert_int_eq(f->level, DOCTOR_FAIL);
 	ck_assert_str_eq(f->record, "six.example. IN TXT \"v=spf1 ip6:2001:db8::25 -all\"");
+	/* no HELO record: recommended (RFC 7208 §2.3), so a warning */
+	f = find(&d, "spf-helo", "mail.six.example for 2001:db8::25");
+	ck_assert_int_eq(f->level, DOCTOR_WARN);
+	ck_assert_str_eq(f->record, "mail.six.example. IN TXT \"v=spf1 ip6:2001:db8::25 -all\"");
 	doctor_clear(&d);
 	dns_resolver_free(r);
 }
