@@ -72,7 +72,7 @@ static const char *
 doctor_dkim_sec(enum dns_sec s)
 {
 	return s == DNS_SEC_SECURE ? "DNSSEC secure" : s == DNS_SEC_BOGUS ?
-	    "DNSSEC bogus" : "not DNSSEC-signed";
+	    "DNSSEC bogus" : "DNSSEC insecure (zone not signed, or no trust anchor)";
 }
 
 /* doctor_dkim_one - check one key */

@@ -83,3 +83,7 @@ rc=$?
 [ $rc = 24 ] || ma_fail "no PTR: swaks rc $rc, expected 24 (RCPT refused)"
 ma_assert_grep '^<\*\* +550[ -]5\.7\.25 .*Reverse DNS of 192\.0\.2\.27 is not forward-confirmed \(iprev=permerror: no PTR record for 192\.0\.2\.27\)' \
 	"$MA_TMP/noptr.txt" "no PTR: RCPT refused with 550 5.7.25, permerror"
+ma_assert_grep 'identity=iprev result=permerror action=reject' "$MA_TMP/policyd.log" \
+	"policyd logs the refusal with the iprev result"
+ma_assert_no_grep 'Sanitizer|runtime error|panic' "$MA_TMP/policyd.log" \
+	"no sanitizer report or panic in policyd's log"
