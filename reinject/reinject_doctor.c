@@ -1,6 +1,6 @@
 /*
  * reinject_doctor.c - "reinject doctor": the command line, the resolver, the
- * order of the checks and the small DNS helpers they share (a lookup waited
+ * order of the checks and the small DNS functions they share (a lookup waited
  * for on the loop, failures named for the administrator).
  */
 #include <errno.h>
