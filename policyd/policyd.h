@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dns.h"
+#include "iprev.h"
 #include "spf.h"
 
 struct event_base;
@@ -41,6 +42,13 @@ enum policyd_header {
 	POLICYD_HEADER_AR,		/* Authentication-Results (RFC 8601) */
 	POLICYD_HEADER_BOTH,		/* Received-SPF, then Authentication-Results */
 	POLICYD_HEADER_NONE,
+};
+
+/* What a client without forward-confirmed reverse DNS gets (iprev, RFC 8601 §3). */
+enum policyd_iprev_action {
+	POLICYD_IPREV_NONE,		/* nothing (the header, when iprev_header) */
+	POLICYD_IPREV_DEFER,		/* DEFER_IF_PERMIT 4.7.25 */
+	POLICYD_IPREV_REJECT,		/* 550 5.7.25 (RFC 7372 §3.3); temperror defers */
 };
 
 enum policyd_skip_action {
@@ -89,6 +97,10 @@ struct policyd_config {
 	char *authserv_id;
 	char *receiver_name;
 	bool hide_receiver;
+	/* iprev (RFC 8601 §3) */
+	bool iprev_header;
+	int iprev_action;
+	int iprev_name_limit;
 	/* skips */
 	struct config_list skip_addresses;
 	bool skip_sasl_authenticated;
@@ -225,9 +237,18 @@ struct policyd_identity_outcome {
 	unsigned lookups;
 };
 
+struct policyd_iprev_outcome {
+	bool checked;
+	enum iprev_result result;
+	char *addr;			/* the client address as text */
+	char *name;			/* pass: the confirming name */
+	char *reason;
+};
+
 struct policyd_outcome {
 	const char *skip_reason;	/* static; non-NULL: checks were skipped */
 	struct policyd_identity_outcome helo, mfrom;
+	struct policyd_iprev_outcome iprev;	/* when iprev_header or iprev_action */
 };
 
 void policyd_outcome_clear(struct policyd_outcome *o);
@@ -243,8 +264,9 @@ enum policyd_disposition {
 /* What the log line and the tests need to know about a decision. */
 struct policyd_decision {
 	enum policyd_disposition disp;
-	const char *identity;		/* "helo", "mailfrom" or "none" */
+	const char *identity;		/* "helo", "mailfrom", "iprev" or "none" */
 	enum spf_result result;
+	const char *result_word;	/* identity "iprev": its result; else NULL */
 	const char *reason;
 	struct buf action;		/* "550 5.7.23 ...", "PREPEND ...", "DUNNO" */
 };

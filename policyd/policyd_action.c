@@ -12,6 +12,9 @@
  * cannot end the reply early or inject another protocol line.  Texts that
  * must be shortened are cut with "..." and are never empty: a reject or defer
  * fits the 510 characters Postfix keeps of a reply, a header is never cut.
+ * iprev (RFC 8601 §3): iprev_action refuses a client whose reverse DNS is not
+ * forward-confirmed (RFC 7372 §3.3: 5.7.25, never on a temporary error),
+ * and iprev_header adds "iprev=" to the Authentication-Results field.
  */
 #include <limits.h>
 #include <string.h>
@@ -306,6 +309,37 @@ policyd_action_identity(struct policyd_decision *d, const struct policyd_config 
 	return true;
 }
 
+/* policyd_action_iprev - reject or defer a client without forward-confirmed reverse DNS */
+static bool
+policyd_action_iprev(struct policyd_decision *d, const struct policyd_config *c,
+    const struct policyd_outcome *o)
+{
+	const struct policyd_iprev_outcome *ip = &o->iprev;
+	bool defer;
+
+	if (!ip->checked || ip->result == IPREV_RESULT_PASS ||
+	    c->iprev_action == POLICYD_IPREV_NONE || c->test_only)
+		return false;
+	/* a lookup that failed says nothing about the client: never reject on it */
+	defer = c->iprev_action == POLICYD_IPREV_DEFER ||
+	    ip->result == IPREV_RESULT_TEMPERROR;
+	d->disp = defer ? POLICYD_DISP_DEFER : POLICYD_DISP_REJECT;
+	d->identity = "iprev";
+	d->result = SPF_RESULT_NONE;
+	d->result_word = iprev_result_str(ip->result);
+	d->reason = ip->reason;
+	buf_append_str(&d->action, defer ? (c->enhanced_status_codes ?
+	    "DEFER_IF_PERMIT 4.7.25 " : "DEFER_IF_PERMIT ") :
+	    (c->enhanced_status_codes ? "550 5.7.25 " : "550 "));
+	buf_append_str(&d->action, "Reverse DNS of ");
+	policyd_action_sanitize(&d->action, ip->addr, POLICYD_ACTION_TEXT_LIMIT);
+	buf_printf(&d->action, " is not forward-confirmed (iprev=%s: ",
+	    iprev_result_str(ip->result));
+	policyd_action_sanitize(&d->action, ip->reason, POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_char(&d->action, ')');
+	return true;
+}
+
 /* policyd_action_skip - DUNNO, or the X-Comment pypolicyd-spf prepends */
 static void
 policyd_action_skip(struct policyd_decision *d, const struct policyd_config *c,
@@ -353,21 +387,75 @@ policyd_action_header_of(const struct policyd_outcome *o, bool *is_helo)
 	return o->helo.checked ? &o->helo : NULL;
 }
 
+/* The header fields an instance gets, in order (one per policy answer). */
+enum policyd_hdr_kind {
+	POLICYD_HDR_END,
+	POLICYD_HDR_SPF,		/* Received-SPF */
+	POLICYD_HDR_AR,			/* Authentication-Results: spf= [iprev=] */
+	POLICYD_HDR_AR_IPREV,		/* Authentication-Results: iprev= only */
+};
+
+/* policyd_action_header_kind - the i-th header of an instance under c */
+static enum policyd_hdr_kind
+policyd_action_header_kind(const struct policyd_config *c, bool iprev, unsigned i)
+{
+	static const enum policyd_hdr_kind seq[][2][3] = {
+		[POLICYD_HEADER_SPF] = { { POLICYD_HDR_SPF }, { POLICYD_HDR_SPF,
+		    POLICYD_HDR_AR_IPREV } },
+		[POLICYD_HEADER_AR] = { { POLICYD_HDR_AR }, { POLICYD_HDR_AR } },
+		[POLICYD_HEADER_BOTH] = { { POLICYD_HDR_SPF, POLICYD_HDR_AR },
+		    { POLICYD_HDR_SPF, POLICYD_HDR_AR } },
+		[POLICYD_HEADER_NONE] = { { POLICYD_HDR_END }, { POLICYD_HDR_AR_IPREV } },
+	};
+
+	return i < 2 ? seq[c->header_type][iprev][i] : POLICYD_HDR_END;
+}
+
+/* policyd_action_iprev_clause - "iprev=RESULT (why) policy.iprev=ADDR" (RFC 8601 §2.7.3) */
+static void
+policyd_action_iprev_clause(struct buf *out, const struct policyd_iprev_outcome *ip)
+{
+	bool v6 = strchr(ip->addr, ':') != NULL;
+
+	buf_printf(out, "iprev=%s (", iprev_result_str(ip->result));
+	policyd_action_sanitize(out, ip->result == IPREV_RESULT_PASS && ip->name ?
+	    ip->name : ip->reason, POLICYD_ACTION_TEXT_LIMIT);
+	/* an IPv6 address is no RFC 2045 token: quoted */
+	buf_printf(out, ") policy.iprev=%s", v6 ? "\"" : "");
+	policyd_action_sanitize(out, ip->addr, POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(out, v6 ? "\"" : "");
+}
+
+/* policyd_action_authres - "Authentication-Results: id; spf=... [; iprev=...]" */
+static void
+policyd_action_authres(struct buf *out, const struct policyd_config *c,
+    const struct policyd_identity_outcome *h, const struct policyd_outcome *o,
+    bool with_spf)
+{
+	bool iprev = c->iprev_header && o->iprev.checked;
+
+	buf_append_str(out, "Authentication-Results: ");
+	policyd_action_sanitize(out, policyd_config_authserv_id(c), POLICYD_ACTION_TEXT_LIMIT);
+	buf_append_str(out, "; ");
+	if (with_spf)
+		policyd_action_sanitize(out, h->authres, POLICYD_ACTION_SIZE_LIMIT);
+	if (with_spf && iprev)
+		buf_append_str(out, "; ");
+	if (iprev)
+		policyd_action_iprev_clause(out, &o->iprev);
+}
+
 /* policyd_action_header - the next header of this instance, or DUNNO */
 static void
 policyd_action_header(struct policyd_decision *d, const struct policyd_config *c,
     const struct policyd_outcome *o, const struct policyd_request *req,
     unsigned *headers_sent)
 {
-	static const unsigned nheaders[] = {
-		[POLICYD_HEADER_SPF] = 1, [POLICYD_HEADER_AR] = 1,
-		[POLICYD_HEADER_BOTH] = 2, [POLICYD_HEADER_NONE] = 0,
-	};
 	bool is_helo = false;
 	const struct policyd_identity_outcome *h = policyd_action_header_of(o, &is_helo);
 	struct policyd_action_ctx x = { c, req, h, is_helo, POLICYD_DISP_ACCEPT,
 	    h ? h->reason : NULL };
-	bool ar;
+	enum policyd_hdr_kind kind;
 
 	if (h == NULL) {
 		d->disp = POLICYD_DISP_ACCEPT;
@@ -378,24 +466,19 @@ policyd_action_header(struct policyd_decision *d, const struct policyd_config *c
 		return;
 	}
 	policyd_action_fill(d, &x);
-	if (*headers_sent >= nheaders[c->header_type]) {
+	kind = policyd_action_header_kind(c, c->iprev_header && o->iprev.checked,
+	    *headers_sent);
+	if (kind == POLICYD_HDR_END) {
 		buf_append_str(&d->action, "DUNNO");
 		return;
 	}
-	ar = c->header_type == POLICYD_HEADER_AR ||
-	    (c->header_type == POLICYD_HEADER_BOTH && *headers_sent == 1);
 	(*headers_sent)++;
 	buf_append_str(&d->action, "PREPEND ");
-	if (ar) {
-		buf_append_str(&d->action, "Authentication-Results: ");
-		policyd_action_sanitize(&d->action, policyd_config_authserv_id(c),
-		    POLICYD_ACTION_TEXT_LIMIT);
-		buf_append_str(&d->action, "; ");
-		policyd_action_sanitize(&d->action, h->authres, POLICYD_ACTION_SIZE_LIMIT);
-	} else {
+	if (kind == POLICYD_HDR_SPF)
 		policyd_action_sanitize(&d->action, h->received_spf,
 		    POLICYD_ACTION_SIZE_LIMIT);
-	}
+	else
+		policyd_action_authres(&d->action, c, h, o, kind == POLICYD_HDR_AR);
 }
 
 /* policyd_action_restriction - a pass restriction class, as pypolicyd-spf answers it */
@@ -433,9 +516,11 @@ policyd_action_decide(const struct policyd_config *c,
     unsigned *headers_sent, struct policyd_decision *d)
 {
 	buf_reset(&d->action);
+	d->result_word = NULL;
 	if (o->skip_reason != NULL)
 		policyd_action_skip(d, c, o, req, headers_sent);
-	else if (!policyd_action_restriction(d, c, o) &&
+	else if (!policyd_action_iprev(d, c, o) &&
+	    !policyd_action_restriction(d, c, o) &&
 	    !policyd_action_identity(d, c, req, &o->helo, true) &&
 	    !policyd_action_identity(d, c, req, &o->mfrom, false))
 		policyd_action_header(d, c, o, req, headers_sent);

@@ -12,7 +12,10 @@
  *      forwarder domain;
  *   5. HELO identity (RFC 7208 §2.3), unless helo_reject = no_check;
  *   6. MAIL FROM identity (RFC 7208 §2.4), unless mail_from_reject = no_check
- *      or the HELO result already rejects or defers (pypolicyd-spf's order).
+ *      or the HELO result already rejects or defers (pypolicyd-spf's order);
+ *   7. iprev (RFC 8601 §3, common/iprev) when iprev_header or iprev_action
+ *      asks for it.  Its PTR lookup goes through the same resolver (and its
+ *      cache) as SPF's ptr mechanism and the PTR whitelist.
  * A null sender is checked through HELO; when HELO is not checked, the MAIL
  * FROM check uses postmaster@<helo> as RFC 7208 §2.4 says.
  */
@@ -38,6 +41,10 @@ policyd_outcome_clear(struct policyd_outcome *o)
 		free(ids[i]->authres);
 		memset(ids[i], 0, sizeof(*ids[i]));
 	}
+	free(o->iprev.addr);
+	free(o->iprev.name);
+	free(o->iprev.reason);
+	memset(&o->iprev, 0, sizeof(o->iprev));
 	o->skip_reason = NULL;
 }
 
@@ -56,6 +63,7 @@ struct policyd_check {
 	struct spf_eval *eval;
 	struct dns_query *dq;
 	struct policyd_ptrwl *ptrwl;
+	struct iprev_eval *iprev;
 	bool helo_wl_done, ptr_wl_done;
 	bool waiting;			/* a callback is due */
 	bool in_start;			/* inside the call that may call back at once */
@@ -281,6 +289,43 @@ policyd_check_mfrom(struct policyd_check *k)
 	    policyd_check_mfrom_cb);
 }
 
+/* policyd_check_iprev_cb - iprev verdict */
+static void
+policyd_check_iprev_cb(void *arg, const struct iprev_verdict *v)
+{
+	struct policyd_check *k = arg;
+
+	k->iprev = NULL;
+	k->out.iprev.checked = true;
+	k->out.iprev.result = v->result;
+	k->out.iprev.addr = xstrdup(v->addr);
+	k->out.iprev.name = v->name ? xstrdup(v->name) : NULL;
+	k->out.iprev.reason = xstrdup(v->reason);
+	policyd_check_resume(k);
+}
+
+/* policyd_check_iprev - step 7 */
+static enum policyd_step_status
+policyd_check_iprev(struct policyd_check *k)
+{
+	struct iprev_addr a;
+	struct iprev_eval *e;
+
+	if (k->out.iprev.checked || k->out.skip_reason != NULL ||
+	    (!k->c->iprev_header && k->c->iprev_action == POLICYD_IPREV_NONE) ||
+	    iprev_addr_parse(k->client, strlen(k->client), &a) < 0)
+		return STEP_NEXT;
+	k->waiting = true;
+	k->in_start = true;
+	e = iprev_eval_start(k->env->dns, &a, (unsigned)k->c->iprev_name_limit,
+	    policyd_check_iprev_cb, k);
+	k->in_start = false;
+	if (!k->waiting)
+		return STEP_NEXT;
+	k->iprev = e;
+	return STEP_WAIT;
+}
+
 static enum policyd_step_status (*const policyd_check_steps[])(struct policyd_check *) = {
 	policyd_check_static,
 	policyd_check_helo_whitelist,
@@ -288,6 +333,7 @@ static enum policyd_step_status (*const policyd_check_steps[])(struct policyd_ch
 	policyd_check_spf_whitelist,
 	policyd_check_helo,
 	policyd_check_mfrom,
+	policyd_check_iprev,
 };
 
 /* policyd_check_free - release a finished or cancelled check */
@@ -370,5 +416,7 @@ policyd_check_cancel(struct policyd_check *k)
 		dns_cancel(k->env->dns, k->dq);
 	if (k->ptrwl != NULL)
 		policyd_ptrwl_cancel(k->ptrwl);
+	if (k->iprev != NULL)
+		iprev_eval_cancel(k->iprev);
 	policyd_check_free(k);
 }

@@ -35,6 +35,13 @@ static const struct config_enum policyd_header_names[] = {
 	{ NULL, 0 },
 };
 
+static const struct config_enum policyd_iprev_names[] = {
+	{ "none", POLICYD_IPREV_NONE },
+	{ "defer", POLICYD_IPREV_DEFER },
+	{ "reject", POLICYD_IPREV_REJECT },
+	{ NULL, 0 },
+};
+
 static const struct config_enum policyd_skip_names[] = {
 	{ "dunno", POLICYD_SKIP_DUNNO },
 	{ "comment", POLICYD_SKIP_COMMENT },
@@ -238,6 +245,13 @@ static const struct config_key policyd_keys[] = {
 	    "receiver= of Received-SPF and SPF %{r}; empty: the host name"),
 	CONFIG_KEY_BOOL("hide_receiver", PC, hide_receiver, "no",
 	    "omit receiver= from Received-SPF"),
+	/* iprev */
+	CONFIG_KEY_BOOL("iprev_header", PC, iprev_header, "no",
+	    "report the client's reverse DNS (iprev=) in Authentication-Results"),
+	CONFIG_KEY_ENUM("iprev_action", PC, iprev_action, "none", policyd_iprev_names,
+	    "client without forward-confirmed reverse DNS: none, defer, reject"),
+	CONFIG_KEY_INT("iprev_name_limit", PC, iprev_name_limit, "10", 1, 32,
+	    "PTR names of the client checked for an address back to it"),
 	/* skips */
 	CONFIG_KEY_LIST_CHECK("skip_addresses", PC, skip_addresses,
 	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1", policyd_config_check_networks,

@@ -3,7 +3,7 @@
  *
  * Format (syslog, mail facility; stderr in the foreground):
  *   <queue_id>: spf verdict: client=<addr> helo=<name> sender=<addr>
- *     recipient=<addr> identity=<helo|mailfrom|none> result=<result>
+ *     recipient=<addr> identity=<helo|mailfrom|iprev|none> result=<result>
  *     action=<reject|defer|prepend|dunno|restriction> reason="<text>"
  * queue_id is "NOQUEUE" when Postfix did not send one (at RCPT before the
  * queue file exists, as Postfix itself logs).  Values from the request are
@@ -68,7 +68,8 @@ policyd_log_verdict(const struct policyd_config *c,
 	policyd_log_field(&b, "recipient", policyd_request_get(req,
 	    POLICYD_ATTR_RECIPIENT), false);
 	policyd_log_field(&b, "identity", d->identity, false);
-	policyd_log_field(&b, "result", spf_result_str(d->result), false);
+	policyd_log_field(&b, "result", d->result_word ? d->result_word :
+	    spf_result_str(d->result), false);
 	policyd_log_field(&b, "action", policyd_log_action_word(d), false);
 	policyd_log_field(&b, "reason", d->reason ? d->reason : "", true);
 	log_info("%s: spf verdict:%s", qid[0] ? qid : "NOQUEUE", buf_cstr(&b));

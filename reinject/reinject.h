@@ -22,6 +22,7 @@
 #include "dkim.h"
 #include "msg.h"
 #include "reinject_dmarc.h"
+#include "reinject_iprev.h"
 #include "smtp.h"
 
 struct event_base;
@@ -107,6 +108,8 @@ struct reinject_conf {
 	bool syslog;
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
+	/* iprev stage settings (reinject_iprev.h) */
+	struct reinject_iprev_conf iprev;
 	/* derived by reinject_conf_load, not keys */
 	struct reinject_listener listeners[REINJECT_LISTEN_LIMIT];
 	size_t nlisteners;

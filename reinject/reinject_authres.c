@@ -96,6 +96,7 @@ reinject_authres_finish(void *st, struct reinject_msg *m)
 	if (!reinject_dmarc_authres_spf(m, &b))
 		reinject_authres_spf(m, &b);
 	reinject_dmarc_authres(m, &b);
+	reinject_iprev_authres(m, &b);
 	if (authres_finish(&b) == 0)
 		reinject_msg_prepend(m, b.out.data, b.out.len);
 	authres_clear(&b);

@@ -1,19 +1,22 @@
 /*
  * reinject_stages.c - the ordered list of pipeline stages.
  *
- * verify (DKIM signatures, common/dkim) -> [dmarc] -> authres (the
+ * verify (DKIM signatures, common/dkim) -> [dmarc] -> [iprev] -> authres (the
  * Authentication-Results field, RFC 8601) -> sign (DKIM-Signature).
  * DMARC (reinject_dmarc.c) sits between verify and authres: it reads m->dkim
  * and the SPF evidence, hands its clause to authres (reinject_dmarc_authres)
  * and may set a verdict with reinject_msg_reject() (or m->action =
- * REINJECT_ACTION_DISCARD).  A new stage is one more entry here.  Signing
- * comes last so the signature covers every field the stages added.
+ * REINJECT_ACTION_DISCARD).  iprev (reinject_iprev.c) checks the client's
+ * reverse DNS and hands its clause to authres too.  A new stage is one more
+ * entry here.  Signing comes last so the signature covers every field the
+ * stages added.
  */
 #include "reinject.h"
 
 const struct reinject_stage *const reinject_stages[] = {
 	&reinject_stage_verify,
 	&reinject_stage_dmarc,		/* RFC 9989, reinject_dmarc.c */
+	&reinject_stage_iprev,		/* RFC 8601 §3, reinject_iprev.c */
 	&reinject_stage_authres,
 	&reinject_stage_sign,
 };

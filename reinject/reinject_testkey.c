@@ -139,7 +139,8 @@ testkey_record(const struct dkim_keyrec *kr, enum dkim_alg alg, FILE *out)
 
 /* testkey_compare - parse the record and compare keys */
 static int
-testkey_compare(struct testkey_state *st, const struct dns_rr *rr)
+testkey_compare(EVP_PKEY *priv, enum dkim_alg alg, const char *keyfile,
+    const struct dns_rr *rr, FILE *out)
 {
 	struct dkim_keyrec kr;
 	const char *why = NULL;
@@ -147,32 +148,41 @@ testkey_compare(struct testkey_state *st, const struct dns_rr *rr)
 	int rc;
 
 	if (dkim_keyrec_parse(rr->data, rr->len, &kr, &why) < 0) {
-		fprintf(st->out, "bad record: syntax error: %s\n", why);
+		fprintf(out, "bad record: syntax error: %s\n", why);
 		return REINJECT_TOOL_BAD_RECORD;
 	}
-	if ((rc = testkey_record(&kr, st->alg, st->out)) != REINJECT_TOOL_OK)
+	if ((rc = testkey_record(&kr, alg, out)) != REINJECT_TOOL_OK)
 		return rc;
 	if ((pub = dkim_keyrec_pkey(&kr, &why)) == NULL) {
-		fprintf(st->out, "bad record: %s\n", why);
+		fprintf(out, "bad record: %s\n", why);
 		return REINJECT_TOOL_BAD_RECORD;
 	}
-	if (!dkim_key_matches(pub, st->priv)) {
-		fprintf(st->out, "key mismatch: the published key is not the public "
-		    "half of %s; publish the record made with this key\n",
-		    st->keyfile);
+	if (!dkim_key_matches(pub, priv)) {
+		fprintf(out, "key mismatch: the published key is not the public "
+		    "half of %s; publish the record made with this key\n", keyfile);
 		rc = REINJECT_TOOL_MISMATCH;
 	} else {
-		fprintf(st->out, "key OK: the published %s key", st->alg ==
+		fprintf(out, "key OK: the published %s key", alg ==
 		    DKIM_ALG_ED25519_SHA256 ? "ed25519" : "rsa");
-		if (st->alg == DKIM_ALG_RSA_SHA256)
-			fprintf(st->out, " (%d bits)", EVP_PKEY_get_bits(pub));
-		fprintf(st->out, " matches %s\n", st->keyfile);
+		if (alg == DKIM_ALG_RSA_SHA256)
+			fprintf(out, " (%d bits)", EVP_PKEY_get_bits(pub));
+		fprintf(out, " matches %s\n", keyfile);
 		if (kr.testing)
-			fprintf(st->out, "note: t=y: the domain says it is testing "
+			fprintf(out, "note: t=y: the domain says it is testing "
 			    "DKIM; verifiers may ignore failures\n");
 	}
 	EVP_PKEY_free(pub);
 	return rc;
+}
+
+/* reinject_testkey_answer - check a key record answer against a private key */
+int
+reinject_testkey_answer(const struct dns_answer *a, EVP_PKEY *priv,
+    enum dkim_alg alg, const char *keyfile, FILE *out)
+{
+	int rc = testkey_dns_error(a, out);
+
+	return rc == REINJECT_TOOL_OK ? testkey_compare(priv, alg, keyfile, &a->rr[0], out) : rc;
 }
 
 /* testkey_answer - the DNS callback */
@@ -183,9 +193,7 @@ testkey_answer(void *arg, const struct dns_answer *a)
 
 	fprintf(st->out, "%s: %s, DNSSEC %s\n", a->qname, dns_rcode_str(a->rcode),
 	    testkey_sec(a->sec));
-	st->rc = testkey_dns_error(a, st->out);
-	if (st->rc == REINJECT_TOOL_OK)
-		st->rc = testkey_compare(st, &a->rr[0]);
+	st->rc = reinject_testkey_answer(a, st->priv, st->alg, st->keyfile, st->out);
 	st->done = true;
 	if (st->base != NULL)
 		event_base_loopbreak(st->base);

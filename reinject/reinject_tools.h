@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <openssl/evp.h>
+
+#include "dkim.h"
+
 /* Exit codes of the tools (documented in the man pages). */
 enum reinject_tool_exit {
 	REINJECT_TOOL_OK = 0,		/* keygen: files written; testkey: key matches */
@@ -31,7 +35,17 @@ int reinject_keygen_main(int argc, char **argv);
 int reinject_testkey_main(int argc, char **argv);
 
 struct dns_resolver;
+struct dns_answer;
 struct event_base;
+
+/*
+ * reinject_testkey_answer - the checks of testkey on a TXT answer for the
+ * key record: DNS errors, record syntax and tags, and whether the published
+ * key is the public half of priv (named keyfile in messages); one line per
+ * finding to out; returns an enum reinject_tool_exit
+ */
+int reinject_testkey_answer(const struct dns_answer *a, EVP_PKEY *priv,
+    enum dkim_alg alg, const char *keyfile, FILE *out);
 
 /* reinject_testkey_run - the check itself on a given resolver (tests use dns_mem);
  * the report goes to out; returns an enum reinject_tool_exit */

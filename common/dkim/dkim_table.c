@@ -391,6 +391,21 @@ dkim_table_key_count(const struct dkim_table *t)
 	return t->nkeys;
 }
 
+/* dkim_table_key_get - entry i of the KeyTable; -1 past the end */
+int
+dkim_table_key_get(const struct dkim_table *t, size_t i, struct dkim_table_key_info *out)
+{
+	if (i >= t->nkeys)
+		return -1;
+	out->name = t->keys[i].name;
+	out->domain = t->keys[i].domain;
+	out->selector = t->keys[i].selector;
+	out->path = t->keys[i].path;
+	out->alg = t->keys[i].alg;
+	out->key = t->keys[i].key;
+	return 0;
+}
+
 /* config_check - which form, and nothing half-given */
 static int
 config_check(const struct dkim_table_config *cfg, char *err, size_t errsz)

@@ -152,6 +152,19 @@ struct dkim_table *dkim_table_load(const struct dkim_table_config *cfg, char *er
 void dkim_table_free(struct dkim_table *t);
 /* dkim_table_key_count - KeyTable entries loaded */
 size_t dkim_table_key_count(const struct dkim_table *t);
+
+/* One KeyTable entry as loaded, for tools that check every key (borrowed). */
+struct dkim_table_key_info {
+	const char *name;
+	const char *domain;	/* "%" = the sender's domain */
+	const char *selector;
+	const char *path;	/* NULL for an inline key */
+	enum dkim_alg alg;
+	EVP_PKEY *key;		/* NULL while the path holds "%" */
+};
+/* dkim_table_key_get - entry i (0 .. key_count - 1); -1 past the end */
+int dkim_table_key_get(const struct dkim_table *t, size_t i,
+    struct dkim_table_key_info *out);
 /*
  * dkim_table_lookup - signers for a sender address ("user@domain", no angle
  * brackets, matched case-insensitively).  0 with out->n == 0 when nothing matches;

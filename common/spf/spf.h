@@ -78,6 +78,7 @@ struct spf_verdict {
 	const char *explanation;	/* fail only: exp= text or NULL */
 	unsigned lookups;		/* DNS queries made */
 	unsigned void_lookups;
+	unsigned dns_terms;		/* DNS-querying terms evaluated (RFC 7208 §4.6.4) */
 };
 
 typedef void (*spf_callback)(void *arg, const struct spf_verdict *v);

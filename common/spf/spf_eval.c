@@ -539,6 +539,7 @@ eval_deliver(struct spf_eval *e)
 	v.explanation = e->result == SPF_RESULT_FAIL ? e->explanation : NULL;
 	v.lookups = e->lookups;
 	v.void_lookups = e->voids;
+	v.dns_terms = e->dns_terms;
 	e->cb(e->cbarg, &v);
 }
 
