@@ -190,6 +190,8 @@ struct reinject_msg {
 	/* body */
 	struct msg_parser *parser;
 	bool raw;			/* header syntax error: rest passed unparsed */
+	const char *raw_why;		/* static: why */
+	struct msg_scan from_scan;	/* raw: From fields of the unparsed part */
 	struct reinject_spool spool;
 	size_t size;			/* message bytes received (unstuffed) */
 	/* results */

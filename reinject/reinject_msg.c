@@ -4,10 +4,14 @@
  * (the empty line and the body) spooled; every byte streamed once through the
  * pipeline stages.  Header/body splitting is common/msg (RFC 5322 §2.2).
  *
- * A header section common/msg refuses (a line without a colon, an over-long
- * field) is not a reason to bounce mail Postfix already accepted: from that
- * line on the message is passed through unparsed ("raw") and the stages see
- * no more of it.
+ * A header section common/msg refuses (a line without a colon, a field over
+ * MSG_HEADER_SIZE_LIMIT, more than MSG_HEADER_COUNT_LIMIT fields) is not a
+ * reason to bounce mail Postfix already accepted: from that line on the
+ * message is passed through unparsed ("raw") and the stages see no more
+ * fields.  It is never a way around the
+ * verdict: the From fields of the unparsed part are still found by a plain
+ * line scan (common/msg msg_scan) for the DMARC stage, which treats a From it
+ * cannot be sure of as a From error, and DKIM is permerror.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +91,7 @@ reinject_msg_new(struct reinject_ctx *ctx)
 	buf_init(&m->prepend, 256 * 1024);
 	buf_init(&m->signed_by, 4096);
 	buf_init(&m->spf, 1024);
+	msg_scan_init(&m->from_scan, "From", MSG_HEADER_SIZE_LIMIT);
 	reinject_spool_init(&m->spool, ctx->conf->spool_directory,
 	    ctx->conf->spool_memory_limit);
 	msg_limits_default(&lim);
@@ -108,6 +113,7 @@ reinject_msg_free(struct reinject_msg *m)
 	buf_clear(&m->prepend);
 	buf_clear(&m->signed_by);
 	buf_clear(&m->spf);
+	msg_scan_clear(&m->from_scan);
 	reinject_spool_clear(&m->spool);
 	free(m->hdrs);
 	free(m);
@@ -116,21 +122,25 @@ reinject_msg_free(struct reinject_msg *m)
 /*
  * reinject_msg_go_raw - the parser refused the header section: the fields it
  * emitted stay parsed, the lines of the one it held (hdrpend), this line and
- * the rest go to the spool as they came
+ * the rest go to the spool as they came; the From scan starts at hdrpend
  */
 static void
 reinject_msg_go_raw(struct reinject_msg *m, const char *p, size_t len)
 {
-	log_warn("header syntax: %s; passing the message on unparsed",
-	    msg_parser_error(m->parser));
+	if (!m->raw_why)
+		m->raw_why = msg_parser_error(m->parser);
+	log_warn("header syntax: %s; passing the message on unparsed", m->raw_why);
 	m->raw = true;
 	if (!m->eoh) {
 		m->eoh = true;
 		reinject_pipeline_eoh(m);
 	}
+	msg_scan_lines(&m->from_scan, m->hdrpend.data ? m->hdrpend.data : "",
+	    m->hdrpend.len);
+	msg_scan_line(&m->from_scan, p, len);
 	reinject_spool_write(&m->spool, m->hdrpend.data ? m->hdrpend.data : "",
 	    m->hdrpend.len);
-	buf_reset(&m->hdrpend);
+	buf_clear(&m->hdrpend);
 	reinject_spool_write(&m->spool, p, len);
 }
 
@@ -144,6 +154,7 @@ reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
 	if (m->action == REINJECT_ACTION_REJECT)
 		return;
 	if (m->raw) {
+		msg_scan_line(&m->from_scan, p, len);
 		reinject_spool_write(&m->spool, p, len);
 		return;
 	}

@@ -63,12 +63,31 @@ reinject_verify_done(void *arg, const struct dkim_sig_result *res, size_t count)
 	reinject_pipeline_next(m);
 }
 
+/*
+ * reinject_verify_unparsed - a header section that was not parsed cannot be
+ * verified (RFC 8601 §2.7.1 permerror), and must not read as "no signature"
+ */
+static void
+reinject_verify_unparsed(struct reinject_msg *m)
+{
+	struct reinject_dkim_res *d = &m->dkim[0];
+
+	memset(d, 0, sizeof(*d));
+	d->result = DKIM_RESULT_PERMERROR;
+	snprintf(d->reason, sizeof(d->reason), "header section not parsed");
+	m->ndkim = 1;
+}
+
 /* reinject_verify_finish - wait for the key lookups */
 static void
 reinject_verify_finish(void *st, struct reinject_msg *m)
 {
-	if (m->raw || dkim_verify_finish(st, reinject_verify_done, m) < 0)
+	if (m->raw) {
+		reinject_verify_unparsed(m);
 		reinject_pipeline_next(m);
+	} else if (dkim_verify_finish(st, reinject_verify_done, m) < 0) {
+		reinject_pipeline_next(m);
+	}
 }
 
 /* reinject_verify_timeout - lookups still pending: temperror, never pass/fail */
