@@ -5,8 +5,9 @@
  * pipeline stages.  Header/body splitting is common/msg (RFC 5322 §2.2).
  *
  * A header section common/msg refuses (a line without a colon, a field over
- * MSG_HEADER_SIZE_LIMIT, more than MSG_HEADER_COUNT_LIMIT fields) is not a
- * reason to bounce mail Postfix already accepted: from that line on the
+ * MSG_HEADER_SIZE_LIMIT, more than MSG_HEADER_COUNT_LIMIT fields), or one
+ * over header_size_limit, is not a reason to bounce mail Postfix already
+ * accepted: from that line on the
  * message is passed through unparsed ("raw") and the stages see no more
  * fields.  It is never a way around the
  * verdict: the From fields of the unparsed part are still found by a plain
@@ -28,15 +29,13 @@ reinject_msg_on_header(void *arg, struct span name, struct span field)
 	struct reinject_msg *m = arg;
 	struct reinject_hdr *h;
 
-	buf_reset(&m->hdrpend);		/* those lines are this field */
 	if (buf_append(&m->hdrbuf, field.p, field.len) < 0) {
-		m->tempfail = NULL;
-		m->code = 552;
-		snprintf(m->enh, sizeof(m->enh), "5.3.4");
-		snprintf(m->text, sizeof(m->text), "Message header section too large");
-		m->action = REINJECT_ACTION_REJECT;
+		/* a verdict, not a bounce: its lines stay in hdrpend, and from
+		 * them on the message is raw like any header it cannot take */
+		m->raw_why = "header section over header_size_limit";
 		return -1;
 	}
+	buf_reset(&m->hdrpend);		/* those lines are this field */
 	if (m->nhdrs == m->hdrcap) {
 		m->hdrcap = m->hdrcap ? m->hdrcap * 2 : 32;
 		m->hdrs = xrealloc(m->hdrs, m->hdrcap * sizeof(*m->hdrs));

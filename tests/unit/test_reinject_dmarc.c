@@ -385,7 +385,8 @@ END_TEST
 /*
  * Header sections the splitter refuses (issue 10, defect 2): more than
  * MSG_HEADER_COUNT_LIMIT fields, a field over MSG_HEADER_SIZE_LIMIT, a line
- * without a colon.  Each still gets
+ * without a colon, and (defect 9) a header section over header_size_limit.
+ * Each still gets
  * a DMARC verdict: the From fields a plain scan of the raw header section
  * finds (before or after the refused line) are evaluated, and a From that
  * cannot be found is a From error.  DKIM is permerror, never "none".
@@ -431,6 +432,13 @@ static const struct unparsed unparsed[] = {
 	{ "aligned_spf_passes_after_colonless_line", "Subject: s\nbad line\n", 0, NULL,
 	  "From: <boss@quar.example>\n", "b@mail.quar.example", "198.51.100.7", NULL,
 	  { "dmarc=pass", "dkim=permerror", NULL }, "X-Mailauth-DMARC" },
+	/* header_size_limit: a verdict, not a 552 that bounces after the queue */
+	{ "over_header_size_limit_then_from", "Subject: s\n", 200, NULL, SPOOF_FROM, SPOOF_ENV,
+	  "header_size_limit = 4096",
+	  { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" }, "dkim=none" },
+	{ "from_then_over_header_size_limit", SPOOF_FROM, 200, NULL, "", SPOOF_ENV,
+	  "header_size_limit = 4096",
+	  { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" }, "dkim=none" },
 };
 
 /* unparsed_text - the message of case u */
