@@ -161,7 +161,7 @@ struct reinject_dkim_res {
 	char domain[256];
 	char selector[64];
 	char b[DKIM_B_PREFIX_LEN + 1];
-	char reason[64];
+	char reason[96];
 };
 
 /* A stage's verdict, for DMARC dispositions: the last stage to set one wins. */
@@ -232,6 +232,10 @@ struct span reinject_msg_field_value(const struct reinject_msg *m, size_t i);
 /* reinject_msg_reject - a stage's verdict to refuse the message */
 void reinject_msg_reject(struct reinject_msg *m, int code, const char *enh,
     const char *text);
+
+/* reinject_verify_result - a signature's result as reported (l= with body
+ * bytes after it: policy, not pass) (reinject_verify.c) */
+void reinject_verify_result(struct reinject_dkim_res *d, const struct dkim_sig_result *r);
 
 /* ---- pipeline stages (reinject_stages.c, reinject_pipeline.c) ---- */
 

@@ -16,7 +16,10 @@
 #     splitter refuses (1001 fields, one field over 64 KiB, a line without a
 #     colon, each before From) is held like the plain spoof after the queue,
 #     and refused with 550 5.7.1 in proxy mode (where reinject sees the
-#     client's header section as it came).
+#     client's header section as it came);
+#  8. a DKIM signature with l= (python3-dkim) passes while the body is what it
+#     signed; with content appended after the signed part it is dkim=policy
+#     and does not make DMARC pass (the p=reject From is held).
 # Ports: 20910-20919 DNS, 20920 smtpd, 20921 sink, 20922/20923 reinject,
 # 20924 re-injection smtpd, 20925 proxy-mode smtpd, 20926 reinject (proxy),
 # 20927 proxy-mode re-injection smtpd.
@@ -255,6 +258,39 @@ done
 sleep 1
 [ "$(ma_sink_count sink)" = "$delivered" ] || ma_fail "an unparsable spoof was delivered"
 ma_ok "no unparsable spoof delivered"
+
+# --- 8. l=: content appended after the signed part -------------------------------------
+"$PY" - "$key" >"$MA_TMP/lsigned.eml" <<'EOF'
+import sys, dkim
+msg = (b"From: Bob <bob@example.org>\r\nTo: b@example.net\r\n"
+       b"Subject: l= signed\r\nMessage-ID: <lsigned-1@example.org>\r\n\r\n"
+       b"The signed part.\r\n")
+sig = dkim.sign(msg, b"sel", b"example.org", open(sys.argv[1], "rb").read(),
+                include_headers=[b"from", b"to", b"subject", b"message-id"], length=True)
+sys.stdout.buffer.write(sig + msg)
+EOF
+grep -q '[; ]l=' "$MA_TMP/lsigned.eml" || ma_fail "python3-dkim wrote no l= tag"
+ma_swaks "$MA_TMP/8a.txt" --server 127.0.0.1:$SMTPD --from bounce@list.unrelated.example \
+	--to b@example.net --helo mx.unrelated.example --xclient-addr 203.0.113.5 \
+	--data "$MA_TMP/lsigned.eml" || ma_fail "l= message not accepted"
+delivered=$((delivered + 1))
+ma_sink_wait sink $delivered 30 || ma_fail "l= message (nothing appended) not delivered"
+h=$(header_of "$(ma_sink_find sink '^Subject: l= signed')")
+grep -q "^Authentication-Results: $AUTHSERV;.*dkim=pass header.d=example.org.*dmarc=pass" <<<"$h" ||
+	ma_fail "l= covering the whole body: no dkim=pass / dmarc=pass: $h"
+ma_ok "l= covering the whole body: dkim=pass, dmarc=pass"
+{ cat "$MA_TMP/lsigned.eml"; printf 'Appended: pay to account 666 now.\r\n'; } >"$MA_TMP/lappended.eml"
+ma_swaks "$MA_TMP/8b.txt" --server 127.0.0.1:$SMTPD --from bounce@list.unrelated.example \
+	--to b@example.net --helo mx.unrelated.example --xclient-addr 203.0.113.5 \
+	--data "$MA_TMP/lappended.eml" || ma_fail "l= appended message not accepted"
+held_before=$((held_before + 1))
+ma_wait_for 30 sh -c "[ \$(grep -c 'hold: header X-Mailauth-DMARC: hold' '$pfdir/../maillog') -ge $held_before ]" ||
+	ma_fail "content appended after l= made DMARC pass: $(tail -3 "$MA_TMP/reinject.log")"
+ma_assert_grep 'dkim=policy d=example.org s=sel \(body has [0-9]+ bytes after l=[0-9]+\)' \
+	"$MA_TMP/reinject.log" "appended after l=: dkim=policy with the unsigned byte count"
+ma_assert_grep 'dmarc example.org fail \(p=reject dis=reject.*action=hold' "$MA_TMP/reinject.log" \
+	"appended after l=: dmarc=fail, held"
+ma_ok "content appended after l=: dkim=policy, dmarc=fail, held"
 
 # --- 6. before-queue proxy: 550 at end of DATA ----------------------------------------------
 ma_postfix_create px $PX_SMTPD $SINK

@@ -513,6 +513,36 @@ START_TEST(reinject_dmarc_unparsed_header_relayed_whole)
 }
 END_TEST
 
+/*
+ * l= (RFC 6376 §8.2): a pass whose body goes on after the signed length is
+ * reported as policy with the unsigned byte count, and DMARC does not count
+ * it; a pass whose l= covers the whole body stays a pass.
+ */
+START_TEST(reinject_verify_l_with_appended_content_is_policy)
+{
+	struct dkim_sig_result r = { .result = DKIM_RESULT_PASS, .reason = "ok",
+	    .domain = "reject.example", .selector = "s", .has_length = true,
+	    .length = 100, .body_length = 150 };
+	struct reinject_dkim_res d;
+
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_POLICY);
+	ck_assert_str_eq(d.reason, "body has 50 bytes after l=100");
+	ck_assert_str_eq(d.domain, "reject.example");
+	r.body_length = 100;
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_PASS);
+	r.has_length = false;
+	r.body_length = 150;
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_PASS);
+	r.has_length = true;
+	r.result = DKIM_RESULT_FAIL;
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_FAIL);
+}
+END_TEST
+
 START_TEST(reinject_dmarc_action_mapping)
 {
 	struct reinject_dmarc_conf c = { .quarantine_action = REINJECT_DMARC_TAG,
@@ -548,6 +578,7 @@ suite(void)
 	tcase_add_loop_test(tc, reinject_dmarc_unparsed_header_gets_a_verdict, 0,
 	    (int)ARRAY_LEN(unparsed));
 	tcase_add_test(tc, reinject_dmarc_unparsed_header_relayed_whole);
+	tcase_add_test(tc, reinject_verify_l_with_appended_content_is_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }
