@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "buf.h"
 #include "config.h"
@@ -74,6 +75,7 @@ struct reinject_conf {
 	size_t spool_memory_limit;
 	size_t message_size_limit;
 	size_t header_size_limit;
+	size_t header_memory_limit;
 	int line_length_limit;
 	int recipient_limit;
 	int session_limit;
@@ -122,6 +124,9 @@ struct reinject_ctx {
 	struct dkim_table *sign_table;		/* NULL: signing not configured */
 	struct dkim_hostlist *internal;		/* NULL: no InternalHosts */
 	unsigned sessions;
+	size_t header_bytes;	/* header bytes held by all messages (header_memory_limit) */
+	bool trim_pending;	/* a large message ended: return memory (reinject_msg.c) */
+	time_t trimmed;		/* when memory was last returned */
 	bool draining;
 };
 
@@ -181,7 +186,7 @@ struct reinject_msg {
 	enum reinject_mode mode;	/* of the listener */
 	bool sign;			/* listener sign, or internal client */
 	/* header section */
-	struct buf hdrbuf;
+	struct buf hdrbuf;		/* its len is charged to ctx->header_bytes */
 	struct buf hdrpend;		/* raw lines of the field the parser still holds */
 	struct reinject_hdr *hdrs;
 	size_t nhdrs, hdrcap;

@@ -13,9 +13,27 @@
  * verdict: the From fields of the unparsed part are still found by a plain
  * line scan (common/msg msg_scan) for the DMARC stage, which treats a From it
  * cannot be sure of as a From error, and DKIM is permerror.
+ *
+ * Memory: the header fields of all messages of a worker are bounded by
+ * header_memory_limit (a message that would pass it gets 452 4.3.1, Postfix
+ * retries: never a way around a verdict), and a message that held large
+ * buffers gives the freed memory back to the system when it ends.
  */
+
+/* Copies of each header field held while a message passes: ours (hdrbuf) and
+ * the one common/dkim keeps to verify or sign; header_memory_limit counts both. */
+#define REINJECT_MSG_HDR_COPIES	2
+/* After a message with buffers at least this large, freed memory is returned
+ * to the system, at most every REINJECT_MSG_TRIM_INTERVAL seconds while
+ * other messages hold header memory. */
+#define REINJECT_MSG_TRIM_SIZE	(256 * 1024)
+#define REINJECT_MSG_TRIM_INTERVAL	1
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <event2/event.h>
 
@@ -29,12 +47,20 @@ reinject_msg_on_header(void *arg, struct span name, struct span field)
 	struct reinject_msg *m = arg;
 	struct reinject_hdr *h;
 
+	if (m->ctx->header_bytes + REINJECT_MSG_HDR_COPIES * field.len >
+	    m->conf->header_memory_limit) {
+		m->code = 452;
+		snprintf(m->enh, sizeof(m->enh), "4.3.1");
+		m->tempfail = "Insufficient system resources: header_memory_limit reached";
+		return -1;
+	}
 	if (buf_append(&m->hdrbuf, field.p, field.len) < 0) {
 		/* a verdict, not a bounce: its lines stay in hdrpend, and from
 		 * them on the message is raw like any header it cannot take */
 		m->raw_why = "header section over header_size_limit";
 		return -1;
 	}
+	m->ctx->header_bytes += REINJECT_MSG_HDR_COPIES * field.len;
 	buf_reset(&m->hdrpend);		/* those lines are this field */
 	if (m->nhdrs == m->hdrcap) {
 		m->hdrcap = m->hdrcap ? m->hdrcap * 2 : 32;
@@ -98,12 +124,41 @@ reinject_msg_new(struct reinject_ctx *ctx)
 	return m;
 }
 
+/*
+ * reinject_msg_trim - after large messages, give freed memory back to the
+ * system (glibc keeps it otherwise): once no message holds header memory any
+ * more (the end of a burst), else at most every REINJECT_MSG_TRIM_INTERVAL
+ * seconds, as a trim walks the whole heap and the loop waits for it
+ */
+static void
+reinject_msg_trim(struct reinject_ctx *ctx, bool large)
+{
+	time_t now = time(NULL);
+
+	ctx->trim_pending |= large;
+	if (!ctx->trim_pending || (ctx->header_bytes != 0 &&
+	    now - ctx->trimmed < REINJECT_MSG_TRIM_INTERVAL))
+		return;
+	ctx->trim_pending = false;
+	ctx->trimmed = now;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* reinject_msg_free - release everything, cancelling stage work */
 void
 reinject_msg_free(struct reinject_msg *m)
 {
+	struct reinject_ctx *ctx;
+	bool large;
+
 	if (!m)
 		return;
+	ctx = m->ctx;
+	m->ctx->header_bytes -= REINJECT_MSG_HDR_COPIES * m->hdrbuf.len;
+	large = m->hdrbuf.cap + m->hdrpend.cap + m->spool.mem.cap +
+	    m->hdrcap * sizeof(*m->hdrs) >= REINJECT_MSG_TRIM_SIZE;
 	reinject_pipeline_free(m);
 	if (m->parser)
 		msg_parser_free(m->parser);
@@ -116,6 +171,7 @@ reinject_msg_free(struct reinject_msg *m)
 	reinject_spool_clear(&m->spool);
 	free(m->hdrs);
 	free(m);
+	reinject_msg_trim(ctx, large);
 }
 
 /*
@@ -150,8 +206,8 @@ reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
 	bool in_header;
 
 	m->size += len;
-	if (m->action == REINJECT_ACTION_REJECT)
-		return;
+	if (m->action == REINJECT_ACTION_REJECT || m->tempfail)
+		return;	/* refused or deferred: the rest is read, not kept */
 	if (m->raw) {
 		msg_scan_line(&m->from_scan, p, len);
 		reinject_spool_write(&m->spool, p, len);
@@ -159,7 +215,7 @@ reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
 	}
 	in_header = !m->eoh;
 	if (msg_parser_feed(m->parser, p, len) < 0) {
-		if (m->action != REINJECT_ACTION_REJECT)
+		if (m->action != REINJECT_ACTION_REJECT && !m->tempfail)
 			reinject_msg_go_raw(m, p, len);
 		return;
 	}
@@ -176,11 +232,11 @@ reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
 int
 reinject_msg_end(struct reinject_msg *m)
 {
-	if (!m->raw && m->action != REINJECT_ACTION_REJECT) {
+	if (!m->raw && m->action != REINJECT_ACTION_REJECT && !m->tempfail) {
 		bool had_eoh = m->eoh;
 
 		if (msg_parser_finish(m->parser) < 0) {
-			if (m->action != REINJECT_ACTION_REJECT)
+			if (m->action != REINJECT_ACTION_REJECT && !m->tempfail)
 				reinject_msg_go_raw(m, "", 0);
 		} else if (!had_eoh) {
 			reinject_spool_write(&m->spool, "\r\n", 2);

@@ -543,6 +543,56 @@ START_TEST(reinject_verify_l_with_appended_content_is_policy)
 }
 END_TEST
 
+/* hdr_feed - n header fields of about 100 bytes into m, the header section left open */
+static void
+hdr_feed(struct reinject_msg *m, int n)
+{
+	char line[128];
+
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(line, sizeof(line), "X-Field-%03d: %084d\r\n", i, i);
+
+		reinject_msg_line(m, line, (size_t)len);
+	}
+}
+
+/*
+ * header_memory_limit bounds the header bytes all messages of a worker hold:
+ * the message that would pass it gets 452 4.3.1 (Postfix retries: not a
+ * bypass, not a bounce), and what a message held is given back at its end.
+ */
+START_TEST(reinject_msg_header_memory_limit_defers)
+{
+	struct world w;
+	struct reinject_msg *m[4];
+
+	/* each field counts twice: ours and DKIM's copy */
+	world_init(&w, "header_size_limit = 4096\nheader_memory_limit = 16384");
+	for (int i = 0; i < 3; i++) {
+		m[i] = reinject_msg_new(&w.ctx);
+		hdr_feed(m[i], 35);	/* about 3500 bytes each */
+	}
+	ck_assert_ptr_null(m[0]->tempfail);
+	ck_assert_ptr_null(m[1]->tempfail);
+	ck_assert_ptr_nonnull(m[2]->tempfail);
+	ck_assert_int_eq(m[2]->code, 452);
+	ck_assert_str_eq(m[2]->enh, "4.3.1");
+	ck_assert(!m[2]->raw);
+	ck_assert_uint_le(w.ctx.header_bytes, 16384);
+	ck_assert_int_eq(reinject_msg_end(m[2]), 0);
+	ck_assert_ptr_nonnull(m[2]->tempfail);
+	reinject_msg_free(m[0]);
+	m[3] = reinject_msg_new(&w.ctx);
+	hdr_feed(m[3], 35);
+	ck_assert_ptr_null(m[3]->tempfail);
+	reinject_msg_free(m[1]);
+	reinject_msg_free(m[2]);
+	reinject_msg_free(m[3]);
+	ck_assert_uint_eq(w.ctx.header_bytes, 0);
+	world_free(&w);
+}
+END_TEST
+
 START_TEST(reinject_dmarc_action_mapping)
 {
 	struct reinject_dmarc_conf c = { .quarantine_action = REINJECT_DMARC_TAG,
@@ -579,6 +629,7 @@ suite(void)
 	    (int)ARRAY_LEN(unparsed));
 	tcase_add_test(tc, reinject_dmarc_unparsed_header_relayed_whole);
 	tcase_add_test(tc, reinject_verify_l_with_appended_content_is_policy);
+	tcase_add_test(tc, reinject_msg_header_memory_limit_defers);
 	suite_add_tcase(s, tc);
 	return s;
 }
