@@ -197,6 +197,7 @@ struct reinject_msg {
 	bool raw;			/* header syntax error: rest passed unparsed */
 	const char *raw_why;		/* static: why */
 	struct msg_scan from_scan;	/* raw: From fields of the unparsed part */
+	bool raw_dropping;		/* raw: the field of this line is being removed */
 	struct reinject_spool spool;
 	size_t size;			/* message bytes received (unstuffed) */
 	/* results */

@@ -175,13 +175,53 @@ reinject_msg_free(struct reinject_msg *m)
 }
 
 /*
+ * reinject_msg_raw_drop - a line of the unparsed header section that belongs
+ * to a field the stages remove when they can parse it: X-Mailauth-DMARC
+ * (only ours may reach header_checks) and Authentication-Results (one
+ * claiming our authserv-id cannot be told apart unparsed; RFC 8601 §5
+ * allows removing the others too)
+ */
+static bool
+reinject_msg_raw_drop(struct reinject_msg *m, const char *p, size_t len)
+{
+	static const char *const names[] = { REINJECT_DMARC_FIELD, "Authentication-Results" };
+
+	if (len && (p[0] == ' ' || p[0] == '\t'))
+		return m->raw_dropping;
+	m->raw_dropping = false;
+	for (size_t i = 0; i < ARRAY_LEN(names) && !m->raw_dropping; i++) {
+		m->raw_dropping = msg_scan_line_is(p, len, names[i]);
+		if (m->raw_dropping)
+			log_warn("header syntax: %s field removed from the unparsed "
+			    "header section", names[i]);
+	}
+	return m->raw_dropping;
+}
+
+/* reinject_msg_raw_line - a line after the refused one: From scan, then spool */
+static void
+reinject_msg_raw_line(struct reinject_msg *m, const char *p, size_t len)
+{
+	if (!m->from_scan.done) {
+		msg_scan_line(&m->from_scan, p, len);
+		if (!m->from_scan.done && reinject_msg_raw_drop(m, p, len))
+			return;
+	}
+	reinject_spool_write(&m->spool, p, len);
+}
+
+/*
  * reinject_msg_go_raw - the parser refused the header section: the fields it
  * emitted stay parsed, the lines of the one it held (hdrpend), this line and
- * the rest go to the spool as they came; the From scan starts at hdrpend
+ * the rest go to the spool as they came (but for the fields
+ * reinject_msg_raw_drop removes); the From scan starts at hdrpend
  */
 static void
 reinject_msg_go_raw(struct reinject_msg *m, const char *p, size_t len)
 {
+	const char *q = m->hdrpend.data ? m->hdrpend.data : "";
+	size_t left = m->hdrpend.len;
+
 	if (!m->raw_why)
 		m->raw_why = msg_parser_error(m->parser);
 	log_warn("header syntax: %s; passing the message on unparsed", m->raw_why);
@@ -190,13 +230,16 @@ reinject_msg_go_raw(struct reinject_msg *m, const char *p, size_t len)
 		m->eoh = true;
 		reinject_pipeline_eoh(m);
 	}
-	msg_scan_lines(&m->from_scan, m->hdrpend.data ? m->hdrpend.data : "",
-	    m->hdrpend.len);
-	msg_scan_line(&m->from_scan, p, len);
-	reinject_spool_write(&m->spool, m->hdrpend.data ? m->hdrpend.data : "",
-	    m->hdrpend.len);
+	while (left) {	/* whole lines, as reinject_msg_line appended them */
+		const char *lf = memchr(q, '\n', left);
+		size_t n = lf ? (size_t)(lf - q) + 1 : left;
+
+		reinject_msg_raw_line(m, q, n);
+		q += n;
+		left -= n;
+	}
 	buf_clear(&m->hdrpend);
-	reinject_spool_write(&m->spool, p, len);
+	reinject_msg_raw_line(m, p, len);
 }
 
 /* reinject_msg_line - one decoded message line including its CRLF */
@@ -209,8 +252,7 @@ reinject_msg_line(struct reinject_msg *m, const char *p, size_t len)
 	if (m->action == REINJECT_ACTION_REJECT || m->tempfail)
 		return;	/* refused or deferred: the rest is read, not kept */
 	if (m->raw) {
-		msg_scan_line(&m->from_scan, p, len);
-		reinject_spool_write(&m->spool, p, len);
+		reinject_msg_raw_line(m, p, len);
 		return;
 	}
 	in_header = !m->eoh;

@@ -116,6 +116,8 @@ void msg_scan_line(struct msg_scan *s, const char *p, size_t len);
 void msg_scan_lines(struct msg_scan *s, const char *p, size_t len);
 /* msg_scan_value - value i < count (after the colon, line ends included) */
 struct span msg_scan_value(const struct msg_scan *s, size_t i);
+/* msg_scan_line_is - does the header line open a field called name (name, WSP, ":") */
+bool msg_scan_line_is(const char *p, size_t len, const char *name);
 /* msg_scan_clear - release storage */
 void msg_scan_clear(struct msg_scan *s);
 

@@ -36,17 +36,24 @@ msg_scan_is_empty(const char *p, size_t len)
 	    (len == 2 && p[0] == '\r' && p[1] == '\n');
 }
 
-/* msg_scan_value_start - where the value starts when the line opens a field of ours, else NULL */
+/* msg_scan_value_start - where the value starts when the line opens a field called name, else NULL */
 static const char *
-msg_scan_value_start(const struct msg_scan *s, const char *p, size_t len)
+msg_scan_value_start(const char *name, const char *p, size_t len)
 {
-	size_t n = strlen(s->name), i;
+	size_t n = strlen(name), i;
 
-	if (len <= n || !span_eq_ci((struct span){ p, n }, s->name))
+	if (len <= n || !span_eq_ci((struct span){ p, n }, name))
 		return NULL;
 	for (i = n; i < len && (p[i] == ' ' || p[i] == '\t'); i++)
 		;
 	return i < len && p[i] == ':' ? p + i + 1 : NULL;
+}
+
+/* msg_scan_line_is - does the header line open a field called name */
+bool
+msg_scan_line_is(const char *p, size_t len, const char *name)
+{
+	return msg_scan_value_start(name, p, len) != NULL;
 }
 
 /* msg_scan_keep - append to the current value; an overflow makes the scan incomplete */
@@ -79,7 +86,7 @@ msg_scan_line(struct msg_scan *s, const char *p, size_t len)
 			msg_scan_keep(s, p, len);
 		return;
 	}
-	s->in_field = (v = msg_scan_value_start(s, p, len)) != NULL;
+	s->in_field = (v = msg_scan_value_start(s->name, p, len)) != NULL;
 	if (!s->in_field)
 		return;
 	if (s->count == MSG_SCAN_FIELD_LIMIT) {

@@ -279,6 +279,15 @@ START_TEST(msg_scan_table)
 }
 END_TEST
 
+START_TEST(msg_scan_line_is_matches_name_wsp_colon)
+{
+	ck_assert(msg_scan_line_is("authentication-results :x\r\n", 26, "Authentication-Results"));
+	ck_assert(!msg_scan_line_is("Authentication-Results-X: x\r\n", 28, "Authentication-Results"));
+	ck_assert(!msg_scan_line_is(" Authentication-Results: x\r\n", 28, "Authentication-Results"));
+	ck_assert(!msg_scan_line_is("Authentication-Results", 22, "Authentication-Results"));
+}
+END_TEST
+
 static Suite *
 msg_suite(void)
 {
@@ -292,6 +301,7 @@ msg_suite(void)
 	tcase_add_test(tc, msg_header_count_limit);
 	tcase_add_test(tc, msg_callback_failure_stops_parser);
 	tcase_add_test(tc, msg_feed_after_finish_refused);
+	tcase_add_test(tc, msg_scan_line_is_matches_name_wsp_colon);
 	tcase_add_loop_test(tc, msg_scan_table, 0,
 	    (int)(sizeof(scan_cases) / sizeof(scan_cases[0])));
 	suite_add_tcase(s, tc);

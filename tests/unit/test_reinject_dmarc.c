@@ -489,6 +489,39 @@ START_TEST(reinject_dmarc_unparsed_header_gets_a_verdict)
 }
 END_TEST
 
+/*
+ * Fields the stages remove when they can parse (a forged Authentication-Results,
+ * an incoming X-Mailauth-DMARC) are removed from an unparsed header section
+ * too, folded or not, before or after the refused line; the body is untouched.
+ */
+START_TEST(reinject_dmarc_unparsed_header_loses_forged_fields)
+{
+	struct world w;
+	struct reinject_msg *m;
+	char *out;
+
+	world_init(&w, NULL);
+	m = run_message(&w, "mx.unrelated.example", "203.0.113.5", "x@unrelated.example",
+	    false, "Subject: s\nno colon here\n"
+	    "Authentication-Results: " OUR_ID "; dkim=pass;\n dmarc=pass header.from=reject.example\n"
+	    "x-mailauth-dmarc : accept\n"
+	    "From: <ceo@reject.example>\n"
+	    "Authentication-Results:\n " OUR_ID "; spf=pass\n"
+	    "X-Kept: 1\n"
+	    "\nbody\nAuthentication-Results: body text stays\n");
+	out = msg_output(m);
+	ck_assert_msg(strstr(out, "dmarc=pass") == NULL && strstr(out, "spf=pass") == NULL &&
+	    strstr(out, ": accept") == NULL, "forged fields survived:\n%s", out);
+	ck_assert_msg(strstr(out, "X-Mailauth-DMARC: hold (dmarc=fail p=reject") != NULL &&
+	    strstr(out, "X-Kept: 1\r\n\r\nbody\r\nAuthentication-Results: body text stays\r\n")
+	    != NULL && strstr(out, "no colon here\r\nFrom: <ceo@reject.example>\r\n") != NULL,
+	    "verdict or other lines lost:\n%s", out);
+	free(out);
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
 /* An unparsed message still goes downstream whole: the added fields, then it as it came. */
 START_TEST(reinject_dmarc_unparsed_header_relayed_whole)
 {
@@ -628,6 +661,7 @@ suite(void)
 	tcase_add_loop_test(tc, reinject_dmarc_unparsed_header_gets_a_verdict, 0,
 	    (int)ARRAY_LEN(unparsed));
 	tcase_add_test(tc, reinject_dmarc_unparsed_header_relayed_whole);
+	tcase_add_test(tc, reinject_dmarc_unparsed_header_loses_forged_fields);
 	tcase_add_test(tc, reinject_verify_l_with_appended_content_is_policy);
 	tcase_add_test(tc, reinject_msg_header_memory_limit_defers);
 	suite_add_tcase(s, tc);
