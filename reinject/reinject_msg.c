@@ -7,12 +7,12 @@
  * A header section common/msg refuses (a line without a colon, a field over
  * MSG_HEADER_SIZE_LIMIT, more than MSG_HEADER_COUNT_LIMIT fields), or one
  * over header_size_limit, is not a reason to bounce mail Postfix already
- * accepted: from that line on the
- * message is passed through unparsed ("raw") and the stages see no more
- * fields.  It is never a way around the
- * verdict: the From fields of the unparsed part are still found by a plain
- * line scan (common/msg msg_scan) for the DMARC stage, which treats a From it
- * cannot be sure of as a From error, and DKIM is permerror.
+ * accepted: from that line on the message is passed through unparsed ("raw")
+ * and the stages see no more fields.  It is never a way around the verdict:
+ * the From fields of the unparsed part are still found by a plain line scan
+ * (common/mail msg_scan) for the DMARC stage, which treats a From it cannot
+ * be sure of as a From error; DKIM is permerror; forged result fields of the
+ * unparsed part are removed.
  *
  * Memory: the header fields of all messages of a worker are bounded by
  * header_memory_limit (a message that would pass it gets 452 4.3.1, Postfix
@@ -20,14 +20,6 @@
  * buffers gives the freed memory back to the system when it ends.
  */
 
-/* Copies of each header field held while a message passes: ours (hdrbuf) and
- * the one common/dkim keeps to verify or sign; header_memory_limit counts both. */
-#define REINJECT_MSG_HDR_COPIES	2
-/* After a message with buffers at least this large, freed memory is returned
- * to the system, at most every REINJECT_MSG_TRIM_INTERVAL seconds while
- * other messages hold header memory. */
-#define REINJECT_MSG_TRIM_SIZE	(256 * 1024)
-#define REINJECT_MSG_TRIM_INTERVAL	1
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +32,28 @@
 #include "log.h"
 #include "reinject.h"
 
+/* Copies of each header field held while a message passes: ours (hdrbuf) and
+ * the one common/dkim keeps to verify or sign; header_memory_limit counts both. */
+#define REINJECT_MSG_HDR_COPIES	2
+/* After a message with buffers at least this large, freed memory is returned
+ * to the system, at most every REINJECT_MSG_TRIM_INTERVAL seconds while
+ * other messages hold header memory. */
+#define REINJECT_MSG_TRIM_SIZE	(256 * 1024)
+#define REINJECT_MSG_TRIM_INTERVAL	1
+
+/* reinject_msg_over_memory - would len more header bytes pass header_memory_limit: 452 */
+static bool
+reinject_msg_over_memory(struct reinject_msg *m, size_t len)
+{
+	if (m->ctx->header_bytes + REINJECT_MSG_HDR_COPIES * len <=
+	    m->conf->header_memory_limit)
+		return false;
+	m->code = 452;
+	snprintf(m->enh, sizeof(m->enh), "4.3.1");
+	m->tempfail = "Insufficient system resources: header_memory_limit reached";
+	return true;
+}
+
 /* reinject_msg_on_header - common/mail/msg.callback: keep the field, tell stages */
 static int
 reinject_msg_on_header(void *arg, struct span name, struct span field)
@@ -47,13 +61,8 @@ reinject_msg_on_header(void *arg, struct span name, struct span field)
 	struct reinject_msg *m = arg;
 	struct reinject_hdr *h;
 
-	if (m->ctx->header_bytes + REINJECT_MSG_HDR_COPIES * field.len >
-	    m->conf->header_memory_limit) {
-		m->code = 452;
-		snprintf(m->enh, sizeof(m->enh), "4.3.1");
-		m->tempfail = "Insufficient system resources: header_memory_limit reached";
+	if (reinject_msg_over_memory(m, field.len))
 		return -1;
-	}
 	if (buf_append(&m->hdrbuf, field.p, field.len) < 0) {
 		/* a verdict, not a bounce: its lines stay in hdrpend, and from
 		 * them on the message is raw like any header it cannot take */
