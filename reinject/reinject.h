@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "buf.h"
 #include "config.h"
@@ -80,6 +81,7 @@ struct reinject_conf {
 	size_t spool_memory_limit;
 	size_t message_size_limit;
 	size_t header_size_limit;
+	size_t header_memory_limit;
 	int line_length_limit;
 	int recipient_limit;
 	int session_limit;
@@ -131,6 +133,9 @@ struct reinject_ctx {
 	struct dkim_table *sign_table;		/* NULL: signing not configured */
 	struct dkim_hostlist *internal;		/* NULL: no InternalHosts */
 	unsigned sessions;
+	size_t header_bytes;	/* header bytes held by all messages (header_memory_limit) */
+	bool trim_pending;	/* a large message ended: return memory (reinject_msg.c) */
+	time_t trimmed;		/* when memory was last returned */
 	bool draining;
 };
 
@@ -170,7 +175,7 @@ struct reinject_dkim_res {
 	char domain[256];
 	char selector[64];
 	char b[DKIM_B_PREFIX_LEN + 1];
-	char reason[64];
+	char reason[96];
 };
 
 /* A stage's verdict, for DMARC dispositions: the last stage to set one wins. */
@@ -190,7 +195,7 @@ struct reinject_msg {
 	enum reinject_mode mode;	/* of the listener */
 	bool sign;			/* listener sign, or internal client */
 	/* header section */
-	struct buf hdrbuf;
+	struct buf hdrbuf;		/* its len is charged to ctx->header_bytes */
 	struct buf hdrpend;		/* raw lines of the field the parser still holds */
 	struct reinject_hdr *hdrs;
 	size_t nhdrs, hdrcap;
@@ -199,6 +204,9 @@ struct reinject_msg {
 	/* body */
 	struct msg_parser *parser;
 	bool raw;			/* header syntax error: rest passed unparsed */
+	const char *raw_why;		/* static: why */
+	struct msg_scan from_scan;	/* raw: From fields of the unparsed part */
+	bool raw_dropping;		/* raw: the field of this line is being removed */
 	struct reinject_spool spool;
 	size_t size;			/* message bytes received (unstuffed) */
 	/* results */
@@ -239,6 +247,10 @@ struct span reinject_msg_field_value(const struct reinject_msg *m, size_t i);
 /* reinject_msg_reject - a stage's verdict to refuse the message */
 void reinject_msg_reject(struct reinject_msg *m, int code, const char *enh,
     const char *text);
+
+/* reinject_verify_result - a signature's result as reported (l= with body
+ * bytes after it: policy, not pass) (reinject_verify.c) */
+void reinject_verify_result(struct reinject_dkim_res *d, const struct dkim_sig_result *r);
 
 /* ---- pipeline stages (reinject_stages.c, reinject_pipeline.c) ---- */
 

@@ -52,6 +52,8 @@ static const struct config_key reinject_conf_keys[] = {
 	    1LL << 40, "largest message accepted (SIZE announced), bytes"),
 	CONFIG_KEY_SIZE("header_size_limit", struct reinject_conf, header_size_limit, "1m", 4096,
 	    1LL << 30, "largest header section held in memory, bytes"),
+	CONFIG_KEY_SIZE("header_memory_limit", struct reinject_conf, header_memory_limit, "64m",
+	    4096, 1LL << 36, "header bytes held by all sessions of a worker; more get 452 4.3.1"),
 	CONFIG_KEY_INT("line_length_limit", struct reinject_conf, line_length_limit, "2048",
 	    SMTP_COMMAND_LINE_MIN, 65536, "longest SMTP command line, bytes"),
 	CONFIG_KEY_INT("recipient_limit", struct reinject_conf, recipient_limit, "1000", 1, 100000,
@@ -169,6 +171,11 @@ reinject_conf_validate(const void *dst, struct buf *err)
 
 	if (reinject_conf_listeners(&c->listen, tmp, &n, err) < 0)
 		return -1;
+	/* else one message's header section alone would be deferred for ever */
+	if (c->header_memory_limit < c->header_size_limit) {
+		buf_printf(err, "header_memory_limit must be at least header_size_limit");
+		return -1;
+	}
 	/* The final reply must come before Postfix gives up and redelivers. */
 	if (c->dkim_timeout + c->downstream_data_timeout +
 	    c->downstream_command_timeout >= REINJECT_POSTFIX_DATA_DONE_TIMEOUT) {

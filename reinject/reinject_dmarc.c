@@ -178,17 +178,45 @@ dmarc_auth(enum dkim_result r)
 	}
 }
 
+/* dmarc_add_from - one From field body; past our bound the From is an error */
+static void
+dmarc_add_from(struct dmarc_state *s, struct span v)
+{
+	if (s->nfrom < REINJECT_DMARC_FROM_FIELD_LIMIT)
+		s->from[s->nfrom++] = v;
+	else
+		s->in.from_error = "more From fields than evaluated";
+}
+
+/*
+ * dmarc_from - every From field: the parsed ones and, when the header section
+ * was refused, those the scan of its unparsed part found (after a bad line, an
+ * over-long field or the field count limit); a scan that could not be
+ * completed is a From error, never a message without From
+ */
+static void
+dmarc_from(struct dmarc_state *s)
+{
+	struct reinject_msg *m = s->m;
+
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (!m->hdrs[i].removed && reinject_msg_field_is(m, i, "From"))
+			dmarc_add_from(s, reinject_msg_field_value(m, i));
+	if (!m->raw)
+		return;
+	for (size_t i = 0; i < m->from_scan.count; i++)
+		dmarc_add_from(s, msg_scan_value(&m->from_scan, i));
+	if (m->from_scan.overflow)
+		s->in.from_error = "From not found for sure in an unparsed header section";
+}
+
 /* dmarc_input - From fields, envelope and DKIM results */
 static void
 dmarc_input(struct dmarc_state *s)
 {
 	struct reinject_msg *m = s->m;
 
-	for (size_t i = 0; i < m->nhdrs; i++)
-		if (!m->hdrs[i].removed && reinject_msg_field_is(m, i, "From")) {
-			if (s->nfrom < REINJECT_DMARC_FROM_FIELD_LIMIT)
-				s->from[s->nfrom++] = reinject_msg_field_value(m, i);
-		}
+	dmarc_from(s);
 	for (size_t i = 0; i < m->ndkim; i++) {
 		s->dkim[i].result = dmarc_auth(m->dkim[i].result);
 		s->dkim[i].domain = m->dkim[i].domain;
@@ -305,7 +333,8 @@ dmarc_done(void *arg, const struct dmarc_verdict *v)
 	act = dmarc_apply(s, &s->m->conf->dmarc);
 	buf_init(&line, 2048);
 	dmarc_log_line(&line, v);
-	log_info("%s: dmarc %s action=%s", qid ? qid : "NOQUEUE", buf_cstr(&line), act);
+	log_info("%s: dmarc %s action=%s%s", qid ? qid : "NOQUEUE", buf_cstr(&line), act,
+	    s->m->raw ? " (header section not parsed)" : "");
 	buf_clear(&line);
 	s->done = true;
 	if (!s->in_call)
@@ -400,10 +429,6 @@ dmarc_finish(void *st, struct reinject_msg *m)
 	const struct reinject_dmarc_conf *c = &m->conf->dmarc;
 
 	dmarc_strip_ours(m);
-	if (m->raw) {
-		reinject_pipeline_next(m);
-		return;
-	}
 	dmarc_client(s);
 	dmarc_settings(s, c);
 	dmarc_input(s);

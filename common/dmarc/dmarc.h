@@ -325,6 +325,9 @@ struct dmarc_input {
 	/* RFC5322.From field bodies, in message order (unfolded or not) */
 	const struct span *from_fields;
 	size_t nfrom_fields;
+	/* when set, the From fields are not known for sure (the header section
+	 * could not be read whole): a From error with this reason */
+	const char *from_error;
 	/* envelope */
 	const char *mail_from;		/* address without <>; "" for the null sender */
 	const char *helo;

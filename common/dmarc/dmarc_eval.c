@@ -145,7 +145,10 @@ eval_from_domains(struct dmarc_eval *e)
 	char why[160];
 	int rc = 0;
 
-	if (e->in.nfrom_fields == 0) {
+	if (e->in.from_error) {
+		eval_from_error(e, e->in.from_error);
+		rc = -1;
+	} else if (e->in.nfrom_fields == 0) {
 		eval_from_error(e, "no From header field");
 		rc = -1;
 	}

@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "util.h"
 
 /* Our bounds (RFC 5322 sets none for a folded field; §2.1.1 caps lines at 998). */
@@ -82,5 +83,42 @@ bool msg_parser_in_body(const struct msg_parser *m);
 unsigned msg_parser_header_count(const struct msg_parser *m);
 /* msg_parser_free - destroy */
 void msg_parser_free(struct msg_parser *m);
+
+/*
+ * A lenient scan for the fields of one name (msg_scan.c), for a header
+ * section the splitter refused: fed the header lines whole (line ends
+ * included), it finds every field whose line starts with the name, optional
+ * SP/HT and ":", with its continuation lines (a line starting with SP or HT),
+ * up to the empty line that ends the header section.  Nothing else about the
+ * other lines matters, so a field after a line the splitter refused, or after
+ * its limits, is still found.  Values (after the colon, line ends included)
+ * are kept up to size_limit bytes in all and MSG_SCAN_FIELD_LIMIT fields;
+ * past either, overflow is set: the scan is incomplete, and the caller must
+ * not take it as the message's fields of that name.
+ */
+#define MSG_SCAN_FIELD_LIMIT	8	/* our bound on fields kept */
+
+struct msg_scan {
+	const char *name;
+	struct buf values;
+	size_t off[MSG_SCAN_FIELD_LIMIT], len[MSG_SCAN_FIELD_LIMIT];
+	size_t count;		/* fields found */
+	bool in_field;		/* the field the last line belongs to is one of ours */
+	bool done;		/* the empty line was seen */
+	bool overflow;		/* a bound was passed: incomplete */
+};
+
+/* msg_scan_init - scan for fields called name (kept, not copied), at most size_limit bytes */
+void msg_scan_init(struct msg_scan *s, const char *name, size_t size_limit);
+/* msg_scan_line - one header line, its line end included */
+void msg_scan_line(struct msg_scan *s, const char *p, size_t len);
+/* msg_scan_lines - several header lines: each ends at LF, the last maybe not */
+void msg_scan_lines(struct msg_scan *s, const char *p, size_t len);
+/* msg_scan_value - value i < count (after the colon, line ends included) */
+struct span msg_scan_value(const struct msg_scan *s, size_t i);
+/* msg_scan_line_is - does the header line open a field called name (name, WSP, ":") */
+bool msg_scan_line_is(const char *p, size_t len, const char *name);
+/* msg_scan_clear - release storage */
+void msg_scan_clear(struct msg_scan *s);
 
 #endif

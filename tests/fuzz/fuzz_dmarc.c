@@ -73,16 +73,31 @@ fuzz_spfhdr(const char *p, size_t n)
 		abort();
 }
 
-/* fuzz_eval_done - the verdict must name its reason */
+struct fuzz_eval_seen {
+	int calls;
+	bool from_error;	/* the input said the From is not known for sure */
+};
+
+/*
+ * fuzz_eval_done - a pass never carries a disposition; an input marked as a
+ * From error (reinject: header section not parsed, From scan incomplete) is
+ * a permerror with the From-error disposition, whatever its From fields say
+ */
 static void
 fuzz_eval_done(void *arg, const struct dmarc_verdict *v)
 {
-	(*(int *)arg)++;
+	struct fuzz_eval_seen *seen = arg;
+
+	seen->calls++;
 	if (v->result == DMARC_RESULT_PASS && v->disposition != DMARC_DIS_NONE)
+		abort();
+	if (seen->from_error && (v->result != DMARC_RESULT_PERMERROR || !v->from_error ||
+	    v->disposition != DMARC_DIS_REJECT))
 		abort();
 }
 
-/* fuzz_eval - the input as one From field, evaluated over a fixed zone */
+/* fuzz_eval - the input as one From field, evaluated over a fixed zone; odd
+ * lengths also mark the From as not known for sure */
 static void
 fuzz_eval(const char *p, size_t n)
 {
@@ -92,8 +107,10 @@ fuzz_eval(const char *p, size_t n)
 	struct dmarc_input in = { .from_fields = &from, .nfrom_fields = 1,
 	    .mail_from = "b@mail.example.com", .spf = SPF_RESULT_PASS,
 	    .spf_domain = "mail.example.com", .dkim = &dk, .ndkim = 1 };
-	int calls = 0;
+	struct fuzz_eval_seen seen = { 0, (n & 1) != 0 };
 
+	if (seen.from_error)
+		in.from_error = "From not found for sure";
 	if (r == NULL) {
 		r = dns_mem_new(NULL);
 		dns_mem_add_txt(r, "_dmarc.example.com", "v=DMARC1; p=reject; sp=quarantine; np=reject");
@@ -102,8 +119,8 @@ fuzz_eval(const char *p, size_t n)
 		dns_mem_set_rcode(r, "_dmarc.slow.example.com", DNS_TYPE_TXT, DNS_RCODE_TIMEOUT);
 		dns_mem_add_addr(r, "mail.example.com", "192.0.2.1");
 	}
-	dmarc_eval_start(r, NULL, &in, fuzz_eval_done, &calls);
-	if (calls != 1)
+	dmarc_eval_start(r, NULL, &in, fuzz_eval_done, &seen);
+	if (seen.calls != 1)
 		abort();
 }
 

@@ -3,7 +3,8 @@
  * paths and ESMTP parameters, XFORWARD, xtext), the SMTP reply parser with EHLO
  * capabilities, and the header parsers reinject runs on message headers: the
  * Authentication-Results and Received-SPF parsers (common/mail/authres.c) and the
- * RFC 5322 header/body splitter (common/mail/msg.c).
+ * RFC 5322 header/body splitter (common/mail/msg.c) with the lenient From scan
+ * (common/mail/msg_scan.c), which must agree with the splitter on what it takes.
  *
  * Every line is a separate exactly-sized allocation, so a read past (pointer,
  * length) is caught.  Any input must give a verdict: never a crash or a leak.
@@ -65,17 +66,27 @@ fuzz_reply(struct smtp_reply *r, const char *p, size_t len)
 	buf_clear(&b);
 }
 
+/* What the splitter emitted, for the msg_scan invariant. */
+struct fuzz_msg_seen {
+	struct buf from;	/* From values, each after a NUL */
+	bool eoh;		/* the end of the header section was seen */
+};
+
 static int
 fuzz_msg_header(void *arg, struct span name, struct span field)
 {
+	struct fuzz_msg_seen *seen = arg;
 	struct authres_parsed a;
 	struct authres_spf s;
 	const char *colon = memchr(field.p, ':', field.len);
 
-	(void)arg;
 	if (!colon)
 		return 0;
 	colon++;
+	if (span_eq_ci(name, "From")) {
+		buf_append_char(&seen->from, '\0');
+		buf_append(&seen->from, colon, field.len - (size_t)(colon - field.p));
+	}
 	if (span_eq_ci(name, "Authentication-Results")) {
 		(void)authres_parse(colon, field.len - (size_t)(colon - field.p), &a);
 		(void)authres_claims_id(colon, field.len - (size_t)(colon - field.p),
@@ -86,14 +97,61 @@ fuzz_msg_header(void *arg, struct span name, struct span field)
 	return 0;
 }
 
+static int
+fuzz_msg_eoh(void *arg)
+{
+	((struct fuzz_msg_seen *)arg)->eoh = true;
+	return 0;
+}
+
+/*
+ * fuzz_scan - invariant of msg_scan (the From scan reinject runs on a header
+ * section the splitter refused): on a header section the splitter took whole
+ * (CRLF lines, ended by the empty line), the scan finds exactly the From
+ * fields the splitter emitted, in order, unless it says it is incomplete
+ */
+static void
+fuzz_scan(const uint8_t *data, size_t size, const struct fuzz_msg_seen *seen,
+    bool parsed)
+{
+	struct msg_scan sc;
+	struct buf got;
+	char *copy = malloc(size ? size : 1);
+
+	memcpy(copy, data, size);
+	msg_scan_init(&sc, "From", MSG_HEADER_SIZE_LIMIT);
+	msg_scan_lines(&sc, copy, size);
+	buf_init(&got, seen->from.max);
+	for (size_t i = 0; i < sc.count && !sc.overflow; i++) {
+		struct span v = msg_scan_value(&sc, i);
+
+		if (v.len && (v.p < sc.values.data ||
+		    v.p + v.len > sc.values.data + sc.values.len))
+			abort();
+		buf_append_char(&got, '\0');
+		buf_append(&got, v.p, v.len);
+	}
+	if (parsed && !sc.overflow && !seen->from.overflow &&
+	    (got.len != seen->from.len ||
+	    (got.len && memcmp(got.data, seen->from.data, got.len) != 0)))
+		abort();
+	buf_clear(&got);
+	msg_scan_clear(&sc);
+	free(copy);
+}
+
 /* fuzz_message - the input as a message, split at an input-chosen size */
 static void
 fuzz_message(const uint8_t *data, size_t size, unsigned flags)
 {
-	struct msg_callbacks cb = { fuzz_msg_header, NULL, NULL };
+	struct fuzz_msg_seen seen = { .eoh = false };
+	struct msg_callbacks cb = { fuzz_msg_header, fuzz_msg_eoh, NULL };
 	struct msg_parser *m = msg_parser_new(NULL, flags & 1 ? MSG_BARE_LF_OK : 0,
-	    &cb, NULL);
+	    &cb, &seen);
 	size_t step = 1 + (flags >> 1) % 64;
+	bool parsed = true;
+
+	buf_init(&seen.from, 1 << 20);
 
 	for (size_t i = 0; i < size; i += step) {
 		size_t n = size - i < step ? size - i : step;
@@ -102,12 +160,19 @@ fuzz_message(const uint8_t *data, size_t size, unsigned flags)
 		memcpy(chunk, data + i, n);
 		if (msg_parser_feed(m, chunk, n) < 0) {
 			free(chunk);
+			parsed = false;
 			break;
 		}
 		free(chunk);
 	}
-	(void)msg_parser_finish(m);
+	/* the empty line must have ended the header section: at finish the
+	 * splitter gives a last field without its CRLF one */
+	if (!seen.eoh || msg_parser_finish(m) < 0)
+		parsed = false;
 	msg_parser_free(m);
+	/* with MSG_BARE_LF_OK the splitter rewrites line ends: no comparison */
+	fuzz_scan(data, size, &seen, parsed && !(flags & 1));
+	buf_clear(&seen.from);
 }
 
 int

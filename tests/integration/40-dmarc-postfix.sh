@@ -11,7 +11,15 @@
 #     "Received-SPF: pass" do not help: still dmarc=fail, the forged A-R is gone;
 #  5. a HELO-only SPF pass does not align (MAIL FROM fails): dmarc=fail;
 #  6. before-queue (smtpd_proxy_filter) with dmarc_reject_action = reject: the
-#     client gets 550 5.7.1 at the end of DATA and nothing is queued.
+#     client gets 550 5.7.1 at the end of DATA and nothing is queued;
+#  7. (issue 10, defect 2) the same p=reject spoof with a header section the
+#     splitter refuses (1001 fields, one field over 64 KiB, a line without a
+#     colon, each before From) is held like the plain spoof after the queue,
+#     and refused with 550 5.7.1 in proxy mode (where reinject sees the
+#     client's header section as it came);
+#  8. a DKIM signature with l= (python3-dkim) passes while the body is what it
+#     signed; with content appended after the signed part it is dkim=policy
+#     and does not make DMARC pass (the p=reject From is held).
 # Ports: 20910-20919 DNS, 20920 smtpd, 20921 sink, 20922/20923 reinject,
 # 20924 re-injection smtpd, 20925 proxy-mode smtpd, 20926 reinject (proxy),
 # 20927 proxy-mode re-injection smtpd.
@@ -120,6 +128,24 @@ header_of() {
 	sed -n '/^$/q;p' "$1" | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n[ \t]\+/ /g'
 }
 
+# unparsed_msg KIND SUBJECT - a p=reject spoof whose header section reinject's
+# splitter refuses, the refused part before the From field
+unparsed_msg() {
+	"$PY" - "$1" "$2" <<'EOF'
+import sys
+kind, subject = sys.argv[1], sys.argv[2]
+h = ["Subject: " + subject, "To: b@example.net"]
+if kind == "fields":
+    h += ["X-Fill-%d: filler past the field count limit" % i for i in range(1001)]
+elif kind == "big":
+    h += ["X-Big: start"] + [" (" + "0123456789" * 9 + ")" for _ in range(800)]
+elif kind == "colon":
+    h += ["this line has no colon"]
+h += ["From: CEO <ceo@reject.example>"]
+sys.stdout.buffer.write(("\r\n".join(h) + "\r\n\r\npay now\r\n").encode())
+EOF
+}
+
 # --- 1. p=reject spoof: held ------------------------------------------------------
 ma_swaks "$MA_TMP/1.txt" --server 127.0.0.1:$SMTPD --from x@unrelated.example \
 	--to b@example.net --helo mx.unrelated.example --xclient-addr 203.0.113.5 \
@@ -207,6 +233,65 @@ grep -q "spf=fail smtp.mailfrom=boss@quar.example" <<<"$h" ||
 	ma_fail "no spf=fail clause from reinject's own SPF evaluation: $h"
 ma_ok "HELO-only SPF pass does not align (dmarc=fail)"
 
+# --- 7. unparsable header sections: held like the plain spoof ---------------------------
+held_before=$(grep -c 'hold: header X-Mailauth-DMARC: hold' "$pfdir/../maillog")
+delivered=$(ma_sink_count sink)
+# Postfix's cleanup ends the header section at a line without a colon (the
+# From below it becomes body text, and Postfix adds a From of its own), so
+# that case goes straight to reinject, as a before-queue filter sees it.
+for kind in fields big colon; do
+	unparsed_msg $kind "unparsed $kind" >"$MA_TMP/7-$kind.eml"
+	to=(--server 127.0.0.1:$SMTPD --xclient-addr 203.0.113.5)
+	[ $kind = colon ] && to=(--server 127.0.0.1:$FILTER)
+	ma_swaks "$MA_TMP/7-$kind.txt" "${to[@]}" --from x@unrelated.example \
+		--to b@example.net --helo mx.unrelated.example \
+		--data "$MA_TMP/7-$kind.eml" || ma_fail "$kind spoof not accepted"
+	held_before=$((held_before + 1))
+	ma_wait_for 30 sh -c "[ \$(grep -c 'hold: header X-Mailauth-DMARC: hold' '$pfdir/../maillog') -ge $held_before ]" ||
+		ma_fail "the p=reject spoof with an unparsable header ($kind) was not held: $(grep -a 'header syntax\|dmarc' "$MA_TMP/reinject.log" | tail -5)"
+	ma_ok "p=reject spoof with an unparsable header section ($kind) held"
+done
+for why in "too many header fields" "header field too large" "header line without colon"; do
+	ma_assert_grep "header syntax: $why; passing the message on unparsed" \
+		"$MA_TMP/reinject.log" "reinject took the message unparsed: $why"
+done
+sleep 1
+[ "$(ma_sink_count sink)" = "$delivered" ] || ma_fail "an unparsable spoof was delivered"
+ma_ok "no unparsable spoof delivered"
+
+# --- 8. l=: content appended after the signed part -------------------------------------
+"$PY" - "$key" >"$MA_TMP/lsigned.eml" <<'EOF'
+import sys, dkim
+msg = (b"From: Bob <bob@example.org>\r\nTo: b@example.net\r\n"
+       b"Subject: l= signed\r\nMessage-ID: <lsigned-1@example.org>\r\n\r\n"
+       b"The signed part.\r\n")
+sig = dkim.sign(msg, b"sel", b"example.org", open(sys.argv[1], "rb").read(),
+                include_headers=[b"from", b"to", b"subject", b"message-id"], length=True)
+sys.stdout.buffer.write(sig + msg)
+EOF
+grep -q '[; ]l=' "$MA_TMP/lsigned.eml" || ma_fail "python3-dkim wrote no l= tag"
+ma_swaks "$MA_TMP/8a.txt" --server 127.0.0.1:$SMTPD --from bounce@list.unrelated.example \
+	--to b@example.net --helo mx.unrelated.example --xclient-addr 203.0.113.5 \
+	--data "$MA_TMP/lsigned.eml" || ma_fail "l= message not accepted"
+delivered=$((delivered + 1))
+ma_sink_wait sink $delivered 30 || ma_fail "l= message (nothing appended) not delivered"
+h=$(header_of "$(ma_sink_find sink '^Subject: l= signed')")
+grep -q "^Authentication-Results: $AUTHSERV;.*dkim=pass header.d=example.org.*dmarc=pass" <<<"$h" ||
+	ma_fail "l= covering the whole body: no dkim=pass / dmarc=pass: $h"
+ma_ok "l= covering the whole body: dkim=pass, dmarc=pass"
+{ cat "$MA_TMP/lsigned.eml"; printf 'Appended: pay to account 666 now.\r\n'; } >"$MA_TMP/lappended.eml"
+ma_swaks "$MA_TMP/8b.txt" --server 127.0.0.1:$SMTPD --from bounce@list.unrelated.example \
+	--to b@example.net --helo mx.unrelated.example --xclient-addr 203.0.113.5 \
+	--data "$MA_TMP/lappended.eml" || ma_fail "l= appended message not accepted"
+held_before=$((held_before + 1))
+ma_wait_for 30 sh -c "[ \$(grep -c 'hold: header X-Mailauth-DMARC: hold' '$pfdir/../maillog') -ge $held_before ]" ||
+	ma_fail "content appended after l= made DMARC pass: $(tail -3 "$MA_TMP/reinject.log")"
+ma_assert_grep 'dkim=policy d=example.org s=sel \(body has [0-9]+ bytes after l=[0-9]+\)' \
+	"$MA_TMP/reinject.log" "appended after l=: dkim=policy with the unsigned byte count"
+ma_assert_grep 'dmarc example.org fail \(p=reject dis=reject.*action=hold' "$MA_TMP/reinject.log" \
+	"appended after l=: dmarc=fail, held"
+ma_ok "content appended after l=: dkim=policy, dmarc=fail, held"
+
 # --- 6. before-queue proxy: 550 at end of DATA ----------------------------------------------
 ma_postfix_create px $PX_SMTPD $SINK
 ma_postconf px "smtpd_proxy_filter = 127.0.0.1:$PX_FILTER" \
@@ -229,3 +314,17 @@ rc=$?
 ma_assert_grep '<\*\* +550 5\.7\.1 .*DMARC' "$MA_TMP/6.txt" "proxy mode: 550 5.7.1 to the client at end of DATA"
 ma_postfix_queue_empty px || ma_fail "proxy mode: something was queued"
 ma_ok "proxy mode: nothing queued"
+
+# --- 7 in proxy mode: unparsable spoofs refused at the end of DATA ------------------------
+for kind in fields big colon; do
+	unparsed_msg $kind "proxy unparsed $kind" >"$MA_TMP/8-$kind.eml"
+	ma_swaks "$MA_TMP/8-$kind.txt" --server 127.0.0.1:$PX_SMTPD --from x@unrelated.example \
+		--to b@example.net --helo mx.unrelated.example --xclient-addr 203.0.113.5 \
+		--data "$MA_TMP/8-$kind.eml"
+	rc=$?
+	[ $rc = 26 ] || ma_fail "proxy mode, $kind: swaks exit $rc, want 26: $(tail -5 "$MA_TMP/8-$kind.txt")"
+	ma_assert_grep '<\*\* +550 5\.7\.1 .*DMARC' "$MA_TMP/8-$kind.txt" \
+		"proxy mode, $kind: 550 5.7.1 at end of DATA"
+done
+ma_postfix_queue_empty px || ma_fail "proxy mode: an unparsable spoof was queued"
+ma_ok "proxy mode: unparsable spoofs refused, nothing queued"

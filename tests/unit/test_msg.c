@@ -218,6 +218,76 @@ START_TEST(msg_feed_after_finish_refused)
 }
 END_TEST
 
+/* msg_scan: what it finds in header lines, "|"-separated values, "+" when incomplete */
+struct scan_case {
+	const char *name;
+	const char *in;
+	const char *want;
+};
+
+static const struct scan_case scan_cases[] = {
+	{ "scan_finds_from_after_a_colonless_line",
+	  "Subject: s\r\nno colon\r\nFrom: <a@x.example>\r\n\r\n", " <a@x.example>\r\n" },
+	{ "scan_keeps_folding", "From: a\r\n\t<a@x.example>\r\nX: y\r\n\r\n",
+	  " a\r\n\t<a@x.example>\r\n" },
+	{ "scan_case_and_wsp_before_colon", "fROM \t:a@x.example\r\n\r\n", "a@x.example\r\n" },
+	{ "scan_every_field", "From: a\r\nTo: b\r\nFrom: c\r\n\r\n", " a\r\n| c\r\n" },
+	{ "scan_stops_at_empty_line", "X: 1\r\n\r\nFrom: body@x.example\r\n", "" },
+	{ "scan_similar_names_are_not_from", "From-X: a\r\nFromage: b\r\nX-From: c\r\n"
+	  " From: d\r\nFrom no colon\r\n\r\n", "" },
+	{ "scan_continuation_of_other_field", "X: 1\r\n From: a\r\n\r\n", "" },
+	{ "scan_bare_lf_lines", "X: 1\nFrom: a\n\nFrom: b\n", " a\n" },
+	{ "scan_over_the_field_limit_is_incomplete",
+	  "From: 1\r\nFrom: 2\r\nFrom: 3\r\nFrom: 4\r\nFrom: 5\r\nFrom: 6\r\nFrom: 7\r\n"
+	  "From: 8\r\nFrom: 9\r\n\r\n", "+" },
+	{ "scan_over_the_size_limit_is_incomplete",
+	  "From: 0123456789012345678901234567890123456789\r\n"
+	  " 0123456789012345678901234567890123456789\r\n\r\n", "+" },
+};
+
+START_TEST(msg_scan_table)
+{
+	const struct scan_case *c = &scan_cases[_i];
+	struct msg_scan sc;
+	struct buf got;
+
+	/* line by line and all at once give the same */
+	for (int whole = 0; whole < 2; whole++) {
+		msg_scan_init(&sc, "From", 64);
+		buf_init(&got, 4096);
+		if (whole)
+			msg_scan_lines(&sc, c->in, strlen(c->in));
+		for (const char *p = c->in; !whole && *p; ) {
+			const char *lf = strchr(p, '\n');
+			size_t n = lf ? (size_t)(lf - p) + 1 : strlen(p);
+
+			msg_scan_line(&sc, p, n);
+			p += n;
+		}
+		for (size_t i = 0; !sc.overflow && i < sc.count; i++) {
+			struct span v = msg_scan_value(&sc, i);
+
+			buf_printf(&got, "%s%.*s", i ? "|" : "", (int)v.len, v.p);
+		}
+		if (sc.overflow)
+			buf_append_str(&got, "+");
+		ck_assert_msg(strcmp(buf_cstr(&got), c->want) == 0, "%s (%s): got \"%s\"",
+		    c->name, whole ? "whole" : "lines", buf_cstr(&got));
+		buf_clear(&got);
+		msg_scan_clear(&sc);
+	}
+}
+END_TEST
+
+START_TEST(msg_scan_line_is_matches_name_wsp_colon)
+{
+	ck_assert(msg_scan_line_is("authentication-results :x\r\n", 26, "Authentication-Results"));
+	ck_assert(!msg_scan_line_is("Authentication-Results-X: x\r\n", 28, "Authentication-Results"));
+	ck_assert(!msg_scan_line_is(" Authentication-Results: x\r\n", 28, "Authentication-Results"));
+	ck_assert(!msg_scan_line_is("Authentication-Results", 22, "Authentication-Results"));
+}
+END_TEST
+
 static Suite *
 msg_suite(void)
 {
@@ -231,6 +301,9 @@ msg_suite(void)
 	tcase_add_test(tc, msg_header_count_limit);
 	tcase_add_test(tc, msg_callback_failure_stops_parser);
 	tcase_add_test(tc, msg_feed_after_finish_refused);
+	tcase_add_test(tc, msg_scan_line_is_matches_name_wsp_colon);
+	tcase_add_loop_test(tc, msg_scan_table, 0,
+	    (int)(sizeof(scan_cases) / sizeof(scan_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

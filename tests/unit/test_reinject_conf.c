@@ -92,6 +92,8 @@ static const struct {
 	{ "downstream = nowhere\n", "downstream" },
 	/* the client does not resolve names: every message would get 451 */
 	{ "downstream = localhost:10026\n", "not a numeric address:port" },
+	/* one header section alone would be deferred for ever */
+	{ "header_size_limit = 2m\nheader_memory_limit = 1m\n", "header_memory_limit" },
 };
 
 START_TEST(bad_config_names_the_problem)

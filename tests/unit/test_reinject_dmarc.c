@@ -111,6 +111,13 @@ static const struct run runs[] = {
 	  "mx.unrelated.example", "203.0.113.5", "Subject: no from\n\nbody\n", NULL, false,
 	  REINJECT_ACTION_RELAY, 0, false, { "dmarc=permerror", "X-Mailauth-DMARC: hold", NULL },
 	  NULL, NULL, NULL },
+	/* a From field past the ones evaluated is never silently dropped */
+	{ "ninth_from_field_is_a_from_error", "b@mail.quar.example", "mx.sender.example",
+	  "198.51.100.7", "From: <a@quar.example>\nFrom: <b@quar.example>\n"
+	  "From: <c@quar.example>\nFrom: <d@quar.example>\nFrom: <e@quar.example>\n"
+	  "From: <f@quar.example>\nFrom: <g@quar.example>\nFrom: <h@quar.example>\n"
+	  "From: <ceo@reject.example>\n\nbody\n", NULL, false, REINJECT_ACTION_RELAY, 0, false,
+	  { "dmarc=permerror", "X-Mailauth-DMARC: hold", NULL }, "dmarc=pass", NULL, NULL },
 	{ "mail_to_sign_is_not_evaluated", "x@unrelated.example", "mx.unrelated.example",
 	  "203.0.113.5", "From: <ceo@reject.example>\n\nbody\n", NULL, true,
 	  REINJECT_ACTION_RELAY, 0, false, { NULL }, "dmarc=", NULL, NULL },
@@ -375,6 +382,250 @@ START_TEST(reinject_msg_bad_header_lines_pass_unchanged)
 }
 END_TEST
 
+/*
+ * Header sections the splitter refuses (issue 10, defect 2): more than
+ * MSG_HEADER_COUNT_LIMIT fields, a field over MSG_HEADER_SIZE_LIMIT, a line
+ * without a colon, and (defect 9) a header section over header_size_limit.
+ * Each still gets
+ * a DMARC verdict: the From fields a plain scan of the raw header section
+ * finds (before or after the refused line) are evaluated, and a From that
+ * cannot be found is a From error.  DKIM is permerror, never "none".
+ */
+struct unparsed {
+	const char *name;
+	const char *before;	/* header lines before the filler, \n separated */
+	int nfill;		/* "X-Fill-N: v" fields */
+	const char *big;	/* name of one field of about 72000 bytes, or NULL */
+	const char *after;	/* header lines after the filler */
+	const char *sender, *addr, *setting;
+	const char *has[3];
+	const char *lacks;
+};
+
+#define SPOOF_FROM "From: CEO <ceo@reject.example>\n"
+#define SPOOF_ENV "x@unrelated.example", "203.0.113.5"
+#define HELD "X-Mailauth-DMARC: hold (dmarc=fail p=reject header.from=reject.example)"
+
+static const struct unparsed unparsed[] = {
+	{ "1001_fields_then_from", "Subject: s\n", 1001, NULL, SPOOF_FROM, SPOOF_ENV, NULL,
+	  { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" }, "dkim=none" },
+	{ "from_then_1001_fields", SPOOF_FROM, 1001, NULL, "Subject: s\n", SPOOF_ENV, NULL,
+	  { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" }, "dkim=none" },
+	{ "big_field_then_from", "Subject: s\n", 0, "X-Big", SPOOF_FROM, SPOOF_ENV, NULL,
+	  { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" }, "dkim=none" },
+	{ "big_from_is_from_error", "Subject: s\n", 0, "From", "", SPOOF_ENV, NULL,
+	  { "X-Mailauth-DMARC: hold (dmarc=permerror", "dmarc=permerror", NULL }, "dkim=none" },
+	{ "colonless_line_then_from", "Subject: s\nno colon here\n", 0, NULL, SPOOF_FROM,
+	  SPOOF_ENV, NULL, { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" },
+	  "dkim=none" },
+	{ "from_then_colonless_line", SPOOF_FROM "no colon here\n", 0, NULL, "Subject: s\n",
+	  SPOOF_ENV, NULL, { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" },
+	  "dkim=none" },
+	{ "colonless_line_no_from_is_from_error", "Subject: s\nno colon here\n", 0, NULL,
+	  "X-Other: y\n", SPOOF_ENV, NULL,
+	  { "X-Mailauth-DMARC: hold (dmarc=permerror", "dmarc=permerror", NULL }, "dkim=none" },
+	/* a passing From before the bad line does not hide a failing one after it */
+	{ "second_from_after_colonless_line", "From: <boss@quar.example>\nbad line\n", 0, NULL,
+	  SPOOF_FROM, "b@mail.quar.example", "198.51.100.7", NULL,
+	  { "X-Mailauth-DMARC: hold", "dmarc=fail (p=reject dis=reject)", NULL }, "dmarc=pass" },
+	/* the scan is not a blanket refusal: an aligned SPF pass still passes */
+	{ "aligned_spf_passes_after_colonless_line", "Subject: s\nbad line\n", 0, NULL,
+	  "From: <boss@quar.example>\n", "b@mail.quar.example", "198.51.100.7", NULL,
+	  { "dmarc=pass", "dkim=permerror", NULL }, "X-Mailauth-DMARC" },
+	/* header_size_limit: a verdict, not a 552 that bounces after the queue */
+	{ "over_header_size_limit_then_from", "Subject: s\n", 200, NULL, SPOOF_FROM, SPOOF_ENV,
+	  "header_size_limit = 4096",
+	  { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" }, "dkim=none" },
+	{ "from_then_over_header_size_limit", SPOOF_FROM, 200, NULL, "", SPOOF_ENV,
+	  "header_size_limit = 4096",
+	  { HELD, "dmarc=fail (p=reject dis=reject)", "dkim=permerror" }, "dkim=none" },
+};
+
+/* unparsed_text - the message of case u */
+static void
+unparsed_text(const struct unparsed *u, struct buf *t)
+{
+	buf_append_str(t, u->before);
+	for (int i = 0; i < u->nfill; i++)
+		buf_printf(t, "X-Fill-%d: filler to pass the field count limit\n", i);
+	if (u->big) {
+		buf_printf(t, "%s: <ceo@reject.example>", u->big);
+		for (int i = 0; i < 800; i++)
+			buf_append_str(t, "\n (0123456789012345678901234567890123456789"
+			    "0123456789012345678901234567890123456789012345)");
+		buf_append_str(t, "\n");
+	}
+	buf_append_str(t, u->after);
+	buf_append_str(t, "\nbody\n");
+}
+
+START_TEST(reinject_dmarc_unparsed_header_gets_a_verdict)
+{
+	const struct unparsed *u = &unparsed[_i];
+	struct world w;
+	struct reinject_msg *m;
+	struct buf text;
+	const char *pre;
+
+	world_init(&w, u->setting);
+	buf_init(&text, 1 << 22);
+	unparsed_text(u, &text);
+	ck_assert(!text.overflow);
+	m = run_message(&w, "mx.unrelated.example", u->addr, u->sender, false,
+	    buf_cstr(&text));
+	pre = buf_cstr(&m->prepend);
+	ck_assert_msg(m->raw, "%s: the header section was parsed (action %d code %d)", u->name,
+	    m->action, m->code);
+	ck_assert_msg(m->action == REINJECT_ACTION_RELAY && m->code == 0 && !m->tempfail,
+	    "%s: action %d code %d", u->name, m->action, m->code);
+	for (size_t i = 0; i < 3 && u->has[i]; i++)
+		ck_assert_msg(strstr(pre, u->has[i]) != NULL,
+		    "%s: added fields lack \"%s\":\n%s", u->name, u->has[i], pre);
+	ck_assert_msg(strstr(pre, u->lacks) == NULL,
+	    "%s: added fields have \"%s\":\n%s", u->name, u->lacks, pre);
+	buf_clear(&text);
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
+/*
+ * Fields the stages remove when they can parse (a forged Authentication-Results,
+ * an incoming X-Mailauth-DMARC) are removed from an unparsed header section
+ * too, folded or not, before or after the refused line; the body is untouched.
+ */
+START_TEST(reinject_dmarc_unparsed_header_loses_forged_fields)
+{
+	struct world w;
+	struct reinject_msg *m;
+	char *out;
+
+	world_init(&w, NULL);
+	m = run_message(&w, "mx.unrelated.example", "203.0.113.5", "x@unrelated.example",
+	    false, "Subject: s\nno colon here\n"
+	    "Authentication-Results: " OUR_ID "; dkim=pass;\n dmarc=pass header.from=reject.example\n"
+	    "x-mailauth-dmarc : accept\n"
+	    "From: <ceo@reject.example>\n"
+	    "Authentication-Results:\n " OUR_ID "; spf=pass\n"
+	    "X-Kept: 1\n"
+	    "\nbody\nAuthentication-Results: body text stays\n");
+	out = msg_output(m);
+	ck_assert_msg(strstr(out, "dmarc=pass") == NULL && strstr(out, "spf=pass") == NULL &&
+	    strstr(out, ": accept") == NULL, "forged fields survived:\n%s", out);
+	ck_assert_msg(strstr(out, "X-Mailauth-DMARC: hold (dmarc=fail p=reject") != NULL &&
+	    strstr(out, "X-Kept: 1\r\n\r\nbody\r\nAuthentication-Results: body text stays\r\n")
+	    != NULL && strstr(out, "no colon here\r\nFrom: <ceo@reject.example>\r\n") != NULL,
+	    "verdict or other lines lost:\n%s", out);
+	free(out);
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
+/* An unparsed message still goes downstream whole: the added fields, then it as it came. */
+START_TEST(reinject_dmarc_unparsed_header_relayed_whole)
+{
+	static const char in[] = "Subject: s\r\nno colon here\r\nFrom: <ceo@reject.example>\r\n"
+	    "\r\nbody\r\n";
+	struct world w;
+	struct reinject_msg *m;
+	char *out;
+	const char *tail;
+
+	world_init(&w, NULL);
+	m = run_message(&w, "mx.unrelated.example", "203.0.113.5", "x@unrelated.example",
+	    false, "Subject: s\nno colon here\nFrom: <ceo@reject.example>\n\nbody\n");
+	out = msg_output(m);
+	tail = out + strlen(out) - (sizeof(in) - 1);
+	ck_assert_msg(strlen(out) > sizeof(in) && strcmp(tail, in) == 0, "came out as:\n%s", out);
+	ck_assert_msg(strncmp(out, buf_cstr(&m->prepend), m->prepend.len) == 0,
+	    "added fields not on top:\n%s", out);
+	free(out);
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
+/*
+ * l= (RFC 6376 §8.2): a pass whose body goes on after the signed length is
+ * reported as policy with the unsigned byte count, and DMARC does not count
+ * it; a pass whose l= covers the whole body stays a pass.
+ */
+START_TEST(reinject_verify_l_with_appended_content_is_policy)
+{
+	struct dkim_sig_result r = { .result = DKIM_RESULT_PASS, .reason = "ok",
+	    .domain = "reject.example", .selector = "s", .has_length = true,
+	    .length = 100, .body_length = 150 };
+	struct reinject_dkim_res d;
+
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_POLICY);
+	ck_assert_str_eq(d.reason, "body has 50 bytes after l=100");
+	ck_assert_str_eq(d.domain, "reject.example");
+	r.body_length = 100;
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_PASS);
+	r.has_length = false;
+	r.body_length = 150;
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_PASS);
+	r.has_length = true;
+	r.result = DKIM_RESULT_FAIL;
+	reinject_verify_result(&d, &r);
+	ck_assert_int_eq(d.result, DKIM_RESULT_FAIL);
+}
+END_TEST
+
+/* hdr_feed - n header fields of about 100 bytes into m, the header section left open */
+static void
+hdr_feed(struct reinject_msg *m, int n)
+{
+	char line[128];
+
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(line, sizeof(line), "X-Field-%03d: %084d\r\n", i, i);
+
+		reinject_msg_line(m, line, (size_t)len);
+	}
+}
+
+/*
+ * header_memory_limit bounds the header bytes all messages of a worker hold:
+ * the message that would pass it gets 452 4.3.1 (Postfix retries: not a
+ * bypass, not a bounce), and what a message held is given back at its end.
+ */
+START_TEST(reinject_msg_header_memory_limit_defers)
+{
+	struct world w;
+	struct reinject_msg *m[4];
+
+	/* each field counts twice: ours and DKIM's copy */
+	world_init(&w, "header_size_limit = 4096\nheader_memory_limit = 16384");
+	for (int i = 0; i < 3; i++) {
+		m[i] = reinject_msg_new(&w.ctx);
+		hdr_feed(m[i], 35);	/* about 3500 bytes each */
+	}
+	ck_assert_ptr_null(m[0]->tempfail);
+	ck_assert_ptr_null(m[1]->tempfail);
+	ck_assert_ptr_nonnull(m[2]->tempfail);
+	ck_assert_int_eq(m[2]->code, 452);
+	ck_assert_str_eq(m[2]->enh, "4.3.1");
+	ck_assert(!m[2]->raw);
+	ck_assert_uint_le(w.ctx.header_bytes, 16384);
+	ck_assert_int_eq(reinject_msg_end(m[2]), 0);
+	ck_assert_ptr_nonnull(m[2]->tempfail);
+	reinject_msg_free(m[0]);
+	m[3] = reinject_msg_new(&w.ctx);
+	hdr_feed(m[3], 35);
+	ck_assert_ptr_null(m[3]->tempfail);
+	reinject_msg_free(m[1]);
+	reinject_msg_free(m[2]);
+	reinject_msg_free(m[3]);
+	ck_assert_uint_eq(w.ctx.header_bytes, 0);
+	world_free(&w);
+}
+END_TEST
+
 START_TEST(reinject_dmarc_action_mapping)
 {
 	struct reinject_dmarc_conf c = { .quarantine_action = REINJECT_DMARC_TAG,
@@ -407,6 +658,12 @@ suite(void)
 	tcase_add_test(tc, reinject_msg_bad_header_lines_pass_unchanged);
 	tcase_add_test(tc, reinject_dmarc_timeout_applies_temperror_action);
 	tcase_add_test(tc, reinject_dmarc_tag_keeps_a_subject_it_cannot_tag);
+	tcase_add_loop_test(tc, reinject_dmarc_unparsed_header_gets_a_verdict, 0,
+	    (int)ARRAY_LEN(unparsed));
+	tcase_add_test(tc, reinject_dmarc_unparsed_header_relayed_whole);
+	tcase_add_test(tc, reinject_dmarc_unparsed_header_loses_forged_fields);
+	tcase_add_test(tc, reinject_verify_l_with_appended_content_is_policy);
+	tcase_add_test(tc, reinject_msg_header_memory_limit_defers);
 	suite_add_tcase(s, tc);
 	return s;
 }
