@@ -21,6 +21,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "msg.h"
+#include "reinject_arc.h"
 #include "reinject_dmarc.h"
 #include "smtp.h"
 
@@ -99,6 +100,8 @@ struct reinject_conf {
 	char *dns_resolv_conf;
 	struct config_list dns_forwarders;
 	bool syslog;
+	/* ARC stage settings (reinject_arc.h) */
+	struct reinject_arc_conf arc;
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* derived by reinject_conf_load, not keys */
@@ -197,6 +200,7 @@ struct reinject_msg {
 	size_t ndkim;
 	struct buf signed_by;		/* "d=.. s=.." of signatures added, for the log */
 	struct buf spf;			/* result of policyd's Received-SPF, or "" */
+	struct reinject_arc_res arc;	/* the ARC stage's chain status */
 	/* verdict */
 	enum reinject_action action;
 	int code;			/* REJECT: reply code */
@@ -257,6 +261,7 @@ extern const struct reinject_stage *const reinject_stages[];
 extern const size_t reinject_nstages;
 
 extern const struct reinject_stage reinject_stage_verify;
+extern const struct reinject_stage reinject_stage_arc;
 extern const struct reinject_stage reinject_stage_authres;
 extern const struct reinject_stage reinject_stage_sign;
 
