@@ -73,4 +73,36 @@ struct arc_set_fields {
 int arc_seal_input(const struct arc_set_fields *sets, size_t n, size_t b_off,
     size_t b_len, struct buf *out);
 
+/* ---- arc_chain.c ---- */
+
+/* One ARC set as filed by instance. */
+struct arc_chain_set {
+	unsigned count[ARC_FIELD_COUNT];	/* fields of each kind seen */
+	struct arc_aar aar;
+	struct dkim_sig ams;
+	struct arc_seal seal;
+};
+
+struct arc_chain {
+	unsigned set_limit;
+	struct arc_chain_set *sets[ARC_SET_LIMIT + 1];	/* by instance; [0] unused */
+	unsigned nfields;		/* ARC fields seen */
+	unsigned n;			/* highest instance filed (<= set_limit) */
+	unsigned max;			/* highest instance seen in any parsed field */
+	const char *broken;		/* first reason the chain cannot pass, or NULL */
+	bool broken_limit;		/* broken by a limit */
+	bool overflow;			/* more ARC fields than were read */
+};
+
+/* arc_chain_init - an empty chain; set_limit 0 or above ARC_SET_LIMIT means ARC_SET_LIMIT */
+void arc_chain_init(struct arc_chain *c, unsigned set_limit);
+/* arc_chain_add - one ARC field of the message */
+void arc_chain_add(struct arc_chain *c, enum arc_field kind, const char *field, size_t len);
+/* arc_chain_status - §5.2 steps 1-3 (sets present): NULL when it may pass, else why it fails */
+const char *arc_chain_status(const struct arc_chain *c);
+/* arc_chain_fields - the raw fields of the complete sets 1..n */
+void arc_chain_fields(const struct arc_chain *c, unsigned n, struct arc_set_fields *out);
+/* arc_chain_clear - free the sets */
+void arc_chain_clear(struct arc_chain *c);
+
 #endif

@@ -16,12 +16,8 @@
 #include "arc_int.h"
 #include "log.h"
 
-/* One ARC set, filed by instance. */
+/* What the verifier keeps for one set besides its fields. */
 struct arc_vset {
-	unsigned count[ARC_FIELD_COUNT];	/* fields of each kind seen for this instance */
-	struct arc_aar aar;
-	struct dkim_sig ams;
-	struct arc_seal seal;
 	struct dkim_bodyhash *bh;
 	struct dkim_lookup *ams_lk, *seal_lk;
 };
@@ -31,9 +27,9 @@ struct arc_verify {
 	struct arc_limits lim;
 	struct msg_parser *mp;		/* only for the _chunk interface */
 	struct dkim_hdrs hdrs;
-	struct arc_vset *sets[ARC_SET_LIMIT + 1];	/* by instance; [0] unused */
-	unsigned nfields;		/* ARC fields seen */
-	unsigned n;			/* highest instance seen */
+	struct arc_chain chain;		/* the ARC fields by instance */
+	struct arc_vset vs[ARC_SET_LIMIT + 1];	/* by instance */
+	unsigned n;			/* N, once the structure is known to be sound */
 	struct dkim_lookup **lookups;
 	size_t nlookups;
 	struct dkim_bodyhash_set bhs;
@@ -94,6 +90,7 @@ arc_verify_new(struct dns_resolver *r, const struct arc_limits *limits)
 	if (v->lim.rsa_min_bits < DKIM_RSA_MIN_BITS)
 		v->lim.rsa_min_bits = DKIM_RSA_MIN_BITS;
 	msg_limits_fill(&v->lim.msg);
+	arc_chain_init(&v->chain, v->lim.set_limit);
 	v->res.reason = "";
 	return v;
 }
@@ -119,80 +116,6 @@ arc_verify_decide(struct arc_verify *v, enum arc_cv cv, const char *why, bool li
 	v->res.limit = limit;
 }
 
-/* arc_verify_set - the set of an instance, created when first seen */
-static struct arc_vset *
-arc_verify_set(struct arc_verify *v, unsigned instance)
-{
-	if (v->sets[instance] == NULL)
-		v->sets[instance] = xcalloc(1, sizeof(*v->sets[instance]));
-	if (instance > v->n)
-		v->n = instance;
-	return v->sets[instance];
-}
-
-/* arc_verify_file - put a parsed field into its set; a second one of a kind breaks the chain */
-static void
-arc_verify_file(struct arc_verify *v, enum arc_field kind, unsigned instance,
-    const void *parsed, size_t size)
-{
-	struct arc_vset *s;
-	void *slot;
-
-	if (instance > v->lim.set_limit) {
-		arc_verify_decide(v, ARC_CV_FAIL, "ARC instance above the set limit",
-		    v->lim.set_limit < ARC_SET_LIMIT);
-		return;
-	}
-	s = arc_verify_set(v, instance);
-	if (s->count[kind]++ > 0) {
-		arc_verify_decide(v, ARC_CV_FAIL, "two ARC fields of one kind for an instance", false);
-		return;
-	}
-	slot = kind == ARC_FIELD_AAR ? (void *)&s->aar : kind == ARC_FIELD_AMS ?
-	    (void *)&s->ams : (void *)&s->seal;
-	memcpy(slot, parsed, size);
-}
-
-/* arc_verify_add - an ARC field arrived: parse it and file it by instance */
-static void
-arc_verify_add(struct arc_verify *v, enum arc_field kind, const char *field, size_t len)
-{
-	union { struct arc_aar aar; struct dkim_sig ams; struct arc_seal seal; } *u;
-	int rc;
-
-	if (v->decided)
-		return;		/* the chain already failed: nothing more to parse */
-	if (++v->nfields > ARC_FIELD_COUNT * v->lim.set_limit) {
-		arc_verify_decide(v, ARC_CV_FAIL, "more ARC fields than the set limit allows",
-		    v->lim.set_limit < ARC_SET_LIMIT);
-		return;
-	}
-	u = xmalloc(sizeof(*u));
-	if (kind == ARC_FIELD_AAR) {
-		if ((rc = arc_aar_parse(&u->aar, field, len)) < 0)
-			arc_verify_decide(v, ARC_CV_FAIL, u->aar.error, false);
-		else
-			arc_verify_file(v, kind, u->aar.instance, &u->aar, sizeof(u->aar));
-		if (rc < 0 || v->decided)
-			arc_aar_clear(&u->aar);
-	} else if (kind == ARC_FIELD_AMS) {
-		if ((rc = dkim_sig_parse_kind(&u->ams, field, len, DKIM_SIG_KIND_AMS)) < 0)
-			arc_verify_decide(v, ARC_CV_FAIL, u->ams.error, false);
-		else
-			arc_verify_file(v, kind, u->ams.instance, &u->ams, sizeof(u->ams));
-		if (rc < 0 || v->decided)
-			dkim_sig_clear(&u->ams);
-	} else {
-		if ((rc = arc_seal_parse(&u->seal, field, len)) < 0)
-			arc_verify_decide(v, ARC_CV_FAIL, u->seal.error, false);
-		else
-			arc_verify_file(v, kind, u->seal.instance, &u->seal, sizeof(u->seal));
-		if (rc < 0 || v->decided)
-			arc_seal_clear(&u->seal);
-	}
-	free(u);
-}
-
 /* arc_verify_header - one complete raw field; 0/-1 */
 int
 arc_verify_header(struct arc_verify *v, const char *field, size_t len)
@@ -209,29 +132,8 @@ arc_verify_header(struct arc_verify *v, const char *field, size_t len)
 		return arc_verify_fail(v, "header field too large");
 	dkim_hdrs_add(&v->hdrs, field, len, dkim_hdr_name_len(field, len));
 	if ((kind = arc_field_kind(field, len)) != ARC_FIELD_OTHER)
-		arc_verify_add(v, kind, field, len);
+		arc_chain_add(&v->chain, kind, field, len);
 	return 0;
-}
-
-/* arc_verify_structure - §5.2 steps 2-3: complete sets 1..N, cv= rules; NULL or why not */
-static const char *
-arc_verify_structure(const struct arc_verify *v)
-{
-	for (unsigned i = 1; i <= v->n; i++) {
-		const struct arc_vset *s = v->sets[i];
-
-		if (s == NULL || s->count[ARC_FIELD_AAR] != 1 || s->count[ARC_FIELD_AMS] != 1 ||
-		    s->count[ARC_FIELD_AS] != 1)
-			return "ARC instances are not 1..N each with one AAR, AMS and AS";
-	}
-	if (v->sets[v->n]->seal.cv == ARC_CV_FAIL)
-		return "the latest ARC-Seal says cv=fail";
-	if (v->sets[1]->seal.cv != ARC_CV_NONE)
-		return "the first ARC-Seal does not say cv=none";
-	for (unsigned i = 2; i <= v->n; i++)
-		if (v->sets[i]->seal.cv != ARC_CV_PASS)
-			return "an ARC-Seal after the first does not say cv=pass";
-	return NULL;
 }
 
 /* arc_verify_dns_done - a key lookup answered */
@@ -267,12 +169,13 @@ static void
 arc_verify_prepare(struct arc_verify *v)
 {
 	for (unsigned i = v->n; i >= 1 && !v->decided; i--) {
-		struct arc_vset *s = v->sets[i];
+		const struct arc_chain_set *s = v->chain.sets[i];
+		struct arc_vset *x = &v->vs[i];
 
-		s->ams_lk = arc_verify_lookup(v, s->ams.s, s->ams.d);
-		s->seal_lk = arc_verify_lookup(v, s->seal.s, s->seal.d);
+		x->ams_lk = arc_verify_lookup(v, s->ams.s, s->ams.d);
+		x->seal_lk = arc_verify_lookup(v, s->seal.s, s->seal.d);
 		if (s->ams.alg == DKIM_ALG_RSA_SHA256)
-			s->bh = dkim_bodyhash_get(&v->bhs, s->ams.bcanon,
+			x->bh = dkim_bodyhash_get(&v->bhs, s->ams.bcanon,
 			    dkim_alg_md(s->ams.alg), s->ams.has_l, s->ams.l);
 	}
 	if (v->decided)
@@ -294,13 +197,15 @@ arc_verify_eoh(struct arc_verify *v)
 	if (v->eoh_done)
 		return 0;
 	v->eoh_done = true;
-	v->res.sets = v->n;
-	if (v->nfields == 0)
+	v->res.sets = v->chain.n;
+	if (v->chain.nfields == 0)
 		arc_verify_decide(v, ARC_CV_NONE, "no ARC sets", false);
-	else if (!v->decided && (why = arc_verify_structure(v)) != NULL)
-		arc_verify_decide(v, ARC_CV_FAIL, why, false);
-	if (!v->decided)
-		arc_verify_prepare(v);
+	else if ((why = arc_chain_status(&v->chain)) != NULL)
+		arc_verify_decide(v, ARC_CV_FAIL, why, v->chain.broken == why && v->chain.broken_limit);
+	if (v->decided)
+		return 0;
+	v->n = v->chain.n;
+	arc_verify_prepare(v);
 	return 0;
 }
 
@@ -421,24 +326,24 @@ arc_verify_sig(struct arc_verify *v, const struct dkim_lookup *lk, const struct 
 static const char *
 arc_verify_ams(struct arc_verify *v, unsigned i)
 {
-	struct arc_vset *s = v->sets[i];
-	const struct dkim_bodyhash *bh = s->bh;
+	const struct dkim_sig *ams = &v->chain.sets[i]->ams;
+	const struct dkim_bodyhash *bh = v->vs[i].bh;
 	const char *why;
 	struct buf in;
 
-	if (s->ams.alg != DKIM_ALG_RSA_SHA256 || bh == NULL)
+	if (ams->alg != DKIM_ALG_RSA_SHA256 || bh == NULL)
 		return "AMS algorithm is not rsa-sha256";
 	if (bh->has_limit && bh->limit > bh->total)
 		return "AMS l= is longer than the body";
-	if (bh->digest_len != s->ams.bhlen || memcmp(bh->digest, s->ams.bh, bh->digest_len) != 0)
+	if (bh->digest_len != ams->bhlen || memcmp(bh->digest, ams->bh, bh->digest_len) != 0)
 		return "AMS body hash mismatch";
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
-	if (dkim_hdr_signing_input(&v->hdrs, s->ams.h, s->ams.nh, s->ams.hcanon,
-	    (struct span){ s->ams.field, s->ams.field_len }, s->ams.b_raw_off,
-	    s->ams.b_raw_len, &in) < 0)
+	if (dkim_hdr_signing_input(&v->hdrs, ams->h, ams->nh, ams->hcanon,
+	    (struct span){ ams->field, ams->field_len }, ams->b_raw_off,
+	    ams->b_raw_len, &in) < 0)
 		why = "AMS signed header fields too large";
 	else
-		why = arc_verify_sig(v, s->ams_lk, &in, s->ams.b, s->ams.blen);
+		why = arc_verify_sig(v, v->vs[i].ams_lk, &in, ams->b, ams->blen);
 	buf_clear(&in);
 	return why;
 }
@@ -448,22 +353,16 @@ static const char *
 arc_verify_seal(struct arc_verify *v, unsigned i)
 {
 	struct arc_set_fields f[ARC_SET_LIMIT];
-	const struct arc_vset *s = v->sets[i];
+	const struct arc_seal *seal = &v->chain.sets[i]->seal;
 	const char *why;
 	struct buf in;
 
-	for (unsigned k = 1; k <= i; k++) {
-		const struct arc_vset *t = v->sets[k];
-
-		f[k - 1].f[ARC_FIELD_AAR] = (struct span){ t->aar.field, t->aar.field_len };
-		f[k - 1].f[ARC_FIELD_AMS] = (struct span){ t->ams.field, t->ams.field_len };
-		f[k - 1].f[ARC_FIELD_AS] = (struct span){ t->seal.field, t->seal.field_len };
-	}
+	arc_chain_fields(&v->chain, i, f);
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
-	if (arc_seal_input(f, i, s->seal.b_raw_off, s->seal.b_raw_len, &in) < 0)
+	if (arc_seal_input(f, i, seal->b_raw_off, seal->b_raw_len, &in) < 0)
 		why = "ARC fields too large";
 	else
-		why = arc_verify_sig(v, s->seal_lk, &in, s->seal.b, s->seal.blen);
+		why = arc_verify_sig(v, v->vs[i].seal_lk, &in, seal->b, seal->blen);
 	buf_clear(&in);
 	return why;
 }
@@ -508,9 +407,12 @@ arc_verify_judge(struct arc_verify *v)
 static void
 arc_verify_fill(struct arc_verify *v)
 {
-	for (unsigned i = 1; i <= v->n && v->sets[i]; i++) {
+	for (unsigned i = 1; i <= v->chain.n; i++) {
 		struct arc_set_result *r = &v->set_res[i - 1];
-		const struct arc_vset *s = v->sets[i];
+		const struct arc_chain_set *s = v->chain.sets[i];
+
+		if (s == NULL)
+			continue;
 
 		r->instance = i;
 		r->seal_cv = s->seal.cv;
@@ -528,7 +430,7 @@ arc_verify_report(struct arc_verify *v)
 	if (v->reported)
 		return;
 	v->reported = true;
-	v->set_res = xcalloc(v->n ? v->n : 1, sizeof(*v->set_res));
+	v->set_res = xcalloc(v->chain.n ? v->chain.n : 1, sizeof(*v->set_res));
 	if (!v->decided)
 		arc_verify_judge(v);
 	if (!v->decided)
@@ -587,14 +489,7 @@ arc_verify_free(struct arc_verify *v)
 	for (size_t i = 0; i < v->nlookups; i++)
 		dkim_lookup_free(v->lookups[i]);
 	free(v->lookups);
-	for (unsigned i = 0; i <= ARC_SET_LIMIT; i++) {
-		if (v->sets[i] == NULL)
-			continue;
-		arc_aar_clear(&v->sets[i]->aar);
-		dkim_sig_clear(&v->sets[i]->ams);
-		arc_seal_clear(&v->sets[i]->seal);
-		free(v->sets[i]);
-	}
+	arc_chain_clear(&v->chain);
 	dkim_hdrs_clear(&v->hdrs);
 	dkim_bodyhash_clear(&v->bhs);
 	msg_parser_free(v->mp);
