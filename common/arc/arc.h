@@ -24,6 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
 
 #include "dns.h"
 #include "msg.h"
@@ -104,6 +107,43 @@ int arc_verify_finish(struct arc_verify *v, arc_verify_cb cb, void *arg);
 const char *arc_verify_error(const struct arc_verify *v);
 /* arc_verify_free - destroy, cancelling pending lookups */
 void arc_verify_free(struct arc_verify *v);
+
+/* ---- sealing (arc_sign.c) ---- */
+
+struct arc_sign_config {
+	EVP_PKEY *key;			/* RSA of at least 1024 bits; borrowed (a reference is taken) */
+	const char *domain;		/* d= */
+	const char *selector;		/* s= */
+	const char *const *headers;	/* AMS h= names, NULL-terminated; NULL: DKIM's default list */
+	time_t timestamp;		/* t=; 0: time() at finish; -1: no t= */
+	struct msg_limits msg;		/* header bounds */
+	unsigned msg_flags;		/* MSG_BARE_LF_OK for the _chunk interface */
+};
+
+struct arc_sign;
+
+/* arc_sign_config_default - default lists and limits, t= now */
+void arc_sign_config_default(struct arc_sign_config *c);
+/* arc_sign_new - a sealer; NULL and *err (static text) on a bad config */
+struct arc_sign *arc_sign_new(const struct arc_sign_config *c, const char **err);
+/* arc_sign_chunk / _header / _eoh / _body - as the arc_verify_* feeders */
+int arc_sign_chunk(struct arc_sign *s, const char *p, size_t len);
+int arc_sign_header(struct arc_sign *s, const char *field, size_t len);
+int arc_sign_eoh(struct arc_sign *s);
+int arc_sign_body(struct arc_sign *s, const char *p, size_t len);
+/*
+ * arc_sign_finish - seal for chain validation status cv (the caller's
+ * verification of this message), the AAR carrying authres ("authserv-id;
+ * results", folded only with CRLF WSP).  The new set, to be put on top of
+ * the message in this order: "ARC-Seal: ...\r\nARC-Message-Signature:
+ * ...\r\nARC-Authentication-Results: ...\r\n"; caller frees.  NULL and
+ * *err when the message must not be sealed (latest seal cv=fail, 50 sets,
+ * cv=pass or none contradicting the chain found) or on failure.
+ */
+char *arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres,
+    const char **err);
+/* arc_sign_free - destroy */
+void arc_sign_free(struct arc_sign *s);
 
 /* arc_cv_str - "none", "pass", "fail" (RFC 8617 §4.1.3, RFC 8601 arc= words) */
 const char *arc_cv_str(enum arc_cv cv);
