@@ -262,6 +262,7 @@ extern const size_t reinject_nstages;
 
 extern const struct reinject_stage reinject_stage_verify;
 extern const struct reinject_stage reinject_stage_arc;
+extern const struct reinject_stage reinject_stage_arcseal;
 extern const struct reinject_stage reinject_stage_authres;
 extern const struct reinject_stage reinject_stage_sign;
 

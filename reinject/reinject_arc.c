@@ -18,7 +18,8 @@ reinject_arc_begin(struct reinject_msg *m, void **st)
 	const struct reinject_arc_conf *c = &m->conf->arc;
 	struct arc_limits lim;
 
-	if (m->sign || !m->ctx->dns || !c->enable)
+	/* mail being signed is validated only to be sealed */
+	if ((m->sign && !reinject_arc_seals(m)) || !m->ctx->dns || !c->enable)
 		return;
 	arc_limits_default(&lim);
 	lim.set_limit = (unsigned)c->set_limit;
@@ -53,6 +54,22 @@ reinject_arc_body(void *st, struct reinject_msg *m, const char *p, size_t len)
 	arc_verify_body(st, p, len);
 }
 
+const struct config_enum reinject_arc_seal_names[] = {
+	{ "none", REINJECT_ARC_SEAL_NONE },
+	{ "sign", REINJECT_ARC_SEAL_SIGN },
+	{ "all", REINJECT_ARC_SEAL_ALL },
+	{ NULL, 0 },
+};
+
+/* reinject_arc_seals - does this message get an ARC set (arc_seal) */
+bool
+reinject_arc_seals(const struct reinject_msg *m)
+{
+	int mode = m->conf->arc.seal;
+
+	return mode == REINJECT_ARC_SEAL_ALL || (mode == REINJECT_ARC_SEAL_SIGN && m->sign);
+}
+
 /* reinject_arc_set - record a result */
 static void
 reinject_arc_set(struct reinject_msg *m, enum arc_cv cv, unsigned oldest, const char *why)
@@ -70,6 +87,7 @@ reinject_arc_done(void *arg, const struct arc_result *res)
 	struct reinject_msg *m = arg;
 
 	reinject_arc_set(m, res->cv, res->oldest_pass, res->reason);
+	m->arc.temporary = res->temporary;
 	reinject_pipeline_next(m);
 }
 
@@ -86,6 +104,7 @@ static void
 reinject_arc_timeout(void *st, struct reinject_msg *m)
 {
 	reinject_arc_set(m, ARC_CV_FAIL, 0, "key lookup timed out");
+	m->arc.temporary = true;
 	/* freed here: that cancels the lookups, and the callback never runs */
 	for (size_t i = 0; i < reinject_nstages; i++)
 		if (m->stage_state[i] == st) {

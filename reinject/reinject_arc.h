@@ -16,8 +16,20 @@
 struct reinject_msg;
 struct authres_builder;
 
+/* Which mail gets an ARC set (RFC 8617 §5.1) on its way out. */
+enum reinject_arc_seal {
+	REINJECT_ARC_SEAL_NONE,
+	REINJECT_ARC_SEAL_SIGN,		/* mail on the sign path (sign listener, internal hosts) */
+	REINJECT_ARC_SEAL_ALL,		/* every relayed message */
+};
+
+extern const struct config_enum reinject_arc_seal_names[];
+
 struct reinject_arc_conf {
 	bool enable;
+	int seal;			/* enum reinject_arc_seal */
+	char *seal_domain;		/* the SigningTable is asked for postmaster@ this; "" sign_domain */
+	struct config_list seal_headers;	/* AMS h= names; empty: DKIM's default list */
 	int set_limit;
 	int signature_limit;
 	int dns_query_limit;
@@ -34,15 +46,25 @@ struct reinject_arc_conf {
 	CONFIG_KEY_INT("arc_dns_query_limit", st, m.dns_query_limit, "20", 1, 100, \
 	    "ARC key lookups per message; a chain needing more fails"), \
 	CONFIG_KEY_SIZE("arc_hash_size_limit", st, m.hash_size_limit, "256m", 65536, \
-	    1LL << 40, "bytes hashed for ARC per message; a chain needing more fails")
+	    1LL << 40, "bytes hashed for ARC per message; a chain needing more fails"), \
+	CONFIG_KEY_ENUM("arc_seal", st, m.seal, "none", reinject_arc_seal_names, \
+	    "add an ARC set to: none, sign (mail on the sign path) or all relayed mail"), \
+	CONFIG_KEY_STRING("arc_seal_domain", st, m.seal_domain, "", \
+	    "sealing domain: its SigningTable key (postmaster@domain) seals; empty: sign_domain"), \
+	CONFIG_KEY_LIST("arc_seal_headers", st, m.seal_headers, "", \
+	    "header fields the ARC-Message-Signature covers; empty: the DKIM signing list")
 
 /* What the ARC stage found, for the A-R stage (and DMARC). */
 struct reinject_arc_res {
 	bool evaluated;
 	enum arc_cv cv;
 	unsigned oldest_pass;
+	bool temporary;			/* fail from a DNS timeout or error */
 	char reason[96];
 };
+
+/* reinject_arc_seals - does this message get an ARC set (arc_seal) */
+bool reinject_arc_seals(const struct reinject_msg *m);
 
 /* reinject_arc_authres - the arc= clause (RFC 8617 §10.1, RFC 8601), if the stage ran */
 void reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b);

@@ -3,7 +3,7 @@
  *
  * verify (DKIM signatures, common/dkim) -> arc (the ARC chain, RFC 8617,
  * common/arc) -> [dmarc] -> authres (the Authentication-Results field,
- * RFC 8601) -> sign (DKIM-Signature).
+ * RFC 8601) -> sign (DKIM-Signature) -> arcseal (an ARC set, RFC 8617 §5.1).
  * DMARC (reinject_dmarc.c) sits between verify and authres: it reads m->dkim
  * and the SPF evidence, hands its clause to authres (reinject_dmarc_authres)
  * and may set a verdict with reinject_msg_reject() (or m->action =
@@ -18,6 +18,7 @@ const struct reinject_stage *const reinject_stages[] = {
 	&reinject_stage_dmarc,		/* RFC 9989, reinject_dmarc.c */
 	&reinject_stage_authres,
 	&reinject_stage_sign,
+	&reinject_stage_arcseal,	/* RFC 8617 §5.1, reinject_arcseal.c */
 };
 
 const size_t reinject_nstages = ARRAY_LEN(reinject_stages);

@@ -126,7 +126,8 @@ struct arc_sign;
 void arc_sign_config_default(struct arc_sign_config *c);
 /* arc_sign_new - a sealer; NULL and *err (static text) on a bad config */
 struct arc_sign *arc_sign_new(const struct arc_sign_config *c, const char **err);
-/* arc_sign_chunk / _header / _eoh / _body - as the arc_verify_* feeders */
+/* arc_sign_chunk / _header / _eoh / _body - as the arc_verify_* feeders; with
+ * the split interface the fields may also come after the body */
 int arc_sign_chunk(struct arc_sign *s, const char *p, size_t len);
 int arc_sign_header(struct arc_sign *s, const char *field, size_t len);
 int arc_sign_eoh(struct arc_sign *s);

@@ -119,10 +119,9 @@ arc_sign_header(struct arc_sign *s, const char *field, size_t len)
 {
 	enum arc_field kind;
 
-	if (s->error)
+	/* fields may also come after the body (the header as it finally leaves) */
+	if (s->error || s->finished)
 		return -1;
-	if (s->eoh_done)
-		return arc_sign_fail(s, "header field after the end of the header section");
 	if (s->hdrs.n >= s->msg.header_count_limit)
 		return arc_sign_fail(s, "too many header fields");
 	if (len > s->msg.header_size_limit + 2)

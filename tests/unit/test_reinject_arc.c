@@ -13,7 +13,10 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "dkim_table.h"
 #include "reinject.h"
 
 #define OUR_ID "mx.ours.example"
@@ -287,6 +290,157 @@ START_TEST(reinject_arc_timeout_is_a_fail)
 }
 END_TEST
 
+/* seal_key_file - the suite's RSA key (RFC 8463 Appendix A) in a private file; its path */
+static const char *
+seal_key_file(void)
+{
+	static char path[256];
+	const char *shared = getenv("MAILAUTH_SHARED");
+	char src[4096], text[4096];
+	size_t n;
+	FILE *in, *out;
+
+	snprintf(src, sizeof(src), "%s/testdata/dkim/rfc8463/rsa.key.pem",
+	    shared ? shared : "../shared");
+	ck_assert_msg((in = fopen(src, "r")) != NULL, "cannot open %s", src);
+	n = fread(text, 1, sizeof(text), in);
+	fclose(in);
+	snprintf(path, sizeof(path), "/tmp/test_reinject_arc.%ld.key", (long)getpid());
+	umask(077);
+	ck_assert_ptr_nonnull(out = fopen(path, "w"));
+	ck_assert_uint_eq(fwrite(text, 1, n, out), n);
+	fclose(out);
+	return path;
+}
+
+/* seal_world - a world that seals mail on the sign path with example.org/dummy */
+static void
+seal_world(struct world *w, const char *extra, const char **key)
+{
+	char setting[1024], err[DKIM_TABLE_ERR_MAX];
+	struct dkim_table_config tc = { 0 };
+
+	*key = seal_key_file();
+	snprintf(setting, sizeof(setting), "arc_seal = sign\nsign_domain = example.org\n"
+	    "sign_selector = dummy\nsign_key_file = %s\n%s", *key, extra ? extra : "");
+	world_init(w, setting, true);
+	tc.domain = "example.org";
+	tc.selector = "dummy";
+	tc.key_file = *key;
+	w->ctx.sign_table = dkim_table_load(&tc, err, sizeof(err));
+	ck_assert_msg(w->ctx.sign_table != NULL, "%s", err);
+}
+
+/* crlf_text - text with LF made CRLF, appended to out */
+static void
+crlf_text(struct buf *out, const char *text)
+{
+	for (; *text; text++) {
+		if (*text == '\n')
+			buf_append_char(out, '\r');
+		buf_append_char(out, *text);
+	}
+}
+
+/* on_arc - collect a verdict */
+static void
+on_arc(void *arg, const struct arc_result *res)
+{
+	struct arc_result *o = arg;
+
+	*o = *res;
+	o->set = NULL;
+}
+
+/* sealed_verdict - the message as it leaves (added fields, then the text) through the ARC verifier */
+static struct arc_result
+sealed_verdict(struct world *w, const struct reinject_msg *m, const char *text)
+{
+	struct arc_verify *v = arc_verify_new(w->dns, NULL);
+	struct arc_result res = { .cv = ARC_CV_NONE, .reason = "" };
+	struct buf out;
+
+	buf_init(&out, 1 << 20);
+	buf_append(&out, m->prepend.data, m->prepend.len);
+	crlf_text(&out, text);
+	res.sets = 99;
+	ck_assert_int_eq(arc_verify_chunk(v, out.data, out.len), 0);
+	ck_assert_int_eq(arc_verify_finish(v, on_arc, &res), 0);
+	event_base_dispatch(w->base);
+	ck_assert_uint_ne(res.sets, 99);
+	arc_verify_free(v);
+	buf_clear(&out);
+	return res;
+}
+
+/* A list (sign path) relays a chain that passed: sealed as i=2 cv=pass, and it verifies. */
+START_TEST(reinject_arc_seals_a_passing_chain_on_the_sign_path)
+{
+	const char *text = CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY, *key;
+	struct world w;
+	struct reinject_msg *m;
+	struct arc_result r;
+	const char *pre;
+
+	seal_world(&w, NULL, &key);
+	m = run_message(&w, true, text);
+	pre = buf_cstr(&m->prepend);
+	ck_assert_msg(strncmp(pre, "ARC-Seal: ", 10) == 0, "set not on top:\n%s", pre);
+	ck_assert_ptr_nonnull(strstr(pre, "cv=pass; d=example.org; i=2"));
+	ck_assert_ptr_nonnull(strstr(pre, "ARC-Authentication-Results: i=2; " OUR_ID "; arc=pass"));
+	r = sealed_verdict(&w, m, text);
+	ck_assert_msg(r.cv == ARC_CV_PASS, "%s", r.reason);
+	ck_assert_uint_eq(r.sets, 2);
+	reinject_msg_free(m);
+	dkim_table_free(w.ctx.sign_table);
+	world_free(&w);
+	unlink(key);
+}
+END_TEST
+
+/* The Subject changed after the first seal: sealed with cv=fail, which downstream sees as fail. */
+START_TEST(reinject_arc_seals_a_broken_chain_with_cv_fail)
+{
+	const char *text = CHAIN_HEAD "Subject: [list] Example 1\n" CHAIN_BODY, *key;
+	struct world w;
+	struct reinject_msg *m;
+
+	seal_world(&w, NULL, &key);
+	m = run_message(&w, true, text);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=fail; d=example.org; i=2"));
+	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_FAIL);
+	reinject_msg_free(m);
+	dkim_table_free(w.ctx.sign_table);
+	world_free(&w);
+	unlink(key);
+}
+END_TEST
+
+/* No chain yet: the first set, cv=none, verifies; arc_seal = none adds nothing. */
+START_TEST(reinject_arc_seals_the_first_set_and_only_when_configured)
+{
+	const char *text = "From: <a@d1.example.org>\nTo: <l@example.org>\nSubject: hi\n\nbody\n";
+	const char *key;
+	struct world w;
+	struct reinject_msg *m;
+
+	seal_world(&w, NULL, &key);
+	m = run_message(&w, true, text);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=none; d=example.org; i=1"));
+	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_PASS);
+	reinject_msg_free(m);
+	dkim_table_free(w.ctx.sign_table);
+	world_free(&w);
+	seal_world(&w, "arc_seal = none", &key);
+	m = run_message(&w, true, text);
+	ck_assert_ptr_null(strstr(buf_cstr(&m->prepend), "ARC-"));
+	reinject_msg_free(m);
+	dkim_table_free(w.ctx.sign_table);
+	world_free(&w);
+	unlink(key);
+}
+END_TEST
+
 /* main - run the stage's cases */
 int
 main(void)
@@ -299,6 +453,9 @@ main(void)
 	tcase_add_loop_test(tc, reinject_arc_stage_table_sync, 0, (int)ARRAY_LEN(runs));
 	tcase_add_loop_test(tc, reinject_arc_stage_table_async, 0, (int)ARRAY_LEN(runs));
 	tcase_add_test(tc, reinject_arc_timeout_is_a_fail);
+	tcase_add_test(tc, reinject_arc_seals_a_passing_chain_on_the_sign_path);
+	tcase_add_test(tc, reinject_arc_seals_a_broken_chain_with_cv_fail);
+	tcase_add_test(tc, reinject_arc_seals_the_first_set_and_only_when_configured);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
