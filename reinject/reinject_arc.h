@@ -30,6 +30,7 @@ struct reinject_arc_conf {
 	int seal;			/* enum reinject_arc_seal */
 	char *seal_domain;		/* the SigningTable is asked for postmaster@ this; "" sign_domain */
 	struct config_list seal_headers;	/* AMS h= names; empty: DKIM's default list */
+	struct config_list trusted_sealers;	/* domains whose AAR may override a DMARC failure */
 	int set_limit;
 	int signature_limit;
 	int dns_query_limit;
@@ -52,7 +53,9 @@ struct reinject_arc_conf {
 	CONFIG_KEY_STRING("arc_seal_domain", st, m.seal_domain, "", \
 	    "sealing domain: its SigningTable key (postmaster@domain) seals; empty: sign_domain"), \
 	CONFIG_KEY_LIST("arc_seal_headers", st, m.seal_headers, "", \
-	    "header fields the ARC-Message-Signature covers; empty: the DKIM signing list")
+	    "header fields the ARC-Message-Signature covers; empty: the DKIM signing list"), \
+	CONFIG_KEY_LIST("arc_trusted_sealers", st, m.trusted_sealers, "", \
+	    "sealing domains whose ARC-Authentication-Results may lift a DMARC failure")
 
 /* What the ARC stage found, for the A-R stage (and DMARC). */
 struct reinject_arc_res {
@@ -61,7 +64,20 @@ struct reinject_arc_res {
 	unsigned oldest_pass;
 	bool temporary;			/* fail from a DNS timeout or error */
 	char reason[96];
+	/* arc_trusted_sealers: the set that vouches for the From domain */
+	unsigned vouch_instance;	/* 0: none */
+	char vouch_sealer[256];
+	char vouch_from[256];		/* the From domain it vouches for */
 };
+
+struct dmarc_verdict;
+
+/*
+ * reinject_arc_dmarc_override - a DMARC failure of the From domain a trusted
+ * sealer vouched for: disposition none, override trusted_forwarder (RFC 9990
+ * PolicyOverrideType), the reason saying which sealer; else unchanged
+ */
+void reinject_arc_dmarc_override(const struct reinject_msg *m, struct dmarc_verdict *v);
 
 /* reinject_arc_seals - does this message get an ARC set (arc_seal) */
 bool reinject_arc_seals(const struct reinject_msg *m);

@@ -146,6 +146,16 @@ char *arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres,
 /* arc_sign_free - destroy */
 void arc_sign_free(struct arc_sign *s);
 
+/*
+ * arc_trust_vouch - RFC 8617 §7.2 local policy (arc_trust.c): for a chain that
+ * passed, the latest set sealed by one of trusted (domains; the AS d= equal or
+ * below) whose AAR records dmarc=pass header.from=from_domain, or spf=pass for
+ * a mailfrom in it, or dkim=pass header.d=from_domain (strict alignment).  Its
+ * instance, or 0.
+ */
+unsigned arc_trust_vouch(const struct arc_result *res, const char *const *trusted,
+    const char *from_domain);
+
 /* arc_cv_str - "none", "pass", "fail" (RFC 8617 §4.1.3, RFC 8601 arc= words) */
 const char *arc_cv_str(enum arc_cv cv);
 

@@ -441,6 +441,104 @@ START_TEST(reinject_arc_seals_the_first_set_and_only_when_configured)
 }
 END_TEST
 
+/* ---- arc_trusted_sealers: a list changed a p=reject domain's mail and sealed it ---- */
+
+#define LIST_MSG "From: <ceo@reject.example>\r\nTo: <list@lists.example.org>\r\n" \
+	"Subject: [list] pay\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n\r\n" \
+	"please pay\r\n-- \r\nlist footer\r\n"
+
+/* list_sealed - LIST_MSG sealed by example.org (i=1) with the AAR payload given, LF line ends */
+static char *
+list_sealed(const char *payload)
+{
+	static const char *const hdrs[] = { "from", "to", "subject", "date", NULL };
+	struct arc_sign_config c;
+	struct arc_sign *s;
+	struct buf err, out;
+	const char *key = seal_key_file(), *why;
+	char *set;
+
+	buf_init(&err, 1024);
+	arc_sign_config_default(&c);
+	c.key = dkim_key_load_file(key, false, &err);
+	ck_assert_msg(c.key != NULL, "%s", buf_cstr(&err));
+	c.domain = "example.org";
+	c.selector = "dummy";
+	c.headers = hdrs;
+	ck_assert_ptr_nonnull(s = arc_sign_new(&c, &why));
+	ck_assert_int_eq(arc_sign_chunk(s, LIST_MSG, strlen(LIST_MSG)), 0);
+	ck_assert_ptr_nonnull(set = arc_sign_finish(s, ARC_CV_NONE, payload, &why));
+	buf_init(&out, 1 << 16);
+	for (const char *p = set; *p; p++)
+		if (*p != '\r')
+			buf_append_char(&out, *p);
+	for (const char *p = LIST_MSG; *p; p++)
+		if (*p != '\r')
+			buf_append_char(&out, *p);
+	free(set);
+	arc_sign_free(s);
+	EVP_PKEY_free(c.key);
+	buf_clear(&err);
+	unlink(key);
+	return buf_steal(&out);
+}
+
+struct trust_run {
+	const char *name;
+	const char *payload;		/* the list's AAR */
+	const char *setting;
+	bool tamper;			/* body changed after sealing */
+	const char *has, *lacks;
+};
+
+#define LIST_AR_DMARC "lists.example.org; dmarc=pass header.from=reject.example"
+#define LIST_AR_SPF "lists.example.org; spf=pass smtp.mailfrom=ceo@reject.example"
+#define OVERRIDDEN "dmarc=fail (p=reject dis=none override=trusted_forwarder)"
+#define HELD "X-Mailauth-DMARC: hold"
+
+static const struct trust_run trust_runs[] = {
+	{ "trusted_sealer_dmarc_pass_overrides", LIST_AR_DMARC, "arc_trusted_sealers = example.org",
+	  false, OVERRIDDEN, HELD },
+	{ "trusted_parent_domain_overrides", LIST_AR_SPF, "arc_trusted_sealers = org", false,
+	  OVERRIDDEN, HELD },
+	{ "no_trusted_sealer_nothing_changes", LIST_AR_DMARC, NULL, false, HELD, "override=" },
+	{ "untrusted_sealer_is_held", LIST_AR_DMARC, "arc_trusted_sealers = other.example", false,
+	  HELD, "override=" },
+	{ "aar_with_dmarc_fail_is_held", "lists.example.org; dmarc=fail header.from=reject.example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=" },
+	{ "aar_for_another_domain_is_held", "lists.example.org; dmarc=pass header.from=other.example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=" },
+	{ "broken_chain_is_held", LIST_AR_DMARC, "arc_trusted_sealers = example.org", true,
+	  "\tarc=fail", "override=" },
+};
+
+START_TEST(reinject_arc_trusted_sealers_table)
+{
+	const struct trust_run *r = &trust_runs[_i];
+	char *text = list_sealed(r->payload);
+	struct world w;
+	struct reinject_msg *m;
+	struct buf t;
+	const char *pre;
+
+	buf_init(&t, 1 << 16);
+	buf_append_str(&t, text);
+	if (r->tamper)
+		buf_append_str(&t, "added after sealing\n");
+	world_init(&w, r->setting, true);
+	dns_mem_add_txt(w.dns, "_dmarc.reject.example", "v=DMARC1; p=reject");
+	m = run_message(&w, false, buf_cstr(&t));
+	pre = buf_cstr(&m->prepend);
+	ck_assert_msg(strstr(pre, r->has) != NULL, "%s: lacks \"%s\":\n%s", r->name, r->has, pre);
+	ck_assert_msg(strstr(pre, r->lacks) == NULL, "%s: has \"%s\":\n%s", r->name, r->lacks, pre);
+	ck_assert_int_eq(m->action, REINJECT_ACTION_RELAY);
+	reinject_msg_free(m);
+	world_free(&w);
+	buf_clear(&t);
+	free(text);
+}
+END_TEST
+
 /* main - run the stage's cases */
 int
 main(void)
@@ -456,6 +554,7 @@ main(void)
 	tcase_add_test(tc, reinject_arc_seals_a_passing_chain_on_the_sign_path);
 	tcase_add_test(tc, reinject_arc_seals_a_broken_chain_with_cv_fail);
 	tcase_add_test(tc, reinject_arc_seals_the_first_set_and_only_when_configured);
+	tcase_add_loop_test(tc, reinject_arc_trusted_sealers_table, 0, (int)ARRAY_LEN(trust_runs));
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
