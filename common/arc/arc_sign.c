@@ -61,6 +61,7 @@ arc_sign_config_default(struct arc_sign_config *c)
 static const char *
 arc_sign_check(const struct arc_sign_config *c)
 {
+	bool from = c->headers == NULL;	/* the default list has From */
 	struct buf err;
 	int rc;
 
@@ -70,9 +71,13 @@ arc_sign_check(const struct arc_sign_config *c)
 		return "invalid sealing domain";
 	if (c->selector == NULL || !dkim_sig_domain_ok(span_from_cstr(c->selector)))
 		return "invalid selector";
-	for (const char *const *h = c->headers; h && *h; h++)
+	for (const char *const *h = c->headers; h && *h; h++) {
 		if (**h == '\0' || strpbrk(*h, ": \t;") || strcasecmp(*h, "arc-seal") == 0)
 			return "invalid header name to sign, or ARC-Seal (RFC 8617 §4.1.2)";
+		from |= strcasecmp(*h, "from") == 0;
+	}
+	if (!from)
+		return "the AMS header list must include From (RFC 6376 §5.4)";
 	buf_init(&err, 256);
 	/* RFC 8617 §4.1.3 and §4.1.2: rsa-sha256 only */
 	rc = dkim_key_check_private(c->key, DKIM_ALG_RSA_SHA256, DKIM_RSA_MIN_BITS, &err);
@@ -238,6 +243,11 @@ arc_sign_h(const struct arc_sign *s, struct buf *h, struct span **names)
 	*names = NULL;
 	for (const char *const *p = s->headers; *p; p++) {
 		size_t count = dkim_hdrs_count(&s->hdrs, span_from_cstr(*p));
+
+		/* From is always in h= (RFC 6376 §5.4, §6.1.1), even when absent:
+		 * a verifier ignores a signature whose h= lacks it */
+		if (count == 0 && strcasecmp(*p, "from") == 0)
+			count = 1;
 
 		for (size_t k = 0; k < count && n < DKIM_H_NAMES_LIMIT; k++) {
 			if (n == cap) {

@@ -746,6 +746,40 @@ START_TEST(arc_seal_a_failed_chain_only_with_cv_fail_and_then_never_again)
 }
 END_TEST
 
+/* Regression (fuzz_arc): none of the listed fields present gave h= empty, an AMS no verifier takes. */
+START_TEST(arc_seal_signs_from_even_when_absent)
+{
+	EVP_PKEY *k = suite_key();
+	struct buf msg;
+	const char *err;
+
+	buf_init(&msg, 1 << 20);
+	buf_append_str(&msg, "X-Other: a\r\n\r\nbody\r\n");
+	ck_assert(seal_msg(k, &msg, ARC_CV_NONE, 1700000000, &err));
+	ck_assert_ptr_nonnull(strstr(msg.data, " h=from; "));
+	ck_assert_int_eq(verify_buf(&msg).cv, ARC_CV_PASS);
+	buf_clear(&msg);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+START_TEST(arc_seal_header_list_needs_from)
+{
+	static const char *const hdrs[] = { "to", "subject", NULL };
+	struct arc_sign_config c;
+	const char *err;
+
+	arc_sign_config_default(&c);
+	c.key = suite_key();
+	c.domain = "example.org";
+	c.selector = "dummy";
+	c.headers = hdrs;
+	ck_assert_ptr_null(arc_sign_new(&c, &err));
+	ck_assert_str_eq(err, "the AMS header list must include From (RFC 6376 §5.4)");
+	EVP_PKEY_free(c.key);
+}
+END_TEST
+
 START_TEST(arc_seal_refuses_a_51st_set)
 {
 	EVP_PKEY *k = suite_key();
@@ -779,6 +813,8 @@ main(void)
 	tcase_add_test(tc, arc_seal_three_hops_verify_and_a_change_breaks_them);
 	tcase_add_test(tc, arc_seal_a_failed_chain_only_with_cv_fail_and_then_never_again);
 	tcase_add_test(tc, arc_seal_refuses_a_51st_set);
+	tcase_add_test(tc, arc_seal_signs_from_even_when_absent);
+	tcase_add_test(tc, arc_seal_header_list_needs_from);
 	tcase_add_test(tc, arc_oldest_pass_zero_when_every_ams_validates);
 	tcase_add_test(tc, arc_oldest_pass_names_the_lowest_validating_ams);
 	tcase_add_test(tc, arc_set_limit_fails_a_longer_chain);
