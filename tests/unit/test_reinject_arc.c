@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dkim_table.h"
+#include "dmarc.h"
 #include "reinject.h"
 
 #define OUR_ID "mx.ours.example"
@@ -539,6 +540,49 @@ START_TEST(reinject_arc_trusted_sealers_table)
 }
 END_TEST
 
+/* The override reaches the aggregate-report record (RFC 9990 PolicyOverrideType). */
+START_TEST(reinject_arc_override_in_the_report_record)
+{
+	static struct dmarc_verdict v;	/* about 290 KiB: not on the stack */
+	struct dmarc_report_record rec;
+	struct dmarc_input in = { 0 };
+	struct world w;
+	struct reinject_msg *m;
+
+	world_init(&w, NULL, false);
+	m = reinject_msg_new(&w.ctx);
+	m->arc.vouch_instance = 2;
+	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "lists.example.org");
+	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "reject.example");
+	dmarc_verdict_init(&v);
+	v.evaluated = true;
+	v.result = DMARC_RESULT_FAIL;
+	v.disposition = DMARC_DIS_REJECT;
+	v.ndomains = 1;
+	v.decisive = 0;
+	memset(&v.domains[0], 0, sizeof(v.domains[0]));
+	snprintf(v.domains[0].from_domain, sizeof(v.domains[0].from_domain), "Reject.Example");
+	v.domains[0].result = DMARC_RESULT_FAIL;
+	v.domains[0].disposition = DMARC_DIS_REJECT;
+	reinject_arc_dmarc_override(m, &v);
+	ck_assert_int_eq(v.disposition, DMARC_DIS_NONE);
+	ck_assert_ptr_nonnull(strstr(v.reason, "trusted sealer lists.example.org (i=2)"));
+	dmarc_report_fill(&rec, &v, 0, &in, "example.net");
+	ck_assert_int_eq(rec.disposition, DMARC_DIS_NONE);
+	ck_assert_int_eq(rec.override, DMARC_OVERRIDE_TRUSTED_FORWARDER);
+	ck_assert_str_eq(rec.override_comment, "trusted_forwarder");
+	/* a vouch for another From domain changes nothing */
+	v.disposition = v.domains[0].disposition = DMARC_DIS_REJECT;
+	v.domains[0].override = DMARC_OVERRIDE_NONE;
+	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "other.example");
+	reinject_arc_dmarc_override(m, &v);
+	ck_assert_int_eq(v.disposition, DMARC_DIS_REJECT);
+	ck_assert_int_eq(v.domains[0].override, DMARC_OVERRIDE_NONE);
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
 /* main - run the stage's cases */
 int
 main(void)
@@ -555,6 +599,7 @@ main(void)
 	tcase_add_test(tc, reinject_arc_seals_a_broken_chain_with_cv_fail);
 	tcase_add_test(tc, reinject_arc_seals_the_first_set_and_only_when_configured);
 	tcase_add_loop_test(tc, reinject_arc_trusted_sealers_table, 0, (int)ARRAY_LEN(trust_runs));
+	tcase_add_test(tc, reinject_arc_override_in_the_report_record);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
