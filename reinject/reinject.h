@@ -22,6 +22,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "msg.h"
+#include "reinject_arc.h"
 #include "reinject_dmarc.h"
 #include "reinject_iprev.h"
 #include "smtp.h"
@@ -108,6 +109,8 @@ struct reinject_conf {
 	char *dns_resolv_conf;
 	struct config_list dns_forwarders;
 	bool syslog;
+	/* ARC stage settings (reinject_arc.h) */
+	struct reinject_arc_conf arc;
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* iprev stage settings (reinject_iprev.h) */
@@ -214,6 +217,7 @@ struct reinject_msg {
 	size_t ndkim;
 	struct buf signed_by;		/* "d=.. s=.." of signatures added, for the log */
 	struct buf spf;			/* result of policyd's Received-SPF, or "" */
+	struct reinject_arc_res arc;	/* the ARC stage's chain status */
 	/* verdict */
 	enum reinject_action action;
 	int code;			/* REJECT: reply code */
@@ -278,6 +282,8 @@ extern const struct reinject_stage *const reinject_stages[];
 extern const size_t reinject_nstages;
 
 extern const struct reinject_stage reinject_stage_verify;
+extern const struct reinject_stage reinject_stage_arc;
+extern const struct reinject_stage reinject_stage_arcseal;
 extern const struct reinject_stage reinject_stage_authres;
 extern const struct reinject_stage reinject_stage_sign;
 

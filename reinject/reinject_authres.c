@@ -92,6 +92,7 @@ reinject_authres_finish(void *st, struct reinject_msg *m)
 	}
 	if (m->nhdrs && m->ndkim == 0)
 		authres_add(&b, "dkim", "none", NULL, NULL);
+	reinject_arc_authres(m, &b);
 	/* the SPF result DMARC used, else this hop's Received-SPF */
 	if (!reinject_dmarc_authres_spf(m, &b))
 		reinject_authres_spf(m, &b);

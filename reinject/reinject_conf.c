@@ -102,6 +102,7 @@ static const struct config_key reinject_conf_keys[] = {
 	    "addr or addr@port to forward DNS queries to, instead of resolv.conf"),
 	CONFIG_KEY_BOOL("syslog", struct reinject_conf, syslog, "yes",
 	    "log to syslog (mail facility); no: standard error"),
+	REINJECT_ARC_CONF_KEYS(struct reinject_conf, arc),
 	REINJECT_DMARC_CONF_KEYS(struct reinject_conf, dmarc),
 	REINJECT_IPREV_CONF_KEYS(struct reinject_conf, iprev),
 };

@@ -329,10 +329,11 @@ dmarc_done(void *arg, const struct dmarc_verdict *v)
 
 	s->eval = NULL;
 	dmarc_verdict_copy(&s->v, v);
+	reinject_arc_dmarc_override(s->m, &s->v);	/* arc_trusted_sealers */
 	s->evaluated = true;
 	act = dmarc_apply(s, &s->m->conf->dmarc);
 	buf_init(&line, 2048);
-	dmarc_log_line(&line, v);
+	dmarc_log_line(&line, &s->v);
 	log_info("%s: dmarc %s action=%s%s", qid ? qid : "NOQUEUE", buf_cstr(&line), act,
 	    s->m->raw ? " (header section not parsed)" : "");
 	buf_clear(&line);

@@ -106,7 +106,18 @@ void dkim_bodyhash_clear(struct dkim_bodyhash_set *set);
 
 /* ---- dkim_sig.c ---- */
 
+/* What a signature field is: DKIM-Signature, or ARC-Message-Signature (RFC 8617 §4.1.2). */
+enum dkim_sig_kind {
+	DKIM_SIG_KIND_DKIM,
+	DKIM_SIG_KIND_AMS,
+};
+
+/* RFC 8617 §4.2.1: ARC instances run from 1 to 50. */
+#define DKIM_ARC_INSTANCE_MAX	50
+
 struct dkim_sig {
+	enum dkim_sig_kind kind;
+	unsigned instance;		/* AMS: i=, the ARC instance */
 	unsigned index;
 	char *field;			/* owned raw field, with CRLF */
 	size_t field_len;
@@ -130,6 +141,11 @@ struct dkim_sig {
 
 /* dkim_sig_parse - parse a raw DKIM-Signature field; 0, or -1 with sig->error */
 int dkim_sig_parse(struct dkim_sig *sig, const char *field, size_t len);
+/* dkim_sig_parse_kind - parse a DKIM-Signature or an ARC-Message-Signature (no v=, i= the instance) */
+int dkim_sig_parse_kind(struct dkim_sig *sig, const char *field, size_t len,
+    enum dkim_sig_kind kind);
+/* dkim_sig_instance - an ARC instance value, 1..DKIM_ARC_INSTANCE_MAX (RFC 8617 §4.2.1); 0/-1 */
+int dkim_sig_instance(struct span v, unsigned *out);
 /* dkim_sig_domain_ok - a plausible domain or selector: labels of LDH, "_", 8-bit */
 bool dkim_sig_domain_ok(struct span v);
 /* dkim_sig_clear - free what dkim_sig_parse allocated */
@@ -175,6 +191,42 @@ int dkim_hdr_signing_input(const struct dkim_hdrs *hs, const struct span *names,
 EVP_PKEY *dkim_keycache_get(int type, struct span p);
 /* dkim_keycache_put - remember key for (type, p); the cache takes its own reference */
 void dkim_keycache_put(int type, struct span p, EVP_PKEY *key);
+
+/* ---- dkim_lookup.c ---- */
+
+/* One key record lookup, s._domainkey.d TXT (RFC 6376 §3.6.2). */
+struct dkim_lookup {
+	char *name;			/* selector._domainkey.domain */
+	struct dns_resolver *r;
+	struct dns_query *q;		/* pending handle, or NULL */
+	bool done;
+	enum dns_rcode rcode;
+	enum dns_sec sec;
+	char **txt;			/* copies of the TXT records */
+	size_t *txtlen;
+	size_t ntxt;
+	void (*done_fn)(void *);
+	void *done_arg;
+};
+
+/* A caller's own check of a key record: NULL, or why it does not suit. */
+typedef const char *(*dkim_keyrec_check)(const void *arg, const struct dkim_keyrec *kr);
+
+/* dkim_lookup_new - a lookup for s._domainkey.d, not started; NULL if the name is too long */
+struct dkim_lookup *dkim_lookup_new(const char *s, const char *d);
+/* dkim_lookup_start - ask r (NULL: answered at once as SERVFAIL); done(arg) once, maybe before this returns */
+void dkim_lookup_start(struct dkim_lookup *lk, struct dns_resolver *r,
+    void (*done)(void *), void *arg);
+/* dkim_lookup_free - cancel if pending, free */
+void dkim_lookup_free(struct dkim_lookup *lk);
+/* dkim_lookup_status - TEMPERROR/PERMERROR (with *why) for an unusable answer, or PASS */
+enum dkim_result dkim_lookup_status(const struct dkim_lookup *lk, const char **why);
+/* dkim_keyrec_usable - the record suits alg (§6.1.2): NULL, or why not */
+const char *dkim_keyrec_usable(const struct dkim_keyrec *kr, enum dkim_alg alg);
+/* dkim_lookup_key - the public key of the first suitable record; NULL and *why */
+EVP_PKEY *dkim_lookup_key(const struct dkim_lookup *lk, enum dkim_alg alg,
+    dkim_keyrec_check extra, const void *arg, struct dkim_keyrec *kr,
+    const char **why);
 
 /* ---- dkim_crypto.c ---- */
 

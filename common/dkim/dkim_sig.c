@@ -4,6 +4,10 @@
  * tags (ignored, §3.2) and the cross-tag rules (i= within d=, x= after t=,
  * From signed) are checked after the handlers.  Any error is a permerror
  * whose reason is sig->error.
+ *
+ * The same parser reads ARC-Message-Signature fields (RFC 8617 §4.1.2):
+ * DKIM-Signature syntax without v=, i= being the ARC instance (1..50,
+ * §4.2.1), and no ARC-Seal among the signed fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +80,9 @@ dkim_sig_lower_dup(struct span v)
 static int
 dkim_sig_tag_v(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
+	/* an AMS has no v= (RFC 8617 §4.1.2): an unknown tag there, ignored */
+	if (sig->kind == DKIM_SIG_KIND_AMS)
+		return 0;
 	if (t->value.len != 1 || t->value.p[0] != '1')
 		return dkim_sig_fail(sig, "unsupported DKIM-Signature version (v=)");
 	return 0;
@@ -160,15 +167,34 @@ dkim_sig_tag_h(struct dkim_sig *sig, const struct tagvalue_tag *t)
 				return dkim_sig_fail(sig, "invalid header name in h=");
 		if (sig->nh == DKIM_H_NAMES_LIMIT)
 			return dkim_sig_fail(sig, "too many header names in h=");
+		if (sig->kind == DKIM_SIG_KIND_AMS && span_eq_ci(name, "arc-seal"))
+			return dkim_sig_fail(sig, "ARC-Seal is signed by the AMS (h=)");
 		sig->h[sig->nh++] = name;
 	}
 	return 0;
 }
 
-/* dkim_sig_tag_i - i= agent or user identifier */
+/* dkim_sig_instance - an ARC instance: 1*2DIGIT, 1 to DKIM_ARC_INSTANCE_MAX (RFC 8617 §4.2.1) */
+int
+dkim_sig_instance(struct span v, unsigned *out)
+{
+	uint64_t n;
+
+	if (dkim_sig_num(v, 2, &n) < 0 || n < 1 || n > DKIM_ARC_INSTANCE_MAX)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* dkim_sig_tag_i - i= agent or user identifier; the instance of an AMS */
 static int
 dkim_sig_tag_i(struct dkim_sig *sig, const struct tagvalue_tag *t)
 {
+	if (sig->kind == DKIM_SIG_KIND_AMS) {
+		if (dkim_sig_instance(t->value, &sig->instance) < 0)
+			return dkim_sig_fail(sig, "invalid ARC instance (i=)");
+		return 0;
+	}
 	sig->i = xmemdup0(t->value.p, t->value.len);
 	return 0;
 }
@@ -282,10 +308,14 @@ dkim_sig_check(struct dkim_sig *sig)
 {
 	bool from = false;
 
+	bool ams = sig->kind == DKIM_SIG_KIND_AMS;
+
 	for (size_t i = 0; i < ARRAY_LEN(dkim_sig_tags); i++)
-		if (dkim_sig_tags[i].missing &&
+		if (dkim_sig_tags[i].missing && !(ams && dkim_sig_tags[i].name[0] == 'v') &&
 		    tagvalue_find(&sig->tags, dkim_sig_tags[i].name) == NULL)
 			return dkim_sig_fail(sig, dkim_sig_tags[i].missing);
+	if (ams && sig->instance == 0)
+		return dkim_sig_fail(sig, "missing required tag i=");
 	for (size_t i = 0; i < sig->nh; i++)
 		if (span_eq_ci(sig->h[i], "from"))
 			from = true;
@@ -293,17 +323,26 @@ dkim_sig_check(struct dkim_sig *sig)
 		return dkim_sig_fail(sig, "From field not signed (h=)");
 	if (sig->t != -1 && sig->x != -1 && sig->x < sig->t)
 		return dkim_sig_fail(sig, "x= is before t=");
-	return dkim_sig_identity(sig);
+	return ams ? 0 : dkim_sig_identity(sig);
 }
 
 /* dkim_sig_parse - parse a raw DKIM-Signature field; 0, or -1 with sig->error */
 int
 dkim_sig_parse(struct dkim_sig *sig, const char *field, size_t len)
 {
+	return dkim_sig_parse_kind(sig, field, len, DKIM_SIG_KIND_DKIM);
+}
+
+/* dkim_sig_parse_kind - parse a DKIM-Signature or ARC-Message-Signature field */
+int
+dkim_sig_parse_kind(struct dkim_sig *sig, const char *field, size_t len,
+    enum dkim_sig_kind kind)
+{
 	const char *colon;
 	size_t off, vlen;
 
 	memset(sig, 0, sizeof(*sig));
+	sig->kind = kind;
 	sig->t = sig->x = -1;
 	sig->hcanon = sig->bcanon = DKIM_CANON_SIMPLE;
 	sig->field = xmemdup0(field, len);

@@ -16,18 +16,6 @@
 #include "dkim_int.h"
 #include "log.h"
 
-struct dkim_lookup {
-	struct dkim_verify *v;
-	char *name;			/* selector._domainkey.domain */
-	struct dns_query *q;		/* pending handle, or NULL */
-	bool done;
-	enum dns_rcode rcode;
-	enum dns_sec sec;
-	char **txt;			/* copies of the TXT records */
-	size_t *txtlen;
-	size_t ntxt;
-};
-
 struct dkim_vsig {
 	struct dkim_sig sig;
 	bool parsed;			/* signature syntax OK */
@@ -195,27 +183,12 @@ dkim_verify_header(struct dkim_verify *v, const char *field, size_t len)
 /* dkim_verify_report - every answer is in and the body is done: judge and report */
 static void dkim_verify_report(struct dkim_verify *v);
 
-/* dkim_verify_dns_done - key lookup answer: keep a copy of the TXT data */
+/* dkim_verify_dns_done - a key lookup answered */
 static void
-dkim_verify_dns_done(void *arg, const struct dns_answer *ans)
+dkim_verify_dns_done(void *arg)
 {
-	struct dkim_lookup *lk = arg;
-	struct dkim_verify *v = lk->v;
+	struct dkim_verify *v = arg;
 
-	lk->done = true;
-	lk->q = NULL;
-	lk->rcode = ans->rcode;
-	lk->sec = ans->sec;
-	if (ans->rcode == DNS_RCODE_NOERROR && ans->count) {
-		lk->txt = xcalloc(ans->count, sizeof(*lk->txt));
-		lk->txtlen = xcalloc(ans->count, sizeof(*lk->txtlen));
-		for (size_t i = 0; i < ans->count; i++) {
-			if (ans->rr[i].type != DNS_TYPE_TXT)
-				continue;
-			lk->txt[lk->ntxt] = xmemdup0(ans->rr[i].data, ans->rr[i].len);
-			lk->txtlen[lk->ntxt++] = ans->rr[i].len;
-		}
-	}
 	v->pending--;
 	if (v->finished && v->pending == 0)
 		dkim_verify_report(v);
@@ -225,25 +198,23 @@ dkim_verify_dns_done(void *arg, const struct dns_answer *ans)
 static struct dkim_lookup *
 dkim_verify_lookup(struct dkim_verify *v, struct dkim_vsig *vs)
 {
-	char name[DKIM_DOMAIN_MAX * 2 + 16];
-	int n = snprintf(name, sizeof(name), "%s._domainkey.%s", vs->sig.s, vs->sig.d);
-	struct dkim_lookup *lk;
+	struct dkim_lookup *lk = dkim_lookup_new(vs->sig.s, vs->sig.d);
 
-	if (n < 0 || (size_t)n >= sizeof(name) || n > DKIM_DOMAIN_MAX) {
+	if (lk == NULL) {
 		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, "key name too long");
 		return NULL;
 	}
 	for (size_t i = 0; i < v->nlookups; i++)
-		if (strcasecmp(v->lookups[i]->name, name) == 0)
+		if (strcasecmp(v->lookups[i]->name, lk->name) == 0) {
+			dkim_lookup_free(lk);
 			return v->lookups[i];
+		}
 	if (v->nlookups >= v->lim.dns_query_limit) {
+		dkim_lookup_free(lk);
 		dkim_verify_judge(vs, DKIM_RESULT_NEUTRAL,
 		    "not evaluated: per-message key lookup limit reached");
 		return NULL;
 	}
-	lk = xcalloc(1, sizeof(*lk));
-	lk->v = v;
-	lk->name = xstrdup(name);
 	v->lookups = xrealloc(v->lookups, (v->nlookups + 1) * sizeof(*v->lookups));
 	v->lookups[v->nlookups++] = lk;
 	return lk;
@@ -276,21 +247,8 @@ dkim_verify_eoh(struct dkim_verify *v)
 	}
 	/* count them all first: a synchronous answer must not see pending == 0 early */
 	v->pending += v->nlookups - first_new;
-	for (size_t i = first_new; i < v->nlookups; i++) {
-		struct dkim_lookup *lk = v->lookups[i];
-		struct dns_query *q;
-
-		if (v->r == NULL) {
-			/* no resolver configured: as if every lookup failed temporarily */
-			lk->done = true;
-			lk->rcode = DNS_RCODE_SERVFAIL;
-			v->pending--;
-			continue;
-		}
-		q = dns_query(v->r, lk->name, DNS_TYPE_TXT, dkim_verify_dns_done, lk);
-		if (!lk->done)
-			lk->q = q;
-	}
+	for (size_t i = first_new; i < v->nlookups; i++)
+		dkim_lookup_start(v->lookups[i], v->r, dkim_verify_dns_done, v);
 	return 0;
 }
 
@@ -351,42 +309,25 @@ dkim_verify_chunk(struct dkim_verify *v, const char *p, size_t len)
 static int
 dkim_verify_step_dns(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
 {
-	struct dkim_lookup *lk = vs->lk;
+	const char *why;
+	enum dkim_result r = dkim_lookup_status(vs->lk, &why);
 
 	(void)v;
 	(void)key;
-	vs->res.key_sec = lk->sec;
-	/* bogus first: a validating resolver reports it as SERVFAIL */
-	if (lk->sec == DNS_SEC_BOGUS)
-		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup DNSSEC-bogus");
-	else if (lk->rcode == DNS_RCODE_TIMEOUT)
-		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup timed out");
-	else if (lk->rcode == DNS_RCODE_SERVFAIL)
-		dkim_verify_judge(vs, DKIM_RESULT_TEMPERROR, "key lookup failed (SERVFAIL)");
-	else if (lk->rcode == DNS_RCODE_NXDOMAIN || lk->ntxt == 0)
-		dkim_verify_judge(vs, DKIM_RESULT_PERMERROR, "no key record");
-	else
+	vs->res.key_sec = vs->lk->sec;
+	if (r == DKIM_RESULT_PASS)
 		return 0;
+	dkim_verify_judge(vs, r, why);
 	return -1;
 }
 
-/* dkim_verify_keyrec_ok - the record suits this signature (RFC 6376 §6.1.2) */
+/* dkim_verify_strict - key t=s: the i= domain must be d= itself (§3.6.1) */
 static const char *
-dkim_verify_keyrec_ok(const struct dkim_vsig *vs, const struct dkim_keyrec *kr)
+dkim_verify_strict(const void *arg, const struct dkim_keyrec *kr)
 {
-	bool ed = vs->sig.alg == DKIM_ALG_ED25519_SHA256;
-	bool k_ed = kr->k.p && span_eq_ci(kr->k, "ed25519");
-	const char *at;
+	const struct dkim_vsig *vs = arg;
+	const char *at = strrchr(vs->sig.i, '@');
 
-	if (kr->revoked)
-		return "key revoked (empty p=)";
-	if (ed != k_ed)
-		return "key type (k=) does not match the algorithm (a=)";
-	if (vs->sig.alg != DKIM_ALG_RSA_SHA1 && !kr->hash_sha256_ok)
-		return "key h= does not allow sha256";
-	if (!kr->service_email_ok)
-		return "key s= does not include email";
-	at = strrchr(vs->sig.i, '@');
 	if (kr->strict && (at == NULL || strcasecmp(at + 1, vs->sig.d) != 0))
 		return "key t=s forbids an i= subdomain of d=";
 	return NULL;
@@ -396,26 +337,13 @@ dkim_verify_keyrec_ok(const struct dkim_vsig *vs, const struct dkim_keyrec *kr)
 static int
 dkim_verify_step_key(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY **key)
 {
-	struct dkim_lookup *lk = vs->lk;
-	const char *why = "no key record";
+	struct dkim_keyrec kr;
+	const char *why;
 
 	(void)v;
-	for (size_t i = 0; i < lk->ntxt && *key == NULL; i++) {
-		struct dkim_keyrec kr;
-		const char *w;
-
-		if (dkim_keyrec_parse(lk->txt[i], lk->txtlen[i], &kr, &w) < 0 ||
-		    (w = dkim_verify_keyrec_ok(vs, &kr)) != NULL) {
-			if (i == 0)
-				why = w;
-			continue;
-		}
-		vs->res.key_testing = kr.testing;
-		*key = dkim_keyrec_pkey(&kr, &w);
-		if (*key == NULL && i == 0)
-			why = w;
-	}
+	*key = dkim_lookup_key(vs->lk, vs->sig.alg, dkim_verify_strict, vs, &kr, &why);
 	if (*key) {
+		vs->res.key_testing = kr.testing;
 		vs->res.key_bits = dkim_crypto_key_bits(*key);
 		return 0;
 	}
@@ -598,18 +526,8 @@ dkim_verify_free(struct dkim_verify *v)
 {
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->nlookups; i++) {
-		struct dkim_lookup *lk = v->lookups[i];
-
-		if (lk->q && !lk->done)
-			dns_cancel(v->r, lk->q);
-		for (size_t k = 0; k < lk->ntxt; k++)
-			free(lk->txt[k]);
-		free(lk->txt);
-		free(lk->txtlen);
-		free(lk->name);
-		free(lk);
-	}
+	for (size_t i = 0; i < v->nlookups; i++)
+		dkim_lookup_free(v->lookups[i]);
 	free(v->lookups);
 	for (size_t i = 0; i < v->nsigs; i++)
 		dkim_sig_clear(&v->sigs[i].sig);

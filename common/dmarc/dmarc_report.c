@@ -97,8 +97,9 @@ dmarc_authres_add(struct authres_builder *b, const struct dmarc_verdict *v)
 	pr = dmarc_walk_policy_record(&d->walk);
 	/* a policy record found, but no policy applied (temperror on the way) */
 	applied = pr && pr->has_policy && d->policy != DMARC_POLICY_UNSET;
-	snprintf(comment, sizeof(comment), "p=%s dis=%s", dmarc_policy_str(d->policy),
-	    dmarc_disposition_str(v->disposition));
+	snprintf(comment, sizeof(comment), "p=%s dis=%s%s%s", dmarc_policy_str(d->policy),
+	    dmarc_disposition_str(v->disposition), d->override ? " override=" : "",
+	    dmarc_override_str(d->override));
 	props[n++] = "header.from";
 	props[n++] = v->header_from;
 	if (pr && pr->has_policy) {

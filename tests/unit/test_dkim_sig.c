@@ -69,6 +69,39 @@ START_TEST(dkim_sig_parse_cases)
 }
 END_TEST
 
+#define AMS_HEAD "ARC-Message-Signature: "
+
+/* ARC-Message-Signature through the same parser (RFC 8617 §4.1.2). */
+static const struct sig_case ams_cases[] = {
+	{ "ams_minimal_valid", AMS_HEAD "i=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, NULL },
+	{ "ams_instance_50", AMS_HEAD "i=50; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, NULL },
+	{ "ams_v_ignored", AMS_HEAD "v=9; i=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, NULL },
+	{ "ams_missing_i", AMS_HEAD "a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, "missing required tag i=" },
+	{ "ams_instance_zero", AMS_HEAD "i=0; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, "invalid ARC instance (i=)" },
+	{ "ams_instance_51", AMS_HEAD "i=51; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, "invalid ARC instance (i=)" },
+	{ "ams_instance_empty", AMS_HEAD "i=; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, "invalid ARC instance (i=)" },
+	{ "ams_instance_identity", AMS_HEAD "i=@example.com; a=rsa-sha256; d=example.com; s=sel; h=from; " BH BV, "invalid ARC instance (i=)" },
+	{ "ams_signs_arc_seal", AMS_HEAD "i=1; a=rsa-sha256; d=example.com; s=sel; h=from:ARC-Seal; " BH BV, "ARC-Seal is signed by the AMS (h=)" },
+};
+
+START_TEST(dkim_sig_parse_ams_cases)
+{
+	const struct sig_case *c = &ams_cases[_i];
+	struct dkim_sig sig;
+	int rc = dkim_sig_parse_kind(&sig, c->field, strlen(c->field), DKIM_SIG_KIND_AMS);
+
+	if (c->error == NULL) {
+		ck_assert_msg(rc == 0, "%s: %s", c->name, sig.error);
+		ck_assert_uint_ge(sig.instance, 1);
+		ck_assert_ptr_null(sig.i);
+	} else {
+		ck_assert_msg(rc == -1, "%s parsed", c->name);
+		ck_assert_msg(strcmp(sig.error, c->error) == 0, "%s: %s", c->name, sig.error);
+	}
+	dkim_sig_clear(&sig);
+}
+END_TEST
+
 START_TEST(dkim_sig_parse_reports_fields)
 {
 	const char *f = SIG_HEAD "v=1; a=ed25519-sha256; c=relaxed; d=Example.COM; s=sel;\r\n"
@@ -385,6 +418,7 @@ dkim_sig_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, dkim_sig_parse_cases, 0, (int)ARRAY_LEN(sig_cases));
+	tcase_add_loop_test(tc, dkim_sig_parse_ams_cases, 0, (int)ARRAY_LEN(ams_cases));
 	tcase_add_test(tc, dkim_sig_parse_reports_fields);
 	tcase_add_loop_test(tc, dkim_keyrec_parse_cases, 0, (int)ARRAY_LEN(keyrec_cases));
 	tcase_add_test(tc, dkim_keyrec_pkey_errors);

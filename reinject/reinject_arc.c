@@ -1,0 +1,211 @@
+/*
+ * reinject_arc.c - pipeline stage: validate the ARC chain (RFC 8617 §5.2)
+ * with common/arc while the message streams past, and the arc= clause of
+ * the Authentication-Results field (RFC 8617 §10.1: ptypes header.oldest-pass
+ * and smtp.remote-ip; a comment says why a chain failed).  Mail being signed
+ * is not validated.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authres.h"
+#include "dmarc.h"
+#include "mailaddr.h"
+#include "reinject.h"
+
+/* reinject_arc_begin - a verifier unless the message is to be signed or ARC is off */
+static void
+reinject_arc_begin(struct reinject_msg *m, void **st)
+{
+	const struct reinject_arc_conf *c = &m->conf->arc;
+	struct arc_limits lim;
+
+	/* mail being signed is validated only to be sealed */
+	if ((m->sign && !reinject_arc_seals(m)) || !m->ctx->dns || !c->enable)
+		return;
+	arc_limits_default(&lim);
+	lim.set_limit = (unsigned)c->set_limit;
+	lim.sig_limit = (unsigned)c->signature_limit;
+	lim.dns_query_limit = (unsigned)c->dns_query_limit;
+	lim.hash_size_limit = c->hash_size_limit;
+	*st = arc_verify_new(m->ctx->dns, &lim);
+}
+
+/* reinject_arc_header - one field */
+static void
+reinject_arc_header(void *st, struct reinject_msg *m, struct span name, struct span field)
+{
+	(void)m;
+	(void)name;
+	arc_verify_header(st, field.p, field.len);
+}
+
+/* reinject_arc_eoh - structure check, key lookups */
+static void
+reinject_arc_eoh(void *st, struct reinject_msg *m)
+{
+	(void)m;
+	arc_verify_eoh(st);
+}
+
+/* reinject_arc_body - body bytes into the AMS body hashes */
+static void
+reinject_arc_body(void *st, struct reinject_msg *m, const char *p, size_t len)
+{
+	(void)m;
+	arc_verify_body(st, p, len);
+}
+
+const struct config_enum reinject_arc_seal_names[] = {
+	{ "none", REINJECT_ARC_SEAL_NONE },
+	{ "sign", REINJECT_ARC_SEAL_SIGN },
+	{ "all", REINJECT_ARC_SEAL_ALL },
+	{ NULL, 0 },
+};
+
+/* reinject_arc_seals - does this message get an ARC set (arc_seal) */
+bool
+reinject_arc_seals(const struct reinject_msg *m)
+{
+	int mode = m->conf->arc.seal;
+
+	return mode == REINJECT_ARC_SEAL_ALL || (mode == REINJECT_ARC_SEAL_SIGN && m->sign);
+}
+
+/* reinject_arc_set - record a result */
+static void
+reinject_arc_set(struct reinject_msg *m, enum arc_cv cv, unsigned oldest, const char *why)
+{
+	m->arc.evaluated = true;
+	m->arc.cv = cv;
+	m->arc.oldest_pass = oldest;
+	snprintf(m->arc.reason, sizeof(m->arc.reason), "%s", why);
+}
+
+/* reinject_arc_from - the domain of the first address of the first From field, or "" */
+static void
+reinject_arc_from(const struct reinject_msg *m, char *out, size_t size)
+{
+	struct mailaddr_list l;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		struct span v;
+
+		if (m->hdrs[i].removed || !reinject_msg_field_is(m, i, "From"))
+			continue;
+		v = reinject_msg_field_value(m, i);
+		if (mailaddr_parse_list(v.p, v.len, &l) == 0 && l.count > 0)
+			snprintf(out, size, "%s", l.addr[0].domain);
+		return;
+	}
+}
+
+/* reinject_arc_vouch - which trusted sealer, if any, vouches for the From domain */
+static void
+reinject_arc_vouch(struct reinject_msg *m, const struct arc_result *res)
+{
+	const struct config_list *t = &m->conf->arc.trusted_sealers;
+	unsigned i;
+
+	if (t->count == 0 || res->cv != ARC_CV_PASS)
+		return;
+	reinject_arc_from(m, m->arc.vouch_from, sizeof(m->arc.vouch_from));
+	i = arc_trust_vouch(res, (const char *const *)t->items, m->arc.vouch_from);
+	if (i == 0)
+		return;
+	m->arc.vouch_instance = i;
+	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "%s",
+	    res->set[i - 1].seal_domain);
+}
+
+/* reinject_arc_done - common/arc's verdict */
+static void
+reinject_arc_done(void *arg, const struct arc_result *res)
+{
+	struct reinject_msg *m = arg;
+
+	reinject_arc_set(m, res->cv, res->oldest_pass, res->reason);
+	m->arc.temporary = res->temporary;
+	reinject_arc_vouch(m, res);
+	reinject_pipeline_next(m);
+}
+
+/* reinject_arc_dmarc_override - a trusted sealer's vouch lifts a DMARC failure of its From domain */
+void
+reinject_arc_dmarc_override(const struct reinject_msg *m, struct dmarc_verdict *v)
+{
+	struct dmarc_domain_result *d;
+	size_t n;
+
+	if (m->arc.vouch_instance == 0 || !v->evaluated || v->decisive < 0 ||
+	    v->result != DMARC_RESULT_FAIL || v->disposition == DMARC_DIS_NONE)
+		return;
+	d = &v->domains[v->decisive];
+	if (strcasecmp(d->from_domain, m->arc.vouch_from) != 0)
+		return;
+	v->disposition = d->disposition = DMARC_DIS_NONE;
+	d->override = DMARC_OVERRIDE_TRUSTED_FORWARDER;
+	n = strlen(v->reason);
+	snprintf(v->reason + n, sizeof(v->reason) - n, "; arc=pass, trusted sealer %s (i=%u)",
+	    m->arc.vouch_sealer, m->arc.vouch_instance);
+}
+
+/* reinject_arc_finish - wait for the key lookups */
+static void
+reinject_arc_finish(void *st, struct reinject_msg *m)
+{
+	if (m->raw || arc_verify_finish(st, reinject_arc_done, m) < 0)
+		reinject_pipeline_next(m);
+}
+
+/* reinject_arc_timeout - lookups still pending: the chain cannot pass */
+static void
+reinject_arc_timeout(void *st, struct reinject_msg *m)
+{
+	reinject_arc_set(m, ARC_CV_FAIL, 0, "key lookup timed out");
+	m->arc.temporary = true;
+	/* freed here: that cancels the lookups, and the callback never runs */
+	for (size_t i = 0; i < reinject_nstages; i++)
+		if (m->stage_state[i] == st) {
+			arc_verify_free(st);
+			m->stage_state[i] = NULL;
+		}
+}
+
+/* reinject_arc_free - destroy, cancelling lookups */
+static void
+reinject_arc_free(void *st)
+{
+	arc_verify_free(st);
+}
+
+/* reinject_arc_authres - the arc= clause, if the stage ran */
+void
+reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b)
+{
+	const char *ip = m->xf ? smtp_xforward_addr(m->xf) : NULL;
+	const char *props[5] = { NULL };
+	char oldest[16];
+	size_t n = 0;
+
+	if (!m->arc.evaluated)
+		return;
+	if (m->arc.cv == ARC_CV_PASS) {
+		snprintf(oldest, sizeof(oldest), "%u", m->arc.oldest_pass);
+		props[n++] = "header.oldest-pass";
+		props[n++] = oldest;
+	}
+	if (m->arc.cv != ARC_CV_NONE && ip) {
+		props[n++] = "smtp.remote-ip";
+		props[n++] = ip;
+	}
+	authres_add(b, "arc", arc_cv_str(m->arc.cv),
+	    m->arc.cv == ARC_CV_FAIL ? m->arc.reason : NULL, n ? props : NULL);
+}
+
+const struct reinject_stage reinject_stage_arc = {
+	"arc", reinject_arc_begin, reinject_arc_header, reinject_arc_eoh,
+	reinject_arc_body, reinject_arc_finish, reinject_arc_timeout, reinject_arc_free,
+};
