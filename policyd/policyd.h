@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dns.h"
+#include "prefork.h"
 #include "spf.h"
 
 struct event_base;
@@ -49,7 +50,7 @@ enum policyd_skip_action {
 };
 
 /* Most worker processes (each holds its own result cache and resolver). */
-#define POLICYD_WORKER_LIMIT	64
+#define POLICYD_WORKER_LIMIT	PREFORK_WORKER_LIMIT
 
 struct policyd_config {
 	unsigned refs;			/* not a setting: references held */
@@ -412,7 +413,7 @@ struct dns_resolver *policyd_dns_new(struct event_base *base,
 int policyd_privs_drop(struct policyd_server *s, const struct policyd_config *c);
 
 /* A worker that cannot start (its resolver) exits with this (EX_CONFIG). */
-#define POLICYD_EXIT_CONFIG	78
+#define POLICYD_EXIT_CONFIG	PREFORK_EXIT_CONFIG
 
 /*
  * policyd_master_run - with worker_processes > 1: fork the workers on the bound
