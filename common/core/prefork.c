@@ -188,7 +188,7 @@ static void
 prefork_gone(struct prefork *pf, const struct prefork_proc *p, int st)
 {
 	prefork_slot(pf, p->slot, false);
-	if (pf->stopping || p->slot >= pf->nworkers)
+	if (pf->stopping)
 		return;
 	if (pf->cfg->stop_on_config_exit && WIFEXITED(st) &&
 	    WEXITSTATUS(st) == PREFORK_EXIT_CONFIG) {
@@ -253,16 +253,6 @@ prefork_respawn(struct prefork *pf, long long *wait_ms)
 	return false;
 }
 
-/* prefork_slot_busy - a running worker holds slot */
-static bool
-prefork_slot_busy(const struct prefork *pf, int slot)
-{
-	for (int i = 0; i < PREFORK_PROC_LIMIT; i++)
-		if (pf->proc[i].pid > 0 && pf->proc[i].slot == slot)
-			return true;
-	return false;
-}
-
 /* prefork_replace - a reload's new generation in slots 0 to n - 1; true in a worker */
 static bool
 prefork_replace(struct prefork *pf, int n)
@@ -276,14 +266,11 @@ prefork_replace(struct prefork *pf, int n)
 		prefork_slot(pf, i, false);
 	pf->gen++;
 	pf->nworkers = n;
-	for (int i = 0; i < n; i++) {
-		int slot = i;
-
-		while (slot < PREFORK_WORKER_LIMIT && prefork_slot_busy(pf, slot))
-			slot++;
-		if (slot < PREFORK_WORKER_LIMIT && prefork_spawn(pf, slot))
+	/* the new generation takes slots 0 to n - 1, whatever the draining
+	 * workers hold: a slot is replaced only while below nworkers */
+	for (int i = 0; i < n; i++)
+		if (prefork_spawn(pf, i))
 			return true;
-	}
 	return false;
 }
 
