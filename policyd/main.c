@@ -81,9 +81,10 @@ policyd_args_parse(int argc, char **argv, struct policyd_args *a)
 static void
 policyd_start(struct policyd_server *s, struct event_base *base, bool foreground)
 {
-	if (policyd_listen_open(s, s->config) < 0)
+	if (policyd_privs_owner(s, s->config) < 0 ||
+	    policyd_listen_open(s, s->config) < 0)
 		log_fatal("cannot open the listeners");
-	if (policyd_privs_drop(s, s->config) < 0)
+	if (policyd_privs_drop(s->config) < 0)
 		log_fatal("cannot drop privileges");
 	if (!foreground) {
 		if (daemon(0, 0) < 0)

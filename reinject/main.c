@@ -5,6 +5,7 @@
  *   reinject keygen ...   reinject testkey ...   (DKIM key tools)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,19 +34,36 @@ reinject_usage(void)
 	exit(2);
 }
 
-/* reinject_spool_dir - create the spool directory for user when missing */
+/*
+ * reinject_spool_dir - create the spool directory for user when missing.  An
+ * existing one is left as it is.  The one made here is given to the user
+ * through a descriptor opened without following a link, and only while it
+ * is still root's directory: the parent may be writable by others, who could
+ * swap the new directory for a link between mkdir and the chown.
+ */
 static void
 reinject_spool_dir(const struct reinject_conf *c, const struct passwd *pw)
 {
+	const char *dir = c->spool_directory;
 	struct stat st;
+	int fd;
 
-	if (stat(c->spool_directory, &st) == 0)
+	if (mkdir(dir, 0700) < 0) {
+		if (errno == EEXIST)
+			return;
+		log_fatal("spool_directory %s: %s", dir, strerror(errno));
+	}
+	if (pw == NULL)
 		return;
-	if (mkdir(c->spool_directory, 0700) < 0)
-		log_fatal("spool_directory %s: %s", c->spool_directory, strerror(errno));
-	if (pw && chown(c->spool_directory, pw->pw_uid, pw->pw_gid) < 0)
-		log_fatal("spool_directory %s: chown: %s", c->spool_directory,
-		    strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		log_fatal("spool_directory %s: %s", dir, strerror(errno));
+	if (st.st_uid != geteuid())
+		log_fatal("spool_directory %s: replaced by another owner's directory "
+		    "after it was made; not given to %s", dir, pw->pw_name);
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+		log_fatal("spool_directory %s: chown: %s", dir, strerror(errno));
+	close(fd);
 }
 
 /* reinject_drop - run as the configured user (when started as root) */
