@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -83,9 +84,9 @@ reinject_drop(const struct reinject_conf *c)
 		log_fatal("cannot give up root");
 }
 
-/* reinject_check - -t: load everything a worker would, report, exit */
+/* reinject_check_here - load everything a worker would, with our own ids */
 static int
-reinject_check(const struct reinject_conf *c)
+reinject_check_here(const struct reinject_conf *c)
 {
 	struct buf err;
 	int rc;
@@ -95,7 +96,41 @@ reinject_check(const struct reinject_conf *c)
 	if (rc < 0)
 		fprintf(stderr, "%s", buf_cstr(&err));
 	buf_clear(&err);
+	if (access(c->spool_directory, W_OK | X_OK) < 0 && errno != ENOENT) {
+		fprintf(stderr, "spool_directory %s: %s\n", c->spool_directory,
+		    strerror(errno));
+		rc = -1;
+	}
 	return rc < 0 ? 1 : 0;
+}
+
+/*
+ * reinject_check - -t: load everything a worker would, report, exit.  As
+ * root the check runs in a child that became user first: workers run as
+ * that user, so a key only root can read must fail here as it would there.
+ */
+static int
+reinject_check(const struct reinject_conf *c)
+{
+	struct passwd *pw;
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		return reinject_check_here(c);
+	if ((pw = privs_user(c->user)) == NULL)
+		return 1;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0)
+		_exit(privs_become(pw) < 0 ? 1 : reinject_check_here(c));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
 int
