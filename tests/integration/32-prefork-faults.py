@@ -78,11 +78,14 @@ def kill_one(name, master, current, logtext, reloads):
     rt.ok(rt.wait_for(replaced, WAIT),
           "%s, %d reloads: killed worker %d replaced (%s)" %
           (name, reloads, victim, sorted(workers(master))))
-    text = logtext()
-    m = re.search(r"worker %d \(slot (\d+)\) killed by signal 9; starting another" % victim, text)
-    rt.ok(m is not None, "%s, %d reloads: the death of %d is logged" % (name, reloads, victim))
+    death = r"worker %d \(slot (\d+)\) killed by signal 9; starting another" % victim
+    # the master logs a start after fork() returned: the child may be seen first
+    rt.ok(rt.wait_for(lambda: re.search(death, logtext()), WAIT),
+          "%s, %d reloads: the death of %d is logged" % (name, reloads, victim))
+    m = re.search(death, logtext())
     new = (got.get("pids") or set()) - current
-    started = m and new and re.search(r"worker %d started in slot %s\b" % (min(new), m.group(1)), text)
+    started = m and new and rt.wait_for(lambda: re.search(
+        r"worker %d started in slot %s\b" % (min(new), m.group(1)), logtext()), WAIT)
     rt.ok(bool(started), "%s, %d reloads: the new worker is logged in the same slot" % (name, reloads))
     return got.get("pids") or workers(master)
 
