@@ -123,18 +123,19 @@ reinject_master_run(struct reinject_conf *c, const char *conf_path)
 	struct prefork_config pc = {
 		.ops = &reinject_master_ops, .arg = &ms,
 		.nworkers = c->worker_processes, .death_signal = SIGKILL,
+		.stop_on_config_exit = true,	/* a worker that cannot confine itself */
 	};
-	int slot;
+	int slot, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_info("starting %d workers, downstream %s", c->worker_processes,
 	    c->downstream);
-	if (prefork_run(&pc, &slot) == 1)
+	if ((rc = prefork_run(&pc, &slot)) == 1)
 		_exit(reinject_worker_run(ms.conf));
 	if (ms.conf != c) {
 		reinject_conf_free(ms.conf);
 		free(ms.conf);
 	}
 	log_info("stopped");
-	return 0;
+	return rc < 0 ? 1 : 0;
 }

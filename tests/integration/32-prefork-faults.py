@@ -50,6 +50,39 @@ def workers(master):
         return set()
 
 
+def seccomp_built():
+    """the build confines workers (config_build.h: MAILAUTH_SECCOMP 1)"""
+    try:
+        with open(os.path.join(BUILD, "config_build.h")) as f:
+            return "#define MAILAUTH_SECCOMP 1" in f.read()
+    except OSError:
+        return False
+
+
+def confined(pids):
+    """every pid runs under a seccomp filter (mode 2) with no_new_privs"""
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                st = f.read()
+        except OSError:
+            return False
+        if not re.search(r"^Seccomp:\s+2$", st, re.M) or \
+                not re.search(r"^NoNewPrivs:\s+1$", st, re.M):
+            return False
+    return bool(pids)
+
+
+def check_confined(name, master):
+    if not seccomp_built():
+        print("# SKIP: %s workers' seccomp filter: built without libseccomp" % name)
+        return
+    # a worker confines itself once set up: give it that moment
+    rt.ok(rt.wait_for(lambda: confined(workers(master)), WAIT),
+          "%s: every worker runs under its seccomp filter" % name)
+    rt.ok(not confined([master]), "%s: the master is not confined" % name)
+
+
 def settled(master, old):
     """WORKERS children, none of them in old: the pids, or None"""
     now = workers(master)
@@ -136,6 +169,7 @@ def test_reinject(tmp):
                       "reinject: reload %d: a new generation, the old one gone" % reloads)
                 current = workers(master)
             current = kill_generation("reinject", master, current, r.logtext, reloads)
+            check_confined("reinject", master)
             rt.ok(reinject_serves(sink, "after-kill-%d" % reloads),
                   "reinject, %d reloads: a new session is served by the new workers" % reloads)
         rt.ok(r.alive(), "reinject master still running")
@@ -211,6 +245,7 @@ def test_policyd(tmp):
                        reloads * (WORKERS + 1))
                 current = workers(p.pid)
             current = kill_generation("policyd", p.pid, current, logtext, reloads)
+            check_confined("policyd", p.pid)
             rt.ok(policyd_answers("after-kill-%d" % reloads),
                   "policyd, %d reloads: a request on a new connection is answered" % reloads)
         rt.ok(p.poll() is None, "policyd master still running")
