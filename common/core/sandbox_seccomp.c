@@ -82,15 +82,15 @@ sandbox_conditional(scmp_filter_ctx ctx)
 
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i])) < 0)
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i], 0)) < 0)
 			return -1;
 	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)requests[i])) < 0)
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)requests[i], 0)) < 0)
 			return -1;
 	/* reading a limit (new limit NULL), never setting one */
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
-	    SCMP_A2(SCMP_CMP_EQ, 0));
+	    SCMP_A2(SCMP_CMP_EQ, 0, 0));
 }
 
 /* sandbox_files - open() and openat() for reading only unless
