@@ -45,6 +45,7 @@ struct dns_resolver;
 enum reinject_mode {
 	REINJECT_MODE_VERIFY,	/* verify; sign only mail from InternalHosts */
 	REINJECT_MODE_SIGN,	/* sign everything (submission listener) */
+	REINJECT_MODE_MILTER,	/* milter front-end (reinject_milter.c) */
 };
 
 enum reinject_bare_nl {
@@ -99,6 +100,11 @@ struct reinject_conf {
 	char *dns_resolv_conf;
 	struct config_list dns_forwarders;
 	bool syslog;
+	/* milter front-end (reinject_milter.c) */
+	size_t milter_packet_size_limit;
+	size_t milter_macro_size_limit;
+	int milter_connection_limit;
+	unsigned milter_message_timeout;
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* derived by reinject_conf_load, not keys */
@@ -122,6 +128,7 @@ struct reinject_ctx {
 	struct dkim_table *sign_table;		/* NULL: signing not configured */
 	struct dkim_hostlist *internal;		/* NULL: no InternalHosts */
 	unsigned sessions;
+	unsigned milter_sessions;		/* of sessions, milter connections */
 	bool draining;
 };
 
@@ -348,6 +355,15 @@ void reinject_client_data(struct reinject_client *c, struct reinject_msg *m,
 /* reinject_server_accept - start a session on an accepted socket */
 void reinject_server_accept(struct reinject_ctx *ctx, int fd,
     enum reinject_mode mode, const char *peer);
+
+/* ---- milter front-end (reinject_milter.c, reinject_milter_eom.c) ---- */
+
+/* reinject_milter_accept - start a milter session on an accepted socket */
+void reinject_milter_accept(struct reinject_ctx *ctx, int fd, const char *peer);
+/* reinject_milter_eom - the finished message as milter replies (modifications
+ * and the final reply) appended to out; returns the action for the log */
+const char *reinject_milter_eom(const struct reinject_msg *m, bool leadspc,
+    struct buf *out);
 
 /* ---- per-message log line (reinject_log.c) ---- */
 
