@@ -144,6 +144,7 @@ struct reinject_spool {
 	int error;		/* errno of the first failure, sticky */
 };
 
+/* reinject_spool_init - dir NULL: count the bytes, keep none */
 void reinject_spool_init(struct reinject_spool *sp, const char *dir,
     size_t memory_limit);
 /* reinject_spool_write - append; -1 after a failure (sticky, see error) */

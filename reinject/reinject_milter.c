@@ -49,6 +49,8 @@ struct reinject_milter {
 	char *sender;
 	unsigned nrcpt;
 	bool auth;			/* {auth_authen} non-empty */
+	unsigned char auth_stage;	/* the MACRO stage auth and i came with */
+	unsigned char ident_stage;
 	/* message */
 	struct reinject_msg *msg;
 	bool eoh;
@@ -137,6 +139,9 @@ reinject_milter_msg(struct reinject_milter *s)
 	if (s->msg)
 		return s->msg;
 	m = s->msg = reinject_msg_new(s->ctx);
+	/* the MTA keeps the message: stream it through the stages, spool none */
+	reinject_spool_clear(&m->spool);
+	reinject_spool_init(&m->spool, NULL, 0);
 	m->sender = s->sender ? s->sender : "";
 	m->nrcpt = s->nrcpt;
 	m->xf = &s->xf;
@@ -176,14 +181,34 @@ reinject_milter_on_optneg(struct reinject_milter *s, const struct milter_cmd *c)
 	return 0;
 }
 
+/*
+ * reinject_milter_macro_forget - a stage's new macros replace the values its
+ * last ones set (libmilter keeps one set per stage): a login or queue id
+ * from the previous transaction must not stick to this one
+ */
+static void
+reinject_milter_macro_forget(struct reinject_milter *s, unsigned char stage)
+{
+	if (s->auth_stage == stage)
+		s->auth = false;
+	if (s->ident_stage == stage) {
+		free(s->xf.value[SMTP_XFWD_IDENT]);
+		s->xf.value[SMTP_XFWD_IDENT] = NULL;
+	}
+}
+
 /* reinject_milter_macro_one - one macro into the session's inputs */
 static void
-reinject_milter_macro_one(struct reinject_milter *s, const struct milter_macro *mc)
+reinject_milter_macro_one(struct reinject_milter *s, unsigned char stage,
+    const struct milter_macro *mc)
 {
-	if (milter_macro_name_eq(mc->name, "i"))
+	if (milter_macro_name_eq(mc->name, "i")) {
 		reinject_milter_set(&s->xf.value[SMTP_XFWD_IDENT], mc->value);
-	else if (milter_macro_name_eq(mc->name, "auth_authen"))
+		s->ident_stage = stage;
+	} else if (milter_macro_name_eq(mc->name, "auth_authen")) {
 		s->auth = mc->value.len > 0;
+		s->auth_stage = stage;
+	}
 	else if (milter_macro_name_eq(mc->name, "daemon_name"))
 		reinject_milter_set(&s->daemon, mc->value);
 	else if (milter_macro_name_eq(mc->name, "client_addr") &&
@@ -204,8 +229,9 @@ reinject_milter_on_macro(struct reinject_milter *s, const struct milter_cmd *c)
 			return -1;
 		}
 	}
+	reinject_milter_macro_forget(s, c->u.macro.stage);
 	for (size_t i = 0; i < c->u.macro.n; i++)
-		reinject_milter_macro_one(s, &c->u.macro.v[i]);
+		reinject_milter_macro_one(s, c->u.macro.stage, &c->u.macro.v[i]);
 	return 0;
 }
 
