@@ -77,8 +77,13 @@ ma_assert_no_grep 'INBOUND1: .*signed=' "$MA_TMP/reinject.log" \
 worker=$(pgrep -P "$(ma_bg_pid reinject)" | head -1)
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$worker/status")
 echo "# worker peak RSS after the 20 MiB message: ${hwm} kB"
-[ "$hwm" -lt 65536 ] || ma_fail "worker peak RSS ${hwm} kB: the body was kept"
-ma_ok "the 20 MiB body was streamed (peak RSS ${hwm} kB)"
+if ldd "$REINJECT" | grep -q libasan; then
+	# AddressSanitizer keeps freed memory in quarantine: RSS says nothing
+	echo "# sanitizer build: peak RSS not checked"
+else
+	[ "$hwm" -lt 65536 ] || ma_fail "worker peak RSS ${hwm} kB: the body was kept"
+	ma_ok "the 20 MiB body was streamed (peak RSS ${hwm} kB)"
+fi
 
 "$PY" "$DIR/malformed.py" "$sock" 1048576 || ma_fail "malformed.py"
 ma_assert_grep 'warning: milter unix: packet of length 0' "$MA_TMP/reinject.log" \
