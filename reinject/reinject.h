@@ -23,6 +23,7 @@
 #include "msg.h"
 #include "reinject_dmarc.h"
 #include "smtp.h"
+#include "spf.h"
 
 struct event_base;
 struct bufferevent;
@@ -51,6 +52,12 @@ enum reinject_mode {
 enum reinject_bare_nl {
 	REINJECT_BARE_NL_NORMALIZE,	/* a bare CR or LF becomes CRLF */
 	REINJECT_BARE_NL_REFUSE,	/* 550 5.6.0 at the end of DATA */
+};
+
+enum reinject_milter_spf_mode {
+	REINJECT_MILTER_SPF_NO,		/* SPF only feeds A-R and DMARC */
+	REINJECT_MILTER_SPF_RCPT,	/* a fail refuses each RCPT (550 5.7.23) */
+	REINJECT_MILTER_SPF_DATA,	/* a fail refuses at the end of DATA */
 };
 
 enum reinject_long_line {
@@ -105,6 +112,7 @@ struct reinject_conf {
 	size_t milter_macro_size_limit;
 	int milter_connection_limit;
 	unsigned milter_message_timeout;
+	int milter_spf_reject;		/* enum reinject_milter_spf_mode */
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* derived by reinject_conf_load, not keys */
@@ -361,6 +369,28 @@ void reinject_server_accept(struct reinject_ctx *ctx, int fd,
 
 /* reinject_milter_accept - start a milter session on an accepted socket */
 void reinject_milter_accept(struct reinject_ctx *ctx, int fd, const char *peer);
+/* SPF of one transaction, evaluated from connect/HELO/MAIL FROM. */
+struct reinject_milter_spf {
+	struct spf_eval *eval;
+	bool in_call;		/* inside spf_eval_start: the verdict may come first */
+	bool done;
+	enum spf_result result;
+	char text[600];		/* reply text of a fail */
+	void (*cb)(void *arg);	/* the verdict came after spf_eval_start returned */
+	void *arg;
+};
+
+/* reinject_milter_spf_start - begin for this transaction; cb when done later */
+void reinject_milter_spf_start(struct reinject_milter_spf *sp,
+    struct reinject_ctx *ctx, const struct smtp_xforward *xf,
+    const char *sender, void (*cb)(void *), void *arg);
+/* reinject_milter_spf_clear - cancel and forget */
+void reinject_milter_spf_clear(struct reinject_milter_spf *sp);
+/* reinject_milter_spf_pending - started and not done */
+bool reinject_milter_spf_pending(const struct reinject_milter_spf *sp);
+/* reinject_milter_spf_refuse - a fail: REPLYCODE 550 5.7.23 into out, true */
+bool reinject_milter_spf_refuse(const struct reinject_milter_spf *sp,
+    struct buf *out);
 /* reinject_milter_eom - the finished message as milter replies (modifications
  * and the final reply) appended to out; returns the action for the log */
 const char *reinject_milter_eom(const struct reinject_msg *m, bool leadspc,

@@ -26,6 +26,13 @@ static const struct config_enum reinject_conf_long_line[] = {
 	{ NULL, 0 },
 };
 
+static const struct config_enum reinject_conf_milter_spf[] = {
+	{ "no", REINJECT_MILTER_SPF_NO },
+	{ "rcpt", REINJECT_MILTER_SPF_RCPT },
+	{ "data", REINJECT_MILTER_SPF_DATA },
+	{ NULL, 0 },
+};
+
 static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_LIST("listen", struct reinject_conf, listen, "127.0.0.1:10025 verify",
 	    "address:port (or unix:/path, inet:addr:port) followed by its mode (verify, sign or milter), comma separated"),
@@ -102,6 +109,8 @@ static const struct config_key reinject_conf_keys[] = {
 	    "100", 1, 100000, "concurrent milter connections per worker process; more are closed"),
 	CONFIG_KEY_TIME("milter_message_timeout", struct reinject_conf, milter_message_timeout,
 	    "240s", 1, 3600, "milter: from the first header to the final reply of a message"),
+	CONFIG_KEY_ENUM("milter_spf_reject", struct reinject_conf, milter_spf_reject, "no",
+	    reinject_conf_milter_spf, "milter: refuse an SPF fail at rcpt or at the end of data, or no"),
 	REINJECT_DMARC_CONF_KEYS(struct reinject_conf, dmarc),
 };
 

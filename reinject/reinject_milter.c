@@ -54,9 +54,13 @@ struct reinject_milter {
 	/* message */
 	struct reinject_msg *msg;
 	bool eoh;
-	bool waiting;			/* stages running after EOB */
+	bool waiting;			/* SPF or the stages running: no reads */
 	struct event *msg_timer;	/* milter_message_timeout */
 	struct event *done_ev;		/* answer outside the pipeline's call chain */
+	/* SPF of the transaction (reinject_milter_spf.c) */
+	struct reinject_milter_spf spf;
+	unsigned char spf_wait;		/* RCPT or EOB waiting for it, or 0 */
+	struct event *spf_ev;		/* resume outside the resolver's call chain */
 	struct buf out;
 };
 
@@ -64,6 +68,8 @@ typedef int (*reinject_milter_fn)(struct reinject_milter *,
     const struct milter_cmd *);
 
 static void reinject_milter_free(struct reinject_milter *s);
+static void reinject_milter_read(struct bufferevent *bev, void *arg);
+static void reinject_milter_spf_ready(void *arg);
 
 /* reinject_milter_send - queue the replies built in s->out */
 static void
@@ -110,6 +116,9 @@ static void
 reinject_milter_end_mail(struct reinject_milter *s)
 {
 	reinject_milter_end_msg(s);
+	reinject_milter_spf_clear(&s->spf);
+	s->spf_wait = 0;
+	evtimer_del(s->spf_ev);
 	free(s->sender);
 	s->sender = NULL;
 	s->nrcpt = 0;
@@ -162,10 +171,13 @@ reinject_milter_on_optneg(struct reinject_milter *s, const struct milter_cmd *c)
 
 	w.actions = MILTER_ACT_ADDHDRS | MILTER_ACT_CHGHDRS |
 	    MILTER_ACT_QUARANTINE;
-	w.steps_off = MILTER_P_NORCPT | MILTER_P_NODATA | MILTER_P_NOUNKNOWN;
+	w.steps_off = MILTER_P_NODATA | MILTER_P_NOUNKNOWN;
 	w.no_reply = MILTER_P_NR_CONN | MILTER_P_NR_HELO | MILTER_P_NR_MAIL |
-	    MILTER_P_NR_RCPT | MILTER_P_NR_DATA | MILTER_P_NR_UNKN |
-	    MILTER_P_NR_EOH | MILTER_P_NR_BODY | MILTER_P_NR_HDR;
+	    MILTER_P_NR_DATA | MILTER_P_NR_UNKN | MILTER_P_NR_EOH |
+	    MILTER_P_NR_BODY | MILTER_P_NR_HDR;
+	/* RCPT is answered only when an SPF fail may refuse it */
+	if (s->ctx->conf->milter_spf_reject != REINJECT_MILTER_SPF_RCPT)
+		w.no_reply |= MILTER_P_NR_RCPT;
 	w.flags = MILTER_P_HDR_LEADSPC;
 	w.macros[MILTER_MACROS_CONNECT] = REINJECT_MILTER_MACROS_CONNECT;
 	w.macros[MILTER_MACROS_ENVFROM] = REINJECT_MILTER_MACROS_ENVFROM;
@@ -271,17 +283,55 @@ reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
 		a.len -= 2;
 	}
 	reinject_milter_set(&s->sender, a);
+	reinject_milter_spf_clear(&s->spf);
+	/* as policyd after permit_mynetworks and permit_sasl_authenticated:
+	 * our own users' mail is signed, never refused for SPF */
+	if (s->ctx->conf->milter_spf_reject != REINJECT_MILTER_SPF_NO &&
+	    !s->auth && !reinject_milter_internal(s))
+		reinject_milter_spf_start(&s->spf, s->ctx, &s->xf, s->sender,
+		    reinject_milter_spf_ready, s);
 	reinject_milter_step_reply(s, MILTER_CMD_MAIL);
 	return 0;
 }
 
-/* reinject_milter_on_step - RCPT, DATA, UNKNOWN: counted or ignored */
+/* reinject_milter_wait - no more commands until SPF answered */
+static void
+reinject_milter_wait(struct reinject_milter *s, unsigned char what)
+{
+	s->spf_wait = what;
+	s->waiting = true;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* reinject_milter_rcpt_reply - RCPT: refused for an SPF fail, else CONTINUE */
+static void
+reinject_milter_rcpt_reply(struct reinject_milter *s)
+{
+	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_RCPT &&
+	    reinject_milter_spf_refuse(&s->spf, &s->out)) {
+		log_info("%s: spf fail: RCPT refused: %s", s->xf.value[SMTP_XFWD_IDENT] ?
+		    s->xf.value[SMTP_XFWD_IDENT] : "NOQUEUE", s->spf.text);
+		reinject_milter_send(s);
+		return;
+	}
+	reinject_milter_step_reply(s, MILTER_CMD_RCPT);
+}
+
+/* reinject_milter_on_step - RCPT (counted; may wait for SPF), DATA, UNKNOWN */
 static int
 reinject_milter_on_step(struct reinject_milter *s, const struct milter_cmd *c)
 {
-	if (c->code == MILTER_CMD_RCPT)
-		s->nrcpt++;
-	reinject_milter_step_reply(s, c->code);
+	if (c->code != MILTER_CMD_RCPT) {
+		reinject_milter_step_reply(s, c->code);
+		return 0;
+	}
+	s->nrcpt++;
+	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_RCPT &&
+	    reinject_milter_spf_pending(&s->spf)) {
+		reinject_milter_wait(s, MILTER_CMD_RCPT);
+		return 0;
+	}
+	reinject_milter_rcpt_reply(s);
 	return 0;
 }
 
@@ -358,8 +408,6 @@ reinject_milter_final(struct reinject_milter *s)
 	bufferevent_enable(s->bev, EV_READ);
 }
 
-static void reinject_milter_read(struct bufferevent *bev, void *arg);
-
 /* reinject_milter_answer - answer, then go on with what the MTA sent since */
 static void
 reinject_milter_answer(evutil_socket_t fd, short ev, void *arg)
@@ -384,27 +432,82 @@ reinject_milter_stages_done(struct reinject_msg *m, void *arg)
 	evtimer_add(s->done_ev, &now);
 }
 
-/* reinject_milter_on_eob - end of message: finish the stages, then answer */
-static int
-reinject_milter_on_eob(struct reinject_milter *s, const struct milter_cmd *c)
+/* reinject_milter_spf_refused - end of DATA: refuse an SPF fail; true if so */
+static bool
+reinject_milter_spf_refused(struct reinject_milter *s)
 {
-	struct reinject_msg *m;
+	if (s->ctx->conf->milter_spf_reject != REINJECT_MILTER_SPF_DATA ||
+	    !s->spf.done || s->spf.result != SPF_RESULT_FAIL)
+		return false;
+	reinject_msg_reject(s->msg, 550, "5.7.23", s->spf.text);
+	return true;
+}
 
-	if (c->u.body.len)
-		reinject_milter_on_body(s, c);
-	reinject_milter_eoh_line(s);
-	m = s->msg;
+/* reinject_milter_eob_finish - SPF known: refuse, or finish the stages */
+static void
+reinject_milter_eob_finish(struct reinject_milter *s)
+{
+	struct reinject_msg *m = s->msg;
+
 	if (reinject_msg_end(m) < 0 || m->spool.error)
 		m->tempfail = "Insufficient system storage: spool write failed";
-	if (m->tempfail || m->action != REINJECT_ACTION_RELAY) {
+	if (reinject_milter_spf_refused(s) || m->tempfail ||
+	    m->action != REINJECT_ACTION_RELAY) {
 		reinject_milter_final(s);
-		return 0;
+		return;
 	}
 	/* no more commands until we answered: the MTA sends none either */
 	s->waiting = true;
 	bufferevent_disable(s->bev, EV_READ);
 	reinject_pipeline_run(m, reinject_milter_stages_done, s);
+}
+
+/* reinject_milter_on_eob - end of message: SPF, the stages, then answer */
+static int
+reinject_milter_on_eob(struct reinject_milter *s, const struct milter_cmd *c)
+{
+	if (c->u.body.len)
+		reinject_milter_on_body(s, c);
+	reinject_milter_eoh_line(s);
+	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_DATA &&
+	    reinject_milter_spf_pending(&s->spf)) {
+		reinject_milter_wait(s, MILTER_CMD_EOB);
+		return 0;
+	}
+	reinject_milter_eob_finish(s);
 	return 0;
+}
+
+/* reinject_milter_spf_resume - SPF answered what RCPT or EOB waited for */
+static void
+reinject_milter_spf_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	struct reinject_milter *s = arg;
+	unsigned char what = s->spf_wait;
+
+	(void)fd;
+	(void)ev;
+	s->spf_wait = 0;
+	s->waiting = false;
+	if (what == MILTER_CMD_RCPT)
+		reinject_milter_rcpt_reply(s);
+	else if (what == MILTER_CMD_EOB)
+		reinject_milter_eob_finish(s);
+	if (s->waiting)
+		return;		/* the stages run now */
+	bufferevent_enable(s->bev, EV_READ);
+	reinject_milter_read(s->bev, s);	/* may free s */
+}
+
+/* reinject_milter_spf_ready - SPF verdict: resume from the loop if waiting */
+static void
+reinject_milter_spf_ready(void *arg)
+{
+	struct reinject_milter *s = arg;
+	struct timeval now = { 0, 0 };
+
+	if (s->spf_wait)
+		evtimer_add(s->spf_ev, &now);
 }
 
 /* reinject_milter_on_abort - the MTA abandoned the message; no reply */
@@ -559,6 +662,8 @@ reinject_milter_expired(evutil_socket_t fd, short ev, void *arg)
 		reinject_milter_free(s);	/* the MTA's default action applies */
 		return;
 	}
+	s->spf_wait = 0;	/* an EOB waiting for SPF is answered here */
+	evtimer_del(s->spf_ev);
 	s->msg->tempfail = "Message checks not done in time";
 	s->msg->code = 451;
 	snprintf(s->msg->enh, sizeof(s->msg->enh), "4.4.3");
@@ -575,6 +680,7 @@ reinject_milter_free(struct reinject_milter *s)
 	free(s->daemon);
 	event_free(s->msg_timer);
 	event_free(s->done_ev);
+	event_free(s->spf_ev);
 	bufferevent_free(s->bev);
 	buf_clear(&s->out);
 	s->ctx->sessions--;
@@ -605,6 +711,7 @@ reinject_milter_accept(struct reinject_ctx *ctx, int fd, const char *peer)
 	buf_init(&s->out, ctx->conf->header_size_limit + 512 * 1024);
 	s->msg_timer = evtimer_new(ctx->base, reinject_milter_expired, s);
 	s->done_ev = evtimer_new(ctx->base, reinject_milter_answer, s);
+	s->spf_ev = evtimer_new(ctx->base, reinject_milter_spf_resume, s);
 	s->bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(s->bev, reinject_milter_read, NULL,
 	    reinject_milter_event, s);

@@ -8,7 +8,10 @@
 #  2. messages.lua: macros, a message aborted mid-body, several messages on
 #     one connection, {auth_authen} signs, inbound gets A-R inserted and the
 #     forged one deleted, a 20 MiB body in 64 KiB chunks;
-#  3. malformed.py: length 0, length over the limit, unknown command, broken
+#  3. spf.lua: SPF evaluated in the milter from connect/HELO/MAIL FROM; a
+#     fail refused with 550 5.7.23 (RFC 7372) at RCPT (milter_spf_reject =
+#     rcpt) or at the end of DATA (= data, a second instance); a pass not;
+#  4. malformed.py: length 0, length over the limit, unknown command, broken
 #     layouts, an oversized macro and a command before negotiation close the
 #     connection without a reply; the listener keeps serving.
 # DNS from a private unbound on 20790-20799.  Worker peak RSS after the
@@ -56,11 +59,17 @@ internal_hosts = 192.0.2.99
 dns_forwarders = 127.0.0.1@${dnsport##*$'\n'}
 milter_packet_size_limit = 1m
 milter_macro_size_limit = 4k
+milter_spf_reject = rcpt
 EOF2
+sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter2.sock milter|" \
+	-e 's/^milter_spf_reject = .*/milter_spf_reject = data/' \
+	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject2.conf"
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_ok "reinject -t accepts a milter listener on a UNIX socket"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
 ma_wait_for 10 test -S "$sock" || ma_fail "no socket at $sock"
+ma_bg reinject2 "$REINJECT" -c "$MA_TMP/reinject2.conf" -e
+ma_wait_for 10 test -S "$MA_TMP/milter2.sock" || ma_fail "no socket at $MA_TMP/milter2.sock"
 
 miltertest -D socket="unix:$sock" -s "$DIR/negotiate.lua" ||
 	ma_fail "negotiate.lua"
@@ -85,8 +94,19 @@ else
 	ma_ok "the 20 MiB body was streamed (peak RSS ${hwm} kB)"
 fi
 
+miltertest -D socket="unix:$sock" -D mode=rcpt -s "$DIR/spf.lua" || ma_fail "spf.lua (rcpt)"
+ma_assert_grep 'SPFFAIL1: spf fail: RCPT refused: SPF validation failed for example.org' \
+	"$MA_TMP/reinject.log" "RCPT refusal logged with the domain"
+miltertest -D socket="unix:$MA_TMP/milter2.sock" -D mode=data -s "$DIR/spf.lua" ||
+	ma_fail "spf.lua (data)"
+ma_wait_grep 5 'SPFFAIL1: from=<bob@example.org>, .*action=rejected, reason=SPF validation failed for example.org' \
+	"$MA_TMP/reinject2.log" "end-of-DATA refusal logged"
+ma_assert_grep 'SPFPASS1: from=<bob@example.org>, nrcpt=1, .*spf=pass, action=accepted' \
+	"$MA_TMP/reinject2.log" "SPF pass accepted, its recipient counted"
+
 "$PY" "$DIR/malformed.py" "$sock" 1048576 || ma_fail "malformed.py"
 ma_assert_grep 'warning: milter unix: packet of length 0' "$MA_TMP/reinject.log" \
 	"length 0 logged"
-ma_assert_no_grep 'Sanitizer|runtime error|panic' "$MA_TMP/reinject.log" \
+cat "$MA_TMP/reinject.log" "$MA_TMP/reinject2.log" >"$MA_TMP/all.log"
+ma_assert_no_grep 'Sanitizer|runtime error|panic' "$MA_TMP/all.log" \
 	"no sanitizer report, no panic"

@@ -16,7 +16,10 @@
 #     (non_smtpd_milters: Postfix presents it as localhost[127.0.0.1], which
 #     internal_hosts lists by default) are signed; dkimpy and Mail::DKIM
 #     verify the delivered copies;
-#  5. the milter stopped: Postfix tempfails (451), nothing accepted unchecked.
+#  5. milter_spf_reject = rcpt: an SPF fail gets 550 5.7.23 (RFC 7372) at
+#     RCPT; the internal and authenticated submissions above (whose SPF
+#     would fail) were not refused;
+#  6. the milter stopped: Postfix tempfails (451), nothing accepted unchecked.
 # Ports: 20930-20939 DNS, 20940 smtpd, 20941 sink.
 
 . "$(dirname "$0")/lib.sh"
@@ -79,6 +82,7 @@ sign_key_file = $key
 internal_hosts = 192.0.2.99, 127.0.0.1
 dmarc_reject_action = reject
 dmarc_quarantine_action = hold
+milter_spf_reject = rcpt
 EOF
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
@@ -165,7 +169,7 @@ ma_ok "inbound: A-R with dkim=pass spf=pass dmarc=pass on top, both forged A-R d
 
 # --- 2. p=reject spoof: 550 at end of DATA -------------------------------------------------
 before=$(ma_sink_count sink)
-ma_swaks "$MA_TMP/rej.txt" --from x@reject.example --to b@example.net \
+ma_swaks "$MA_TMP/rej.txt" --from x@nospf.example --to b@example.net \
 	--helo spoof.example --xclient-addr 203.0.113.9 \
 	--header "From: CEO <ceo@reject.example>" --header "Subject: spoof reject" \
 	--body "pay now" && ma_fail "p=reject spoof accepted"
@@ -175,7 +179,7 @@ ma_postfix_queue_empty pf || ma_fail "refused message queued: $(ma_postqueue pf 
 ma_ok "nothing queued for the refused message"
 
 # --- 3. p=quarantine spoof: hold ------------------------------------------------------------
-ma_swaks "$MA_TMP/quar.txt" --from x@quar.example --to b@example.net \
+ma_swaks "$MA_TMP/quar.txt" --from x@nospf.example --to b@example.net \
 	--helo spoof.example --xclient-addr 203.0.113.9 \
 	--header "From: <news@quar.example>" --header "Subject: spoof quarantine" \
 	--body "held" || ma_fail "quarantine spoof not accepted"
@@ -210,7 +214,16 @@ ma_assert_grep '^DKIM-Signature: ' "$f" "sendmail(1) submission signed (non_smtp
 verify_both "$f" || ma_fail "delivered sendmail(1) copy does not verify: $(cat "$f")"
 ma_ok "dkimpy and Mail::DKIM verify the sendmail(1) submission"
 
-# --- 5. milter down: tempfail ---------------------------------------------------------------------
+# --- 5. SPF fail at RCPT --------------------------------------------------------------------------
+ma_swaks "$MA_TMP/spf.txt" --from bob@example.org --to b@example.net \
+	--helo spoof.example --xclient-addr 203.0.113.9 \
+	--header "Subject: spf fail" --body "x" && ma_fail "SPF fail accepted"
+ma_assert_grep '<\*\* +550 5\.7\.23 SPF validation failed for example\.org' "$MA_TMP/spf.txt" \
+	"SPF fail refused at RCPT with 550 5.7.23"
+ma_assert_grep 'RCPT TO:<b@example.net>' "$MA_TMP/spf.txt" "the refusal answered RCPT"
+ma_assert_no_grep '^ *-> DATA' "$MA_TMP/spf.txt" "no DATA after the refused RCPT"
+
+# --- 6. milter down: tempfail ---------------------------------------------------------------------
 ma_bg_stop reinject
 ma_swaks "$MA_TMP/down.txt" --from bob@example.org --to b@example.net \
 	--helo mail.example.org --xclient-addr 198.51.100.7 \
