@@ -9,6 +9,9 @@
 #     Postfix), the foreign A-R between them stays;
 #  2. a spoofed From of a p=reject domain (dmarc_reject_action = reject) is
 #     refused with 550 5.7.1 at the end of DATA and nothing is queued;
+#     a forged Received-SPF pass on top does not help: Postfix does not show
+#     milters its own Received field, so nothing in the header marks what
+#     this hop wrote and milter mode never trusts a header SPF result;
 #  3. a p=quarantine spoof (dmarc_quarantine_action = hold) is quarantined:
 #     postqueue -p shows it on hold ('!');
 #  4. a SASL-authenticated submission (XCLIENT LOGIN, which Postfix hands to
@@ -52,6 +55,7 @@ echo "$txt" >"$MA_TMP/sel.txt"
 {
 	echo '_dmarc.reject.example. TXT "v=DMARC1; p=reject"'
 	echo 'reject.example. TXT "v=spf1 -all"'
+	echo '_dmarc.nospf.example. TXT "v=DMARC1; p=reject"'
 	echo '_dmarc.quar.example. TXT "v=DMARC1; p=quarantine"'
 	echo 'quar.example. TXT "v=spf1 -all"'
 	echo '_dmarc.example.org. TXT "v=DMARC1; p=reject"'
@@ -177,6 +181,17 @@ ma_assert_grep '<\*\* +550 5\.7\.1 .*reject\.example' "$MA_TMP/rej.txt" \
 	"p=reject spoof refused with 550 5.7.1 at the end of DATA"
 ma_postfix_queue_empty pf || ma_fail "refused message queued: $(ma_postqueue pf -p)"
 ma_ok "nothing queued for the refused message"
+
+printf '%s\r\n' \
+	"Received-SPF: pass (forged) client-ip=203.0.113.9; envelope-from=x@nospf.example; helo=spoof.example;" \
+	"Authentication-Results: $AUTHSERV; spf=pass smtp.mailfrom=x@nospf.example" \
+	"From: CEO <ceo@nospf.example>" "To: b@example.net" "Subject: forged spf" "" "pay" \
+	>"$MA_TMP/forged.eml"
+ma_swaks "$MA_TMP/forged.txt" --from x@nospf.example --to b@example.net \
+	--helo spoof.example --xclient-addr 203.0.113.9 --data "$MA_TMP/forged.eml" &&
+	ma_fail "a forged Received-SPF made a p=reject spoof pass"
+ma_assert_grep '<\*\* +550 5\.7\.1 .*nospf\.example' "$MA_TMP/forged.txt" \
+	"forged Received-SPF / A-R spf=pass on top: still 550 5.7.1"
 
 # --- 3. p=quarantine spoof: hold ------------------------------------------------------------
 ma_swaks "$MA_TMP/quar.txt" --from x@nospf.example --to b@example.net \
