@@ -11,7 +11,11 @@
 #  3. spf.lua: SPF evaluated in the milter from connect/HELO/MAIL FROM; a
 #     fail refused with 550 5.7.23 (RFC 7372) at RCPT (milter_spf_reject =
 #     rcpt) or at the end of DATA (= data, a second instance); a pass not;
-#  4. malformed.py: length 0, length over the limit, unknown command, broken
+#  4. timeout.lua: milter_message_timeout (2s on the second instance) closes a
+#     message whose end does not come; limit.py: milter_connection_limit (1
+#     on a third instance) closes a connection over it at once;
+#  5. SIGHUP: the master reloads, the UNIX socket stays, messages flow;
+#  6. malformed.py: length 0, length over the limit, unknown command, broken
 #     layouts, an oversized macro and a command before negotiation close the
 #     connection without a reply; the listener keeps serving.
 # DNS from a private unbound on 20790-20799.  Worker peak RSS after the
@@ -64,12 +68,18 @@ EOF2
 sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter2.sock milter|" \
 	-e 's/^milter_spf_reject = .*/milter_spf_reject = data/' \
 	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject2.conf"
+echo "milter_message_timeout = 2s" >>"$MA_TMP/reinject2.conf"
+sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter3.sock milter|" \
+	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject3.conf"
+echo "milter_connection_limit = 1" >>"$MA_TMP/reinject3.conf"
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_ok "reinject -t accepts a milter listener on a UNIX socket"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
 ma_wait_for 10 test -S "$sock" || ma_fail "no socket at $sock"
 ma_bg reinject2 "$REINJECT" -c "$MA_TMP/reinject2.conf" -e
 ma_wait_for 10 test -S "$MA_TMP/milter2.sock" || ma_fail "no socket at $MA_TMP/milter2.sock"
+ma_bg reinject3 "$REINJECT" -c "$MA_TMP/reinject3.conf" -e
+ma_wait_for 10 test -S "$MA_TMP/milter3.sock" || ma_fail "no socket at $MA_TMP/milter3.sock"
 
 miltertest -D socket="unix:$sock" -s "$DIR/negotiate.lua" ||
 	ma_fail "negotiate.lua"
@@ -104,9 +114,27 @@ ma_wait_grep 5 'SPFFAIL1: from=<bob@example.org>, .*action=rejected, reason=SPF 
 ma_assert_grep 'SPFPASS1: from=<bob@example.org>, nrcpt=1, .*spf=pass, action=accepted' \
 	"$MA_TMP/reinject2.log" "SPF pass accepted, its recipient counted"
 
+out=$(miltertest -D socket="unix:$MA_TMP/milter2.sock" -s "$DIR/timeout.lua" 2>&1) &&
+	ma_fail "timeout.lua: the connection stayed open: $out"
+case $out in *ANSWERED*) ma_fail "timeout.lua: $out" ;; esac
+ma_ok "milter_message_timeout closes a message that does not end"
+ma_assert_grep 'warning: milter unix: message not done within milter_message_timeout \(2 s\)' \
+	"$MA_TMP/reinject2.log" "milter_message_timeout logged"
+"$PY" "$DIR/limit.py" "$MA_TMP/milter3.sock" || ma_fail "limit.py"
+ma_assert_grep 'milter_connection_limit \(1\) reached' "$MA_TMP/reinject3.log" \
+	"milter_connection_limit logged"
+
+kill -HUP "$(ma_bg_pid reinject)"
+ma_wait_grep 10 'reloaded .*reinject.conf: 1 workers started' "$MA_TMP/reinject.log" "SIGHUP: reloaded, new worker started"
+sleep 1
+test -S "$sock" || ma_fail "socket gone after SIGHUP"
+miltertest -D socket="unix:$sock" -s "$DIR/negotiate.lua" >/dev/null ||
+	ma_fail "negotiate.lua after SIGHUP"
+ma_ok "after SIGHUP the UNIX socket still serves"
+
 "$PY" "$DIR/malformed.py" "$sock" 1048576 || ma_fail "malformed.py"
 ma_assert_grep 'warning: milter unix: packet of length 0' "$MA_TMP/reinject.log" \
 	"length 0 logged"
-cat "$MA_TMP/reinject.log" "$MA_TMP/reinject2.log" >"$MA_TMP/all.log"
+cat "$MA_TMP"/reinject*.log >"$MA_TMP/all.log"
 ma_assert_no_grep 'Sanitizer|runtime error|panic' "$MA_TMP/all.log" \
 	"no sanitizer report, no panic"
