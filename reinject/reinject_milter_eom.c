@@ -14,7 +14,10 @@
  *                       prepended: INSHEADER at 0, 1, ... so they end up on
  *                       top in the order the SMTP listeners write them;
  *                       a hold mark (X-Mailauth-DMARC: hold) also QUARANTINE
- *                       (Postfix: the hold queue); then CONTINUE.
+ *                       (Postfix: the hold queue); so does a redirect mark,
+ *                       as Postfix's header_checks never see fields a
+ *                       milter adds and nothing else would act on it: held
+ *                       for review rather than delivered; then CONTINUE.
  */
 #include <stdio.h>
 #include <string.h>
@@ -66,14 +69,16 @@ reinject_milter_eom_field_end(const char *p, size_t len)
 	return len;
 }
 
-/* reinject_milter_eom_is_hold - the field marks the message for the hold queue */
+/* reinject_milter_eom_is_hold - the field marks the message for hold (or redirect) */
 static bool
 reinject_milter_eom_is_hold(struct span name, struct span value)
 {
 	struct span v = span_trim(value);
 
-	return span_eq_ci(name, REINJECT_DMARC_FIELD) && v.len >= 4 &&
-	    ascii_mem_eq_ci(v.p, "hold", 4);
+	if (!span_eq_ci(name, REINJECT_DMARC_FIELD))
+		return false;
+	return (v.len >= 4 && ascii_mem_eq_ci(v.p, "hold", 4)) ||
+	    (v.len >= 8 && ascii_mem_eq_ci(v.p, "redirect", 8));
 }
 
 /*
@@ -134,7 +139,7 @@ reinject_milter_eom(const struct reinject_msg *m, bool leadspc, struct buf *out)
 	}
 	reinject_milter_eom_deletes(m, out);
 	if (reinject_milter_eom_inserts(m, leadspc, out)) {
-		milter_reply_quarantine(out, "DMARC policy (dmarc_*_action = hold)");
+		milter_reply_quarantine(out, "DMARC policy (dmarc_*_action = hold or redirect)");
 		milter_reply_simple(out, MILTER_REPLY_CONTINUE);
 		return "held";
 	}

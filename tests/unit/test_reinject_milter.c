@@ -116,6 +116,20 @@ START_TEST(milter_eom_hold_mark_quarantines)
 }
 END_TEST
 
+START_TEST(milter_eom_redirect_mark_quarantines_too)
+{
+	struct reinject_msg *m = msg(lines_ar);
+	struct buf b;
+	static const char f[] = "X-Mailauth-DMARC: redirect (dmarc=fail p=reject)\r\n";
+
+	reinject_msg_prepend(m, f, strlen(f));
+	buf_init(&b, 65536);
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "held");
+	buf_clear(&b);
+	done(m);
+}
+END_TEST
+
 START_TEST(milter_eom_final_replies)
 {
 	struct reinject_msg *m = msg(lines_ar);
@@ -164,6 +178,7 @@ reinject_milter_suite(void)
 
 	tcase_add_test(tc, milter_eom_deletes_by_name_index_highest_first_then_inserts_on_top);
 	tcase_add_test(tc, milter_eom_hold_mark_quarantines);
+	tcase_add_test(tc, milter_eom_redirect_mark_quarantines_too);
 	tcase_add_test(tc, milter_eom_final_replies);
 	suite_add_tcase(s, tc);
 	return s;
