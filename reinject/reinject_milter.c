@@ -133,7 +133,8 @@ reinject_milter_internal(const struct reinject_milter *s)
 {
 	const char *addr = s->xf.value[SMTP_XFWD_ADDR];
 
-	return s->ctx->internal && addr &&
+	/* no address (a local submission of unknown family): the name alone */
+	return s->ctx->internal &&
 	    dkim_table_host_match_text(s->ctx->internal,
 	    s->xf.value[SMTP_XFWD_NAME], addr);
 }
@@ -247,16 +248,24 @@ reinject_milter_on_macro(struct reinject_milter *s, const struct milter_cmd *c)
 	return 0;
 }
 
-/* reinject_milter_on_connect - client name and address */
+/* reinject_milter_on_connect - client name and address; without an inet
+ * address, the {client_addr} the connect macros (sent just before) gave */
 static int
 reinject_milter_on_connect(struct reinject_milter *s, const struct milter_cmd *c)
 {
+	char *macro_addr = s->xf.value[SMTP_XFWD_ADDR];
+
+	s->xf.value[SMTP_XFWD_ADDR] = NULL;
 	smtp_xforward_clear(&s->xf);
 	reinject_milter_end_mail(s);
 	reinject_milter_set(&s->xf.value[SMTP_XFWD_NAME], c->u.connect.hostname);
-	if (c->u.connect.family == '4' || c->u.connect.family == '6')
+	if (c->u.connect.family == '4' || c->u.connect.family == '6') {
 		reinject_milter_set(&s->xf.value[SMTP_XFWD_ADDR],
 		    c->u.connect.address);
+		free(macro_addr);
+	} else {
+		s->xf.value[SMTP_XFWD_ADDR] = macro_addr;
+	}
 	reinject_milter_step_reply(s, MILTER_CMD_CONNECT);
 	return 0;
 }

@@ -1,8 +1,8 @@
 -- messages.lua - one connection carrying several messages the way sendmail's
 -- client sends them: macros per stage, a message aborted in the middle of
 -- its body, a SASL-authenticated message (signed), an inbound one
--- (Authentication-Results, forged field deleted) and a 20 MiB body in
--- 64 KiB chunks.  Globals from -D: socket, authserv (our authserv-id).
+-- (Authentication-Results, forged field deleted), a 20 MiB body in
+-- 64 KiB chunks, and a local submission of unknown address family.  Globals from -D: socket, authserv (our authserv-id).
 mt.set_timeout(60)
 
 local function check(r, what)
@@ -85,4 +85,19 @@ for i = 1, 320 do
 end
 final(conn, "20 MiB")
 print("ok - 20 MiB body accepted")
+mt.disconnect(conn)
+
+-- 5. a local submission (unknown address family): {client_addr} from the
+-- connect macros, listed in internal_hosts, so it is signed
+conn = mt.connect(socket)
+check(mt.macro(conn, SMFIC_CONNECT, "{client_addr}", "192.0.2.99"), "macro")
+check(mt.conninfo(conn, "localhost", "unspec"), "conninfo")
+envelope(conn, "LOCAL1", nil)
+check(mt.eoh(conn), "eoh")
+check(mt.bodystring(conn, "local\r\n"), "body")
+final(conn, "local")
+if not mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature") then
+	error("local submission with an internal {client_addr} not signed")
+end
+print("ok - unknown family: {client_addr} from the macros, internal, signed")
 mt.disconnect(conn)
