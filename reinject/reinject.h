@@ -113,6 +113,7 @@ struct reinject_conf {
 	int milter_connection_limit;
 	unsigned milter_message_timeout;
 	int milter_spf_reject;		/* enum reinject_milter_spf_mode */
+	bool milter_spf_temperror_tempfail;
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* derived by reinject_conf_load, not keys */
@@ -375,7 +376,8 @@ struct reinject_milter_spf {
 	bool in_call;		/* inside spf_eval_start: the verdict may come first */
 	bool done;
 	enum spf_result result;
-	char text[600];		/* reply text of a fail */
+	bool temperror_tempfail;	/* a temperror is refused with 451 4.7.24 */
+	char text[600];		/* reply text of a fail or temperror */
 	void (*cb)(void *arg);	/* the verdict came after spf_eval_start returned */
 	void *arg;
 };
@@ -388,7 +390,11 @@ void reinject_milter_spf_start(struct reinject_milter_spf *sp,
 void reinject_milter_spf_clear(struct reinject_milter_spf *sp);
 /* reinject_milter_spf_pending - started and not done */
 bool reinject_milter_spf_pending(const struct reinject_milter_spf *sp);
-/* reinject_milter_spf_refuse - a fail: REPLYCODE 550 5.7.23 into out, true */
+/* reinject_milter_spf_refusal - a fail: 550 5.7.23; a temperror when so
+ * configured: 451 4.7.24 (RFC 7372 §3.2); else 0 */
+int reinject_milter_spf_refusal(const struct reinject_milter_spf *sp,
+    const char **enh);
+/* reinject_milter_spf_refuse - the refusal as a REPLYCODE into out; true if any */
 bool reinject_milter_spf_refuse(const struct reinject_milter_spf *sp,
     struct buf *out);
 /* reinject_milter_eom - the finished message as milter replies (modifications

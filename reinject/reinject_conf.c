@@ -111,6 +111,9 @@ static const struct config_key reinject_conf_keys[] = {
 	    "240s", 1, 3600, "milter: from the first header to the final reply of a message"),
 	CONFIG_KEY_ENUM("milter_spf_reject", struct reinject_conf, milter_spf_reject, "no",
 	    reinject_conf_milter_spf, "milter: refuse an SPF fail at rcpt or at the end of data, or no"),
+	CONFIG_KEY_BOOL("milter_spf_temperror_tempfail", struct reinject_conf,
+	    milter_spf_temperror_tempfail, "no",
+	    "milter: with milter_spf_reject, answer an SPF temperror with 451 4.7.24"),
 	REINJECT_DMARC_CONF_KEYS(struct reinject_conf, dmarc),
 };
 

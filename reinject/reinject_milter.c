@@ -318,8 +318,9 @@ reinject_milter_rcpt_reply(struct reinject_milter *s)
 {
 	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_RCPT &&
 	    reinject_milter_spf_refuse(&s->spf, &s->out)) {
-		log_info("%s: spf fail: RCPT refused: %s", s->xf.value[SMTP_XFWD_IDENT] ?
-		    s->xf.value[SMTP_XFWD_IDENT] : "NOQUEUE", s->spf.text);
+		log_info("%s: spf %s: RCPT refused: %s", s->xf.value[SMTP_XFWD_IDENT] ?
+		    s->xf.value[SMTP_XFWD_IDENT] : "NOQUEUE",
+		    spf_result_str(s->spf.result), s->spf.text);
 		reinject_milter_send(s);
 		return;
 	}
@@ -441,14 +442,23 @@ reinject_milter_stages_done(struct reinject_msg *m, void *arg)
 	evtimer_add(s->done_ev, &now);
 }
 
-/* reinject_milter_spf_refused - end of DATA: refuse an SPF fail; true if so */
+/* reinject_milter_spf_refused - end of DATA: refuse for SPF; true if so */
 static bool
 reinject_milter_spf_refused(struct reinject_milter *s)
 {
+	const char *enh = "";
+	int code;
+
 	if (s->ctx->conf->milter_spf_reject != REINJECT_MILTER_SPF_DATA ||
-	    !s->spf.done || s->spf.result != SPF_RESULT_FAIL)
+	    (code = reinject_milter_spf_refusal(&s->spf, &enh)) == 0)
 		return false;
-	reinject_msg_reject(s->msg, 550, "5.7.23", s->spf.text);
+	if (code >= 500) {
+		reinject_msg_reject(s->msg, code, enh, s->spf.text);
+		return true;
+	}
+	s->msg->tempfail = s->spf.text;
+	s->msg->code = code;
+	snprintf(s->msg->enh, sizeof(s->msg->enh), "%s", enh);
 	return true;
 }
 

@@ -5,10 +5,12 @@
  *
  * The evaluation starts at MAIL FROM and runs while the MTA sends the rest;
  * with milter_spf_reject = rcpt the first RCPT waits for it, with data the
- * end of the message does.  Only a "fail" is refused, with the RFC 7372 §3.2
+ * end of the message does.  A "fail" is refused, with the RFC 7372 §3.2
  * code 550 5.7.23 ("SPF validation failed") and the record's explanation
- * (RFC 7208 §6.2) when it has one; every other result is left to the
- * Authentication-Results field and DMARC.
+ * (RFC 7208 §6.2) when it has one; a "temperror" with 451 4.7.24 ("SPF
+ * validation error", RFC 7208 §8.6) when milter_spf_temperror_tempfail says
+ * so; every other result is left to the Authentication-Results field and
+ * DMARC.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,9 +45,15 @@ reinject_milter_spf_done(void *arg, const struct spf_verdict *v)
 
 	sp->eval = NULL;
 	sp->result = v->result;
-	snprintf(sp->text, sizeof(sp->text), "SPF validation failed for %.200s%s%.300s",
-	    v->domain ? v->domain : "the sender",
-	    v->explanation ? ": " : "", v->explanation ? v->explanation : "");
+	if (v->result == SPF_RESULT_TEMPERROR)
+		snprintf(sp->text, sizeof(sp->text),
+		    "SPF validation error for %.200s: %.300s, try again later",
+		    v->domain ? v->domain : "the sender", v->reason);
+	else
+		snprintf(sp->text, sizeof(sp->text),
+		    "SPF validation failed for %.200s%s%.300s",
+		    v->domain ? v->domain : "the sender",
+		    v->explanation ? ": " : "", v->explanation ? v->explanation : "");
 	sp->done = true;
 	if (!sp->in_call && sp->cb)
 		sp->cb(sp->arg);
@@ -61,6 +69,7 @@ reinject_milter_spf_start(struct reinject_milter_spf *sp, struct reinject_ctx *c
 	    .mail_from = sender, .receiver = ctx->conf->myhostname };
 
 	reinject_milter_spf_clear(sp);
+	sp->temperror_tempfail = ctx->conf->milter_spf_temperror_tempfail;
 	sp->cb = cb;
 	sp->arg = arg;
 	if (!ctx->dns || !reinject_milter_spf_client(xf->value[SMTP_XFWD_ADDR],
@@ -91,12 +100,33 @@ reinject_milter_spf_pending(const struct reinject_milter_spf *sp)
 	return sp->eval != NULL && !sp->done;
 }
 
-/* reinject_milter_spf_refuse - a fail: REPLYCODE 550 5.7.23 into out, true */
+/* reinject_milter_spf_refusal - the reply code of a refusal, or 0 */
+int
+reinject_milter_spf_refusal(const struct reinject_milter_spf *sp,
+    const char **enh)
+{
+	if (!sp->done)
+		return 0;
+	if (sp->result == SPF_RESULT_FAIL) {
+		*enh = "5.7.23";
+		return 550;
+	}
+	if (sp->result == SPF_RESULT_TEMPERROR && sp->temperror_tempfail) {
+		*enh = "4.7.24";
+		return 451;
+	}
+	return 0;
+}
+
+/* reinject_milter_spf_refuse - the refusal as a REPLYCODE into out */
 bool
 reinject_milter_spf_refuse(const struct reinject_milter_spf *sp, struct buf *out)
 {
-	if (!sp->done || sp->result != SPF_RESULT_FAIL)
+	const char *enh = "";
+	int code = reinject_milter_spf_refusal(sp, &enh);
+
+	if (code == 0)
 		return false;
-	milter_reply_code(out, 550, "5.7.23", sp->text);
+	milter_reply_code(out, code, enh, sp->text);
 	return true;
 }

@@ -42,6 +42,7 @@ cat >"$MA_TMP/zone" <<'EOF2'
 zone example.org.
 _dmarc.example.org. TXT "v=DMARC1; p=none"
 example.org. TXT "v=spf1 ip4:198.51.100.7 -all"
+zone refused.example. refuse
 EOF2
 dnsport=$(sh "$(dirname "$0")/dnsserver.sh" start "$MA_TMP/dns" 20790-20799 "$MA_TMP/zone") ||
 	ma_skip "no private DNS server"
@@ -64,6 +65,7 @@ dns_forwarders = 127.0.0.1@${dnsport##*$'\n'}
 milter_packet_size_limit = 1m
 milter_macro_size_limit = 4k
 milter_spf_reject = rcpt
+milter_spf_temperror_tempfail = yes
 EOF2
 sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter2.sock milter|" \
 	-e 's/^milter_spf_reject = .*/milter_spf_reject = data/' \
@@ -107,12 +109,16 @@ fi
 miltertest -D socket="unix:$sock" -D mode=rcpt -s "$DIR/spf.lua" || ma_fail "spf.lua (rcpt)"
 ma_assert_grep 'SPFFAIL1: spf fail: RCPT refused: SPF validation failed for example.org' \
 	"$MA_TMP/reinject.log" "RCPT refusal logged with the domain"
+ma_assert_grep 'SPFTEMP1: spf temperror: RCPT refused: SPF validation error for refused.example' \
+	"$MA_TMP/reinject.log" "RCPT temperror logged"
 miltertest -D socket="unix:$MA_TMP/milter2.sock" -D mode=data -s "$DIR/spf.lua" ||
 	ma_fail "spf.lua (data)"
 ma_wait_grep 5 'SPFFAIL1: from=<bob@example.org>, .*action=rejected, reason=SPF validation failed for example.org' \
 	"$MA_TMP/reinject2.log" "end-of-DATA refusal logged"
 ma_assert_grep 'SPFPASS1: from=<bob@example.org>, nrcpt=1, .*spf=pass, action=accepted' \
 	"$MA_TMP/reinject2.log" "SPF pass accepted, its recipient counted"
+ma_assert_grep 'SPFTEMP1: from=<bob@refused.example>, .*action=deferred, reason=SPF validation error for refused.example' \
+	"$MA_TMP/reinject2.log" "end-of-DATA temperror deferred"
 
 out=$(miltertest -D socket="unix:$MA_TMP/milter2.sock" -s "$DIR/timeout.lua" 2>&1) &&
 	ma_fail "timeout.lua: the connection stayed open: $out"
