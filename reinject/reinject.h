@@ -26,6 +26,7 @@
 #include "reinject_dmarc.h"
 #include "reinject_iprev.h"
 #include "smtp.h"
+#include "spf.h"
 
 struct event_base;
 struct bufferevent;
@@ -48,6 +49,7 @@ struct dns_resolver;
 enum reinject_mode {
 	REINJECT_MODE_VERIFY,	/* verify; sign only mail from InternalHosts */
 	REINJECT_MODE_SIGN,	/* sign everything (submission listener) */
+	REINJECT_MODE_MILTER,	/* milter front-end (reinject_milter.c) */
 };
 
 enum reinject_bare_nl {
@@ -58,6 +60,12 @@ enum reinject_bare_nl {
 enum reinject_nul {
 	REINJECT_NUL_STRIP,		/* a NUL byte is left out */
 	REINJECT_NUL_REFUSE,		/* 550 5.6.0 at the end of DATA */
+};
+
+enum reinject_milter_spf_mode {
+	REINJECT_MILTER_SPF_NO,		/* SPF only feeds A-R and DMARC */
+	REINJECT_MILTER_SPF_RCPT,	/* a fail refuses each RCPT (550 5.7.23) */
+	REINJECT_MILTER_SPF_DATA,	/* a fail refuses at the end of DATA */
 };
 
 enum reinject_long_line {
@@ -111,6 +119,13 @@ struct reinject_conf {
 	bool syslog;
 	/* ARC stage settings (reinject_arc.h) */
 	struct reinject_arc_conf arc;
+	/* milter front-end (reinject_milter.c) */
+	size_t milter_packet_size_limit;
+	size_t milter_macro_size_limit;
+	int milter_connection_limit;
+	unsigned milter_message_timeout;
+	int milter_spf_reject;		/* enum reinject_milter_spf_mode */
+	bool milter_spf_temperror_tempfail;
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* iprev stage settings (reinject_iprev.h) */
@@ -139,6 +154,7 @@ struct reinject_ctx {
 	size_t header_bytes;	/* header bytes held by all messages (header_memory_limit) */
 	bool trim_pending;	/* a large message ended: return memory (reinject_msg.c) */
 	time_t trimmed;		/* when memory was last returned */
+	unsigned milter_sessions;		/* of sessions, milter connections */
 	bool draining;
 };
 
@@ -154,6 +170,7 @@ struct reinject_spool {
 	int error;		/* errno of the first failure, sticky */
 };
 
+/* reinject_spool_init - dir NULL: count the bytes, keep none */
 void reinject_spool_init(struct reinject_spool *sp, const char *dir,
     size_t memory_limit);
 /* reinject_spool_write - append; -1 after a failure (sticky, see error) */
@@ -381,6 +398,42 @@ void reinject_client_data(struct reinject_client *c, struct reinject_msg *m,
 /* reinject_server_accept - start a session on an accepted socket */
 void reinject_server_accept(struct reinject_ctx *ctx, int fd,
     enum reinject_mode mode, const char *peer);
+
+/* ---- milter front-end (reinject_milter.c, reinject_milter_eom.c) ---- */
+
+/* reinject_milter_accept - start a milter session on an accepted socket */
+void reinject_milter_accept(struct reinject_ctx *ctx, int fd, const char *peer);
+/* SPF of one transaction, evaluated from connect/HELO/MAIL FROM. */
+struct reinject_milter_spf {
+	struct spf_eval *eval;
+	bool in_call;		/* inside spf_eval_start: the verdict may come first */
+	bool done;
+	enum spf_result result;
+	bool temperror_tempfail;	/* a temperror is refused with 451 4.7.24 */
+	char text[600];		/* reply text of a fail or temperror */
+	void (*cb)(void *arg);	/* the verdict came after spf_eval_start returned */
+	void *arg;
+};
+
+/* reinject_milter_spf_start - begin for this transaction; cb when done later */
+void reinject_milter_spf_start(struct reinject_milter_spf *sp,
+    struct reinject_ctx *ctx, const struct smtp_xforward *xf,
+    const char *sender, void (*cb)(void *), void *arg);
+/* reinject_milter_spf_clear - cancel and forget */
+void reinject_milter_spf_clear(struct reinject_milter_spf *sp);
+/* reinject_milter_spf_pending - started and not done */
+bool reinject_milter_spf_pending(const struct reinject_milter_spf *sp);
+/* reinject_milter_spf_refusal - a fail: 550 5.7.23; a temperror when so
+ * configured: 451 4.7.24 (RFC 7372 §3.2); else 0 */
+int reinject_milter_spf_refusal(const struct reinject_milter_spf *sp,
+    const char **enh);
+/* reinject_milter_spf_refuse - the refusal as a REPLYCODE into out; true if any */
+bool reinject_milter_spf_refuse(const struct reinject_milter_spf *sp,
+    struct buf *out);
+/* reinject_milter_eom - the finished message as milter replies (modifications
+ * and the final reply) appended to out; returns the action for the log */
+const char *reinject_milter_eom(const struct reinject_msg *m, bool leadspc,
+    struct buf *out);
 
 /* ---- per-message log line (reinject_log.c) ---- */
 

@@ -6,7 +6,8 @@
  * (RFC 8601 §5: they were forged or are stale), others are kept.  The spf=
  * clause comes from the Received-SPF field policyd prepended (RFC 7208 §9.1):
  * the topmost one, above any Received field, i.e. added by our own smtpd in
- * this hop (Postfix prepends policy PREPEND headers above its Received).
+ * this hop (Postfix prepends policy PREPEND headers above its Received);
+ * never for the milter front-end, which is not shown that Received field.
  * dkim= has one clause per signature with header.d, header.s and header.b
  * (RFC 8601 §2.7.1, RFC 6008).
  */
@@ -42,6 +43,10 @@ reinject_authres_strip(struct reinject_msg *m)
 static void
 reinject_authres_spf(struct reinject_msg *m, struct authres_builder *b)
 {
+	/* milter: the MTA's own Received field is not shown, so the rule below
+	 * cannot tell this hop's Received-SPF from one the sender wrote */
+	if (m->mode == REINJECT_MODE_MILTER)
+		return;
 	for (size_t i = 0; i < m->nhdrs; i++) {
 		struct authres_spf spf;
 		struct span v;

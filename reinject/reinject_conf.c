@@ -10,6 +10,7 @@
 
 #include <event2/util.h>
 
+#include "milter.h"
 #include "reinject.h"
 
 
@@ -31,9 +32,16 @@ static const struct config_enum reinject_conf_nul[] = {
 	{ NULL, 0 },
 };
 
+static const struct config_enum reinject_conf_milter_spf[] = {
+	{ "no", REINJECT_MILTER_SPF_NO },
+	{ "rcpt", REINJECT_MILTER_SPF_RCPT },
+	{ "data", REINJECT_MILTER_SPF_DATA },
+	{ NULL, 0 },
+};
+
 static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_LIST("listen", struct reinject_conf, listen, "127.0.0.1:10025 verify",
-	    "address:port followed by its mode (verify or sign), comma separated"),
+	    "address:port (or unix:/path, inet:addr:port) followed by its mode (verify, sign or milter), comma separated"),
 	CONFIG_KEY_STRING("downstream", struct reinject_conf, downstream, "127.0.0.1:10026",
 	    "address:port of Postfix's re-injection smtpd"),
 	CONFIG_KEY_STRING("myhostname", struct reinject_conf, myhostname, "",
@@ -103,6 +111,20 @@ static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_BOOL("syslog", struct reinject_conf, syslog, "yes",
 	    "log to syslog (mail facility); no: standard error"),
 	REINJECT_ARC_CONF_KEYS(struct reinject_conf, arc),
+	CONFIG_KEY_SIZE("milter_packet_size_limit", struct reinject_conf, milter_packet_size_limit,
+	    "1m", MILTER_PACKET_SIZE_MIN, MILTER_PACKET_SIZE_MAX,
+	    "largest milter packet accepted; a longer one closes the connection"),
+	CONFIG_KEY_SIZE("milter_macro_size_limit", struct reinject_conf, milter_macro_size_limit,
+	    "4k", 64, 65536, "longest milter macro value; a longer one closes the connection"),
+	CONFIG_KEY_INT("milter_connection_limit", struct reinject_conf, milter_connection_limit,
+	    "100", 1, 100000, "concurrent milter connections per worker process; more are closed"),
+	CONFIG_KEY_TIME("milter_message_timeout", struct reinject_conf, milter_message_timeout,
+	    "240s", 1, 3600, "milter: from the first header to the final reply of a message"),
+	CONFIG_KEY_ENUM("milter_spf_reject", struct reinject_conf, milter_spf_reject, "no",
+	    reinject_conf_milter_spf, "milter: refuse an SPF fail at rcpt or at the end of data, or no"),
+	CONFIG_KEY_BOOL("milter_spf_temperror_tempfail", struct reinject_conf,
+	    milter_spf_temperror_tempfail, "no",
+	    "milter: with milter_spf_reject, answer an SPF temperror with 451 4.7.24"),
 	REINJECT_DMARC_CONF_KEYS(struct reinject_conf, dmarc),
 	REINJECT_IPREV_CONF_KEYS(struct reinject_conf, iprev),
 };
@@ -116,6 +138,8 @@ reinject_conf_mode(const char *s, enum reinject_mode *m)
 		*m = REINJECT_MODE_VERIFY;
 	else if (strcasecmp(s, "sign") == 0)
 		*m = REINJECT_MODE_SIGN;
+	else if (strcasecmp(s, "milter") == 0)
+		*m = REINJECT_MODE_MILTER;
 	else
 		return -1;
 	return 0;

@@ -393,7 +393,9 @@ dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 	    c->trusted_authserv_ids.items, c->trusted_authserv_ids.count,
 	    s->in.mail_from, s->in.helo, s->client_ip[0] ? s->client_ip : NULL, &sh);
 	free(h);
-	if (sh.found && !c->spf_self) {
+	/* a milter is not shown its MTA's Received field: nothing marks this
+	 * hop's fields, so a header result could be the sender's own */
+	if (sh.found && !c->spf_self && m->mode != REINJECT_MODE_MILTER) {
 		s->spf_known = true;
 		s->in.spf = sh.result;
 		s->in.spf_identity = sh.identity;

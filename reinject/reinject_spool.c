@@ -2,7 +2,8 @@
  * reinject_spool.c - message bytes in memory up to spool_memory_limit, then in
  * an unlinked temporary file of spool_directory (O_TMPFILE where the file
  * system has it, else mkstemp + unlink), so RSS stays flat for large mail and
- * nothing is left behind when the process dies.
+ * nothing is left behind when the process dies.  Without a directory the
+ * spool only counts: the milter front-end keeps no copy, the MTA has one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +106,10 @@ reinject_spool_write(struct reinject_spool *sp, const char *p, size_t len)
 {
 	if (sp->error)
 		return -1;
+	if (!sp->dir) {
+		sp->size += len;
+		return 0;
+	}
 	if (sp->fd < 0 && buf_append(&sp->mem, p, len) == 0) {
 		sp->size += len;
 		return 0;
@@ -134,6 +139,8 @@ reinject_spool_read(struct reinject_spool *sp, size_t off, char *p, size_t n)
 
 	if (off >= sp->size)
 		return 0;
+	if (!sp->dir)
+		return -1;	/* counted, not kept */
 	if (n > sp->size - off)
 		n = sp->size - off;
 	if (sp->fd < 0) {

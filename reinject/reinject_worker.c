@@ -52,11 +52,19 @@ reinject_worker_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)salen;
 	for (i = 0; i < w->nlev && w->lev[i] != l; i++)
 		;
-	evutil_inet_ntop(sa->sa_family, sa->sa_family == AF_INET6 ?
-	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr :
-	    (void *)&((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+	if (sa->sa_family == AF_UNIX)
+		snprintf(host, sizeof(host), "unix");
+	else
+		evutil_inet_ntop(sa->sa_family, sa->sa_family == AF_INET6 ?
+		    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr :
+		    (void *)&((struct sockaddr_in *)sa)->sin_addr, host,
+		    sizeof(host));
 	snprintf(peer, sizeof(peer), "%s", host);
 	evutil_make_socket_nonblocking(fd);
+	if (i < w->nlev && w->mode[i] == REINJECT_MODE_MILTER) {
+		reinject_milter_accept(&w->ctx, fd, peer);
+		return;
+	}
 	reinject_server_accept(&w->ctx, fd, i < w->nlev ? w->mode[i] :
 	    REINJECT_MODE_VERIFY, peer);
 }

@@ -1,0 +1,197 @@
+/*
+ * test_reinject_milter.c - the end-of-message replies of the milter front-end
+ * (reinject_milter_eom.c): deletions by per-name index, insertions on top in
+ * order, hold as QUARANTINE, reject / tempfail / discard as final replies.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "milter.h"
+#include "reinject.h"
+
+static struct reinject_conf conf;
+static struct reinject_ctx ctx;
+
+/* msg - a message from lines, as the milter session feeds it */
+static struct reinject_msg *
+msg(const char *const *lines)
+{
+	struct reinject_msg *m;
+	struct buf err;
+
+	buf_init(&err, 1024);
+	ck_assert_int_eq(reinject_conf_load(&conf, NULL, &err), 0);
+	buf_clear(&err);
+	ctx.conf = &conf;
+	m = reinject_msg_new(&ctx);
+	for (size_t i = 0; lines[i]; i++)
+		reinject_msg_line(m, lines[i], strlen(lines[i]));
+	ck_assert_int_eq(reinject_msg_end(m), 0);
+	return m;
+}
+
+/* done - free message and settings */
+static void
+done(struct reinject_msg *m)
+{
+	reinject_msg_free(m);
+	reinject_conf_free(&conf);
+}
+
+/* expect - the next packet in (p, len) at *off has command c and data d */
+static void
+expect(const struct buf *b, size_t *off, char c, const char *d, size_t dlen)
+{
+	struct milter_packet pk;
+	size_t used;
+
+	ck_assert_int_eq(milter_frame(b->data + *off, b->len - *off, 1 << 20,
+	    &pk, &used), MILTER_FRAME_OK);
+	ck_assert_int_eq(pk.cmd, c);
+	ck_assert_uint_eq(pk.data.len, dlen);
+	ck_assert(memcmp(pk.data.p, d, dlen) == 0);
+	*off += used;
+}
+
+static const char *const lines_ar[] = {
+	"From: a@example.org\r\n",
+	"Authentication-Results: other.example; dkim=pass\r\n",
+	"authentication-results: mx.example; spf=pass\r\n",
+	"Subject: x\r\n",
+	"Authentication-Results: mx.example;\r\n dkim=pass\r\n",
+	"\r\n",
+	"body\r\n",
+	NULL,
+};
+
+START_TEST(milter_eom_deletes_by_name_index_highest_first_then_inserts_on_top)
+{
+	struct reinject_msg *m = msg(lines_ar);
+	struct buf b;
+	size_t off = 0;
+	static const char f1[] = "Authentication-Results: mx.example;\r\n\tdkim=none\r\n";
+	static const char f2[] = "DKIM-Signature: v=1; d=example.org\r\n";
+
+	ck_assert_uint_eq(m->nhdrs, 5);
+	m->hdrs[2].removed = true;
+	m->hdrs[4].removed = true;
+	reinject_msg_prepend(m, f1, strlen(f1));
+	reinject_msg_prepend(m, f2, strlen(f2));
+	buf_init(&b, 65536);
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "accepted");
+	expect(&b, &off, 'm', "\0\0\0\3Authentication-Results\0", 28);
+	expect(&b, &off, 'm', "\0\0\0\2authentication-results\0", 28);
+	expect(&b, &off, 'i', "\0\0\0\0DKIM-Signature\0 v=1; d=example.org", 39);
+	expect(&b, &off, 'i', "\0\0\0\1Authentication-Results\0 mx.example;\n\tdkim=none",
+	    51);
+	expect(&b, &off, 'c', "", 0);
+	ck_assert_uint_eq(off, b.len);
+	/* without HDR_LEADSPC the MTA adds ": " itself */
+	buf_reset(&b);
+	off = 0;
+	m->hdrs[2].removed = m->hdrs[4].removed = false;
+	reinject_milter_eom(m, false, &b);
+	expect(&b, &off, 'i', "\0\0\0\0DKIM-Signature\0v=1; d=example.org", 38);
+	buf_clear(&b);
+	done(m);
+}
+END_TEST
+
+START_TEST(milter_eom_hold_mark_quarantines)
+{
+	struct reinject_msg *m = msg(lines_ar);
+	struct buf b;
+	size_t off = 0;
+	static const char f[] = "X-Mailauth-DMARC: hold (dmarc=fail p=reject)\r\n";
+
+	reinject_msg_prepend(m, f, strlen(f));
+	buf_init(&b, 65536);
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "held");
+	expect(&b, &off, 'i', "\0\0\0\0X-Mailauth-DMARC\0 hold (dmarc=fail p=reject)", 49);
+	ck_assert_int_eq(b.data[off + 4], 'q');
+	buf_clear(&b);
+	done(m);
+}
+END_TEST
+
+START_TEST(milter_eom_redirect_mark_quarantines_too)
+{
+	struct reinject_msg *m = msg(lines_ar);
+	struct buf b;
+	static const char f[] = "X-Mailauth-DMARC: redirect (dmarc=fail p=reject)\r\n";
+
+	reinject_msg_prepend(m, f, strlen(f));
+	buf_init(&b, 65536);
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "held");
+	buf_clear(&b);
+	done(m);
+}
+END_TEST
+
+START_TEST(milter_eom_final_replies)
+{
+	struct reinject_msg *m = msg(lines_ar);
+	struct buf b;
+	size_t off = 0;
+	static const char rej[] = "550 5.7.1 Email rejected per DMARC policy for example.org";
+
+	buf_init(&b, 65536);
+	reinject_msg_reject(m, 550, "5.7.1", "Email rejected per DMARC policy for example.org");
+	reinject_msg_prepend(m, "X-A: b\r\n", 8);	/* not applied: refused */
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "rejected");
+	expect(&b, &off, 'y', rej, sizeof(rej));
+	ck_assert_uint_eq(off, b.len);
+	buf_reset(&b);
+	off = 0;
+	/* trouble after a refusal is still only a temporary failure */
+	m->tempfail = "signing key unusable";
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "deferred");
+	expect(&b, &off, 'y', "451 4.3.0 signing key unusable", 31);
+	buf_reset(&b);
+	off = 0;
+	m->code = 451;
+	snprintf(m->enh, sizeof(m->enh), "4.7.1");
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "deferred");
+	expect(&b, &off, 'y', "451 4.7.1 signing key unusable", 31);
+	buf_reset(&b);
+	off = 0;
+	m->code = 0;
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "deferred");
+	expect(&b, &off, 'y', "451 4.3.0 signing key unusable", 31);
+	buf_reset(&b);
+	off = 0;
+	m->action = REINJECT_ACTION_DISCARD;
+	ck_assert_str_eq(reinject_milter_eom(m, true, &b), "discarded");
+	expect(&b, &off, 'd', "", 0);
+	buf_clear(&b);
+	done(m);
+}
+END_TEST
+
+static Suite *
+reinject_milter_suite(void)
+{
+	Suite *s = suite_create("reinject_milter");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, milter_eom_deletes_by_name_index_highest_first_then_inserts_on_top);
+	tcase_add_test(tc, milter_eom_hold_mark_quarantines);
+	tcase_add_test(tc, milter_eom_redirect_mark_quarantines_too);
+	tcase_add_test(tc, milter_eom_final_replies);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(reinject_milter_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
