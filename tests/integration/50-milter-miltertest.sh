@@ -38,6 +38,10 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key" 2>/dev/
 	ma_fail "openssl genpkey"
 chmod 600 "$key"
 chown reinject "$key"
+# the spool belongs to the user the workers run as (reinject -t checks it)
+mkdir -p "$MA_TMP/spool"
+chown reinject "$MA_TMP/spool"
+chmod 700 "$MA_TMP/spool"
 cat >"$MA_TMP/zone" <<'EOF2'
 zone example.org.
 _dmarc.example.org. TXT "v=DMARC1; p=none"
@@ -54,7 +58,7 @@ listen = unix:$sock milter
 myhostname = filter.mailauth.example
 authserv_id = mx.mailauth.example
 user = reinject
-spool_directory = $MA_TMP
+spool_directory = $MA_TMP/spool
 worker_processes = 1
 syslog = no
 sign_domain = example.org
@@ -131,7 +135,7 @@ ma_assert_grep 'milter_connection_limit \(1\) reached' "$MA_TMP/reinject3.log" \
 	"milter_connection_limit logged"
 
 kill -HUP "$(ma_bg_pid reinject)"
-ma_wait_grep 10 'reloaded .*reinject.conf: 1 workers started' "$MA_TMP/reinject.log" "SIGHUP: reloaded, new worker started"
+ma_wait_grep 10 'reloaded .*reinject.conf: starting 1 workers' "$MA_TMP/reinject.log" "SIGHUP: reloaded, new worker started"
 sleep 1
 test -S "$sock" || ma_fail "socket gone after SIGHUP"
 miltertest -D socket="unix:$sock" -s "$DIR/negotiate.lua" >/dev/null ||

@@ -49,6 +49,10 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key" 2>/dev/
 	ma_fail "openssl genpkey"
 chmod 600 "$key"
 chown reinject "$key"
+# the spool belongs to the user the workers run as (reinject -t checks it)
+mkdir -p "$MA_TMP/spool"
+chown reinject "$MA_TMP/spool"
+chmod 700 "$MA_TMP/spool"
 pub=$(openssl pkey -in "$key" -pubout -outform DER 2>/dev/null | base64 -w0)
 txt="v=DKIM1; k=rsa; p=$pub"
 echo "$txt" >"$MA_TMP/sel.txt"
@@ -76,7 +80,7 @@ listen = unix:$sock milter
 myhostname = filter.mailauth.example
 authserv_id = $AUTHSERV
 user = reinject
-spool_directory = $MA_TMP
+spool_directory = $MA_TMP/spool
 worker_processes = 1
 syslog = no
 dns_forwarders = 127.0.0.1@$dnsport
