@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +281,12 @@ fz_down_reset(struct fz_down *d, int fd)
 	d->reply_code = 0;
 	d->accepted = 0;
 	if (fd >= 0) {
+		int on = 1;
+
+		/* our replies must reach reinject when we send them: with Nagle a
+		 * small reply waits for the ACK of the one before, and reinject
+		 * would read it only after its next command */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		fz_nonblock(fd);
 		fz_down_push(d, 'G');
 	}
