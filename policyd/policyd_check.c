@@ -193,7 +193,7 @@ static enum policyd_step_status
 policyd_check_spf_whitelist(struct policyd_check *k)
 {
 	const struct config_list *l = &k->c->whitelist_spf_domains;
-	char sender[300];
+	char sender[sizeof("postmaster@") + 253];	/* items are checked domains */
 
 	while (k->out.skip_reason == NULL && k->wl_index < l->count) {
 		snprintf(sender, sizeof(sender), "postmaster@%s", l->items[k->wl_index]);

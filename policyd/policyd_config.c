@@ -93,6 +93,48 @@ policyd_config_check_networks(const void *field, struct buf *err)
 	return 0;
 }
 
+/* policyd_domain_valid - a domain name: 1..253 octets, labels 1..63 (RFC 1035 §2.3.4) */
+static bool
+policyd_domain_valid(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '.') {
+			if (++label > 63)
+				return false;
+		} else if (label == 0) {
+			return false;
+		} else {
+			label = 0;
+		}
+	}
+	return label > 0;
+}
+
+/*
+ * policyd_config_check_domains - whitelist_spf_domains: every item a domain; the
+ * forwarder check evaluates postmaster@<item>, which must name the item itself
+ */
+static int
+policyd_config_check_domains(const void *field, struct buf *err)
+{
+	const struct config_list *l = field;
+
+	for (size_t i = 0; i < l->count; i++) {
+		if (!policyd_domain_valid(l->items[i])) {
+			buf_printf(err, "whitelist_spf_domains: bad domain name \"%s\" "
+			    "(at most 253 octets, labels of 1 to 63)", l->items[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* policyd_config_check_restriction - empty, or a Postfix restriction class name */
 static int
 policyd_config_check_restriction(const void *field, struct buf *err)
@@ -204,7 +246,8 @@ static const struct config_key policyd_keys[] = {
 	    "do not check clients that logged in with SASL"),
 	CONFIG_KEY_LIST("whitelist_helo_names", PC, whitelist_helo_names, "",
 	    "HELO names not checked when their A/AAAA records hold the client address"),
-	CONFIG_KEY_LIST("whitelist_spf_domains", PC, whitelist_spf_domains, "",
+	CONFIG_KEY_LIST_CHECK("whitelist_spf_domains", PC, whitelist_spf_domains, "",
+	    policyd_config_check_domains,
 	    "domains whose SPF pass for the client address skips the checks"),
 	CONFIG_KEY_LIST("whitelist_ptr_domains", PC, whitelist_ptr_domains, "",
 	    "domains whose validated reverse name of the client skips the checks"),

@@ -275,6 +275,11 @@ static const struct {
 	{ "skip_addresses = 127.0.0.0/8,\n  300.1.1.1\n", ":1: skip_addresses: bad network \"300.1.1.1\"" },
 	{ "mail_from_pass_restriction = a b\n", ":1: bad restriction class name \"a b\"" },
 	{ "mail_from_reject = null\n", "mail_from_reject: \"null\" applies to helo_reject only" },
+	/* a longer name was cut to 288 bytes and another domain checked */
+	{ "whitelist_spf_domains = ok.example, "
+	  "a123456789012345678901234567890123456789012345678901234567890123.example\n",
+	  ":1: whitelist_spf_domains: bad domain name \"a1234" },
+	{ "whitelist_spf_domains = a..example\n", ":1: whitelist_spf_domains: bad domain name" },
 	{ "HELO_reject = Fail\n", NULL },	/* native format forced: an unknown key */
 };
 
