@@ -58,6 +58,21 @@ fuzz_write_key(const char *path, const char *type, size_t bits)
 	EVP_PKEY_free(k);
 }
 
+/* fuzz_cleanup - remove the private directory at exit */
+static void
+fuzz_cleanup(void)
+{
+	static const char *const files[] = { "rsa.key", "ed.key", "keytable",
+	    "signingtable", "hosts" };
+	int dir = open(fuzz_dir, O_RDONLY | O_DIRECTORY);
+
+	for (size_t i = 0; dir >= 0 && i < sizeof(files) / sizeof(files[0]); i++)
+		unlinkat(dir, files[i], 0);
+	if (dir >= 0)
+		close(dir);
+	rmdir(fuzz_dir);
+}
+
 /*
  * LLVMFuzzerInitialize - a private directory with the two keys.  Each input
  * is run inside it (relative key paths), libFuzzer's own files outside.
@@ -72,6 +87,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	fuzz_write_key("rsa.key", "RSA", 1024);
 	fuzz_write_key("ed.key", "ED25519", 0);
+	atexit(fuzz_cleanup);
 	if (fchdir(fuzz_home) < 0)
 		abort();
 	return 0;
