@@ -1,0 +1,54 @@
+/*
+ * report.h - RFC 9990 DMARC aggregate reports from the report store (store.h).
+ *
+ *   report_xml.c   the XML document (RFC 9990 "Description of the content XML
+ *                  file", schema of its appendix, namespace
+ *                  urn:ietf:params:xml:ns:dmarc-2.0)
+ *   report_name.c  Report-ID ("Definition of Report-ID"), the attachment file
+ *                  name and the Subject ("Email")
+ *   report_mail.c  gzip (RFC 1952, zlib) and the MIME message (RFC 2045)
+ */
+#ifndef MAILAUTH_REPORT_H
+#define MAILAUTH_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+
+/* RFC 9990 "DKIM Signatures in Aggregate Reports": at most 100 per row */
+#define REPORT_DKIM_PER_ROW_LIMIT	100
+/* Our bound on one report's XML (the groups of one domain and period) */
+#define REPORT_XML_SIZE_LIMIT		(256u * 1024 * 1024)
+
+/* report_metadata (configuration) and the period reported */
+struct report_meta {
+	const char *org_name;
+	const char *email;
+	const char *extra_contact_info;	/* "" for none */
+	const char *error;		/* "" for none */
+	const char *generator;		/* "" for none */
+	const char *submitter;		/* our domain: Report-ID, file name, Subject */
+	int64_t begin, end;		/* the period [begin, end) */
+};
+
+/* report_xml_build - the report of domain for m's period into out (reset
+ * first); 0, or -1 with a message in out when the store fails, there are no
+ * records, or the size limit is passed */
+int report_xml_build(struct store *st, const struct report_meta *m,
+    const char *domain, struct buf *out);
+/* report_xml_escape - append s with XML's five special characters escaped */
+void report_xml_escape(struct buf *out, const char *s);
+
+/* report_id - "BEGIN.DOMAIN@SUBMITTER": the same for every retry of a report */
+int report_id(char *out, size_t size, const char *domain, int64_t begin,
+    const char *submitter);
+/* report_filename - "SUBMITTER!DOMAIN!BEGIN!END.xml.gz" (END: last second) */
+int report_filename(char *out, size_t size, const char *domain,
+    const struct report_meta *m);
+/* report_subject - "Report Domain: D Submitter: S Report-ID: <ID>" */
+int report_subject(struct buf *out, const char *domain, const struct report_meta *m,
+    const char *rid);
+
+#endif
