@@ -22,6 +22,7 @@
 #include "dkim.h"
 #include "msg.h"
 #include "reinject_dmarc.h"
+#include "reinject_report.h"
 #include "smtp.h"
 
 struct event_base;
@@ -101,6 +102,8 @@ struct reinject_conf {
 	bool syslog;
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
+	/* DMARC report settings (reinject_report.h) */
+	struct reinject_report_conf report;
 	/* derived by reinject_conf_load, not keys */
 	struct reinject_listener listeners[REINJECT_LISTEN_LIMIT];
 	size_t nlisteners;

@@ -93,6 +93,7 @@ static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_BOOL("syslog", struct reinject_conf, syslog, "yes",
 	    "log to syslog (mail facility); no: standard error"),
 	REINJECT_DMARC_CONF_KEYS(struct reinject_conf, dmarc),
+	REINJECT_REPORT_CONF_KEYS(struct reinject_conf, report),
 };
 
 

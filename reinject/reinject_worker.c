@@ -212,9 +212,11 @@ reinject_worker_run(const struct reinject_conf *c)
 	buf_clear(&err);
 	w.ctx.dns = reinject_worker_dns(w.ctx.base, c);
 	reinject_worker_listen(&w, c);
+	reinject_report_worker_start(c);
 	w.sigterm = evsignal_new(w.ctx.base, SIGTERM, reinject_worker_term, &w);
 	evsignal_add(w.sigterm, NULL);
 	event_base_dispatch(w.ctx.base);
+	reinject_report_worker_stop();
 	if (w.ctx.sessions)
 		log_warn("drain_timeout: %u sessions still open; their mail stays queued",
 		    w.ctx.sessions);

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 #include "store.h"
@@ -50,5 +51,36 @@ int report_filename(char *out, size_t size, const char *domain,
 /* report_subject - "Report Domain: D Submitter: S Report-ID: <ID>" */
 int report_subject(struct buf *out, const char *domain, const struct report_meta *m,
     const char *rid);
+
+/* A report destination from rua= (report_rua.c). */
+struct report_uri {
+	char addr[DMARC_URI_SIZE_LIMIT];	/* decoded addr-spec */
+	const char *domain;			/* points into addr, after the @ */
+	uint64_t size_limit;			/* bytes; 0: none given */
+};
+struct report_rua {
+	size_t n;
+	struct report_uri uri[DMARC_URI_LIMIT];
+	size_t ignored;				/* not usable mailto: URIs */
+};
+
+/* report_rua_parse - URIs separated by blanks or commas in (p, len) */
+void report_rua_parse(const char *p, size_t len, struct report_rua *out);
+
+/* One report as mail (report_mail.c). */
+struct report_mail {
+	const struct report_meta *meta;
+	const char *domain;		/* the policy domain */
+	const char *const *to;		/* addr-spec of each recipient */
+	size_t nto;
+	const char *xml;
+	size_t xml_len;
+	time_t date;
+};
+
+/* report_gzip - (p, len) as one gzip member (RFC 1952) appended to out */
+int report_gzip(const char *p, size_t len, struct buf *out);
+/* report_mail_build - the MIME message with the gzip attachment; 0 or -1 */
+int report_mail_build(const struct report_mail *rm, struct buf *out);
 
 #endif

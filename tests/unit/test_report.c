@@ -2,7 +2,8 @@
  * test_report.c - RFC 9990 aggregate reports from the store: the XML of a
  * period validated with xmllint --schema against the RFC's XSD
  * (tests/data/report/dmarc-2.0.xsd), its grouping and values, escaping, and
- * the Report-ID, file name and Subject.
+ * the Report-ID, file name and Subject, rua= destinations with size limits,
+ * and the report mail (unpacked by Python's email parser and gzip).
  */
 #include <check.h>
 #include <stdio.h>
@@ -220,6 +221,87 @@ START_TEST(report_names_follow_rfc9990)
 }
 END_TEST
 
+
+static const struct {
+	const char *in;
+	size_t n;
+	const char *addr0;
+	unsigned long long limit0;
+	size_t ignored;
+} rua_cases[] = {
+	{ "mailto:dmarc@example.com", 1, "dmarc@example.com", 0, 0 },
+	{ "mailto:a@example.net!10m", 1, "a@example.net", 10ull << 20, 0 },
+	{ "MAILTO:a@example.net!5k mailto:b@example.org", 2, "a@example.net", 5120, 0 },
+	{ "mailto:a@example.net!123", 1, "a@example.net", 123, 0 },
+	{ "https://example.com/r mailto:x@example.com", 1, "x@example.com", 0, 1 },
+	{ "mailto:x@example.com?subject=hi", 1, "x@example.com", 0, 0 },
+	{ "mailto:x%2By@example.com", 1, "x+y@example.com", 0, 0 },
+	{ "mailto:a%40b@example.com", 0, NULL, 0, 1 },		/* two @ */
+	{ "mailto:a%3Cb@example.com", 0, NULL, 0, 1 },		/* < */
+	{ "mailto:a%0D%0Ab@example.com", 0, NULL, 0, 1 },	/* CR LF */
+	{ "mailto:a@example.com!", 0, NULL, 0, 1 },
+	{ "mailto:a@example.com!12x", 0, NULL, 0, 1 },
+	{ "mailto:a@example.com!99999999999999999999999", 0, NULL, 0, 1 },
+	{ "mailto:@example.com mailto:a@", 0, NULL, 0, 2 },
+	{ "mailto:a@1.example mailto:a@2.example mailto:a@3.example "
+	  "mailto:a@4.example mailto:a@5.example", 4, "a@1.example", 0, 0 },
+};
+
+START_TEST(report_rua_mailto_only_with_limits)
+{
+	struct report_rua r;
+
+	report_rua_parse(rua_cases[_i].in, strlen(rua_cases[_i].in), &r);
+	ck_assert_uint_eq(r.n, rua_cases[_i].n);
+	ck_assert_uint_eq(r.ignored, rua_cases[_i].ignored);
+	if (r.n) {
+		ck_assert_str_eq(r.uri[0].addr, rua_cases[_i].addr0);
+		ck_assert_uint_eq(r.uri[0].size_limit, rua_cases[_i].limit0);
+		ck_assert_str_eq(r.uri[0].domain, strchr(rua_cases[_i].addr0, '@') + 1);
+	}
+}
+END_TEST
+
+START_TEST(report_mail_unpacks_to_the_xml)
+{
+	const char *to[] = { "dmarc@example.com", "b@example.org" };
+	struct buf xml, msg;
+	struct report_mail rm = { &meta, "example.com", to, 2, NULL, 0, 86400 * 2 + 60 };
+	char path[128], cmd[1024];
+	const char *src = getenv("MAILAUTH_SRC");
+	FILE *f;
+
+	fill();
+	buf_init(&xml, REPORT_XML_SIZE_LIMIT);
+	buf_init(&msg, REPORT_XML_SIZE_LIMIT);
+	ck_assert_int_eq(report_xml_build(st, &meta, "example.com", &xml), 0);
+	rm.xml = xml.data;
+	rm.xml_len = xml.len;
+	ck_assert_int_eq(report_mail_build(&rm, &msg), 0);
+	ck_assert_ptr_nonnull(strstr(msg.data, "\r\nSubject: Report Domain: example.com\r\n"
+	    " Submitter: receiver.example\r\n Report-ID: <86400.example.com@receiver.example>\r\n"));
+	ck_assert_ptr_nonnull(strstr(msg.data, "\r\nMessage-ID: <86400.example.com@receiver.example>\r\n"));
+	ck_assert_ptr_nonnull(strstr(msg.data, "To: <dmarc@example.com>,\r\n <b@example.org>\r\n"));
+	ck_assert_ptr_nonnull(strstr(msg.data, "Date: Sat, 03 Jan 1970 00:01:00 +0000\r\n"));
+	snprintf(path, sizeof(path), "%s/report.eml", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_uint_eq(fwrite(msg.data, 1, msg.len, f), msg.len);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/report.xml", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_uint_eq(fwrite(xml.data, 1, xml.len, f), xml.len);
+	fclose(f);
+	/* Python's email parser finds the application/gzip part under the
+	 * RFC's file name; gunzipped, it is the XML byte for byte */
+	snprintf(cmd, sizeof(cmd), "python3 '%s/tests/unit/report_unpack.py' '%s/report.eml' "
+	    "'receiver.example!example.com!86400!172799.xml.gz' '%s/report.xml'",
+	    src ? src : "..", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	buf_clear(&msg);
+	buf_clear(&xml);
+}
+END_TEST
+
 static Suite *
 report_suite(void)
 {
@@ -233,6 +315,9 @@ report_suite(void)
 	tcase_add_test(tc, report_xml_needs_records);
 	tcase_add_test(tc, report_xml_size_limit_is_an_error);
 	tcase_add_test(tc, report_names_follow_rfc9990);
+	tcase_add_loop_test(tc, report_rua_mailto_only_with_limits, 0,
+	    (int)(sizeof(rua_cases) / sizeof(rua_cases[0])));
+	tcase_add_test(tc, report_mail_unpacks_to_the_xml);
 	suite_add_tcase(s, tc);
 	return s;
 }
