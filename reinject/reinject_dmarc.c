@@ -302,7 +302,7 @@ dmarc_done(void *arg, const struct dmarc_verdict *v)
 	s->eval = NULL;
 	dmarc_verdict_copy(&s->v, v);
 	s->evaluated = true;
-	reinject_report_record(v, &s->in);
+	reinject_report_record(s->m, v, &s->in);
 	act = dmarc_apply(s, &s->m->conf->dmarc);
 	buf_init(&line, 2048);
 	dmarc_log_line(&line, v);

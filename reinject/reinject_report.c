@@ -91,14 +91,29 @@ reinject_report_worker_stop(void)
 	    (long long)s.replayed, (long long)s.lost);
 }
 
+/* reinject_report_is_report - is m a DMARC report: reports about reports
+ * would bounce between two receivers for ever */
+static bool
+reinject_report_is_report(const struct reinject_msg *m)
+{
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (!m->hdrs[i].removed && reinject_msg_field_is(m, i, "Subject")) {
+			struct span v = reinject_msg_field_value(m, i);
+
+			return report_subject_is_report(v.p, v.len);
+		}
+	return false;
+}
+
 /* reinject_report_record - queue one row per From domain with a policy */
 void
-reinject_report_record(const struct dmarc_verdict *v, const struct dmarc_input *in)
+reinject_report_record(const struct reinject_msg *m, const struct dmarc_verdict *v,
+    const struct dmarc_input *in)
 {
 	struct dmarc_report_record *rec;
 	struct store_row *row;
 
-	if (!reinject_report_batch || !v->evaluated)
+	if (!reinject_report_batch || !v->evaluated || reinject_report_is_report(m))
 		return;
 	rec = xmalloc(sizeof(*rec));
 	row = xmalloc(sizeof(*row));

@@ -89,8 +89,11 @@ extern const struct config_enum reinject_report_store_types[];
 void reinject_report_worker_start(const struct reinject_conf *c);
 /* reinject_report_worker_stop - commit what is queued and stop */
 void reinject_report_worker_stop(void);
-/* reinject_report_record - queue the rows of one evaluated message */
-void reinject_report_record(const struct dmarc_verdict *v, const struct dmarc_input *in);
+/* reinject_report_record - queue the rows of one evaluated message, unless it
+ * is itself a DMARC report (its Subject is a dmarc-subject) */
+struct reinject_msg;
+void reinject_report_record(const struct reinject_msg *m, const struct dmarc_verdict *v,
+    const struct dmarc_input *in);
 
 /* reinject_report_store_conf - the store settings from c */
 void reinject_report_store_conf(const struct reinject_conf *c, struct store_conf *sc);

@@ -11,6 +11,7 @@
 #ifndef MAILAUTH_REPORT_H
 #define MAILAUTH_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -48,6 +49,9 @@ int report_id(char *out, size_t size, const char *domain, int64_t begin,
 /* report_filename - "SUBMITTER!DOMAIN!BEGIN!END.xml.gz" (END: last second) */
 int report_filename(char *out, size_t size, const char *domain,
     const struct report_meta *m);
+/* report_subject_is_report - does Subject value (p, len) start as a
+ * dmarc-subject: such messages are reports and are not reported on */
+bool report_subject_is_report(const char *p, size_t len);
 /* report_subject - "Report Domain: D Submitter: S Report-ID: <ID>" */
 int report_subject(struct buf *out, const char *domain, const struct report_meta *m,
     const char *rid);

@@ -6,7 +6,9 @@
  * report keeps its file name and Report-ID, as the RFC requires.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "report.h"
 
@@ -33,6 +35,41 @@ report_filename(char *out, size_t size, const char *domain,
 {
 	return report_fits(snprintf(out, size, "%s!%s!%" PRId64 "!%" PRId64 ".xml.gz",
 	    m->submitter, domain, m->begin, m->end - 1), size);
+}
+
+/* name_fws - skip 1*FWS (blanks, folding CRLF); false when there is none */
+static bool
+name_fws(const char **p, const char *end)
+{
+	const char *s = *p;
+
+	while (*p < end && strchr(" \t\r\n", **p) && **p)
+		(*p)++;
+	return *p > s;
+}
+
+/* name_word - the literal w (case-sensitive, as %s in the ABNF) */
+static bool
+name_word(const char **p, const char *end, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, w, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* report_subject_is_report - does a Subject value (p, len) start as an
+ * RFC 9990 dmarc-subject ("Report" 1*FWS "Domain:" 1*FWS ...)? */
+bool
+report_subject_is_report(const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	name_fws(&p, end);
+	return name_word(&p, end, "Report") && name_fws(&p, end) &&
+	    name_word(&p, end, "Domain:") && name_fws(&p, end) && p < end;
 }
 
 /* report_subject - the dmarc-subject, unfolded */

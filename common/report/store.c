@@ -79,23 +79,30 @@ store_policy(struct store *st, const char *domain, int64_t begin, int64_t end,
 /* store_claim - take a report for owner */
 int
 store_claim(struct store *st, const char *domain, int64_t begin, int64_t end,
-    const char *report_id, const char *owner)
+    const char *report_id, const char *owner, int64_t now, int64_t stale)
 {
-	return st->ops->claim(st, domain, begin, end, report_id, owner);
+	return st->ops->claim(st, domain, begin, end, report_id, owner, now, stale);
 }
 
 /* store_mark_sent - the claimed report went out */
 int
 store_mark_sent(struct store *st, const char *domain, int64_t begin, int64_t now)
 {
-	return st->ops->mark_sent(st, domain, begin, now);
+	return st->ops->finish(st, domain, begin, "sent", now);
 }
 
-/* store_release - give a claimed report back */
+/* store_mark_failed - the claimed report is given up */
 int
-store_release(struct store *st, const char *domain, int64_t begin)
+store_mark_failed(struct store *st, const char *domain, int64_t begin, int64_t now)
 {
-	return st->ops->release(st, domain, begin);
+	return st->ops->finish(st, domain, begin, "failed", now);
+}
+
+/* store_release - give a claimed report back for a later attempt */
+int
+store_release(struct store *st, const char *domain, int64_t begin, int64_t retry_at)
+{
+	return st->ops->release(st, domain, begin, retry_at);
 }
 
 /* store_purge - delete old records of sent reports */

@@ -17,7 +17,8 @@
  *          reason_comment, p, sp, np, adkim, aspf, testing, psd, fo, rua,
  *          dkim, spf_domain, spf_scope, spf_result)
  *   report(policy_domain, period_begin, period_end, report_id, state,
- *          claimed_by, sent_time)   one row per (policy domain, period)
+ *          claimed_by, claimed_time, attempts, next_attempt, sent_time)
+ *          one row per (policy domain, period)
  * Enumerated values are kept as their RFC 9990 names, so a report row is the
  * GROUP BY of its columns and the XML prints them as stored.
  */
@@ -73,8 +74,9 @@ struct store_period {
 	char policy_domain[DMARC_DOMAIN_SIZE];
 	int64_t begin, end;			/* [begin, end) */
 	int64_t messages;
-	char state[16];				/* "open", "claimed", "sent", "" (none) */
+	char state[16];		/* "open", "claimed", "sent", "failed", "" (none) */
 	char report_id[STORE_ID_SIZE];
+	int attempts;				/* sending attempts that failed */
 };
 
 /* One grouped report row: the columns of a record and its message count. */
@@ -110,10 +112,11 @@ struct store_ops {
 	int (*policy)(struct store *st, const char *domain, int64_t begin, int64_t end,
 	    struct store_row *out);
 	int (*claim)(struct store *st, const char *domain, int64_t begin, int64_t end,
-	    const char *report_id, const char *owner);
-	int (*mark_sent)(struct store *st, const char *domain, int64_t begin,
-	    int64_t now);
-	int (*release)(struct store *st, const char *domain, int64_t begin);
+	    const char *report_id, const char *owner, int64_t now, int64_t stale);
+	int (*finish)(struct store *st, const char *domain, int64_t begin,
+	    const char *state, int64_t now);
+	int (*release)(struct store *st, const char *domain, int64_t begin,
+	    int64_t retry_at);
 	int64_t (*purge)(struct store *st, int64_t before);
 	void (*close)(struct store *st);
 };
@@ -146,14 +149,20 @@ int store_groups(struct store *st, const char *domain, int64_t begin, int64_t en
 /* store_policy - the last policy seen for domain in [begin, end); 1 found, 0 none */
 int store_policy(struct store *st, const char *domain, int64_t begin, int64_t end,
     struct store_row *out);
-/* store_claim - take the report of (domain, begin) for owner: 1 ours, 0 taken
- * by another (or sent), -1 error.  Fleet-safe: one claim wins. */
+/* store_claim - take the report of (domain, begin) for owner at now: 1 ours,
+ * 0 taken by another, sent, failed or not yet due, -1 error.  A claim older
+ * than stale seconds (its claimer died) may be taken over.  Fleet-safe: one
+ * claim wins (a single conditional upsert). */
 int store_claim(struct store *st, const char *domain, int64_t begin, int64_t end,
-    const char *report_id, const char *owner);
+    const char *report_id, const char *owner, int64_t now, int64_t stale);
 /* store_mark_sent - the claimed report went out */
 int store_mark_sent(struct store *st, const char *domain, int64_t begin, int64_t now);
-/* store_release - give a claimed report back (sending failed, retry later) */
-int store_release(struct store *st, const char *domain, int64_t begin);
+/* store_mark_failed - the claimed report is given up (attempts exhausted) */
+int store_mark_failed(struct store *st, const char *domain, int64_t begin, int64_t now);
+/* store_release - give a claimed report back: one more failed attempt, due
+ * again at retry_at */
+int store_release(struct store *st, const char *domain, int64_t begin,
+    int64_t retry_at);
 /* store_purge - delete records older than before whose report was sent;
  * rows deleted or -1 */
 int64_t store_purge(struct store *st, int64_t before);

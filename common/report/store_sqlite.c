@@ -44,8 +44,9 @@ static const char *const sq_upgrade[STORE_SCHEMA_VERSION] = {
 	"CREATE TABLE report ("
 	" policy_domain TEXT NOT NULL, period_begin INTEGER NOT NULL,"
 	" period_end INTEGER NOT NULL, report_id TEXT NOT NULL,"
-	" state TEXT NOT NULL, claimed_by TEXT NOT NULL, sent_time INTEGER,"
-	" PRIMARY KEY (policy_domain, period_begin));",
+	" state TEXT NOT NULL, claimed_by TEXT NOT NULL, claimed_time INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL DEFAULT 0,"
+	" sent_time INTEGER, PRIMARY KEY (policy_domain, period_begin));",
 };
 
 #define SQ_COLUMNS \
@@ -210,7 +211,7 @@ sq_periods(struct store *st, int64_t before, store_period_cb cb, void *arg)
 	int rc;
 
 	if (sq_prepare(s, "SELECT r.policy_domain, r.b, r.n, coalesce(p.state, ''),"
-	    " coalesce(p.report_id, '') FROM (SELECT policy_domain,"
+	    " coalesce(p.report_id, ''), coalesce(p.attempts, 0) FROM (SELECT policy_domain,"
 	    " time - ((time % ?1) + ?1) % ?1 AS b, count(*) AS n FROM record"
 	    " GROUP BY policy_domain, b) r LEFT JOIN report p"
 	    " ON p.policy_domain = r.policy_domain AND p.period_begin = r.b"
@@ -228,6 +229,7 @@ sq_periods(struct store *st, int64_t before, store_period_cb cb, void *arg)
 		p.messages = sqlite3_column_int64(q, 2);
 		snprintf(p.state, sizeof(p.state), "%s", sq_col(q, 3));
 		snprintf(p.report_id, sizeof(p.report_id), "%s", sq_col(q, 4));
+		p.attempts = sqlite3_column_int(q, 5);
 		if (cb(arg, &p) != 0)
 			break;
 	}
@@ -323,38 +325,57 @@ sq_change(struct store_sqlite *s, const char *sql, const char *domain, int64_t a
 	return sqlite3_changes(s->db);
 }
 
-/* sq_claim - insert the report row as claimed, or take it back from "open" */
+/* sq_claim - insert the report row as claimed, or take it over when it is
+ * open and due, or claimed longer than stale seconds ago (its claimer died) */
 static int
 sq_claim(struct store *st, const char *domain, int64_t begin, int64_t end,
-    const char *report_id, const char *owner)
+    const char *report_id, const char *owner, int64_t now, int64_t stale)
 {
-	int n = sq_change(SQ(st), "INSERT INTO report (policy_domain, period_begin,"
-	    " period_end, report_id, state, claimed_by) VALUES (?1, ?2, ?3, ?4,"
-	    " 'claimed', ?5) ON CONFLICT (policy_domain, period_begin) DO UPDATE"
-	    " SET state = 'claimed', claimed_by = excluded.claimed_by"
-	    " WHERE report.state = 'open'", domain, begin, end, report_id, owner);
+	struct store_sqlite *s = SQ(st);
+	sqlite3_stmt *q;
+	int rc;
 
-	return n < 0 ? -1 : n > 0;
+	if (sq_prepare(s, "INSERT INTO report (policy_domain, period_begin, period_end,"
+	    " report_id, state, claimed_by, claimed_time) VALUES (?1, ?2, ?3, ?4,"
+	    " 'claimed', ?5, ?6) ON CONFLICT (policy_domain, period_begin) DO UPDATE"
+	    " SET state = 'claimed', claimed_by = excluded.claimed_by,"
+	    " claimed_time = excluded.claimed_time WHERE (report.state = 'open' AND"
+	    " report.next_attempt <= ?6) OR (report.state = 'claimed' AND"
+	    " report.claimed_time < ?6 - ?7)", &q) < 0)
+		return -1;
+	sq_text(q, 1, domain);
+	sqlite3_bind_int64(q, 2, begin);
+	sqlite3_bind_int64(q, 3, end);
+	sq_text(q, 4, report_id);
+	sq_text(q, 5, owner);
+	sqlite3_bind_int64(q, 6, now);
+	sqlite3_bind_int64(q, 7, stale);
+	rc = sqlite3_step(q);
+	if (sq_finish(s, q, rc) < 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
 }
 
-/* sq_mark_sent - claimed -> sent */
+/* sq_finish_report - claimed -> state ("sent" or "failed") */
 static int
-sq_mark_sent(struct store *st, const char *domain, int64_t begin, int64_t now)
+sq_finish_report(struct store *st, const char *domain, int64_t begin,
+    const char *state, int64_t now)
 {
-	int n = sq_change(SQ(st), "UPDATE report SET state = 'sent', sent_time = ?3"
+	int n = sq_change(SQ(st), "UPDATE report SET state = ?4, sent_time = ?3"
 	    " WHERE policy_domain = ?1 AND period_begin = ?2", domain, begin, now,
-	    NULL, NULL);
+	    state, NULL);
 
 	return n < 0 ? -1 : 0;
 }
 
-/* sq_release - claimed -> open */
+/* sq_release - claimed -> open, one more attempt, not before retry_at */
 static int
-sq_release(struct store *st, const char *domain, int64_t begin)
+sq_release(struct store *st, const char *domain, int64_t begin, int64_t retry_at)
 {
-	int n = sq_change(SQ(st), "UPDATE report SET state = 'open' WHERE"
-	    " policy_domain = ?1 AND period_begin = ?2 AND state = 'claimed'"
-	    "", domain, begin, 0, NULL, NULL);
+	int n = sq_change(SQ(st), "UPDATE report SET state = 'open', attempts ="
+	    " attempts + 1, next_attempt = ?3 WHERE policy_domain = ?1 AND"
+	    " period_begin = ?2 AND state = 'claimed'", domain, begin, retry_at,
+	    NULL, NULL);
 
 	return n < 0 ? -1 : 0;
 }
@@ -369,10 +390,10 @@ sq_purge(struct store *st, int64_t before)
 	if (sq_exec(s, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	n = sq_change(s, "DELETE FROM record WHERE time < ?2"
-	    " AND EXISTS (SELECT 1 FROM report p WHERE p.state = 'sent' AND"
+	    " AND EXISTS (SELECT 1 FROM report p WHERE p.state IN ('sent', 'failed') AND"
 	    " p.policy_domain = record.policy_domain AND record.time >= p.period_begin"
 	    " AND record.time < p.period_end)", "", before, 0, NULL, NULL);
-	if (n < 0 || sq_change(s, "DELETE FROM report WHERE state = 'sent' AND"
+	if (n < 0 || sq_change(s, "DELETE FROM report WHERE state IN ('sent', 'failed') AND"
 	    " period_end <= ?2 AND NOT EXISTS (SELECT 1 FROM"
 	    " record r WHERE r.policy_domain = report.policy_domain AND"
 	    " r.time >= report.period_begin AND r.time < report.period_end)",
@@ -396,8 +417,8 @@ sq_close(struct store *st)
 }
 
 static const struct store_ops sq_ops = {
-	sq_put, sq_periods, sq_groups, sq_policy, sq_claim, sq_mark_sent, sq_release,
-	sq_purge, sq_close,
+	sq_put, sq_periods, sq_groups, sq_policy, sq_claim, sq_finish_report,
+	sq_release, sq_purge, sq_close,
 };
 
 /* sq_setup - pragmas, schema, the prepared insert */

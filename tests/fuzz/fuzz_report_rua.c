@@ -1,7 +1,8 @@
 /*
  * fuzz_report_rua.c - libFuzzer target for the rua= destination parser
- * (report_rua_parse), which reads URIs published in DNS.  Invariants, checked
- * with abort(): at most DMARC_URI_LIMIT destinations; every address has
+ * (report_rua_parse), which reads URIs published in DNS, and the dmarc-subject
+ * test of a message's Subject (report_subject_is_report).  Invariants, checked
+ * with abort(): a recognised Subject holds "Report"; at most DMARC_URI_LIMIT destinations; every address has
  * exactly one @ with text on both sides, only characters safe in an SMTP
  * command and a header field, and its domain pointer is the text after the @.
  */
@@ -33,6 +34,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct report_rua r;
 
+	/* a dmarc-subject starts with "Report" after blanks */
+	if (report_subject_is_report((const char *)data, size) &&
+	    !memmem(data, size, "Report", 6))
+		abort();
 	report_rua_parse((const char *)data, size, &r);
 	if (r.n > DMARC_URI_LIMIT)
 		abort();

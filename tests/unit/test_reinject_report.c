@@ -123,7 +123,7 @@ run_message(struct world *w, const char *addr, const char *sender, const char *t
 }
 
 /* day_mix - 3 aligned passes from 198.51.100.7, 2 forgeries from 203.0.113.5,
- * one message without a DMARC policy */
+ * one message without a DMARC policy, one DMARC report */
 static void
 day_mix(struct world *w)
 {
@@ -135,6 +135,10 @@ day_mix(struct world *w)
 		    "From: <boss@quar.example>\nSubject: forged\n\nbody\n");
 	run_message(w, "203.0.113.5", "x@unrelated.example",
 	    "From: <a@nopolicy.example>\nSubject: none\n\nbody\n");
+	/* a DMARC report itself (dmarc-subject, folded): never reported on */
+	run_message(w, "203.0.113.5", "x@unrelated.example",
+	    "From: <boss@quar.example>\nSubject: Report Domain: ours.example\n"
+	    " Submitter: quar.example Report-ID: <1@quar.example>\n\nbody\n");
 }
 
 /* run_cmd - a shell command's exit status, its output in out */

@@ -262,6 +262,24 @@ START_TEST(report_rua_mailto_only_with_limits)
 }
 END_TEST
 
+START_TEST(report_subject_of_a_report_is_recognised)
+{
+	static const struct { const char *s; bool report; } t[] = {
+		{ "Report Domain: example.com Submitter: r.example Report-ID: <1@r>", true },
+		{ " Report\r\n Domain:\texample.com", true },
+		{ "Report Domain:", false },
+		{ "report domain: example.com", false },	/* %s: case-sensitive */
+		{ "Re: Report Domain: example.com", false },
+		{ "ReportDomain: example.com", false },
+		{ "", false },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(report_subject_is_report(t[i].s, strlen(t[i].s)) == t[i].report,
+		    "\"%s\"", t[i].s);
+}
+END_TEST
+
 START_TEST(report_mail_unpacks_to_the_xml)
 {
 	const char *to[] = { "dmarc@example.com", "b@example.org" };
@@ -318,6 +336,7 @@ report_suite(void)
 	tcase_add_loop_test(tc, report_rua_mailto_only_with_limits, 0,
 	    (int)(sizeof(rua_cases) / sizeof(rua_cases[0])));
 	tcase_add_test(tc, report_mail_unpacks_to_the_xml);
+	tcase_add_test(tc, report_subject_of_a_report_is_recognised);
 	suite_add_tcase(s, tc);
 	return s;
 }

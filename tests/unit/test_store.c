@@ -16,6 +16,7 @@
 #include "store.h"
 #include "store_batch.h"
 
+#define NOW		100000
 #define SET(f, v)	snprintf((f), sizeof(f), "%s", (v))
 
 static char dir[] = "/tmp/test_store.XXXXXX";
@@ -251,14 +252,25 @@ START_TEST(store_claim_is_once_per_domain_and_period)
 	/* a period not yet over is not listed before its end */
 	ck_assert_int_eq(store_periods(st, 86399, count_periods, &n), 0);
 	ck_assert_int_eq(n, 0);
-	ck_assert_int_eq(store_claim(st, "example.com", 0, 86400, "id1", "a"), 1);
-	ck_assert_int_eq(store_claim(other, "example.com", 0, 86400, "id1", "b"), 0);
-	ck_assert_int_eq(store_release(st, "example.com", 0), 0);
-	ck_assert_int_eq(store_claim(other, "example.com", 0, 86400, "id1", "b"), 1);
-	ck_assert_int_eq(store_mark_sent(other, "example.com", 0, 90000), 0);
-	ck_assert_int_eq(store_claim(st, "example.com", 0, 86400, "id1", "a"), 0);
-	ck_assert_int_eq(store_release(st, "example.com", 0), 0);	/* sent stays sent */
-	ck_assert_int_eq(store_claim(st, "example.com", 0, 86400, "id1", "a"), 0);
+	ck_assert_int_eq(store_claim(st, "example.com", 0, 86400, "id1", "a", NOW, 3600), 1);
+	ck_assert_int_eq(store_claim(other, "example.com", 0, 86400, "id1", "b", NOW, 3600), 0);
+	/* a failed attempt: due again only at its retry time */
+	ck_assert_int_eq(store_release(st, "example.com", 0, NOW + 600), 0);
+	ck_assert_int_eq(store_claim(other, "example.com", 0, 86400, "id1", "b", NOW, 3600), 0);
+	ck_assert_int_eq(store_claim(other, "example.com", 0, 86400, "id1", "b", NOW + 600,
+	    3600), 1);
+	/* a claimer that died: its claim is taken over after the stale time */
+	ck_assert_int_eq(store_claim(st, "example.com", 0, 86400, "id1", "a", NOW + 700,
+	    3600), 0);
+	ck_assert_int_eq(store_claim(st, "example.com", 0, 86400, "id1", "a", NOW + 4201,
+	    3600), 1);
+	ck_assert_int_eq(store_mark_sent(st, "example.com", 0, NOW + 4300), 0);
+	ck_assert_int_eq(store_claim(other, "example.com", 0, 86400, "id1", "b",
+	    NOW + 99999, 3600), 0);
+	ck_assert_int_eq(store_release(st, "example.com", 0, 0), 0);	/* sent stays sent */
+	ck_assert_int_eq(store_claim(st, "example.com", 0, 86400, "id1", "a", NOW + 99999,
+	    3600), 0);
+	ck_assert_int_eq(sql_int(dbpath, "SELECT attempts FROM report"), 1);
 	store_close(other);
 	store_close(st);
 }
@@ -273,7 +285,7 @@ START_TEST(store_purge_only_sent_and_old)
 	row(&r[1], 100, "unsent.example", "192.0.2.1", "none");
 	row(&r[2], 86400 + 5, "sent.example", "192.0.2.1", "none");
 	ck_assert_int_eq(store_put(st, r, 3), 0);
-	ck_assert_int_eq(store_claim(st, "sent.example", 0, 86400, "x", "a"), 1);
+	ck_assert_int_eq(store_claim(st, "sent.example", 0, 86400, "x", "a", NOW, 3600), 1);
 	ck_assert_int_eq(store_mark_sent(st, "sent.example", 0, 86500), 0);
 	/* before the cut-off: nothing */
 	ck_assert_int_eq(store_purge(st, 50), 0);
