@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "buf.h"
+#include "dmarc.h"
+#include "dns.h"
 #include "store.h"
 
 /* RFC 9990 "DKIM Signatures in Aggregate Reports": at most 100 per row */
@@ -70,6 +72,49 @@ struct report_rua {
 
 /* report_rua_parse - URIs separated by blanks or commas in (p, len) */
 void report_rua_parse(const char *p, size_t len, struct report_rua *out);
+
+/* External destination verification (report_verify.c). */
+enum report_verify_result {
+	REPORT_VERIFY_OK,	/* same Organizational Domain, or confirmed */
+	REPORT_VERIFY_NO,	/* not confirmed: no report to this destination */
+	REPORT_VERIFY_TEMP,	/* DNS failed: try again later */
+};
+struct report_verify {
+	/* the outcome, valid once done */
+	bool done;
+	enum report_verify_result result;
+	bool has_override;		/* the confirming record had rua= */
+	struct report_rua override;	/* its URIs (same host) replace the original */
+	/* internal */
+	struct dns_resolver *dns;
+	char policy[DMARC_DOMAIN_SIZE], dest[DMARC_DOMAIN_SIZE];
+	char org[2][DMARC_DOMAIN_SIZE];
+	struct dmarc_walker *walk[2];
+	struct dns_query *q;
+	int pending;
+	bool temp, bad;
+};
+/* report_verify_start - verify destination host dest for policy domain policy;
+ * v->done is set once decided, maybe before this returns */
+void report_verify_start(struct report_verify *v, struct dns_resolver *dns,
+    const char *policy, const char *dest);
+/* report_verify_cancel - stop its pending lookups */
+void report_verify_cancel(struct report_verify *v);
+
+/* The relay that takes report mail (report_smtp.c). */
+struct report_smtp {
+	const char *relay;		/* numeric "addr:port" */
+	const char *helo;
+	unsigned timeout;		/* seconds for each read and write */
+};
+enum report_smtp_result {
+	REPORT_SMTP_SENT,
+	REPORT_SMTP_TEMPFAIL,		/* try again later */
+	REPORT_SMTP_PERMFAIL,		/* refused for good */
+};
+/* report_smtp_send - one message to the relay; why says what failed */
+enum report_smtp_result report_smtp_send(const struct report_smtp *c, const char *from,
+    const char *const *to, size_t nto, const char *msg, size_t len, struct buf *why);
 
 /* One report as mail (report_mail.c). */
 struct report_mail {

@@ -3,7 +3,8 @@
  * period validated with xmllint --schema against the RFC's XSD
  * (tests/data/report/dmarc-2.0.xsd), its grouping and values, escaping, and
  * the Report-ID, file name and Subject, rua= destinations with size limits,
- * and the report mail (unpacked by Python's email parser and gzip).
+ * the report mail (unpacked by Python's email parser and gzip), and the
+ * verification of external destinations over an in-memory DNS zone.
  */
 #include <check.h>
 #include <stdio.h>
@@ -320,6 +321,66 @@ START_TEST(report_mail_unpacks_to_the_xml)
 }
 END_TEST
 
+
+static const struct {
+	const char *name, *policy, *dest;
+	enum report_verify_result result;
+	const char *override;	/* first override address, or NULL */
+} verify_cases[] = {
+	{ "same_domain", "example.com", "example.com", REPORT_VERIFY_OK, NULL },
+	{ "same_org_domain", "example.com", "mail.example.com", REPORT_VERIFY_OK, NULL },
+	{ "external_unconfirmed", "example.com", "reports.example.net", REPORT_VERIFY_NO, NULL },
+	{ "external_confirmed", "example.com", "ok.example.net", REPORT_VERIFY_OK, NULL },
+	{ "external_wildcard_style_override", "example.com", "over.example.net",
+	  REPORT_VERIFY_OK, "agg@over.example.net" },
+	{ "override_to_another_host", "example.com", "evil.example.net", REPORT_VERIFY_NO,
+	  "victim@victim.example" },
+	{ "not_dmarc_txt", "example.com", "spf.example.net", REPORT_VERIFY_NO, NULL },
+	{ "dns_failure_is_temporary", "example.com", "flaky.example.net", REPORT_VERIFY_TEMP,
+	  NULL },
+	{ "name_too_long", "example.com",
+	  "a123456789012345678901234567890123456789012345678901234567890.b1234567890123456789"
+	  "0123456789012345678901234567890123456789012.c123456789012345678901234567890123456"
+	  "789012345678901234567890.d12345678901234567890123456789.example.net",
+	  REPORT_VERIFY_NO, NULL },
+};
+
+START_TEST(report_verify_external_destinations)
+{
+	struct dns_resolver *r = dns_mem_new(NULL);
+	struct report_verify v;
+
+	dns_mem_add_txt(r, "_dmarc.example.com", "v=DMARC1; p=reject");
+	dns_mem_add_txt(r, "example.com._report._dmarc.ok.example.net", "v=DMARC1");
+	dns_mem_add_txt(r, "example.com._report._dmarc.over.example.net",
+	    "v=DMARC1; rua=mailto:agg@over.example.net");
+	dns_mem_add_txt(r, "example.com._report._dmarc.evil.example.net",
+	    "v=DMARC1; rua=mailto:victim@victim.example");
+	dns_mem_add_txt(r, "example.com._report._dmarc.spf.example.net", "v=spf1 -all");
+	dns_mem_set_rcode(r, "example.com._report._dmarc.flaky.example.net", DNS_TYPE_TXT,
+	    DNS_RCODE_SERVFAIL);
+	/* 257 octets: over the DNS limit, so never asked even though it exists */
+	{
+		char longname[300];
+
+		snprintf(longname, sizeof(longname), "example.com._report._dmarc.%s",
+		    verify_cases[ARRAY_LEN(verify_cases) - 1].dest);
+		dns_mem_add_txt(r, longname, "v=DMARC1");
+	}
+	report_verify_start(&v, r, verify_cases[_i].policy, verify_cases[_i].dest);
+	ck_assert_msg(v.done, "%s: not decided", verify_cases[_i].name);
+	ck_assert_msg(v.result == verify_cases[_i].result, "%s: result %d",
+	    verify_cases[_i].name, v.result);
+	if (verify_cases[_i].override) {
+		ck_assert(v.has_override);
+		ck_assert_uint_ge(v.override.n, 1);
+		ck_assert_str_eq(v.override.uri[0].addr, verify_cases[_i].override);
+	}
+	report_verify_cancel(&v);
+	dns_resolver_free(r);
+}
+END_TEST
+
 static Suite *
 report_suite(void)
 {
@@ -337,6 +398,8 @@ report_suite(void)
 	    (int)(sizeof(rua_cases) / sizeof(rua_cases[0])));
 	tcase_add_test(tc, report_mail_unpacks_to_the_xml);
 	tcase_add_test(tc, report_subject_of_a_report_is_recognised);
+	tcase_add_loop_test(tc, report_verify_external_destinations, 0,
+	    (int)(sizeof(verify_cases) / sizeof(verify_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
