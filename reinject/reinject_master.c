@@ -205,6 +205,7 @@ reinject_master_run(struct reinject_conf *c, const char *conf_path)
 	log_info("started: %d workers, downstream %s", c->worker_processes,
 	    c->downstream);
 	while (!reinject_master_term) {
+		reinject_report_master_tick(ms.conf);
 		sigsuspend(&old);
 		if (reinject_master_chld) {
 			reinject_master_chld = 0;

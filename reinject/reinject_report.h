@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -42,6 +43,15 @@ struct reinject_report_conf {
 	char *error;
 	char *submitter;		/* "" -> myhostname */
 	size_t xml_size_limit;
+	/* sending (reinject_report_send.c) */
+	char *relay;
+	unsigned send_timeout;
+	unsigned send_interval;
+	unsigned retry_delay;		/* first retry; doubles per attempt */
+	unsigned retry_delay_limit;
+	int attempt_limit;
+	unsigned claim_timeout;
+	struct config_list ignore_mailto;	/* suppression list */
 };
 
 extern const struct config_enum reinject_report_store_types[];
@@ -83,7 +93,23 @@ extern const struct config_enum reinject_report_store_types[];
 	CONFIG_KEY_STRING("report_submitter", st, m.submitter, "", \
 	    "Submitter domain of Report-ID, file name and Subject; empty: myhostname"), \
 	CONFIG_KEY_SIZE("report_xml_size_limit", st, m.xml_size_limit, "64m", 65536, \
-	    1LL << 32, "largest report XML built, bytes")
+	    1LL << 32, "largest report XML built, bytes"), \
+	CONFIG_KEY_STRING("report_relay", st, m.relay, "127.0.0.1:25", \
+	    "numeric address:port of the SMTP relay that takes report mail"), \
+	CONFIG_KEY_TIME("report_send_timeout", st, m.send_timeout, "60s", 1, 600, \
+	    "wait for the relay: connect, each reply, each write"), \
+	CONFIG_KEY_TIME("report_send_interval", st, m.send_interval, "5m", 10, 86400, \
+	    "how often the master looks for reports due"), \
+	CONFIG_KEY_TIME("report_retry_delay", st, m.retry_delay, "5m", 1, 86400, \
+	    "wait after a failed attempt; doubled after each"), \
+	CONFIG_KEY_TIME("report_retry_delay_limit", st, m.retry_delay_limit, "6h", 1, 7 * 86400, \
+	    "longest wait between attempts"), \
+	CONFIG_KEY_INT("report_attempt_limit", st, m.attempt_limit, "10", 1, 1000, \
+	    "attempts before a report is given up"), \
+	CONFIG_KEY_TIME("report_claim_timeout", st, m.claim_timeout, "1h", 60, 86400, \
+	    "a report claimed longer ago (its sender died) may be taken over"), \
+	CONFIG_KEY_LIST("report_ignore_mailto", st, m.ignore_mailto, "", \
+	    "report addresses (or @domain) never sent to")
 
 /* reinject_report_worker_start - start the batch writer when report_enable */
 void reinject_report_worker_start(const struct reinject_conf *c);
@@ -101,6 +127,17 @@ void reinject_report_store_conf(const struct reinject_conf *c, struct store_conf
  * email points into ebuf when report_email is empty */
 void reinject_report_meta(const struct reinject_conf *c, long long begin,
     struct report_meta *m, char *ebuf, size_t esize);
+
+/* reinject_report_send_due - one pass (reinject_report_send.c): every ended
+ * period not yet sent is claimed, built, sent to its verified destinations
+ * and marked; then old records are purged.  dry_run: print each message to
+ * out instead, claim nothing.  0, or -1 when the store cannot be used. */
+int reinject_report_send_due(const struct reinject_conf *c, long long now, bool dry_run,
+    FILE *out);
+/* reinject_report_master_tick - from the master's loop: every
+ * report_send_interval, fork a process that runs one pass (SIGALRM wakes
+ * the loop) */
+void reinject_report_master_tick(const struct reinject_conf *c);
 
 /* reinject_report_main - "reinject report [-c file] list|show|generate ..." */
 int reinject_report_main(int argc, char **argv);

@@ -6,7 +6,9 @@
  *   reinject report [-c file] show DOMAIN [P]    the RFC 9990 XML of a report
  *   reinject report [-c file] [-d DIR] generate DOMAIN [P]
  *                                                the .xml.gz under its RFC name
- *   reinject report [-c file] mail DOMAIN [P]    the whole message (dry run)
+ *   reinject report [-c file] mail DOMAIN [P]    the whole message
+ *   reinject report [-c file] send [--dry-run]   send every report due now
+ *                                                (dry run: print them instead)
  *
  * P is a period's start as listed (seconds since 1970) or YYYY-MM-DD (UTC);
  * by default the last period that has ended.
@@ -41,7 +43,8 @@ cmd_usage(void)
 	fprintf(stderr, "usage: reinject report [-c config] list\n"
 	    "       reinject report [-c config] show DOMAIN [PERIOD]\n"
 	    "       reinject report [-c config] [-d DIR] generate DOMAIN [PERIOD]\n"
-	    "       reinject report [-c config] mail DOMAIN [PERIOD]\n");
+	    "       reinject report [-c config] mail DOMAIN [PERIOD]\n"
+	    "       reinject report [-c config] send [--dry-run]\n");
 	return 2;
 }
 
@@ -240,6 +243,11 @@ reinject_report_main(int argc, char **argv)
 		return 1;
 	if (strcmp(argv[optind], "list") == 0 && optind + 1 == argc)
 		r = store_periods(rc.st, INT64_MAX, cmd_print_period, NULL) < 0 ? 1 : 0;
+	else if (strcmp(argv[optind], "send") == 0 && optind + 1 == argc)
+		r = reinject_report_send_due(&rc.conf, time(NULL), false, stdout) < 0;
+	else if (strcmp(argv[optind], "send") == 0 && optind + 2 == argc &&
+	    strcmp(argv[optind + 1], "--dry-run") == 0)
+		r = reinject_report_send_due(&rc.conf, time(NULL), true, stdout) < 0;
 	else if (strcmp(argv[optind], "show") == 0 ||
 	    strcmp(argv[optind], "generate") == 0 || strcmp(argv[optind], "mail") == 0)
 		r = cmd_report(&rc, argv[optind], argc - optind - 1, argv + optind + 1);
