@@ -52,6 +52,7 @@ reinject_report_meta(const struct reinject_conf *c, long long begin,
 	m->submitter = r->submitter[0] ? r->submitter : c->myhostname;
 	m->begin = begin;
 	m->end = begin + r->period;
+	m->no_namespace = !r->xml_namespace;
 }
 
 /* reinject_report_worker_start - start the batch writer when report_enable */

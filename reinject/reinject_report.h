@@ -43,6 +43,7 @@ struct reinject_report_conf {
 	char *error;
 	char *submitter;		/* "" -> myhostname */
 	size_t xml_size_limit;
+	bool xml_namespace;
 	/* sending (reinject_report_send.c) */
 	char *relay;
 	unsigned send_timeout;
@@ -94,6 +95,8 @@ extern const struct config_enum reinject_report_store_types[];
 	    "Submitter domain of Report-ID, file name and Subject; empty: myhostname"), \
 	CONFIG_KEY_SIZE("report_xml_size_limit", st, m.xml_size_limit, "64m", 65536, \
 	    1LL << 32, "largest report XML built, bytes"), \
+	CONFIG_KEY_BOOL("report_xml_namespace", st, m.xml_namespace, "yes", \
+	    "RFC 9990 XML namespace on <feedback>; no: for RFC 7489 parsers"), \
 	CONFIG_KEY_STRING("report_relay", st, m.relay, "127.0.0.1:25", \
 	    "numeric address:port of the SMTP relay that takes report mail"), \
 	CONFIG_KEY_TIME("report_send_timeout", st, m.send_timeout, "60s", 1, 600, \

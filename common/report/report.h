@@ -35,6 +35,8 @@ struct report_meta {
 	const char *generator;		/* "" for none */
 	const char *submitter;		/* our domain: Report-ID, file name, Subject */
 	int64_t begin, end;		/* the period [begin, end) */
+	bool no_namespace;		/* leave out RFC 9990's XML namespace (for
+					 * RFC 7489 parsers that do not expect it) */
 };
 
 /* report_xml_build - the report of domain for m's period into out (reset

@@ -165,8 +165,9 @@ report_xml_build(struct store *st, const struct report_meta *m, const char *doma
 		return -1;
 	}
 	report_id(rid, sizeof(rid), domain, m->begin, m->submitter);
-	buf_append_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<feedback xmlns=\"" REPORT_XML_NS "\">\n  <version>1.0</version>\n");
+	buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feedback%s>\n"
+	    "  <version>1.0</version>\n", m->no_namespace ? "" :
+	    " xmlns=\"" REPORT_XML_NS "\"");
 	xml_metadata(out, m, rid);
 	xml_policy(out, domain, &pol);
 	head = out->len;

@@ -34,7 +34,7 @@ static char confpath[128];
 
 /* world_init - conf with reporting into dir (when enable), the test zone */
 static void
-world_init(struct world *w, bool enable)
+world_init_with(struct world *w, bool enable, const char *extra)
 {
 	struct buf err;
 	char text[1024];
@@ -47,8 +47,8 @@ world_init(struct world *w, bool enable)
 	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
 	    "spool_directory = /tmp\nreport_enable = %s\nreport_store = %s/r.db\n"
 	    "report_spool_file = %s/r.spool\nreport_batch_interval_ms = 10\n"
-	    "report_org_name = Ours\nreport_email = dmarc@ours.example\n",
-	    OUR_ID, OUR_ID, enable ? "yes" : "no", dir, dir);
+	    "report_org_name = Ours\nreport_email = dmarc@ours.example\n%s\n",
+	    OUR_ID, OUR_ID, enable ? "yes" : "no", dir, dir, extra);
 	buf_init(&err, 4096);
 	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
 	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
@@ -66,6 +66,13 @@ world_init(struct world *w, bool enable)
 	w->ctx.base = w->base;
 	w->ctx.conf = &w->conf;
 	w->ctx.dns = w->dns;
+}
+
+/* world_init - conf with reporting into dir (when enable), the test zone */
+static void
+world_init(struct world *w, bool enable)
+{
+	world_init_with(w, enable, "");
 }
 
 /* world_free - release and remove dir */
@@ -269,6 +276,54 @@ START_TEST(reinject_report_command_lists_shows_and_mails)
 }
 END_TEST
 
+/*
+ * Interoperability: Mail::DMARC's receiver (Debian libmail-dmarc-perl) reads
+ * our report mail; its counts, rows and policy are what we stored.  Known
+ * differences of its older (RFC 7489) schema: it finds nothing under RFC
+ * 9990's namespace (report_xml_namespace = no serves it), it turns the
+ * disposition "pass" into "none", and it does not read np, fo, testing or
+ * discovery_method.
+ */
+START_TEST(reinject_report_mail_dmarc_reads_our_report)
+{
+	struct world w;
+	static char out[8192], want[2048];
+	char cmd[1024], begin[32];
+	const char *src = getenv("MAILAUTH_SRC");
+	long long b;
+
+	world_init_with(&w, true, "report_xml_namespace = no");
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	snprintf(cmd, sizeof(cmd), "%s report -c %s list", reinject_bin(), confpath);
+	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	ck_assert_int_eq(sscanf(out, "%31s", begin), 1);
+	b = atoll(begin);
+	snprintf(cmd, sizeof(cmd), "%s report -c %s mail quar.example %s | perl "
+	    "'%s/tests/unit/report_maildmarc.pl' 2>&1", reinject_bin(), confpath, begin,
+	    src ? src : "..");
+	ck_assert_msg(run_cmd(cmd, out, sizeof(out)) == 0, "%s", out);
+	snprintf(want, sizeof(want), "meta Ours %lld.quar.example@" OUR_ID " %lld %lld\n"
+	    "policy quar.example quarantine r r\n"
+	    "record 198.51.100.7 3 none fail pass quar.example mail.quar.example\n"
+	    "record 203.0.113.5 2 quarantine fail fail quar.example unrelated.example\n"
+	    "records 2\n", b, b, b + 86399);
+	ck_assert_str_eq(out, want);
+	world_free(&w);
+	/* with RFC 9990's namespace (the default) it finds no report element */
+	world_init(&w, true);
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	snprintf(cmd, sizeof(cmd), "%s report -c %s mail quar.example %s | perl "
+	    "'%s/tests/unit/report_maildmarc.pl' 2>&1", reinject_bin(), confpath, begin,
+	    src ? src : "..");
+	ck_assert_int_ne(run_cmd(cmd, out, sizeof(out)), 0);
+	world_free(&w);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -278,6 +333,7 @@ suite(void)
 	tcase_add_test(tc, reinject_report_records_every_policy_message);
 	tcase_add_test(tc, reinject_report_off_by_default);
 	tcase_add_test(tc, reinject_report_command_lists_shows_and_mails);
+	tcase_add_test(tc, reinject_report_mail_dmarc_reads_our_report);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -103,7 +103,7 @@ fill(void)
 
 static const struct report_meta meta = {
 	"Example Receiver", "dmarc-noreply@receiver.example", "https://receiver.example/dmarc",
-	"", "mailauth", "receiver.example", 86400, 86400 * 2,
+	"", "mailauth", "receiver.example", 86400, 86400 * 2, false,
 };
 
 /* xmllint_ok - does xmllint --schema accept the document */
