@@ -20,6 +20,7 @@
 
 const struct config_enum reinject_report_store_types[] = {
 	{ "sqlite", STORE_SQLITE },
+	{ "pgsql", STORE_PGSQL },
 	{ NULL, 0 },
 };
 

@@ -61,9 +61,9 @@ extern const struct config_enum reinject_report_store_types[];
 	CONFIG_KEY_BOOL("report_enable", st, m.enable, "no", \
 	    "record DMARC results for RFC 9990 aggregate reports"), \
 	CONFIG_KEY_ENUM("report_store_type", st, m.store_type, "sqlite", \
-	    reinject_report_store_types, "report store backend: sqlite"), \
+	    reinject_report_store_types, "report store backend: sqlite or pgsql"), \
 	CONFIG_KEY_STRING("report_store", st, m.store, "/var/lib/mailauth/reports.db", \
-	    "report store: the SQLite database file"), \
+	    "report store: the SQLite database file, or a PostgreSQL conninfo"), \
 	CONFIG_KEY_TIME("report_store_lock_timeout", st, m.store_lock_timeout, "5s", 0, 60, \
 	    "wait for a store lock held by another process"), \
 	CONFIG_KEY_INT("report_batch_limit", st, m.batch_limit, "500", 1, 100000, \

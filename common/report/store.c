@@ -18,9 +18,9 @@ store_open(const struct store_conf *c, struct buf *err)
 	case STORE_SQLITE:
 		return store_sqlite_open(c, err);
 	case STORE_PGSQL:
-		break;
+		return store_pgsql_open(c, err);
 	}
-	buf_printf(err, "report store: this build has no PostgreSQL backend");
+	buf_printf(err, "report store: unknown type");
 	return NULL;
 }
 

@@ -7,6 +7,7 @@
  *   store_row.c     a dmarc_report_record as a flat row of text columns
  *   store.c         the backend-independent calls (dispatch through store_ops)
  *   store_sqlite.c  the embedded backend: SQLite in WAL mode
+ *   store_pgsql.c   the fleet backend: PostgreSQL (libpq), when built
  *   store_spool.c   bounded local spool file for rows the store refused
  *   store_batch.c   the batch writer: workers queue rows, one thread commits
  *                   every store_batch_limit rows or store_batch_interval ms
@@ -129,8 +130,9 @@ struct store {
 
 /* store_open - open (and create or upgrade) the store; NULL and err */
 struct store *store_open(const struct store_conf *c, struct buf *err);
-/* store_sqlite_open - the SQLite backend (store_open's) */
+/* store_sqlite_open, store_pgsql_open - the backends (store_open's) */
 struct store *store_sqlite_open(const struct store_conf *c, struct buf *err);
+struct store *store_pgsql_open(const struct store_conf *c, struct buf *err);
 void store_close(struct store *st);
 /* store_error - text of the last error */
 const char *store_error(const struct store *st);
