@@ -428,6 +428,8 @@ sq_setup(struct store_sqlite *s)
 	sqlite3_busy_timeout(s->db, (int)s->base.conf.busy_timeout_ms);
 	if (sq_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
 	    sq_exec(s, "PRAGMA synchronous=NORMAL") < 0 ||
+	    /* grouping a day's records sorts in memory, not in a temp file */
+	    sq_exec(s, "PRAGMA temp_store=MEMORY") < 0 ||
 	    sq_upgrade_schema(s) < 0)
 		return -1;
 	return sq_prepare(s, "INSERT INTO record (" SQ_COLUMNS ") VALUES (?1, ?2,"
