@@ -7,7 +7,9 @@
 #  2. two writers (store-fleet, the workers' batch writer) commit all rows;
 #  3. "reinject report list" and "show" over PostgreSQL: counts, XSD-valid XML;
 #  4. two "reinject report send" started together send exactly one report
-#     per domain and period to the smtp-sink; the store says sent.
+#     per domain and period to the smtp-sink; the store says sent;
+#  5. the database stopped while a host writes: its rows go to the spool
+#     (nothing lost), and are replayed once the database is back.
 # Ports: 20970-20979 DNS, 20981 sink; PostgreSQL on a unix socket (port 20980).
 
 . "$(dirname "$0")/lib.sh"
@@ -109,3 +111,23 @@ ma_ok "two senders at once: exactly one report per domain and period"
 "$REINJECT" report -c "$MA_TMP/a.conf" list >"$MA_TMP/list2.txt" || ma_fail "report list"
 [ "$(grep -c ' sent$' "$MA_TMP/list2.txt")" = $DOMAINS ] || ma_fail "not all marked sent"
 ma_ok "the store marks every report sent"
+
+# --- 5. database down: spooled, then replayed ------------------------------------------
+pg_stop
+t2=$(( t + 60 ))
+"$FLEET" pgsql "$CONNINFO" "$MA_TMP/a.spool" 100 1 $t2 >"$MA_TMP/fill-down.txt" 2>&1 &&
+	ma_fail "rows committed with the database stopped"
+ma_log_register "$MA_TMP/fill-down.txt"
+ma_assert_grep "^committed 0 spooled 100 replayed 0 lost 0$" "$MA_TMP/fill-down.txt" \
+	"database stopped: 100 rows spooled, none lost"
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$MA_TMP/pg" -l "$MA_TMP/pgsock/pg.log" -w \
+	-o "-c listen_addresses='' -k $MA_TMP/pgsock -p $PGPORT" start >/dev/null ||
+	ma_fail "pg_ctl start again"
+"$FLEET" pgsql "$CONNINFO" "$MA_TMP/a.spool" 10 1 $t2 >"$MA_TMP/fill-up.txt" 2>&1 ||
+	ma_fail "rows not committed after the database came back"
+ma_log_register "$MA_TMP/fill-up.txt"
+ma_assert_grep "^committed 10 spooled 0 replayed 100 lost 0$" "$MA_TMP/fill-up.txt" \
+	"database back: the spool is replayed"
+"$REINJECT" report -c "$MA_TMP/a.conf" list >"$MA_TMP/list3.txt" || ma_fail "report list"
+ma_assert_grep "^$t2 .* d0\.fleet\.example 110 " "$MA_TMP/list3.txt" \
+	"all 110 rows of the outage period are in the store"

@@ -6,7 +6,8 @@
  *
  * TYPE sqlite or pgsql; STORE the file or conninfo; ROWS rows spread over
  * DOMAINS policy domains d<N>.fleet.example (rua=mailto:dmarc@ the same
- * domain), all at TIME.  Exit 0 when every row was committed.
+ * domain), all at TIME.  Prints the writer's counters; exit 0 when every
+ * row was committed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,8 @@ main(int argc, char **argv)
 	store_batch_flush(b);
 	store_batch_stats(b, &s);
 	store_batch_free(b);
-	printf("committed %lld spooled %lld lost %lld\n", (long long)s.committed,
-	    (long long)s.spooled, (long long)s.lost);
+	printf("committed %lld spooled %lld replayed %lld lost %lld\n",
+	    (long long)s.committed, (long long)s.spooled, (long long)s.replayed,
+	    (long long)s.lost);
 	return s.committed == rows ? 0 : 1;
 }
