@@ -331,6 +331,11 @@ reinject_report_master_tick(const struct reinject_conf *c)
 			signal(SIGCHLD, SIG_DFL);
 			sigemptyset(&none);
 			sigprocmask(SIG_SETMASK, &none, NULL);
+			/* not the listeners: once the master closes them, new
+			 * connections must be refused, not wait for us */
+			for (size_t i = 0; i < c->nlisteners; i++)
+				if (c->listeners[i].fd >= 0)
+					close(c->listeners[i].fd);
 			_exit(reinject_report_send_due(c, now, false, NULL) < 0 ? 1 : 0);
 		}
 		if (pid < 0)
