@@ -25,6 +25,7 @@
 #include "reinject_arc.h"
 #include "reinject_dmarc.h"
 #include "reinject_iprev.h"
+#include "reinject_report.h"
 #include "smtp.h"
 #include "spf.h"
 
@@ -130,6 +131,8 @@ struct reinject_conf {
 	struct reinject_dmarc_conf dmarc;
 	/* iprev stage settings (reinject_iprev.h) */
 	struct reinject_iprev_conf iprev;
+	/* DMARC report settings (reinject_report.h) */
+	struct reinject_report_conf report;
 	/* derived by reinject_conf_load, not keys */
 	struct reinject_listener listeners[REINJECT_LISTEN_LIMIT];
 	size_t nlisteners;

@@ -127,6 +127,7 @@ static const struct config_key reinject_conf_keys[] = {
 	    "milter: with milter_spf_reject, answer an SPF temperror with 451 4.7.24"),
 	REINJECT_DMARC_CONF_KEYS(struct reinject_conf, dmarc),
 	REINJECT_IPREV_CONF_KEYS(struct reinject_conf, iprev),
+	REINJECT_REPORT_CONF_KEYS(struct reinject_conf, report),
 };
 
 

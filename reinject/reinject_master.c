@@ -109,10 +109,20 @@ reinject_master_drain(void *arg)
 	return 0;
 }
 
+/* reinject_master_tick - the master's timer: DMARC report sending */
+static unsigned
+reinject_master_tick(void *arg)
+{
+	struct reinject_master *ms = arg;
+
+	return reinject_report_master_tick(ms->conf);
+}
+
 static const struct prefork_ops reinject_master_ops = {
 	.reload = reinject_master_reload,
 	.worker = reinject_master_worker,
 	.drain = reinject_master_drain,
+	.tick = reinject_master_tick,
 };
 
 /* reinject_master_run - prefork and supervise the workers */

@@ -24,5 +24,7 @@ reinject_subcmd(int argc, char **argv)
 		return reinject_dmarccheck_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "doctor") == 0)
 		return reinject_doctor_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return reinject_report_main(argc - 1, argv + 1);
 	return -1;
 }

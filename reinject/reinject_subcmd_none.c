@@ -14,6 +14,8 @@ reinject_subcmd(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "dmarc-check") == 0)
 		return reinject_dmarccheck_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return reinject_report_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "keygen") == 0 ||
 	    strcmp(argv[1], "testkey") == 0)) {
 		fprintf(stderr, "reinject: built without the key tools\n");

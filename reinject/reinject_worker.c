@@ -224,6 +224,7 @@ reinject_worker_run(const struct reinject_conf *c)
 	buf_clear(&err);
 	w.ctx.dns = reinject_worker_dns(w.ctx.base, c);
 	reinject_worker_listen(&w, c);
+	reinject_report_worker_start(c);
 	w.sigterm = evsignal_new(w.ctx.base, SIGTERM, reinject_worker_term, &w);
 	evsignal_add(w.sigterm, NULL);
 	/* keys, tables and resolver are loaded: from here on only sockets and
@@ -231,6 +232,7 @@ reinject_worker_run(const struct reinject_conf *c)
 	if (sandbox_enter(SANDBOX_WRITE_FILES | SANDBOX_UNLINK) < 0)
 		return PREFORK_EXIT_CONFIG;
 	event_base_dispatch(w.ctx.base);
+	reinject_report_worker_stop();
 	if (w.ctx.sessions)
 		log_warn("drain_timeout: %u sessions still open; their mail stays queued",
 		    w.ctx.sessions);

@@ -321,6 +321,19 @@ prefork_deadline(struct prefork *pf)
 	return -1;
 }
 
+/* prefork_tick - the daemon's periodic work; shortens *wait_ms to its next */
+static void
+prefork_tick(struct prefork *pf, long long *wait_ms)
+{
+	unsigned secs;
+
+	if (pf->stopping || pf->cfg->ops->tick == NULL)
+		return;
+	secs = pf->cfg->ops->tick(pf->cfg->arg);
+	if (secs > 0 && (*wait_ms < 0 || (long long)secs * 1000 < *wait_ms))
+		*wait_ms = (long long)secs * 1000;
+}
+
 /* prefork_loop - supervise until every worker is gone; true in a new worker */
 static bool
 prefork_loop(struct prefork *pf)
@@ -333,6 +346,7 @@ prefork_loop(struct prefork *pf)
 			return true;
 		if (pf->stopping && prefork_alive(pf) == 0)
 			return false;
+		prefork_tick(pf, &wait_ms);
 		sig = prefork_wait(pf, wait_ms);
 		if (sig == SIGCHLD)
 			prefork_reap(pf);

@@ -38,6 +38,10 @@ struct prefork_ops {
 	/* drain - stopping: close the master's listeners; seconds to wait for
 	 * the workers before killing them, 0 to wait as long as they take */
 	unsigned (*drain)(void *arg);
+	/* tick - optional periodic work in the master while it is not
+	 * stopping, called at least as often as it asks: seconds to the next
+	 * call, 0 for no timed call (signals still call it) */
+	unsigned (*tick)(void *arg);
 };
 
 struct prefork_config {

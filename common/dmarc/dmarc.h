@@ -457,6 +457,9 @@ struct dmarc_report_record {
 	enum dmarc_align_mode adkim, aspf;
 	bool testing;
 	enum dmarc_psd psd;
+	unsigned fo;				/* DMARC_FO_* */
+	size_t nrua;				/* rua= URIs, where reports go */
+	char rua[DMARC_URI_LIMIT][DMARC_URI_SIZE_LIMIT];
 	/* policy_evaluated */
 	enum dmarc_result result;
 	enum dmarc_disposition disposition;

@@ -52,6 +52,9 @@ dmarc_report_fill(struct dmarc_report_record *rec, const struct dmarc_verdict *v
 		rec->aspf = pr->aspf;
 		rec->testing = pr->testing;
 		rec->psd = pr->psd;
+		rec->fo = pr->fo;
+		rec->nrua = pr->nrua;
+		memcpy(rec->rua, pr->rua, sizeof(rec->rua));
 	}
 	rec->result = d->result;
 	rec->disposition = d->disposition;

@@ -8,7 +8,7 @@
 # Environment: N messages per run (2000), S parallel sessions (8),
 # W reinject worker_processes (2), NE messages per end-to-end run (2000),
 # E2E_ROUNDS rounds of the end-to-end setups (3), PARTS the parts to run
-# ("alone rss e2e").
+# ("alone rss e2e"; "report" compares DMARC reporting off and on).
 # Prints one line per measurement; tests/bench/README.md records a run.
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
@@ -224,6 +224,31 @@ if part alone; then
 	done
 	echo "smtp-sink alone (no filter), 4 KiB: $(load $SINK "$MA_TMP/plain-4096.eml" $N $S)"
 	echo "smtp-sink alone (no filter), 4 KiB, smtp-source: $(load_ss $SINK "$MA_TMP/plain-4096.eml" $N $S)"
+fi
+
+# --- 1b. DMARC reporting off and on: verify throughput, rounds alternating -----
+# (PARTS=report; not in the default set: the store's writer adds work per
+# message that the figures above should not include)
+if part report; then
+	mkdir -p "$MA_TMP/reports"
+	chown reinject "$MA_TMP/reports"
+	ma_bg_alive sink || { ma_bg sink /usr/sbin/smtp-sink -u postfix 127.0.0.1:$SINK 256; ma_wait_port $SINK; }
+	for round in 1 2 3; do
+		for rep in no yes; do
+			reinject_conf $SINK $W
+			{
+				echo "report_enable = $rep"
+				echo "report_store = $MA_TMP/reports/bench.db"
+				echo "report_spool_file = $MA_TMP/reports/bench.spool"
+			} >>"$MA_TMP/reinject.conf"
+			reinject_start
+			load $FILTER "$MA_TMP/signed-4096.eml" $((N / 4)) $S >/dev/null	# warm-up
+			measure "round $round, report_enable=$rep, workers=$W, verify (dkimpy-signed), 4 KiB" \
+			    "$(ma_bg_pid reinject)" $N load $FILTER "$MA_TMP/signed-4096.eml" $N $S
+			reinject_stop
+		done
+	done
+	echo "report store rows: $(sqlite3 "$MA_TMP/reports/bench.db" 'SELECT count(*) FROM record')"
 fi
 
 # --- 2. peak RSS with a 50 MiB message ----------------------------------------

@@ -466,6 +466,8 @@ START_TEST(dmarc_eval_report_record)
 	ck_assert_str_eq(rec.policy_domain, "example.com");
 	ck_assert_int_eq(rec.policy_source, DMARC_SOURCE_ORG);
 	ck_assert_int_eq(rec.p, DMARC_POLICY_REJECT);
+	ck_assert_uint_eq(rec.fo, DMARC_FO_0);
+	ck_assert_uint_eq(rec.nrua, 0);
 	ck_assert(rec.spf_aligned_pass);
 	ck_assert(!rec.dkim_aligned_pass);
 	ck_assert_uint_eq(rec.ndkim, 1);

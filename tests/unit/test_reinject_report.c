@@ -1,0 +1,351 @@
+/*
+ * test_reinject_report.c - reinject's DMARC stage with report_enable: the
+ * messages it evaluates end up as store rows (through the worker's batch
+ * writer), the report built from them has the right counts and passes the
+ * RFC 9990 XSD, and "reinject report list|show|generate|mail" show the same
+ * data from the command line.  Off by default: no store is touched.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "dmarc.h"
+#include "reinject.h"
+#include "report.h"
+#include "store.h"
+
+#define OUR_ID "mx.ours.example"
+
+struct world {
+	struct event_base *base;
+	struct dns_resolver *dns;
+	struct reinject_conf conf;
+	struct reinject_ctx ctx;
+	struct smtp_xforward xf;
+	int done;
+};
+
+static char dir[64];
+static char confpath[128];
+
+/* world_init - conf with reporting into dir (when enable), the test zone */
+static void
+world_init_with(struct world *w, bool enable, const char *extra)
+{
+	struct buf err;
+	char text[1024];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_rreport.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(w, 0, sizeof(*w));
+	config_init(&reinject_conf_schema, &w->conf);
+	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
+	    "spool_directory = /tmp\nreport_enable = %s\nreport_store = %s/r.db\n"
+	    "report_spool_file = %s/r.spool\nreport_batch_interval_ms = 10\n"
+	    "report_org_name = Ours\nreport_email = dmarc@ours.example\n%s\n",
+	    OUR_ID, OUR_ID, enable ? "yes" : "no", dir, dir, extra);
+	buf_init(&err, 4096);
+	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
+	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
+	buf_clear(&err);
+	snprintf(confpath, sizeof(confpath), "%s/reinject.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(confpath, "w"));
+	fputs(text, f);
+	fclose(f);
+	w->base = event_base_new();
+	w->dns = dns_mem_new(NULL);
+	dns_mem_add_txt(w->dns, "_dmarc.quar.example",
+	    "v=DMARC1; p=quarantine; rua=mailto:agg@quar.example!10m; fo=1");
+	dns_mem_add_txt(w->dns, "quar.example", "v=spf1 -all");
+	dns_mem_add_txt(w->dns, "mail.quar.example", "v=spf1 ip4:198.51.100.7 -all");
+	w->ctx.base = w->base;
+	w->ctx.conf = &w->conf;
+	w->ctx.dns = w->dns;
+}
+
+/* world_init - conf with reporting into dir (when enable), the test zone */
+static void
+world_init(struct world *w, bool enable)
+{
+	world_init_with(w, enable, "");
+}
+
+/* world_free - release and remove dir */
+static void
+world_free(struct world *w)
+{
+	char cmd[128];
+
+	smtp_xforward_clear(&w->xf);
+	dns_resolver_free(w->dns);
+	event_base_free(w->base);
+	config_free(&reinject_conf_schema, &w->conf);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void
+done(struct reinject_msg *m, void *arg)
+{
+	(void)m;
+	(*(int *)arg)++;
+}
+
+/* run_message - one message from sender at client addr through the pipeline */
+static void
+run_message(struct world *w, const char *addr, const char *sender, const char *text)
+{
+	struct reinject_msg *m;
+
+	smtp_xforward_clear(&w->xf);
+	w->xf.value[SMTP_XFWD_HELO] = xstrdup("mx.sender.example");
+	w->xf.value[SMTP_XFWD_ADDR] = xstrdup(addr);
+	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
+	w->done = 0;
+	m = reinject_msg_new(&w->ctx);
+	m->sender = sender;
+	m->nrcpt = 1;
+	m->xf = &w->xf;
+	reinject_pipeline_begin(m);
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t n = (size_t)(nl - text);
+		char line[512];
+
+		snprintf(line, sizeof(line), "%.*s\r\n", (int)n, text);
+		reinject_msg_line(m, line, n + 2);
+		text = nl + 1;
+	}
+	ck_assert_int_eq(reinject_msg_end(m), 0);
+	reinject_pipeline_run(m, done, &w->done);
+	if (!w->done)
+		event_base_dispatch(w->base);
+	ck_assert_int_eq(w->done, 1);
+	reinject_msg_free(m);
+}
+
+/* day_mix - 3 aligned passes from 198.51.100.7, 2 forgeries from 203.0.113.5,
+ * one message without a DMARC policy, one DMARC report */
+static void
+day_mix(struct world *w)
+{
+	for (int i = 0; i < 3; i++)
+		run_message(w, "198.51.100.7", "b@mail.quar.example",
+		    "From: <boss@quar.example>\nSubject: ok\n\nbody\n");
+	for (int i = 0; i < 2; i++)
+		run_message(w, "203.0.113.5", "x@unrelated.example",
+		    "From: <boss@quar.example>\nSubject: forged\n\nbody\n");
+	run_message(w, "203.0.113.5", "x@unrelated.example",
+	    "From: <a@nopolicy.example>\nSubject: none\n\nbody\n");
+	/* a DMARC report itself (dmarc-subject, folded): never reported on */
+	run_message(w, "203.0.113.5", "x@unrelated.example",
+	    "From: <boss@quar.example>\nSubject: Report Domain: ours.example\n"
+	    " Submitter: quar.example Report-ID: <1@quar.example>\n\nbody\n");
+}
+
+/* run_cmd - a shell command's exit status, its output in out */
+static int
+run_cmd(const char *cmd, char *out, size_t size)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(p);
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	return pclose(p);
+}
+
+/* reinject_bin - the built reinject */
+static const char *
+reinject_bin(void)
+{
+	static char path[512];
+	const char *b = getenv("MAILAUTH_BUILD");
+
+	snprintf(path, sizeof(path), "%s/reinject/reinject", b ? b : ".");
+	return path;
+}
+
+static int
+period_begin(void *arg, const struct store_period *p)
+{
+	*(int64_t *)arg = p->begin;
+	return 0;
+}
+
+START_TEST(reinject_report_records_every_policy_message)
+{
+	struct world w;
+	struct store_conf sc;
+	struct store *st;
+	struct report_meta m;
+	struct buf xml, err;
+	char ebuf[128];
+	int64_t begin = -1;
+
+	world_init(&w, true);
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	reinject_report_store_conf(&w.conf, &sc);
+	buf_init(&err, 1024);
+	ck_assert_ptr_nonnull(st = store_open(&sc, &err));
+	buf_clear(&err);
+	ck_assert_int_eq(store_periods(st, INT64_MAX, period_begin, &begin), 0);
+	ck_assert_int_ge(begin, 0);
+	reinject_report_meta(&w.conf, begin, &m, ebuf, sizeof(ebuf));
+	buf_init(&xml, REPORT_XML_SIZE_LIMIT);
+	ck_assert_int_eq(report_xml_build(st, &m, "quar.example", &xml), 0);
+	ck_assert_msg(strstr(xml.data, "<source_ip>198.51.100.7</source_ip>\n"
+	    "      <count>3</count>\n      <policy_evaluated>\n"
+	    "        <disposition>pass</disposition>"), "%s", xml.data);
+	ck_assert_msg(strstr(xml.data, "<source_ip>203.0.113.5</source_ip>\n"
+	    "      <count>2</count>\n      <policy_evaluated>\n"
+	    "        <disposition>quarantine</disposition>"), "%s", xml.data);
+	ck_assert_ptr_nonnull(strstr(xml.data, "<p>quarantine</p>"));
+	ck_assert_ptr_nonnull(strstr(xml.data, "<fo>1</fo>"));
+	ck_assert_ptr_nonnull(strstr(xml.data, "<org_name>Ours</org_name>"));
+	ck_assert_ptr_null(strstr(xml.data, "nopolicy.example"));
+	ck_assert_int_eq(report_xml_build(st, &m, "nopolicy.example", &xml), -1);
+	buf_clear(&xml);
+	store_close(st);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(reinject_report_off_by_default)
+{
+	struct world w;
+	char db[128];
+
+	world_init(&w, false);
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	snprintf(db, sizeof(db), "%s/r.db", dir);
+	ck_assert_int_eq(access(db, F_OK), -1);
+	world_free(&w);
+}
+END_TEST
+
+START_TEST(reinject_report_command_lists_shows_and_mails)
+{
+	struct world w;
+	static char out[65536];
+	char cmd[1024], begin[32];
+	const char *src = getenv("MAILAUTH_SRC");
+
+	world_init(&w, true);
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	/* list: "BEGIN DATE DOMAIN COUNT STATE" */
+	snprintf(cmd, sizeof(cmd), "%s report -c %s list", reinject_bin(), confpath);
+	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, " quar.example 5 open\n") != NULL, "%s", out);
+	ck_assert_int_eq(sscanf(out, "%31s", begin), 1);
+	/* show: the XML, valid against the RFC's XSD */
+	snprintf(cmd, sizeof(cmd), "%s report -c %s show quar.example %s | xmllint --noout"
+	    " --schema '%s/tests/data/report/dmarc-2.0.xsd' - 2>&1", reinject_bin(),
+	    confpath, begin, src ? src : "..");
+	ck_assert_msg(run_cmd(cmd, out, sizeof(out)) == 0, "%s", out);
+	/* generate: the .xml.gz under the RFC name, in -d DIR */
+	snprintf(cmd, sizeof(cmd), "%s report -c %s -d %s generate quar.example %s",
+	    reinject_bin(), confpath, dir, begin);
+	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "/mx.ours.example!quar.example!") &&
+	    strstr(out, ".xml.gz\n"), "%s", out);
+	/* mail: the message that would be sent, to the rua= address */
+	snprintf(cmd, sizeof(cmd), "%s report -c %s mail quar.example %s", reinject_bin(),
+	    confpath, begin);
+	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "To: <agg@quar.example>\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "From: <dmarc@ours.example>\r\n"));
+	/* an unknown domain is an error */
+	snprintf(cmd, sizeof(cmd), "%s report -c %s show none.example %s 2>&1",
+	    reinject_bin(), confpath, begin);
+	ck_assert_int_ne(run_cmd(cmd, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "no records"));
+	world_free(&w);
+}
+END_TEST
+
+/*
+ * Interoperability: Mail::DMARC's receiver (Debian libmail-dmarc-perl) reads
+ * our report mail; its counts, rows and policy are what we stored.  Known
+ * differences of its older (RFC 7489) schema: it finds nothing under RFC
+ * 9990's namespace (report_xml_namespace = no serves it), it turns the
+ * disposition "pass" into "none", and it does not read np, fo, testing or
+ * discovery_method.
+ */
+START_TEST(reinject_report_mail_dmarc_reads_our_report)
+{
+	struct world w;
+	static char out[8192], want[2048];
+	char cmd[1024], begin[32];
+	const char *src = getenv("MAILAUTH_SRC");
+	long long b;
+
+	world_init_with(&w, true, "report_xml_namespace = no");
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	snprintf(cmd, sizeof(cmd), "%s report -c %s list", reinject_bin(), confpath);
+	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
+	ck_assert_int_eq(sscanf(out, "%31s", begin), 1);
+	b = atoll(begin);
+	snprintf(cmd, sizeof(cmd), "%s report -c %s mail quar.example %s | perl "
+	    "'%s/tests/unit/report_maildmarc.pl' 2>&1", reinject_bin(), confpath, begin,
+	    src ? src : "..");
+	ck_assert_msg(run_cmd(cmd, out, sizeof(out)) == 0, "%s", out);
+	snprintf(want, sizeof(want), "meta Ours %lld.quar.example@" OUR_ID " %lld %lld\n"
+	    "policy quar.example quarantine r r\n"
+	    "record 198.51.100.7 3 none fail pass quar.example mail.quar.example\n"
+	    "record 203.0.113.5 2 quarantine fail fail quar.example unrelated.example\n"
+	    "records 2\n", b, b, b + 86399);
+	ck_assert_str_eq(out, want);
+	world_free(&w);
+	/* with RFC 9990's namespace (the default) it finds no report element */
+	world_init(&w, true);
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	snprintf(cmd, sizeof(cmd), "%s report -c %s mail quar.example %s | perl "
+	    "'%s/tests/unit/report_maildmarc.pl' 2>&1", reinject_bin(), confpath, begin,
+	    src ? src : "..");
+	ck_assert_int_ne(run_cmd(cmd, out, sizeof(out)), 0);
+	world_free(&w);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("reinject_report");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, reinject_report_records_every_policy_message);
+	tcase_add_test(tc, reinject_report_off_by_default);
+	tcase_add_test(tc, reinject_report_command_lists_shows_and_mails);
+	tcase_add_test(tc, reinject_report_mail_dmarc_reads_our_report);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
