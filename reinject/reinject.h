@@ -69,6 +69,14 @@ struct reinject_listener {
 	int fd;
 };
 
+/* header/body canonicalisation of the signatures made (RFC 6376 §3.4) */
+enum reinject_canon {
+	REINJECT_CANON_SIMPLE_SIMPLE,
+	REINJECT_CANON_SIMPLE_RELAXED,
+	REINJECT_CANON_RELAXED_SIMPLE,
+	REINJECT_CANON_RELAXED_RELAXED,
+};
+
 struct reinject_conf {
 	struct config_list listen;
 	char *downstream;
@@ -102,6 +110,14 @@ struct reinject_conf {
 	char *sign_selector;
 	char *sign_key_file;
 	bool multiple_signatures;
+	/* signing options (reinject_sign.c) */
+	bool sign_subdomains;
+	int sign_canonicalization;		/* enum reinject_canon */
+	struct config_list sign_headers;
+	struct config_list oversign_headers;
+	unsigned signature_ttl;
+	/* foreign configuration read first (reinject_opendkim.c) */
+	char *opendkim_config;
 	/* DNS */
 	char *dns_resolv_conf;
 	struct config_list dns_forwarders;
@@ -119,6 +135,28 @@ extern const struct config_schema reinject_conf_schema;
 
 /* reinject_conf_load - defaults, then path (if any); 0 or -1 with messages in err */
 int reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err);
+/*
+ * reinject_opendkim_detect - is (p, len) an opendkim.conf(5) rather than a
+ * reinject.conf: its first setting is a known OpenDKIM key without "="
+ */
+bool reinject_opendkim_detect(const char *p, size_t len);
+/*
+ * reinject_opendkim_load - apply an opendkim.conf(5) to c, each key mapped to
+ * the reinject.conf setting with the same meaning.  Process settings are
+ * accepted with a note in notes (what takes their place); a key that cannot be
+ * honoured is an error "file:line: Key: reason" in err.  Every line is read,
+ * so every error of the file is reported.  0, or -1.
+ */
+int reinject_opendkim_load(struct reinject_conf *c, const char *path,
+    struct buf *notes, struct buf *err);
+/*
+ * reinject_opendkim_import - print the reinject.conf equivalent of an
+ * opendkim.conf to out, one comment per translated line; 0 or -1 with err
+ */
+int reinject_opendkim_import(const char *path, FILE *out, struct buf *err);
+/* reinject_opendkim_import_main - "reinject import FILE...": exit status */
+int reinject_opendkim_import_main(int argc, char **argv);
+
 /* reinject_conf_free - release */
 void reinject_conf_free(struct reinject_conf *c);
 

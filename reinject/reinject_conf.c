@@ -10,6 +10,7 @@
 
 #include <event2/util.h>
 
+#include "log.h"
 #include "reinject.h"
 
 
@@ -30,6 +31,27 @@ static const struct config_enum reinject_conf_nul[] = {
 	{ "refuse", REINJECT_NUL_REFUSE },
 	{ NULL, 0 },
 };
+
+static const struct config_enum reinject_conf_canon[] = {
+	{ "simple/simple", REINJECT_CANON_SIMPLE_SIMPLE },
+	{ "simple/relaxed", REINJECT_CANON_SIMPLE_RELAXED },
+	{ "relaxed/simple", REINJECT_CANON_RELAXED_SIMPLE },
+	{ "relaxed/relaxed", REINJECT_CANON_RELAXED_RELAXED },
+	{ NULL, 0 },
+};
+
+/* reinject_conf_sign_headers - a signed list must hold From (RFC 6376 §5.4) */
+static int
+reinject_conf_sign_headers(const void *field, struct buf *err)
+{
+	const struct config_list *l = field;
+
+	if (l->count == 0 || config_list_has_ci(l, "From", 4))
+		return 0;
+	buf_printf(err, "the signed header fields must include From "
+	    "(RFC 6376 section 5.4)");
+	return -1;
+}
 
 static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_LIST("listen", struct reinject_conf, listen, "127.0.0.1:10025 verify",
@@ -94,6 +116,18 @@ static const struct config_key reinject_conf_keys[] = {
 	    "simple form: the private key file"),
 	CONFIG_KEY_BOOL("multiple_signatures", struct reinject_conf, multiple_signatures, "no",
 	    "add a signature for every matching SigningTable entry"),
+	CONFIG_KEY_BOOL("sign_subdomains", struct reinject_conf, sign_subdomains, "no",
+	    "simple form: sign for subdomains of sign_domain too"),
+	CONFIG_KEY_ENUM("sign_canonicalization", struct reinject_conf, sign_canonicalization,
+	    "relaxed/relaxed", reinject_conf_canon, "c= of the signatures made: header/body"),
+	CONFIG_KEY_LIST_CHECK("sign_headers", struct reinject_conf, sign_headers, "",
+	    reinject_conf_sign_headers, "header fields signed (h=); empty: the built-in list"),
+	CONFIG_KEY_LIST("oversign_headers", struct reinject_conf, oversign_headers, "",
+	    "fields signed once more than present; empty: the built-in list"),
+	CONFIG_KEY_TIME("signature_ttl", struct reinject_conf, signature_ttl, "0", 0,
+	    10 * 365 * 86400, "x= lifetime of the signatures made; 0: no x="),
+	CONFIG_KEY_STRING("opendkim_config", struct reinject_conf, opendkim_config, "",
+	    "opendkim.conf read first, as OpenDKIM reads it"),
 	CONFIG_KEY_STRING("dns_resolv_conf", struct reinject_conf, dns_resolv_conf, "",
 	    "resolv.conf for DKIM key lookups; empty: /etc/resolv.conf"),
 	CONFIG_KEY_LIST("dns_forwarders", struct reinject_conf, dns_forwarders, "",
@@ -191,6 +225,63 @@ const struct config_schema reinject_conf_schema = {
 	reinject_conf_validate,
 };
 
+/* reinject_conf_notes - one log line per note of a foreign file */
+static void
+reinject_conf_notes(const char *notes)
+{
+	while (*notes) {
+		const char *nl = strchr(notes, '\n');
+		int n = nl ? (int)(nl - notes) : (int)strlen(notes);
+
+		log_info("%.*s", n, notes);
+		notes += n + (nl != NULL);
+	}
+}
+
+/*
+ * reinject_conf_foreign - path as reinject.conf, with its opendkim_config
+ * read first (reinject.conf overrides it); or path itself an opendkim.conf
+ */
+static int
+reinject_conf_foreign(struct reinject_conf *c, const char *path, struct buf *err)
+{
+	struct buf notes;
+	char *text, *odk = NULL;
+	size_t len;
+	int rc;
+
+	if (!(text = config_read_file(path, &len, err)))
+		return -1;
+	if (reinject_opendkim_detect(text, len))
+		odk = xstrdup(path);
+	free(text);
+	if (!odk) {
+		/* errors of this first pass are reported by the second */
+		buf_init(&notes, CONFIG_ERROR_LIMIT);
+		rc = config_load_file(&reinject_conf_schema, c, path, &notes);
+		if (!c->opendkim_config[0]) {
+			buf_append(err, notes.data, notes.len);
+			buf_clear(&notes);
+			return rc;
+		}
+		buf_clear(&notes);
+		odk = xstrdup(c->opendkim_config);
+		config_free(&reinject_conf_schema, c);
+		memset(c, 0, sizeof(*c));
+		config_init(&reinject_conf_schema, c);
+	}
+	buf_init(&notes, CONFIG_ERROR_LIMIT);
+	rc = reinject_opendkim_load(c, odk, &notes, err);
+	reinject_conf_notes(buf_cstr(&notes));
+	buf_clear(&notes);
+	/* reloaded even after errors, so -t lists those of both files */
+	if (strcmp(odk, path) != 0 &&
+	    config_load_file(&reinject_conf_schema, c, path, err) < 0)
+		rc = -1;
+	free(odk);
+	return rc;
+}
+
 /* reinject_conf_load - defaults, then path (if any) */
 int
 reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err)
@@ -199,7 +290,7 @@ reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err)
 
 	memset(c, 0, sizeof(*c));
 	config_init(&reinject_conf_schema, c);
-	if (path && config_load_file(&reinject_conf_schema, c, path, err) < 0)
+	if (path && reinject_conf_foreign(c, path, err) < 0)
 		return -1;
 	if (reinject_conf_listeners(&c->listen, c->listeners, &c->nlisteners,
 	    err) < 0)

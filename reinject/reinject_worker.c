@@ -136,6 +136,7 @@ reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
 	tc.domain = c->sign_domain[0] ? c->sign_domain : NULL;
 	tc.selector = c->sign_selector[0] ? c->sign_selector : NULL;
 	tc.key_file = c->sign_key_file[0] ? c->sign_key_file : NULL;
+	tc.subdomains = c->sign_subdomains;
 	if (!(*t = dkim_table_load(&tc, e, sizeof(e)))) {
 		buf_printf(err, "%s\n", e);
 		return -1;
