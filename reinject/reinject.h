@@ -118,6 +118,7 @@ struct reinject_conf {
 	unsigned signature_ttl;
 	/* foreign configuration read first (reinject_opendkim.c) */
 	char *opendkim_config;
+	char *opendmarc_config;
 	/* DNS */
 	char *dns_resolv_conf;
 	struct config_list dns_forwarders;
@@ -136,26 +137,32 @@ extern const struct config_schema reinject_conf_schema;
 /* reinject_conf_load - defaults, then path (if any); 0 or -1 with messages in err */
 int reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err);
 /*
- * reinject_opendkim_detect - is (p, len) an opendkim.conf(5) rather than a
- * reinject.conf: its first setting is a known OpenDKIM key without "="
+ * Foreign configurations read as they stand (reinject_opendkim.c,
+ * reinject_opendmarc.c, reinject_foreign.c).  _detect: (p, len) is that
+ * program's file rather than a reinject.conf (its first setting is one of
+ * the program's keys, without "=").  _load: apply the file to c, each key
+ * mapped to the reinject.conf setting with the same meaning; process
+ * settings are accepted with a note in notes, a key that cannot be honoured
+ * is an error "file:line: Key: reason" in err, every line is read; with out,
+ * the settings made are also printed there as reinject.conf lines, each
+ * after its source line as a comment (reinject import).  0 or -1.
  */
 bool reinject_opendkim_detect(const char *p, size_t len);
-/*
- * reinject_opendkim_load - apply an opendkim.conf(5) to c, each key mapped to
- * the reinject.conf setting with the same meaning.  Process settings are
- * accepted with a note in notes (what takes their place); a key that cannot be
- * honoured is an error "file:line: Key: reason" in err.  Every line is read,
- * so every error of the file is reported.  0, or -1.
- */
 int reinject_opendkim_load(struct reinject_conf *c, const char *path,
-    struct buf *notes, struct buf *err);
-/*
- * reinject_opendkim_import - print the reinject.conf equivalent of an
- * opendkim.conf to out, one comment per translated line; 0 or -1 with err
- */
-int reinject_opendkim_import(const char *path, FILE *out, struct buf *err);
-/* reinject_opendkim_import_main - "reinject import FILE...": exit status */
-int reinject_opendkim_import_main(int argc, char **argv);
+    struct buf *notes, struct buf *err, FILE *out);
+bool reinject_opendmarc_detect(const char *p, size_t len);
+/* _misfit: how many settings of (p, len) that program does not know */
+size_t reinject_opendkim_misfit(const char *p, size_t len);
+size_t reinject_opendmarc_misfit(const char *p, size_t len);
+int reinject_opendmarc_load(struct reinject_conf *c, const char *path,
+    struct buf *notes, struct buf *err, FILE *out);
+/* reinject_foreign_load - the file's format detected, then its _load */
+int reinject_foreign_load(struct reinject_conf *c, const char *path,
+    struct buf *notes, struct buf *err, FILE *out);
+/* reinject_foreign_is - is path an opendkim.conf or an opendmarc.conf */
+bool reinject_foreign_is(const char *path);
+/* reinject_foreign_import_main - "reinject import FILE...": exit status */
+int reinject_foreign_import_main(int argc, char **argv);
 
 /* reinject_conf_free - release */
 void reinject_conf_free(struct reinject_conf *c);

@@ -128,6 +128,8 @@ static const struct config_key reinject_conf_keys[] = {
 	    10 * 365 * 86400, "x= lifetime of the signatures made; 0: no x="),
 	CONFIG_KEY_STRING("opendkim_config", struct reinject_conf, opendkim_config, "",
 	    "opendkim.conf read first, as OpenDKIM reads it"),
+	CONFIG_KEY_STRING("opendmarc_config", struct reinject_conf, opendmarc_config, "",
+	    "opendmarc.conf read first, as OpenDMARC reads it"),
 	CONFIG_KEY_STRING("dns_resolv_conf", struct reinject_conf, dns_resolv_conf, "",
 	    "resolv.conf for DKIM key lookups; empty: /etc/resolv.conf"),
 	CONFIG_KEY_LIST("dns_forwarders", struct reinject_conf, dns_forwarders, "",
@@ -238,47 +240,63 @@ reinject_conf_notes(const char *notes)
 	}
 }
 
+/* reinject_conf_foreign_files - opendkim_config then opendmarc_config */
+static int
+reinject_conf_foreign_files(struct reinject_conf *c, char *odk, char *odm,
+    struct buf *err)
+{
+	struct buf notes;
+	int rc = 0;
+
+	buf_init(&notes, CONFIG_ERROR_LIMIT);
+	if (odk && reinject_opendkim_load(c, odk, &notes, err, NULL) < 0)
+		rc = -1;
+	if (odm && reinject_opendmarc_load(c, odm, &notes, err, NULL) < 0)
+		rc = -1;
+	reinject_conf_notes(buf_cstr(&notes));
+	buf_clear(&notes);
+	free(odk);
+	free(odm);
+	return rc;
+}
+
 /*
- * reinject_conf_foreign - path as reinject.conf, with its opendkim_config
- * read first (reinject.conf overrides it); or path itself an opendkim.conf
+ * reinject_conf_foreign - path as reinject.conf, with its opendkim_config and
+ * opendmarc_config read first (reinject.conf overrides them); or path itself
+ * an opendkim.conf or opendmarc.conf
  */
 static int
 reinject_conf_foreign(struct reinject_conf *c, const char *path, struct buf *err)
 {
-	struct buf notes;
-	char *text, *odk = NULL;
-	size_t len;
+	struct buf first;
+	char *odk, *odm;
 	int rc;
 
-	if (!(text = config_read_file(path, &len, err)))
-		return -1;
-	if (reinject_opendkim_detect(text, len))
-		odk = xstrdup(path);
-	free(text);
-	if (!odk) {
-		/* errors of this first pass are reported by the second */
-		buf_init(&notes, CONFIG_ERROR_LIMIT);
-		rc = config_load_file(&reinject_conf_schema, c, path, &notes);
-		if (!c->opendkim_config[0]) {
-			buf_append(err, notes.data, notes.len);
-			buf_clear(&notes);
-			return rc;
-		}
-		buf_clear(&notes);
-		odk = xstrdup(c->opendkim_config);
-		config_free(&reinject_conf_schema, c);
-		memset(c, 0, sizeof(*c));
-		config_init(&reinject_conf_schema, c);
+	if (reinject_foreign_is(path)) {
+		buf_init(&first, CONFIG_ERROR_LIMIT);
+		rc = reinject_foreign_load(c, path, &first, err, NULL);
+		reinject_conf_notes(buf_cstr(&first));
+		buf_clear(&first);
+		return rc;
 	}
-	buf_init(&notes, CONFIG_ERROR_LIMIT);
-	rc = reinject_opendkim_load(c, odk, &notes, err);
-	reinject_conf_notes(buf_cstr(&notes));
-	buf_clear(&notes);
-	/* reloaded even after errors, so -t lists those of both files */
-	if (strcmp(odk, path) != 0 &&
-	    config_load_file(&reinject_conf_schema, c, path, err) < 0)
+	/* errors of this first pass are reported by the second */
+	buf_init(&first, CONFIG_ERROR_LIMIT);
+	rc = config_load_file(&reinject_conf_schema, c, path, &first);
+	if (!c->opendkim_config[0] && !c->opendmarc_config[0]) {
+		buf_append(err, first.data, first.len);
+		buf_clear(&first);
+		return rc;
+	}
+	buf_clear(&first);
+	odk = c->opendkim_config[0] ? xstrdup(c->opendkim_config) : NULL;
+	odm = c->opendmarc_config[0] ? xstrdup(c->opendmarc_config) : NULL;
+	config_free(&reinject_conf_schema, c);
+	memset(c, 0, sizeof(*c));
+	config_init(&reinject_conf_schema, c);
+	rc = reinject_conf_foreign_files(c, odk, odm, err);
+	/* reloaded even after errors, so -t lists those of every file */
+	if (config_load_file(&reinject_conf_schema, c, path, err) < 0)
 		rc = -1;
-	free(odk);
 	return rc;
 }
 

@@ -1,9 +1,10 @@
 /*
- * test_reinject_opendkim.c - opendkim.conf(5) read as it stands: the guides'
- * files (tests/data/migration, paths rewritten into a temporary directory) and
- * Debian's shipped file map onto reinject.conf settings; reinject.conf
- * overrides opendkim_config; every refusal names file:line with its exact
- * message, all of a file in one run; reinject import prints the equivalent.
+ * test_reinject_foreign.c - opendkim.conf(5) and opendmarc.conf(5) read as
+ * they stand: the guides' files (tests/data/migration, paths rewritten into a
+ * temporary directory) and Debian's shipped files map onto reinject.conf
+ * settings; reinject.conf overrides opendkim_config / opendmarc_config; every
+ * refusal names file:line with its exact message, all of a file in one run;
+ * reinject import prints the equivalent.
  */
 #include <check.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "reinject.h"
+#include "reinject_dmarc.h"
 
 static char dir[] = "/tmp/reinject-odk-XXXXXX";
 
@@ -291,8 +293,15 @@ START_TEST(import_prints_commented_equivalent_that_loads)
 	FILE *out = fopen(tmp_path("imported.conf"), "w");
 	char want[600];
 
+	struct buf notes;
+
 	buf_init(&err, CONFIG_ERROR_LIMIT);
-	ck_assert_int_eq(reinject_opendkim_import(in, out, &err), 0);
+	buf_init(&notes, CONFIG_ERROR_LIMIT);
+	memset(&c, 0, sizeof(c));
+	config_init(&reinject_conf_schema, &c);
+	ck_assert_int_eq(reinject_opendkim_load(&c, in, &notes, &err, out), 0);
+	reinject_conf_free(&c);
+	buf_clear(&notes);
 	fclose(out);
 	text = config_read_file(tmp_path("imported.conf"), &len, &err);
 	ck_assert_ptr_nonnull(text);
@@ -315,6 +324,122 @@ START_TEST(import_prints_commented_equivalent_that_loads)
 }
 END_TEST
 
+
+START_TEST(guide_opendmarc_conf_maps_dmarc_settings)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *r;
+
+	copy_data("opendmarc.conf");
+	copy_data("opendkim-a.conf");
+	r = write_file("reinject.conf", "opendkim_config = @D/opendkim-a.conf\n"
+	    "opendmarc_config = @D/opendmarc.conf\n"
+	    "dmarc_quarantine_action = tag\n");
+	ck_assert_msg(load(&c, r, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_str_eq(c.authserv_id, "OpenDMARC");
+	ck_assert_uint_eq(c.dmarc.trusted_authserv_ids.count, 1);
+	ck_assert_str_eq(c.dmarc.trusted_authserv_ids.items[0], "mail.mydomain.example");
+	/* RejectFailures true: held after-queue; SPFIgnoreResults false */
+	ck_assert_int_eq(c.dmarc.reject_action, REINJECT_DMARC_HOLD);
+	ck_assert(!c.dmarc.spf_self);
+	/* reinject.conf overrides OpenDMARC's HoldQuarantinedMessages default */
+	ck_assert_int_eq(c.dmarc.quarantine_action, REINJECT_DMARC_TAG);
+	/* and both files were read */
+	ck_assert_int_eq(c.sign_canonicalization, REINJECT_CANON_RELAXED_SIMPLE);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
+START_TEST(opendmarc_defaults_enforce_nothing_and_ignorehosts_file)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p;
+
+	write_file("ignore", "# relays\n192.0.2.0/24\n\n198.51.100.7/32 # one\n");
+	p = write_file("d.conf", "Socket inet:8893@localhost\n"
+	    "IgnoreHosts @D/ignore\nSPFIgnoreResults yes\n"
+	    "HoldQuarantinedMessages true\nFailureReports false\n"
+	    "AuthservID HOSTNAME\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dmarc.reject_action, REINJECT_DMARC_ACCEPT);
+	ck_assert_int_eq(c.dmarc.quarantine_action, REINJECT_DMARC_HOLD);
+	ck_assert(c.dmarc.spf_self);
+	ck_assert_uint_eq(c.dmarc.trusted_forwarders.count, 2);
+	ck_assert_str_eq(c.dmarc.trusted_forwarders.items[1], "198.51.100.7/32");
+	ck_assert_str_eq(c.authserv_id, c.myhostname);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
+START_TEST(debian_opendmarc_conf_reads_unchanged)
+{
+	struct reinject_conf c;
+	struct buf err;
+
+	if (access("/etc/opendmarc.conf", R_OK) != 0) {
+		fprintf(stderr, "SKIP debian_opendmarc_conf_reads_unchanged: "
+		    "/etc/opendmarc.conf absent (package opendmarc)\n");
+		return;
+	}
+	/* its first key, PidFile, is OpenDKIM's too: told apart by the rest */
+	ck_assert_msg(load(&c, "/etc/opendmarc.conf", &err) == 0, "%s",
+	    buf_cstr(&err));
+	ck_assert_int_eq(c.dmarc.reject_action, REINJECT_DMARC_ACCEPT);
+	ck_assert(c.syslog);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
+static const char odm_bad_text[] =
+    "RejectFailures perhaps\n"
+    "FailureReports true\n"
+    "HistoryFile /var/run/opendmarc/opendmarc.dat\n"
+    "IgnoreMailFrom example.com\n"
+    "CopyFailuresTo postmaster@example.com\n"
+    "IgnoreHosts /nonexistent/ignore\n"
+    "TrustedAuthservIDs\n"
+    "Frobnicate yes\n";
+
+static const char *const odm_bad_msgs[] = {
+	":1: RejectFailures: not a boolean (\"perhaps\")\n",
+	":2: FailureReports: DMARC failure reports are not sent by this version "
+	    "(\"true\")\n",
+	":3: HistoryFile: aggregate report history is not written by this "
+	    "version; opendmarc-import and opendmarc-reports need OpenDMARC "
+	    "(\"/var/run/opendmarc/opendmarc.dat\")\n",
+	":4: IgnoreMailFrom: not supported: list the relays of those domains in "
+	    "dmarc_trusted_forwarders instead (\"example.com\")\n",
+	":5: CopyFailuresTo: not supported: use dmarc_reject_action = redirect "
+	    "with a header_checks REDIRECT (\"postmaster@example.com\")\n",
+	":6: IgnoreHosts: /nonexistent/ignore: cannot open: No such file or "
+	    "directory\n",
+	":7: TrustedAuthservIDs: no value\n",
+	":8: Frobnicate: unknown or unsupported OpenDMARC key\n",
+};
+
+START_TEST(every_opendmarc_refusal_names_file_line_and_reason)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p = write_file("odm-bad.conf", odm_bad_text);
+	char want[1024];
+
+	ck_assert_int_eq(load(&c, p, &err), -1);
+	for (size_t i = 0; i < ARRAY_LEN(odm_bad_msgs); i++) {
+		snprintf(want, sizeof(want), "%s%s", p, odm_bad_msgs[i]);
+		ck_assert_msg(strstr(buf_cstr(&err), want) != NULL,
+		    "want \"%s\" in \"%s\"", want, buf_cstr(&err));
+	}
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
 static Suite *
 odk_suite(void)
 {
@@ -329,6 +454,10 @@ odk_suite(void)
 	tcase_add_test(tc, every_refusal_names_file_line_and_reason_in_one_run);
 	tcase_add_test(tc, detect_tells_opendkim_conf_from_reinject_conf);
 	tcase_add_test(tc, import_prints_commented_equivalent_that_loads);
+	tcase_add_test(tc, guide_opendmarc_conf_maps_dmarc_settings);
+	tcase_add_test(tc, opendmarc_defaults_enforce_nothing_and_ignorehosts_file);
+	tcase_add_test(tc, debian_opendmarc_conf_reads_unchanged);
+	tcase_add_test(tc, every_opendmarc_refusal_names_file_line_and_reason);
 	suite_add_tcase(s, tc);
 	return s;
 }
