@@ -107,6 +107,8 @@ odm_map_ignorehosts(struct reinject_foreign *s,
 	text = config_read_file(path, &len, &e);
 	free(path);
 	if (text == NULL) {
+		if (e.len && e.data[e.len - 1] == '\n')
+			buf_truncate(&e, e.len - 1);	/* one message, one line */
 		rc = reinject_foreign_err(s, k, buf_cstr(&e), v);
 		buf_clear(&e);
 		return rc;

@@ -501,9 +501,13 @@ START_TEST(dataset_specs_unsupported_and_long_lines)
 
 	ck_assert_ptr_null(dkim_table_load(&cfg, errbuf, sizeof(errbuf)));
 	ck_assert_ptr_nonnull(strstr(errbuf, "\"db:\" is not supported"));
-	cfg.key_table = "refile:/x";
+	cfg.key_table = "csl:a,b";
 	ck_assert_ptr_null(dkim_table_load(&cfg, errbuf, sizeof(errbuf)));
-	ck_assert_ptr_nonnull(strstr(errbuf, "the KeyTable must be a file"));
+	ck_assert_ptr_nonnull(strstr(errbuf, "csl:a,b: the KeyTable must be a file "
+	    "(file:/path or refile:/path)"));
+	cfg.key_table = "refile:/nonexistent/KeyTable";
+	ck_assert_ptr_null(dkim_table_load(&cfg, errbuf, sizeof(errbuf)));
+	ck_assert_ptr_nonnull(strstr(errbuf, "/nonexistent/KeyTable: cannot open"));
 	memset(longline, 'a', sizeof(longline) - 2);
 	longline[sizeof(longline) - 2] = '\n';
 	longline[sizeof(longline) - 1] = '\0';
@@ -511,6 +515,24 @@ START_TEST(dataset_specs_unsupported_and_long_lines)
 	cfg.key_table = spec;
 	ck_assert_ptr_null(dkim_table_load(&cfg, errbuf, sizeof(errbuf)));
 	ck_assert_ptr_nonnull(strstr(errbuf, "/long:1: line longer than"));
+}
+END_TEST
+
+START_TEST(every_error_of_a_table_in_one_run)
+{
+	struct dkim_table *t = load("broken1  example.org\n"
+	    "# fine comment\n"
+	    "bad*name example.org:s:/k\n"
+	    "broken3  example.org:bad selector:/k\n", "*@example.org broken1\n",
+	    true, false);
+
+	ck_assert_ptr_null(t);
+	ck_assert_msg(strstr(errbuf, "KeyTable:1: key \"broken1\": value must be "
+	    "domain:selector:keyfile[:algorithm]") != NULL, "%s", errbuf);
+	ck_assert_msg(strstr(errbuf, "KeyTable:3: key name \"bad*name\": a KeyTable "
+	    "name is a name, not a pattern") != NULL, "%s", errbuf);
+	ck_assert_msg(strstr(errbuf, "KeyTable:4: expected \"name "
+	    "domain:selector:keyfile\"") != NULL, "%s", errbuf);
 }
 END_TEST
 
@@ -667,6 +689,7 @@ suite(void)
 	tcase_add_test(tc, unreadable_key_says_chown);
 	tcase_add_test(tc, dkimpy_ed25519_seed_and_inline_der_keys_load);
 	tcase_add_test(tc, dataset_specs_unsupported_and_long_lines);
+	tcase_add_test(tc, every_error_of_a_table_in_one_run);
 	tcase_add_loop_test(tc, hostlist_matches_like_opendkim_peerlist, 0,
 	    ARRAY_LEN(host_cases));
 	tcase_add_test(tc, hostlist_inline_list_and_binary_addresses);

@@ -417,7 +417,7 @@ static const char *const odm_bad_msgs[] = {
 	":5: CopyFailuresTo: not supported: use dmarc_reject_action = redirect "
 	    "with a header_checks REDIRECT (\"postmaster@example.com\")\n",
 	":6: IgnoreHosts: /nonexistent/ignore: cannot open: No such file or "
-	    "directory\n",
+	    "directory (\"/nonexistent/ignore\")\n",
 	":7: TrustedAuthservIDs: no value\n",
 	":8: Frobnicate: unknown or unsupported OpenDMARC key\n",
 };
@@ -435,6 +435,34 @@ START_TEST(every_opendmarc_refusal_names_file_line_and_reason)
 		ck_assert_msg(strstr(buf_cstr(&err), want) != NULL,
 		    "want \"%s\" in \"%s\"", want, buf_cstr(&err));
 	}
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
+/* -t's table check: the host list's and the KeyTable's errors together */
+START_TEST(table_and_host_list_errors_reported_together)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p;
+
+	write_file("hosts", "127.0.0.1\nbad_host!\n10.0.0.0/33\n");
+	write_file("kt", "k1 mydomain.example\nk2 mydomain.example:s2:/nonexistent\n");
+	write_file("st", "*@mydomain.example k1\n");
+	p = write_file("t.conf", "KeyTable @D/kt\nSigningTable refile:@D/st\n"
+	    "InternalHosts refile:@D/hosts\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	buf_reset(&err);
+	ck_assert_int_eq(reinject_worker_check(&c, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), "hosts:2: \"bad_host!\": not an "
+	    "address") != NULL, "%s", buf_cstr(&err));
+	ck_assert_msg(strstr(buf_cstr(&err), "hosts:3: \"10.0.0.0/33\": not an "
+	    "address") != NULL, "%s", buf_cstr(&err));
+	ck_assert_msg(strstr(buf_cstr(&err), "kt:1: key \"k1\": value must be") !=
+	    NULL, "%s", buf_cstr(&err));
+	ck_assert_msg(strstr(buf_cstr(&err), "kt:2: key \"k2\": ") != NULL, "%s",
+	    buf_cstr(&err));
 	reinject_conf_free(&c);
 	buf_clear(&err);
 }
@@ -458,6 +486,7 @@ odk_suite(void)
 	tcase_add_test(tc, opendmarc_defaults_enforce_nothing_and_ignorehosts_file);
 	tcase_add_test(tc, debian_opendmarc_conf_reads_unchanged);
 	tcase_add_test(tc, every_opendmarc_refusal_names_file_line_and_reason);
+	tcase_add_test(tc, table_and_host_list_errors_reported_together);
 	suite_add_tcase(s, tc);
 	return s;
 }
