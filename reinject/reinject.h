@@ -116,6 +116,7 @@ struct reinject_conf {
 	struct config_list sign_headers;
 	struct config_list oversign_headers;
 	unsigned signature_ttl;
+	int dkim_min_key_bits;
 	/* foreign configuration read first (reinject_opendkim.c) */
 	char *opendkim_config;
 	char *opendmarc_config;

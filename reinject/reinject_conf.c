@@ -126,6 +126,8 @@ static const struct config_key reinject_conf_keys[] = {
 	    "fields signed once more than present; empty: the built-in list"),
 	CONFIG_KEY_TIME("signature_ttl", struct reinject_conf, signature_ttl, "0", 0,
 	    10 * 365 * 86400, "x= lifetime of the signatures made; 0: no x="),
+	CONFIG_KEY_INT("dkim_min_key_bits", struct reinject_conf, dkim_min_key_bits, "1024",
+	    1024, 4096, "RSA keys shorter than this fail verification (RFC 8301)"),
 	CONFIG_KEY_STRING("opendkim_config", struct reinject_conf, opendkim_config, "",
 	    "opendkim.conf read first, as OpenDKIM reads it"),
 	CONFIG_KEY_STRING("opendmarc_config", struct reinject_conf, opendmarc_config, "",

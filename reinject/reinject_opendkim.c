@@ -115,6 +115,7 @@ static int
 odk_map_minbits(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
 {
 	unsigned long n = 0;
+	char num[16];
 
 	for (size_t i = 0; i < v.len; i++) {
 		if (v.p[i] < '0' || v.p[i] > '9' || n > 65536)
@@ -123,11 +124,15 @@ odk_map_minbits(struct reinject_foreign *s, const struct reinject_foreign_key *k
 	}
 	if (v.len == 0)
 		return reinject_foreign_err(s, k, "not a number of bits", v);
-	if (n > DKIM_TABLE_RSA_MIN_BITS)
-		return reinject_foreign_err(s, k, "a verification minimum above 1024 bits is "
-		    "not supported (reinject applies RFC 8301's 1024)", v);
-	reinject_foreign_note(s, k, k->note);
-	return 0;
+	if (n > DKIM_TABLE_RSA_MAX_BITS)
+		return reinject_foreign_err(s, k, "above 4096 bits no RSA key "
+		    "would verify (RFC 8301 section 3.2)", v);
+	if (n <= DKIM_TABLE_RSA_MIN_BITS) {
+		reinject_foreign_note(s, k, k->note);
+		n = DKIM_TABLE_RSA_MIN_BITS;
+	}
+	snprintf(num, sizeof(num), "%lu", n);
+	return reinject_foreign_set(s, k, "dkim_min_key_bits", num, strlen(num));
 }
 
 /* odk_map_safekeys - RequireSafeKeys: only the safe setting exists */
@@ -183,7 +188,7 @@ static const struct reinject_foreign_key odk_keys[] = {
 	{ "SignatureAlgorithm", odk_map_algorithm, NULL, "each key signs with its "
 	    "own algorithm (RSA keys rsa-sha256, Ed25519 keys ed25519-sha256)" },
 	{ "MinimumKeyBits", odk_map_minbits, NULL, "RSA keys under 1024 bits never "
-	    "verify (RFC 8301 section 3.2)" },
+	    "verify (RFC 8301 section 3.2): 1024 applies" },
 	{ "RequireSafeKeys", odk_map_safekeys, NULL, NULL },
 	{ "SendReports", odk_map_sendreports, NULL, "DKIM failure reports (RFC "
 	    "6651) are not sent by reinject" },

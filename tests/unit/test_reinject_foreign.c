@@ -185,6 +185,7 @@ START_TEST(signing_options_and_mode_v)
 	ck_assert_uint_eq(c.oversign_headers.count, 2);
 	ck_assert_uint_eq(c.signature_ttl, 86400);
 	ck_assert_str_eq(c.authserv_id, "mx.example");
+	ck_assert_int_eq(c.dkim_min_key_bits, 1024);
 	reinject_conf_free(&c);
 	buf_clear(&err);
 	p = write_file("v.conf", "Mode v\nDomain mydomain.example\nSelector s1\n"
@@ -192,6 +193,11 @@ START_TEST(signing_options_and_mode_v)
 	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
 	ck_assert_str_eq(c.sign_domain, "");
 	ck_assert_str_eq(c.sign_key_file, "");
+	reinject_conf_free(&c);
+	buf_clear(&err);
+	p = write_file("m.conf", "MinimumKeyBits 2048\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dkim_min_key_bits, 2048);
 	reinject_conf_free(&c);
 	buf_clear(&err);
 }
@@ -202,7 +208,7 @@ static const char bad_text[] =
     "Mode s\n"
     "Domain a.example,b.example\n"
     "SignatureAlgorithm rsa-sha1\n"
-    "MinimumKeyBits 2048\n"
+    "MinimumKeyBits 8192\n"
     "RequireSafeKeys no\n"
     "PeerList 10.0.0.1\n"
     "OmitHeaders Received\n"
@@ -223,8 +229,8 @@ static const char *const bad_msgs[] = {
 	    "SigningTable (\"a.example,b.example\")\n",
 	":3: SignatureAlgorithm: rsa-sha1 must not be used to sign (RFC 8301 "
 	    "section 3.1) (\"rsa-sha1\")\n",
-	":4: MinimumKeyBits: a verification minimum above 1024 bits is not "
-	    "supported (reinject applies RFC 8301's 1024) (\"2048\")\n",
+	":4: MinimumKeyBits: above 4096 bits no RSA key would verify (RFC 8301 "
+	    "section 3.2) (\"8192\")\n",
 	":5: RequireSafeKeys: reinject refuses key files readable by group or "
 	    "other; chmod 600 them and remove this line (\"no\")\n",
 	":6: PeerList: mail passed through unchecked is not supported "
