@@ -28,7 +28,8 @@ struct odk_state {
 
 /* odk_map_simple - Domain, Selector, KeyFile: the single-key form */
 static int
-odk_map_simple(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_simple(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	if (memchr(v.p, ',', v.len) || memchr(v.p, ':', v.len))
 		return reinject_foreign_err(s, k, "one value only here; several domains "
@@ -39,7 +40,8 @@ odk_map_simple(struct reinject_foreign *s, const struct reinject_foreign_key *k,
 
 /* odk_map_keytable - KeyTable, SigningTable: data sets read unchanged */
 static int
-odk_map_keytable(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_keytable(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	ODK(s)->keytable = true;
 	return reinject_foreign_set(s, k, k->native, v.p, v.len);
@@ -47,14 +49,22 @@ odk_map_keytable(struct reinject_foreign *s, const struct reinject_foreign_key *
 
 /* odk_map_hostcheck - ExternalIgnoreList: checked; it only silences a log */
 static int
-odk_map_hostcheck(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_hostcheck(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	char spec[DKIM_TABLE_LINE_MAX], e[DKIM_TABLE_ERR_MAX];
 	struct dkim_hostlist *h;
 
 	snprintf(spec, sizeof(spec), "%.*s", (int)v.len, v.p);
-	if (!(h = dkim_table_host_load(spec, e, sizeof(e))))
-		return reinject_foreign_err(s, k, e, v);
+	if (!(h = dkim_table_host_load(spec, e, sizeof(e)))) {
+		/* one error line per bad entry, each under this file:line */
+		for (char *p = e, *nl; p; p = nl ? nl + 1 : NULL) {
+			if ((nl = strchr(p, '\n')) != NULL)
+				*nl = '\0';
+			reinject_foreign_err(s, k, p, v);
+		}
+		return -1;
+	}
 	dkim_table_host_free(h);
 	reinject_foreign_note(s, k, k->note);
 	return 0;
@@ -62,7 +72,8 @@ odk_map_hostcheck(struct reinject_foreign *s, const struct reinject_foreign_key 
 
 /* odk_map_mode - Mode s, v or sv */
 static int
-odk_map_mode(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_mode(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	if (span_eq_ci(v, "sv") || span_eq_ci(v, "vs"))
 		return 0;
@@ -80,7 +91,8 @@ odk_map_mode(struct reinject_foreign *s, const struct reinject_foreign_key *k, s
 
 /* odk_map_canon - "header/body" or one word (the body is then simple) */
 static int
-odk_map_canon(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_canon(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	char c[32];
 
@@ -98,7 +110,8 @@ odk_map_canon(struct reinject_foreign *s, const struct reinject_foreign_key *k, 
 
 /* odk_map_algorithm - SignatureAlgorithm: rsa-sha1 refused (RFC 8301) */
 static int
-odk_map_algorithm(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_algorithm(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	if (span_eq_ci(v, "rsa-sha256") || span_eq_ci(v, "ed25519-sha256")) {
 		reinject_foreign_note(s, k, k->note);
@@ -112,7 +125,8 @@ odk_map_algorithm(struct reinject_foreign *s, const struct reinject_foreign_key 
 
 /* odk_map_minbits - MinimumKeyBits: the RFC 8301 floor is always applied */
 static int
-odk_map_minbits(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_minbits(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	unsigned long n = 0;
 	char num[16];
@@ -137,21 +151,24 @@ odk_map_minbits(struct reinject_foreign *s, const struct reinject_foreign_key *k
 
 /* odk_map_safekeys - RequireSafeKeys: only the safe setting exists */
 static int
-odk_map_safekeys(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_safekeys(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	bool b;
 
 	if (config_parse_bool(v.p, v.len, &b) < 0)
 		return reinject_foreign_err(s, k, "not a boolean", v);
 	if (!b)
-		return reinject_foreign_err(s, k, "reinject refuses key files readable by group "
+		return reinject_foreign_err(s, k,
+		    "reinject refuses key files readable by group "
 		    "or other; chmod 600 them and remove this line", v);
 	return 0;
 }
 
 /* odk_map_sendreports - SendReports: no DKIM failure reports are sent */
 static int
-odk_map_sendreports(struct reinject_foreign *s, const struct reinject_foreign_key *k, struct span v)
+odk_map_sendreports(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
 {
 	bool b;
 

@@ -474,6 +474,28 @@ START_TEST(table_and_host_list_errors_reported_together)
 }
 END_TEST
 
+/* each bad entry of a named host list is its own line under file:line */
+START_TEST(host_list_errors_each_under_the_conf_line)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p;
+	char want[1024];
+
+	write_file("eil", "bad_1!\n127.0.0.1\nbad_2!\n");
+	p = write_file("e.conf", "Mode sv\nExternalIgnoreList refile:@D/eil\n");
+	ck_assert_int_eq(load(&c, p, &err), -1);
+	snprintf(want, sizeof(want), "%s:2: ExternalIgnoreList: %s:1: \"bad_1!\": "
+	    "not an address, CIDR block or host name (\"refile:%s\")\n%s:2: "
+	    "ExternalIgnoreList: %s:3: \"bad_2!\": not an address, CIDR block or "
+	    "host name (\"refile:%s\")\n", p, tmp_path("eil"), tmp_path("eil"), p,
+	    tmp_path("eil"), tmp_path("eil"));
+	ck_assert_str_eq(buf_cstr(&err), want);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
 static Suite *
 odk_suite(void)
 {
@@ -493,6 +515,7 @@ odk_suite(void)
 	tcase_add_test(tc, debian_opendmarc_conf_reads_unchanged);
 	tcase_add_test(tc, every_opendmarc_refusal_names_file_line_and_reason);
 	tcase_add_test(tc, table_and_host_list_errors_reported_together);
+	tcase_add_test(tc, host_list_errors_each_under_the_conf_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
