@@ -165,6 +165,9 @@ main(int argc, char **argv)
 	 * asks for those) */
 	if (reinject_conf_load(&c, path, &err) < 0) {
 		fprintf(stderr, "%s", buf_cstr(&err));
+		/* -t: the tables' and host lists' errors too, in the same run */
+		if (test)
+			(void)reinject_check(&c);
 		return 1;
 	}
 	if (print || test) {

@@ -80,6 +80,14 @@ struct reinject_listener {
 	int fd;
 };
 
+/* header/body canonicalisation of the signatures made (RFC 6376 §3.4) */
+enum reinject_canon {
+	REINJECT_CANON_SIMPLE_SIMPLE,
+	REINJECT_CANON_SIMPLE_RELAXED,
+	REINJECT_CANON_RELAXED_SIMPLE,
+	REINJECT_CANON_RELAXED_RELAXED,
+};
+
 struct reinject_conf {
 	struct config_list listen;
 	char *downstream;
@@ -114,6 +122,16 @@ struct reinject_conf {
 	char *sign_selector;
 	char *sign_key_file;
 	bool multiple_signatures;
+	/* signing options (reinject_sign.c) */
+	bool sign_subdomains;
+	int sign_canonicalization;		/* enum reinject_canon */
+	struct config_list sign_headers;
+	struct config_list oversign_headers;
+	unsigned signature_ttl;
+	int dkim_min_key_bits;
+	/* foreign configuration read first (reinject_opendkim.c) */
+	char *opendkim_config;
+	char *opendmarc_config;
 	/* DNS */
 	char *dns_resolv_conf;
 	struct config_list dns_forwarders;
@@ -142,6 +160,34 @@ extern const struct config_schema reinject_conf_schema;
 
 /* reinject_conf_load - defaults, then path (if any); 0 or -1 with messages in err */
 int reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err);
+/*
+ * Foreign configurations read as they stand (reinject_opendkim.c,
+ * reinject_opendmarc.c, reinject_foreign.c).  _detect: (p, len) is that
+ * program's file rather than a reinject.conf (its first setting is one of
+ * the program's keys, without "=").  _load: apply the file to c, each key
+ * mapped to the reinject.conf setting with the same meaning; process
+ * settings are accepted with a note in notes, a key that cannot be honoured
+ * is an error "file:line: Key: reason" in err, every line is read; with out,
+ * the settings made are also printed there as reinject.conf lines, each
+ * after its source line as a comment (reinject import).  0 or -1.
+ */
+bool reinject_opendkim_detect(const char *p, size_t len);
+int reinject_opendkim_load(struct reinject_conf *c, const char *path,
+    struct buf *notes, struct buf *err, FILE *out);
+bool reinject_opendmarc_detect(const char *p, size_t len);
+/* _misfit: how many settings of (p, len) that program does not know */
+size_t reinject_opendkim_misfit(const char *p, size_t len);
+size_t reinject_opendmarc_misfit(const char *p, size_t len);
+int reinject_opendmarc_load(struct reinject_conf *c, const char *path,
+    struct buf *notes, struct buf *err, FILE *out);
+/* reinject_foreign_load - the file's format detected, then its _load */
+int reinject_foreign_load(struct reinject_conf *c, const char *path,
+    struct buf *notes, struct buf *err, FILE *out);
+/* reinject_foreign_is - is path an opendkim.conf or an opendmarc.conf */
+bool reinject_foreign_is(const char *path);
+/* reinject_foreign_import_main - "reinject import FILE...": exit status */
+int reinject_foreign_import_main(int argc, char **argv);
+
 /* reinject_conf_free - release */
 void reinject_conf_free(struct reinject_conf *c);
 

@@ -11,6 +11,7 @@
 #include <event2/util.h>
 
 #include "milter.h"
+#include "log.h"
 #include "reinject.h"
 
 
@@ -38,6 +39,27 @@ static const struct config_enum reinject_conf_milter_spf[] = {
 	{ "data", REINJECT_MILTER_SPF_DATA },
 	{ NULL, 0 },
 };
+
+static const struct config_enum reinject_conf_canon[] = {
+	{ "simple/simple", REINJECT_CANON_SIMPLE_SIMPLE },
+	{ "simple/relaxed", REINJECT_CANON_SIMPLE_RELAXED },
+	{ "relaxed/simple", REINJECT_CANON_RELAXED_SIMPLE },
+	{ "relaxed/relaxed", REINJECT_CANON_RELAXED_RELAXED },
+	{ NULL, 0 },
+};
+
+/* reinject_conf_sign_headers - a signed list must hold From (RFC 6376 §5.4) */
+static int
+reinject_conf_sign_headers(const void *field, struct buf *err)
+{
+	const struct config_list *l = field;
+
+	if (l->count == 0 || config_list_has_ci(l, "From", 4))
+		return 0;
+	buf_printf(err, "the signed header fields must include From "
+	    "(RFC 6376 section 5.4)");
+	return -1;
+}
 
 static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_LIST("listen", struct reinject_conf, listen, "127.0.0.1:10025 verify",
@@ -104,6 +126,22 @@ static const struct config_key reinject_conf_keys[] = {
 	    "simple form: the private key file"),
 	CONFIG_KEY_BOOL("multiple_signatures", struct reinject_conf, multiple_signatures, "no",
 	    "add a signature for every matching SigningTable entry"),
+	CONFIG_KEY_BOOL("sign_subdomains", struct reinject_conf, sign_subdomains, "no",
+	    "simple form: sign for subdomains of sign_domain too"),
+	CONFIG_KEY_ENUM("sign_canonicalization", struct reinject_conf, sign_canonicalization,
+	    "relaxed/relaxed", reinject_conf_canon, "c= of the signatures made: header/body"),
+	CONFIG_KEY_LIST_CHECK("sign_headers", struct reinject_conf, sign_headers, "",
+	    reinject_conf_sign_headers, "header fields signed (h=); empty: the built-in list"),
+	CONFIG_KEY_LIST("oversign_headers", struct reinject_conf, oversign_headers, "",
+	    "fields signed once more than present; empty: the built-in list"),
+	CONFIG_KEY_TIME("signature_ttl", struct reinject_conf, signature_ttl, "0", 0,
+	    10 * 365 * 86400, "x= lifetime of the signatures made; 0: no x="),
+	CONFIG_KEY_INT("dkim_min_key_bits", struct reinject_conf, dkim_min_key_bits, "1024",
+	    1024, 4096, "RSA keys shorter than this fail verification (RFC 8301)"),
+	CONFIG_KEY_STRING("opendkim_config", struct reinject_conf, opendkim_config, "",
+	    "opendkim.conf read first, as OpenDKIM reads it"),
+	CONFIG_KEY_STRING("opendmarc_config", struct reinject_conf, opendmarc_config, "",
+	    "opendmarc.conf read first, as OpenDMARC reads it"),
 	CONFIG_KEY_STRING("dns_resolv_conf", struct reinject_conf, dns_resolv_conf, "",
 	    "resolv.conf for DKIM key lookups; empty: /etc/resolv.conf"),
 	CONFIG_KEY_LIST("dns_forwarders", struct reinject_conf, dns_forwarders, "",
@@ -224,6 +262,79 @@ const struct config_schema reinject_conf_schema = {
 	reinject_conf_validate,
 };
 
+/* reinject_conf_notes - one log line per note of a foreign file */
+static void
+reinject_conf_notes(const char *notes)
+{
+	while (*notes) {
+		const char *nl = strchr(notes, '\n');
+		int n = nl ? (int)(nl - notes) : (int)strlen(notes);
+
+		log_info("%.*s", n, notes);
+		notes += n + (nl != NULL);
+	}
+}
+
+/* reinject_conf_foreign_files - opendkim_config then opendmarc_config */
+static int
+reinject_conf_foreign_files(struct reinject_conf *c, char *odk, char *odm,
+    struct buf *err)
+{
+	struct buf notes;
+	int rc = 0;
+
+	buf_init(&notes, CONFIG_ERROR_LIMIT);
+	if (odk && reinject_opendkim_load(c, odk, &notes, err, NULL) < 0)
+		rc = -1;
+	if (odm && reinject_opendmarc_load(c, odm, &notes, err, NULL) < 0)
+		rc = -1;
+	reinject_conf_notes(buf_cstr(&notes));
+	buf_clear(&notes);
+	free(odk);
+	free(odm);
+	return rc;
+}
+
+/*
+ * reinject_conf_foreign - path as reinject.conf, with its opendkim_config and
+ * opendmarc_config read first (reinject.conf overrides them); or path itself
+ * an opendkim.conf or opendmarc.conf
+ */
+static int
+reinject_conf_foreign(struct reinject_conf *c, const char *path, struct buf *err)
+{
+	struct buf first;
+	char *odk, *odm;
+	int rc;
+
+	if (reinject_foreign_is(path)) {
+		buf_init(&first, CONFIG_ERROR_LIMIT);
+		rc = reinject_foreign_load(c, path, &first, err, NULL);
+		reinject_conf_notes(buf_cstr(&first));
+		buf_clear(&first);
+		return rc;
+	}
+	/* errors of this first pass are reported by the second */
+	buf_init(&first, CONFIG_ERROR_LIMIT);
+	rc = config_load_file(&reinject_conf_schema, c, path, &first);
+	if (!c->opendkim_config[0] && !c->opendmarc_config[0]) {
+		buf_append(err, first.data, first.len);
+		buf_clear(&first);
+		return rc;
+	}
+	buf_clear(&first);
+	odk = c->opendkim_config[0] ? xstrdup(c->opendkim_config) : NULL;
+	odm = c->opendmarc_config[0] ? xstrdup(c->opendmarc_config) : NULL;
+	config_free(&reinject_conf_schema, c);
+	memset(c, 0, sizeof(*c));
+	config_init(&reinject_conf_schema, c);
+	rc = reinject_conf_foreign_files(c, odk, odm, err);
+	/* reloaded even after errors, so -t lists those of every file */
+	if (config_load_file(&reinject_conf_schema, c, path, err) < 0)
+		rc = -1;
+	return rc;
+}
+
 /* reinject_conf_load - defaults, then path (if any) */
 int
 reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err)
@@ -232,7 +343,7 @@ reinject_conf_load(struct reinject_conf *c, const char *path, struct buf *err)
 
 	memset(c, 0, sizeof(*c));
 	config_init(&reinject_conf_schema, c);
-	if (path && config_load_file(&reinject_conf_schema, c, path, err) < 0)
+	if (path && reinject_conf_foreign(c, path, err) < 0)
 		return -1;
 	if (reinject_conf_listeners(&c->listen, c->listeners, &c->nlisteners,
 	    err) < 0)

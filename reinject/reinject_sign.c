@@ -53,6 +53,30 @@ reinject_sign_from(struct reinject_msg *m, char *out, size_t size)
 	return span_from_cstr(m->sender ? m->sender : "");
 }
 
+/*
+ * reinject_sign_options - reinject.conf's signing options: c=, h=, the
+ * oversigned fields (always, when listed: OpenDKIM's OversignHeaders), x=
+ */
+static void
+reinject_sign_options(struct dkim_sign_config *c, const struct reinject_conf *rc)
+{
+	int canon = rc->sign_canonicalization;
+
+	c->header_canon = canon >= REINJECT_CANON_RELAXED_SIMPLE ?
+	    DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE;
+	c->body_canon = canon == REINJECT_CANON_SIMPLE_RELAXED ||
+	    canon == REINJECT_CANON_RELAXED_RELAXED ? DKIM_CANON_RELAXED :
+	    DKIM_CANON_SIMPLE;
+	/* config lists are NULL-terminated, as the signer wants */
+	if (rc->sign_headers.count)
+		c->headers = (const char *const *)rc->sign_headers.items;
+	if (rc->oversign_headers.count) {
+		c->oversign = (const char *const *)rc->oversign_headers.items;
+		c->oversign_mode = DKIM_OVERSIGN_ALWAYS;
+	}
+	c->expire_after = rc->signature_ttl;
+}
+
 /* reinject_sign_add - one signer, fed the stored fields */
 static void
 reinject_sign_add(struct reinject_sign *rs, struct reinject_msg *m,
@@ -68,6 +92,7 @@ reinject_sign_add(struct reinject_sign *rs, struct reinject_msg *m,
 	c.domain = sg->domain;
 	c.selector = sg->selector;
 	c.identity = sg->identity[0] ? sg->identity : NULL;
+	reinject_sign_options(&c, m->ctx->conf);
 	if (!(s = dkim_sign_new(&c, &err))) {
 		log_warn("sign d=%s s=%s: %s", sg->domain, sg->selector, err);
 		return;

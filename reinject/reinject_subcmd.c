@@ -20,6 +20,8 @@ reinject_subcmd(int argc, char **argv)
 		return reinject_keygen_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "testkey") == 0)
 		return reinject_testkey_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "import") == 0)
+		return reinject_foreign_import_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "dmarc-check") == 0)
 		return reinject_dmarccheck_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "doctor") == 0)

@@ -12,6 +12,8 @@
 int
 reinject_subcmd(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "import") == 0)
+		return reinject_foreign_import_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "dmarc-check") == 0)
 		return reinject_dmarccheck_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)

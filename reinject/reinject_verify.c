@@ -17,9 +17,13 @@
 static void
 reinject_verify_begin(struct reinject_msg *m, void **st)
 {
+	struct dkim_limits l;
+
 	if (m->sign || !m->ctx->dns)
 		return;
-	*st = dkim_verify_new(m->ctx->dns, NULL);
+	dkim_limits_default(&l);
+	l.rsa_min_bits = (unsigned)m->ctx->conf->dkim_min_key_bits;
+	*st = dkim_verify_new(m->ctx->dns, &l);
 }
 
 /* reinject_verify_header - one field */

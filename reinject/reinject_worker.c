@@ -131,16 +131,18 @@ reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
 {
 	struct dkim_table_config tc = { 0 };
 	char e[DKIM_TABLE_ERR_MAX];
+	int rc = 0;
 
 	*t = NULL;
 	*h = NULL;
+	/* on to the tables after a host list error: -t reports both */
 	if (c->internal_hosts[0] &&
 	    !(*h = dkim_table_host_load(c->internal_hosts, e, sizeof(e)))) {
 		buf_printf(err, "internal_hosts: %s\n", e);
-		return -1;
+		rc = -1;
 	}
 	if (!c->key_table[0] && !c->sign_key_file[0])
-		return 0;
+		return rc;
 	tc.key_table = c->key_table[0] ? c->key_table : NULL;
 	tc.signing_table = c->signing_table[0] ? c->signing_table : NULL;
 	tc.multiple_signatures = c->multiple_signatures;
@@ -148,11 +150,12 @@ reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
 	tc.domain = c->sign_domain[0] ? c->sign_domain : NULL;
 	tc.selector = c->sign_selector[0] ? c->sign_selector : NULL;
 	tc.key_file = c->sign_key_file[0] ? c->sign_key_file : NULL;
+	tc.subdomains = c->sign_subdomains;
 	if (!(*t = dkim_table_load(&tc, e, sizeof(e)))) {
 		buf_printf(err, "%s\n", e);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	return rc;
 }
 
 /*

@@ -449,9 +449,12 @@ dkim_sign_h_list(const struct dkim_sign *s, const char ***out)
 		for (size_t k = 0; k < count[i] && n < DKIM_H_NAMES_LIMIT; k++)
 			h[n++] = s->names[i];
 	}
+	/* From is oversigned even when absent: none may be added after signing
+	 * (RFC 6376 §8.15; OpenDKIM's documentation advises it) */
 	for (size_t i = 0; i < s->nnames; i++)
 		if (s->over[i] && n < DKIM_H_NAMES_LIMIT &&
-		    (s->mode == DKIM_OVERSIGN_ALWAYS || count[i] > 0))
+		    (s->mode == DKIM_OVERSIGN_ALWAYS || count[i] > 0 ||
+		    (s->name_len[i] == 4 && strcasecmp(s->names[i], "from") == 0)))
 			h[n++] = s->names[i];
 	free(count);
 	*out = h;

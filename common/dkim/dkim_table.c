@@ -196,6 +196,11 @@ keytable_line(void *arg, const struct dkim_table_line *l, char *err, size_t errs
 		    "domain:selector:keyfile\"");
 		return -1;
 	}
+	if (memchr(l->key.p, '*', l->key.len)) {
+		dkim_table_file_err(err, errsz, l, "key name \"%.*s\": a KeyTable "
+		    "name is a name, not a pattern", (int)l->key.len, l->key.p);
+		return -1;
+	}
 	if (key_fields(&k, l->value, f, l, err, errsz) < 0)
 		return -1;
 	k.name = xmemdup0(l->key.p, l->key.len);
@@ -309,10 +314,11 @@ load_set(struct dkim_table *t, const char *spec, bool sign,
 
 	if (dkim_table_file_spec(spec, &kind, &rest, err, errsz) < 0)
 		return -1;
-	if (kind == DKIM_TABLE_SPEC_LIST ||
-	    (kind == DKIM_TABLE_SPEC_REFILE && !sign)) {
-		snprintf(err, errsz, "%s: the %s must be a file (file:/path%s)", spec,
-		    sign ? "SigningTable" : "KeyTable", sign ? " or refile:/path" : "");
+	/* a refile: KeyTable (some guides write one) is read as a file: its
+	 * names are looked up by the SigningTable, never matched as patterns */
+	if (kind == DKIM_TABLE_SPEC_LIST) {
+		snprintf(err, errsz, "%s: the %s must be a file (file:/path or "
+		    "refile:/path)", spec, sign ? "SigningTable" : "KeyTable");
 		return -1;
 	}
 	if (sign) {

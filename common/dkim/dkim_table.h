@@ -59,8 +59,8 @@
 #define DKIM_TABLE_LOCAL_MAX		64
 /* Signatures added to one message at most (dual signing, several domains). */
 #define DKIM_TABLE_SIGNERS_MAX		8
-/* Room for an error message naming file, line and the fix. */
-#define DKIM_TABLE_ERR_MAX		1024
+/* Room for the error messages of a table, each naming file, line and the fix. */
+#define DKIM_TABLE_ERR_MAX		8192
 
 
 /* ---- key files (dkim_table_key.c) ---- */

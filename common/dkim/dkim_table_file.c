@@ -27,6 +27,16 @@ dkim_table_file_err(char *err, size_t errsz, const struct dkim_table_line *l,
 	snprintf(err, errsz, "%s:%u: %s", l->file, l->lineno, msg);
 }
 
+/* file_err_append - one more message, on its own line, as far as it fits */
+static void
+file_err_append(char *err, size_t errsz, const char *msg)
+{
+	size_t n = strlen(err);
+
+	if (n + 1 < errsz)
+		snprintf(err + n, errsz - n, "%s%s", n ? "\n" : "", msg);
+}
+
 /* prefix_is - does s start with p? */
 static bool
 prefix_is(const char *s, const char *p)
@@ -120,23 +130,32 @@ int
 dkim_table_file_read(const char *path, dkim_table_line_fn fn, void *arg,
     char *err, size_t errsz)
 {
-	char line[DKIM_TABLE_LINE_MAX + 2];
+	char line[DKIM_TABLE_LINE_MAX + 2], one[DKIM_TABLE_ERR_MAX];
 	struct dkim_table_line l = { .file = path };
 	int rc = 0;
 	FILE *f = dkim_table_file_open(path, err, errsz);
 
 	if (f == NULL)
 		return -1;
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+	err[0] = '\0';
+	/* every line is read: -t lists all the errors of a file at once */
+	while (fgets(line, sizeof(line), f) != NULL) {
 		size_t n = strlen(line);	/* a local file: NUL bytes end the line */
+		bool longline = n > 0 && line[n - 1] != '\n' && !feof(f);
 
 		l.lineno++;
-		if (n > 0 && line[n - 1] != '\n' && !feof(f)) {
-			dkim_table_file_err(err, errsz, &l,
+		if (longline)
+			dkim_table_file_err(one, sizeof(one), &l,
 			    "line longer than %d characters", DKIM_TABLE_LINE_MAX);
+		if (longline || (split_line(line, n, &l) &&
+		    fn(arg, &l, one, sizeof(one)) < 0)) {
+			file_err_append(err, errsz, one);
 			rc = -1;
-		} else if (split_line(line, n, &l))
-			rc = fn(arg, &l, err, errsz);
+		}
+		/* the rest of an over-long line is not a line of its own */
+		while (longline && fgets(line, sizeof(line), f) != NULL &&
+		    line[strlen(line) - 1] != '\n')
+			;
 	}
 	if (rc == 0 && ferror(f)) {
 		snprintf(err, errsz, "%s: read error: %s", path, strerror(errno));

@@ -15,6 +15,7 @@
 
 #include "dkim_table.h"
 #include "dkim_table_int.h"
+#include "log.h"
 #include "netaddr.h"
 
 struct host_name {
@@ -60,6 +61,14 @@ host_bits_clear(const unsigned char *a, unsigned prefix, unsigned total)
 		if (a[bit / 8] & (0x80 >> (bit % 8)))
 			return false;
 	return true;
+}
+
+/* host_mask - clear the bits after prefix */
+static void
+host_mask(unsigned char *a, unsigned prefix, unsigned total)
+{
+	for (unsigned bit = prefix; bit < total; bit++)
+		a[bit / 8] &= (unsigned char)~(0x80 >> (bit % 8));
 }
 
 /* host_parse_prefix - "/N" after an address; -1 when malformed */
@@ -108,10 +117,12 @@ host_add_net(struct dkim_hostlist *hl, const struct dkim_table_line *l,
 	if (rest.len > 0) {
 		if ((prefix = host_parse_prefix(rest, n.net.prefix)) < 0)
 			goto bad;
+		/* OpenDKIM masks the host bits; so do we, but say so */
 		if (!host_bits_clear(n.net.addr, (unsigned)prefix, n.net.prefix)) {
-			dkim_table_file_err(err, errsz, l, "\"%.*s\": address has bits "
-			    "set after the /%d prefix", (int)s.len, s.p, prefix);
-			return -1;
+			host_mask(n.net.addr, (unsigned)prefix, n.net.prefix);
+			log_warn("%s:%u: \"%.*s\": host bits set after the /%d "
+			    "prefix; read as the block they belong to", l->file,
+			    l->lineno, (int)s.len, s.p, prefix);
 		}
 		n.net.prefix = (unsigned)prefix;
 	}
@@ -171,6 +182,9 @@ host_add_line(void *arg, const struct dkim_table_line *l, char *err, size_t errs
 		dkim_table_file_err(err, errsz, l, "\"!\" without a host");
 		return -1;
 	}
+	/* "*.example.com" (refile: style) is ".example.com": every subdomain */
+	if (s.len > 2 && s.p[0] == '*' && s.p[1] == '.')
+		s.p++, s.len--;
 	rc = host_add_net(hl, l, s, neg, err, errsz);
 	if (rc < 0)
 		return -1;
@@ -211,13 +225,9 @@ dkim_table_host_load(const char *spec, char *err, size_t errsz)
 
 	if (dkim_table_file_spec(spec, &kind, &rest, err, errsz) < 0)
 		return NULL;
-	if (kind == DKIM_TABLE_SPEC_REFILE) {
-		snprintf(err, errsz, "%s: a host list cannot be a refile: data set",
-		    spec);
-		return NULL;
-	}
 	hl = xcalloc(1, sizeof(*hl));
-	if (kind == DKIM_TABLE_SPEC_FILE)
+	/* refile: host lists hold the same entries, "*." patterns included */
+	if (kind == DKIM_TABLE_SPEC_FILE || kind == DKIM_TABLE_SPEC_REFILE)
 		rc = dkim_table_file_read(rest, host_add_line, hl, err, errsz);
 	else
 		rc = dkim_table_file_read_list(rest, host_add_line, hl, err, errsz);

@@ -335,6 +335,8 @@ static const struct over_case over_cases[] = {
 	  "From: a@example.org\r\nSubject: s\r\n\r\nx\r\n", "from:subject:from" },
 	{ "if_present_counts_repeats", DKIM_OVERSIGN_IF_PRESENT,
 	  "From: a@example.org\r\nDate: d1\r\nDate: d2\r\n\r\nx\r\n", "from:date:date:from:date" },
+	{ "if_present_oversigns_absent_from", DKIM_OVERSIGN_IF_PRESENT,
+	  "Subject: s\r\nDate: d1\r\n\r\nx\r\n", "subject:date:from:date" },
 };
 
 START_TEST(dkim_sign_oversign_modes_build_h)
