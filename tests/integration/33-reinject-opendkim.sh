@@ -13,6 +13,7 @@ PY=/usr/bin/python3
 exec "$PY" - "$(dirname "$0")" <<'EOF'
 import importlib.util
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -91,7 +92,22 @@ def test(tmp):
            b"main0622._domainkey.mydomain.example.": keygen(tmp, "main0622").encode()}
     dnsfunc = lambda name, timeout=5: dns.get(name)
     b = os.path.join(tmp, "opendkim-b.conf")
+    # opendkim-b.conf names no UserID: the workers would run as reinject's
+    # default user, mailauth, and -t checks the keys as that user
+    keys = [os.path.join(tmp, "keys", "mydomain.example", s + ".private")
+            for s in ("mail", "main0622")]
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("mailauth")
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home",
+                            "--shell", "/usr/sbin/nologin", "mailauth"], check=True)
+        for k in keys:
+            shutil.chown(k, "mailauth")
     p = subprocess.run([rt.REINJECT, "-t", "-c", b], capture_output=True, text=True)
+    if os.geteuid() == 0:
+        for k in keys:
+            shutil.chown(k, "reinject")
     ok(p.returncode == 0, "reinject -t -c opendkim-b.conf passes (%s)"
        % (p.stdout + p.stderr).strip()[-400:])
     ok("opendkim-b.conf:2: SendReports: DKIM failure reports (RFC 6651) are not sent"
