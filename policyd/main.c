@@ -19,6 +19,7 @@
 #include "config_build.h"
 #include "log.h"
 #include "policyd.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define POLICYD_DEFAULT_CONFIG	MAILAUTH_SYSCONFDIR "/policyd.conf"
@@ -81,9 +82,10 @@ policyd_args_parse(int argc, char **argv, struct policyd_args *a)
 static void
 policyd_start(struct policyd_server *s, struct event_base *base, bool foreground)
 {
-	if (policyd_listen_open(s, s->config) < 0)
+	if (policyd_privs_owner(s, s->config) < 0 ||
+	    policyd_listen_open(s, s->config) < 0)
 		log_fatal("cannot open the listeners");
-	if (policyd_privs_drop(s, s->config) < 0)
+	if (policyd_privs_drop(s->config) < 0)
 		log_fatal("cannot drop privileges");
 	if (!foreground) {
 		if (daemon(0, 0) < 0)
@@ -151,6 +153,13 @@ main(int argc, char **argv)
 	}
 	if (s.env.dns == NULL)
 		log_fatal("cannot start the resolver");
+	/* sockets and resolver are set up; a reload only reads files; a single
+	 * process removes its unix sockets at exit */
+	if (sandbox_enter(s.is_worker ? 0 : SANDBOX_UNLINK) < 0) {
+		if (s.is_worker)
+			exit(POLICYD_EXIT_CONFIG);
+		log_fatal("cannot confine the process");
+	}
 	event_base_dispatch(base);
 	log_info("stopped");
 	policyd_server_clear(&s);

@@ -16,11 +16,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "config.h"
 #include "dns.h"
 #include "iprev.h"
+#include "prefork.h"
 #include "spf.h"
 
 struct event_base;
@@ -57,7 +59,7 @@ enum policyd_skip_action {
 };
 
 /* Most worker processes (each holds its own result cache and resolver). */
-#define POLICYD_WORKER_LIMIT	64
+#define POLICYD_WORKER_LIMIT	PREFORK_WORKER_LIMIT
 
 struct policyd_config {
 	unsigned refs;			/* not a setting: references held */
@@ -391,6 +393,9 @@ struct policyd_server {
 	/* worker_processes > 1: connections per worker, shared with the others */
 	unsigned *worker_conns;		/* NULL in a single process */
 	int nworkers, worker_slot;
+	/* owner given to unix sockets at bind; (uid_t)-1: the process's own */
+	uid_t sock_uid;
+	gid_t sock_gid;
 };
 
 /* policyd_listen_open - bind every "unix:/path" or "inet:host:port" of c */
@@ -400,8 +405,6 @@ int policyd_listen_open(struct policyd_server *s, const struct policyd_config *c
  * the master owns them)
  */
 void policyd_listen_close(struct policyd_server *s);
-/* policyd_listen_chown - give unix sockets to the unprivileged user */
-int policyd_listen_chown(struct policyd_server *s, unsigned uid, unsigned gid);
 
 /* policyd_conn_new - serve a connected socket */
 struct policyd_conn *policyd_conn_new(struct policyd_server *s, int fd,
@@ -431,11 +434,13 @@ void policyd_server_clear(struct policyd_server *s);
 struct dns_resolver *policyd_dns_new(struct event_base *base,
     const struct policyd_config *c, const char *forwarder);
 
+/* policyd_privs_owner - as root: unix sockets are to belong to c->user; -1 logged */
+int policyd_privs_owner(struct policyd_server *s, const struct policyd_config *c);
 /* policyd_privs_drop - become c->user (required when running as root) */
-int policyd_privs_drop(struct policyd_server *s, const struct policyd_config *c);
+int policyd_privs_drop(const struct policyd_config *c);
 
 /* A worker that cannot start (its resolver) exits with this (EX_CONFIG). */
-#define POLICYD_EXIT_CONFIG	78
+#define POLICYD_EXIT_CONFIG	PREFORK_EXIT_CONFIG
 
 /*
  * policyd_master_run - with worker_processes > 1: fork the workers on the bound

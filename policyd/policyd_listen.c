@@ -1,8 +1,11 @@
 /*
  * policyd_listen.c - the sockets Postfix connects to: "unix:/path" and
  * "inet:host:port" (host an IPv4 address, [IPv6] address or name), several at
- * once.  Bound before privileges are dropped; unix sockets are then given to
- * the unprivileged user so that a restart can replace them.
+ * once.  Bound before privileges are dropped.  A unix socket is bound in a
+ * private directory made beside its path, gets its mode (before bind) and its
+ * owner (the unprivileged user, so that a restart can replace it) there, and
+ * is renamed into place: nothing done as root follows a symbolic link that
+ * someone able to write the socket's directory may plant.
  *
  * Each readiness event accepts one connection.  With worker_processes sharing
  * a listener every worker is woken; one holding more connections than the
@@ -17,6 +20,7 @@
  * stays, as Postfix's own sockets do, and the next start replaces it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -163,30 +167,129 @@ policyd_listen_accept(evutil_socket_t lfd, short what, void *arg)
 	policyd_server_conn_count(s);
 }
 
-/* policyd_listen_unix - bind a unix socket, replacing a stale one */
+/* policyd_listen_split - path's directory into dir and its last name; -1 if unusable */
 static int
-policyd_listen_unix(const char *path, int mode)
+policyd_listen_split(const char *path, char *dir, size_t size, const char **name)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
+	const char *slash = strrchr(path, '/');
+	size_t dlen;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_error("unix:%s: path too long", path);
+	if (slash == NULL) {
+		snprintf(dir, size, ".");
+		*name = path;
+		return path[0] ? 0 : -1;
+	}
+	dlen = slash == path ? 1 : (size_t)(slash - path);
+	if (dlen >= size || slash[1] == '\0')
+		return -1;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	*name = slash + 1;
+	return 0;
+}
+
+/*
+ * policyd_listen_bind_in - bind fd to "s" inside the directory tmpfd with
+ * exactly the mode fchmod gave the socket (Linux creates the node with the
+ * socket's mode less the umask); a relative name, so that the private
+ * directory's longer path never meets sun_path's limit
+ */
+static int
+policyd_listen_bind_in(int fd, int tmpfd)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = "s" };
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), rc = -1, e;
+	mode_t old;
+
+	if (cwd < 0 || fchdir(tmpfd) < 0) {
+		e = errno;
+		if (cwd >= 0)
+			close(cwd);
+		errno = e;
 		return -1;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, (mode_t)mode) < 0 || listen(fd, POLICYD_LISTEN_BACKLOG) < 0) {
+	old = umask(0);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	e = errno;
+	umask(old);
+	if (fchdir(cwd) < 0)
+		log_panic("cannot return to the working directory: %s", strerror(errno));
+	close(cwd);
+	errno = e;
+	return rc;
+}
+
+/*
+ * policyd_listen_place - the socket fd, bound in a private directory made
+ * beside name in dirfd, gets its owner there and is renamed over name.
+ * No call follows a symbolic link: the private directory is root's 0700,
+ * and rename() replaces a link planted at name instead of following it.
+ */
+static int
+policyd_listen_place(int fd, int dirfd, const char *name, uid_t uid, gid_t gid)
+{
+	char tmp[64];
+	int tmpfd, rc = -1;
+
+	snprintf(tmp, sizeof(tmp), ".policyd-bind.%ld", (long)getpid());
+	if (mkdirat(dirfd, tmp, 0700) < 0)
+		return -1;
+	tmpfd = openat(dirfd, tmp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd >= 0 && policyd_listen_bind_in(fd, tmpfd) == 0 &&
+	    (uid == (uid_t)-1 || fchownat(tmpfd, "s", uid, gid, AT_SYMLINK_NOFOLLOW) == 0) &&
+	    renameat(tmpfd, "s", dirfd, name) == 0)
+		rc = 0;
+	if (rc < 0) {
+		int e = errno;
+
+		if (tmpfd >= 0)
+			unlinkat(tmpfd, "s", 0);
+		errno = e;
+	}
+	if (tmpfd >= 0)
+		close(tmpfd);
+	unlinkat(dirfd, tmp, AT_REMOVEDIR);
+	return rc;
+}
+
+/*
+ * policyd_listen_unix - a unix socket at path with mode, owned by uid:gid
+ * ((uid_t)-1: left to the caller's own ids), replacing a stale socket; any
+ * other file at path is an error, not replaced
+ */
+static int
+policyd_listen_unix(const char *path, int mode, uid_t uid, gid_t gid)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *name;
+	struct stat st;
+	int dirfd = -1, fd = -1;
+
+	if (strlen(path) >= sizeof(dir) ||
+	    policyd_listen_split(path, dir, sizeof(dir), &name) < 0) {
+		log_error("unix:%s: path too long or without a file name", path);
+		return -1;
+	}
+	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISSOCK(st.st_mode)) {
+		log_error("unix:%s: exists and is not a socket; not replaced", path);
+		close(dirfd);
+		return -1;
+	}
+	if (dirfd < 0 || (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    fchmod(fd, (mode_t)mode) < 0 ||
+	    policyd_listen_place(fd, dirfd, name, uid, gid) < 0 ||
+	    listen(fd, POLICYD_LISTEN_BACKLOG) < 0) {
 		log_error("unix:%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		fd = -1;
 	}
-	evutil_make_socket_nonblocking(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (fd >= 0)
+		evutil_make_socket_nonblocking(fd);
 	return fd;
 }
 
@@ -236,8 +339,8 @@ policyd_listen_open(struct policyd_server *s, const struct policyd_config *c)
 	for (size_t i = 0; i < c->listen.count; i++) {
 		const char *spec = c->listen.items[i];
 		bool is_unix = strncmp(spec, "unix:", 5) == 0;
-		int fd = is_unix ? policyd_listen_unix(spec + 5, c->unix_socket_mode) :
-		    policyd_listen_inet(spec + 5);
+		int fd = is_unix ? policyd_listen_unix(spec + 5, c->unix_socket_mode,
+		    s->sock_uid, s->sock_gid) : policyd_listen_inet(spec + 5);
 		struct policyd_listener *pl;
 
 		if (fd < 0)
@@ -255,19 +358,6 @@ policyd_listen_open(struct policyd_server *s, const struct policyd_config *c)
 		pl->next = s->listeners;
 		s->listeners = pl;
 		log_info("listening on %s", spec);
-	}
-	return 0;
-}
-
-/* policyd_listen_chown - give unix sockets to the unprivileged user */
-int
-policyd_listen_chown(struct policyd_server *s, unsigned uid, unsigned gid)
-{
-	for (struct policyd_listener *pl = s->listeners; pl; pl = pl->next) {
-		if (pl->path != NULL && chown(pl->path, uid, gid) < 0) {
-			log_error("unix:%s: chown: %s", pl->path, strerror(errno));
-			return -1;
-		}
 	}
 	return 0;
 }

@@ -31,6 +31,8 @@ policyd_server_init(struct policyd_server *s, struct event_base *base,
 	s->env.base = base;
 	s->env.dns = dns;
 	s->config = c;
+	s->sock_uid = (uid_t)-1;
+	s->sock_gid = (gid_t)-1;
 	s->cache = policyd_cache_new(&s->env, policyd_check_start);
 	return 0;
 }

@@ -5,11 +5,13 @@
  *   reinject keygen ...   reinject testkey ...   (DKIM key tools)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -33,19 +35,36 @@ reinject_usage(void)
 	exit(2);
 }
 
-/* reinject_spool_dir - create the spool directory for user when missing */
+/*
+ * reinject_spool_dir - create the spool directory for user when missing.  An
+ * existing one is left as it is.  The one made here is given to the user
+ * through a descriptor opened without following a link, and only while it
+ * is still root's directory: the parent may be writable by others, who could
+ * swap the new directory for a link between mkdir and the chown.
+ */
 static void
 reinject_spool_dir(const struct reinject_conf *c, const struct passwd *pw)
 {
+	const char *dir = c->spool_directory;
 	struct stat st;
+	int fd;
 
-	if (stat(c->spool_directory, &st) == 0)
+	if (mkdir(dir, 0700) < 0) {
+		if (errno == EEXIST)
+			return;
+		log_fatal("spool_directory %s: %s", dir, strerror(errno));
+	}
+	if (pw == NULL)
 		return;
-	if (mkdir(c->spool_directory, 0700) < 0)
-		log_fatal("spool_directory %s: %s", c->spool_directory, strerror(errno));
-	if (pw && chown(c->spool_directory, pw->pw_uid, pw->pw_gid) < 0)
-		log_fatal("spool_directory %s: chown: %s", c->spool_directory,
-		    strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		log_fatal("spool_directory %s: %s", dir, strerror(errno));
+	if (st.st_uid != geteuid())
+		log_fatal("spool_directory %s: replaced by another owner's directory "
+		    "after it was made; not given to %s", dir, pw->pw_name);
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+		log_fatal("spool_directory %s: chown: %s", dir, strerror(errno));
+	close(fd);
 }
 
 /* reinject_drop - run as the configured user (when started as root) */
@@ -65,9 +84,9 @@ reinject_drop(const struct reinject_conf *c)
 		log_fatal("cannot give up root");
 }
 
-/* reinject_check - -t: load everything a worker would, report, exit */
+/* reinject_check_here - load everything a worker would, with our own ids */
 static int
-reinject_check(const struct reinject_conf *c)
+reinject_check_here(const struct reinject_conf *c)
 {
 	struct buf err;
 	int rc;
@@ -77,7 +96,41 @@ reinject_check(const struct reinject_conf *c)
 	if (rc < 0)
 		fprintf(stderr, "%s", buf_cstr(&err));
 	buf_clear(&err);
+	if (access(c->spool_directory, W_OK | X_OK) < 0 && errno != ENOENT) {
+		fprintf(stderr, "spool_directory %s: %s\n", c->spool_directory,
+		    strerror(errno));
+		rc = -1;
+	}
 	return rc < 0 ? 1 : 0;
+}
+
+/*
+ * reinject_check - -t: load everything a worker would, report, exit.  As
+ * root the check runs in a child that became user first: workers run as
+ * that user, so a key only root can read must fail here as it would there.
+ */
+static int
+reinject_check(const struct reinject_conf *c)
+{
+	struct passwd *pw;
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		return reinject_check_here(c);
+	if ((pw = privs_user(c->user)) == NULL)
+		return 1;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0)
+		_exit(privs_become(pw) < 0 ? 1 : reinject_check_here(c));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
 int

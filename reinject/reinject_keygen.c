@@ -123,20 +123,31 @@ keygen_make(const struct keygen_opts *o)
 	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o->bits);
 }
 
-/* keygen_open - create a file; mode 0600 whatever the umask */
+/*
+ * keygen_open - create a file with mode whatever the umask; -f replaces a
+ * regular file only, never through a symbolic link (the tool runs as root)
+ */
 static FILE *
 keygen_open(const char *path, bool force, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC :
-	    O_EXCL), mode);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+	    (force ? O_TRUNC : O_EXCL), mode);
+	struct stat st;
 	FILE *f;
 
 	if (fd < 0) {
 		fprintf(stderr, "reinject keygen: %s: %s%s\n", path, strerror(errno),
-		    errno == EEXIST ? " (use -f to replace it)" : "");
+		    errno == EEXIST ? " (use -f to replace it)" : errno == ELOOP ?
+		    " (a symbolic link: not followed)" : "");
 		return NULL;
 	}
-	if (fchmod(fd, mode) < 0 || (f = fdopen(fd, "w")) == NULL) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "reinject keygen: %s: not a regular file\n", path);
+		close(fd);
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0 || fchmod(fd, mode) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
 		fprintf(stderr, "reinject keygen: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return NULL;

@@ -1,6 +1,7 @@
 /*
  * reinject_master.c - the supervising process: pre-forks worker_processes
- * workers on the shared listeners and keeps that many running.
+ * workers on the shared listeners and keeps that many running
+ * (common/core/prefork.c); this file is reinject's side of it.
  *
  * SIGHUP: re-read reinject.conf; if it is valid, start new workers with it and
  * send the old ones SIGTERM (they stop accepting and finish their sessions),
@@ -10,92 +11,20 @@
  * Workers die with the master (PR_SET_PDEATHSIG), so a killed master never
  * leaves orphans holding the ports.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "prefork.h"
 #include "reinject.h"
 
-/* Do not respawn a crashing worker more often than this (seconds). */
-#define REINJECT_RESPAWN_DELAY	1
-#define REINJECT_WORKER_LIMIT	64
-
-static volatile sig_atomic_t reinject_master_hup, reinject_master_term,
-    reinject_master_chld;
-
-/* reinject_master_signal - record a signal for the main loop */
-static void
-reinject_master_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reinject_master_hup = 1;
-	else if (sig == SIGCHLD)
-		reinject_master_chld = 1;
-	else
-		reinject_master_term = 1;
-}
-
 struct reinject_master {
-	pid_t pid[REINJECT_WORKER_LIMIT];
-	unsigned generation[REINJECT_WORKER_LIMIT];
-	unsigned gen;
-	struct reinject_conf *conf;
+	struct reinject_conf *conf;	/* the settings new workers start with */
 	struct reinject_conf *initial;	/* the caller's, freed by the caller */
+	const char *path;
 };
-
-/* reinject_master_spawn - fork one worker into slot i */
-static void
-reinject_master_spawn(struct reinject_master *ms, int i)
-{
-	pid_t pid = fork();
-
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		_exit(reinject_worker_run(ms->conf));
-	}
-	ms->pid[i] = pid;
-	ms->generation[i] = ms->gen;
-}
-
-/* reinject_master_reap - collect exited workers; respawn current ones */
-static void
-reinject_master_reap(struct reinject_master *ms, bool respawn)
-{
-	pid_t pid;
-	int st;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (int i = 0; i < REINJECT_WORKER_LIMIT; i++) {
-			if (ms->pid[i] != pid)
-				continue;
-			ms->pid[i] = 0;
-			if (!respawn || reinject_master_term ||
-			    ms->generation[i] != ms->gen ||
-			    i >= ms->conf->worker_processes)
-				break;
-			log_warn("worker %ld exited (status %d); starting another",
-			    (long)pid, st);
-			sleep(REINJECT_RESPAWN_DELAY);
-			reinject_master_spawn(ms, i);
-			break;
-		}
-	}
-}
 
 /*
  * reinject_master_listeners - the sockets stay open across a reload (the
@@ -126,14 +55,15 @@ reinject_master_listeners(const struct reinject_conf *old, struct reinject_conf 
 }
 
 /* reinject_master_reload - SIGHUP: new settings, new workers, old ones drain */
-static void
-reinject_master_reload(struct reinject_master *ms, const char *path)
+static enum prefork_reload
+reinject_master_reload(void *arg, int *nworkers)
 {
+	struct reinject_master *ms = arg;
 	struct reinject_conf *nc = xcalloc(1, sizeof(*nc));
 	struct buf err;
 
 	buf_init(&err, CONFIG_ERROR_LIMIT);
-	if (reinject_conf_load(nc, path, &err) < 0 ||
+	if (reinject_conf_load(nc, ms->path, &err) < 0 ||
 	    reinject_master_listeners(ms->conf, nc, &err) < 0 ||
 	    reinject_worker_check(nc, &err) < 0) {
 		log_error("reload refused, keeping the running settings:\n%s",
@@ -141,7 +71,7 @@ reinject_master_reload(struct reinject_master *ms, const char *path)
 		reinject_conf_free(nc);
 		free(nc);
 		buf_clear(&err);
-		return;
+		return PREFORK_RELOAD_REFUSED;
 	}
 	buf_clear(&err);
 	/* the old workers run on their own copies (fork): release ours */
@@ -150,93 +80,62 @@ reinject_master_reload(struct reinject_master *ms, const char *path)
 		free(ms->conf);
 	}
 	ms->conf = nc;
-	ms->gen++;
-	for (int i = 0; i < REINJECT_WORKER_LIMIT; i++)
-		if (ms->pid[i])
-			kill(ms->pid[i], SIGTERM);
-	for (int i = 0; i < nc->worker_processes; i++) {
-		int slot = i;
-
-		while (slot < REINJECT_WORKER_LIMIT && ms->pid[slot])
-			slot++;
-		if (slot < REINJECT_WORKER_LIMIT)
-			reinject_master_spawn(ms, slot);
-	}
-	log_info("reloaded %s: %d workers started", path ? path : "defaults",
+	*nworkers = nc->worker_processes;
+	log_info("reloaded %s: starting %d workers", ms->path ? ms->path : "defaults",
 	    nc->worker_processes);
+	return PREFORK_RELOAD_REPLACE;
 }
 
-/* reinject_master_alive - workers still running */
-static int
-reinject_master_alive(const struct reinject_master *ms)
+/* reinject_master_worker - a new worker: SIGHUP is the master's business */
+static void
+reinject_master_worker(void *arg, int slot)
 {
-	int n = 0;
-
-	for (int i = 0; i < REINJECT_WORKER_LIMIT; i++)
-		n += ms->pid[i] != 0;
-	return n;
+	(void)arg;
+	(void)slot;
+	signal(SIGHUP, SIG_IGN);
 }
+
+/* reinject_master_drain - stopping: close our copies of the listeners, so
+ * that once the workers closed theirs new connections are refused instead
+ * of waiting in the backlog; workers leave after drain_timeout themselves */
+static unsigned
+reinject_master_drain(void *arg)
+{
+	struct reinject_master *ms = arg;
+
+	for (size_t i = 0; i < ms->conf->nlisteners; i++)
+		if (ms->conf->listeners[i].fd >= 0)
+			close(ms->conf->listeners[i].fd);
+	return 0;
+}
+
+static const struct prefork_ops reinject_master_ops = {
+	.reload = reinject_master_reload,
+	.worker = reinject_master_worker,
+	.drain = reinject_master_drain,
+};
 
 /* reinject_master_run - prefork and supervise the workers */
 int
 reinject_master_run(struct reinject_conf *c, const char *conf_path)
 {
-	struct reinject_master ms;
-	struct sigaction sa;
-	sigset_t block, old;
+	struct reinject_master ms = { .conf = c, .initial = c, .path = conf_path };
+	struct prefork_config pc = {
+		.ops = &reinject_master_ops, .arg = &ms,
+		.nworkers = c->worker_processes, .death_signal = SIGKILL,
+		.stop_on_config_exit = true,	/* a worker that cannot confine itself */
+	};
+	int slot, rc;
 
-	memset(&ms, 0, sizeof(ms));
-	ms.conf = ms.initial = c;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = reinject_master_signal;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	for (int i = 0; i < c->worker_processes; i++)
-		reinject_master_spawn(&ms, i);
-	log_info("started: %d workers, downstream %s", c->worker_processes,
+	log_info("starting %d workers, downstream %s", c->worker_processes,
 	    c->downstream);
-	while (!reinject_master_term) {
-		sigsuspend(&old);
-		if (reinject_master_chld) {
-			reinject_master_chld = 0;
-			reinject_master_reap(&ms, true);
-		}
-		if (reinject_master_hup) {
-			reinject_master_hup = 0;
-			reinject_master_reload(&ms, conf_path);
-		}
-	}
-	/* close our copies of the listeners: once the workers closed theirs,
-	 * new connections are refused instead of waiting in the backlog */
-	for (size_t i = 0; i < ms.conf->nlisteners; i++)
-		if (ms.conf->listeners[i].fd >= 0)
-			close(ms.conf->listeners[i].fd);
-	for (int i = 0; i < REINJECT_WORKER_LIMIT; i++)
-		if (ms.pid[i])
-			kill(ms.pid[i], SIGTERM);
-	while (reinject_master_alive(&ms)) {
-		int st;
-		pid_t pid = waitpid(-1, &st, 0);
-
-		if (pid < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < REINJECT_WORKER_LIMIT; i++)
-			if (ms.pid[i] == pid)
-				ms.pid[i] = 0;
-	}
+	if ((rc = prefork_run(&pc, &slot)) == 1)
+		_exit(reinject_worker_run(ms.conf));
 	if (ms.conf != c) {
 		reinject_conf_free(ms.conf);
 		free(ms.conf);
 	}
 	log_info("stopped");
-	return 0;
+	return rc < 0 ? 1 : 0;
 }

@@ -3,7 +3,9 @@
  * signing tables, accepting on the listeners its master bound.  Every worker
  * accepts on the same sockets, so the kernel spreads sessions over the cores.
  * SIGTERM (from the master, at shutdown or reload) drains: stop accepting,
- * let running sessions finish within drain_timeout, exit.
+ * let running sessions finish within drain_timeout, exit.  Once set up, a
+ * worker confines itself (common/core/sandbox.h); one that cannot exits
+ * PREFORK_EXIT_CONFIG and the master stops.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -20,7 +22,9 @@
 #include "dkim_table.h"
 #include "dns.h"
 #include "log.h"
+#include "prefork.h"
 #include "reinject.h"
+#include "sandbox.h"
 
 /* Heap kept by a worker between messages, and the size from which an
  * allocation gets its own mapping (glibc's defaults: 128 KiB both). */
@@ -214,6 +218,10 @@ reinject_worker_run(const struct reinject_conf *c)
 	reinject_worker_listen(&w, c);
 	w.sigterm = evsignal_new(w.ctx.base, SIGTERM, reinject_worker_term, &w);
 	evsignal_add(w.sigterm, NULL);
+	/* keys, tables and resolver are loaded: from here on only sockets and
+	 * spool files (a reload starts new workers from the master) */
+	if (sandbox_enter(SANDBOX_WRITE_FILES | SANDBOX_UNLINK) < 0)
+		return PREFORK_EXIT_CONFIG;
 	event_base_dispatch(w.ctx.base);
 	if (w.ctx.sessions)
 		log_warn("drain_timeout: %u sessions still open; their mail stays queued",

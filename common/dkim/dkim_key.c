@@ -364,7 +364,8 @@ static int
 dkim_key_open(const char *path, struct stat *st, struct buf *err)
 {
 	char who[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO at the path must not hang the start-up or -t */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0) {
 		int e = errno;
@@ -378,8 +379,8 @@ dkim_key_open(const char *path, struct stat *st, struct buf *err)
 			buf_printf(err, "%s: cannot open key file: %s", path, strerror(e));
 		return -1;
 	}
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		buf_printf(err, "%s: not a regular file", path);
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
+		buf_printf(err, "%s: not a regular file (a key file must be one)", path);
 		close(fd);
 		return -1;
 	}

@@ -5,8 +5,11 @@
  * lua:, memcache:, erlang:) are refused with a message.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dkim_table_int.h"
 
@@ -88,6 +91,30 @@ split_line(char *s, size_t n, struct dkim_table_line *l)
 	return true;
 }
 
+/* dkim_table_file_open - a regular file for reading; a FIFO never blocks; NULL and err */
+static FILE *
+dkim_table_file_open(const char *path, char *err, size_t errsz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
+		snprintf(err, errsz, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 /* dkim_table_file_read - call fn for each line of a flat file */
 int
 dkim_table_file_read(const char *path, dkim_table_line_fn fn, void *arg,
@@ -96,12 +123,10 @@ dkim_table_file_read(const char *path, dkim_table_line_fn fn, void *arg,
 	char line[DKIM_TABLE_LINE_MAX + 2];
 	struct dkim_table_line l = { .file = path };
 	int rc = 0;
-	FILE *f = fopen(path, "r");
+	FILE *f = dkim_table_file_open(path, err, errsz);
 
-	if (f == NULL) {
-		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+	if (f == NULL)
 		return -1;
-	}
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 		size_t n = strlen(line);	/* a local file: NUL bytes end the line */
 

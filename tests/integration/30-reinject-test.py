@@ -286,11 +286,27 @@ class Reinject:
                                   stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(100):
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                self.probe()
                 return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("reinject did not start")
+
+    def probe(self):
+        """one whole session: banner, QUIT, the server's close, so that the
+        worker that took it holds no session when the test starts (the
+        connection sits in the backlog until a worker runs, and a worker
+        accepts what is queued before it reads an EOF)"""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        try:
+            f = s.makefile("rb")
+            if not f.readline().startswith(b"220"):
+                raise OSError("no 220 banner")
+            s.sendall(b"QUIT\r\n")
+            while f.readline():
+                pass
+        finally:
+            s.close()
 
     def alive(self):
         return self.p.poll() is None

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "dkim.h"
@@ -191,6 +192,28 @@ START_TEST(keygen_never_overwrites_without_force)
 	second = slurp(path_of("s.private"));
 	ck_assert_str_ne(first, second);
 	free(first), free(second);
+}
+END_TEST
+
+/* keygen -f, usually run as root, replaces a regular file only: a link
+ * planted at a key's path is not followed (its target keeps its content) */
+START_TEST(keygen_force_never_writes_through_a_link)
+{
+	char target[256], *before, *after;
+	FILE *f;
+
+	snprintf(target, sizeof(target), "%s", path_of("victim"));
+	f = fopen(target, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("keep me\n", f);
+	fclose(f);
+	ck_assert_int_eq(symlink(target, path_of("s.private")), 0);
+	before = slurp(target);
+	ck_assert_int_eq(keygen("-f", "-t", "ed25519", "-d", "example.com", "-s",
+	    "s", "-D", dir, NULL), REINJECT_TOOL_ERROR);
+	after = slurp(target);
+	ck_assert_str_eq(before, after);
+	free(before), free(after);
 }
 END_TEST
 
@@ -387,6 +410,7 @@ suite(void)
 	tcase_add_test(kg, keygen_rsa_4096_splits_into_several_strings);
 	tcase_add_test(kg, keygen_ed25519_record_is_one_string_with_k_ed25519);
 	tcase_add_test(kg, keygen_never_overwrites_without_force);
+	tcase_add_test(kg, keygen_force_never_writes_through_a_link);
 	tcase_add_test(kg, keygen_testing_flag_adds_t_y);
 	tcase_add_loop_test(kg, keygen_bad_command_lines_exit_2, 0,
 	    sizeof(usage_cases) / sizeof(usage_cases[0]));
