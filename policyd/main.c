@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "config_build.h"
 #include "log.h"
 #include "policyd.h"
@@ -33,15 +34,25 @@ struct policyd_args {
 	bool foreground, test, print, verbose;
 };
 
+#define POLICYD_USAGE \
+	"usage: policyd [-c config] [-F native|pyspf] [-o name=value] [-f] [-t] [-n] [-v]\n" \
+	"       policyd query --ip addr [--sender addr] [--helo name] " \
+	"[--identity helo|mailfrom] [--dns addr@port] [-c config]\n" \
+	"       policyd --help | --version\n" \
+	"  -c config       configuration file (default " POLICYD_DEFAULT_CONFIG ")\n" \
+	"  -F format       native or pyspf (pypolicyd-spf's policyd-spf.conf)\n" \
+	"  -o name=value   override one setting\n" \
+	"  -f              foreground, log to stderr\n" \
+	"  -t              check the configuration as the run user, then exit\n" \
+	"  -n              print the effective configuration\n" \
+	"  -v              debug logging\n" \
+	"exit status: 0 ok, 64 usage, 78 configuration or start-up error\n"
+
 /* policyd_usage - the synopsis, exit 64 (EX_USAGE) */
 static void __attribute__((noreturn))
 policyd_usage(void)
 {
-	fprintf(stderr, "usage: policyd [-c config] [-F native|pyspf] [-o name=value] "
-	    "[-f] [-t] [-n] [-v]\n"
-	    "       policyd query --ip addr [--sender addr] [--helo name] "
-	    "[--identity helo|mailfrom] [--dns addr@port] [-c config]\n");
-	exit(64);
+	exit(cli_usage(POLICYD_USAGE));
 }
 
 /* policyd_args_parse - command line into a */
@@ -107,6 +118,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "query") == 0)
 		return policyd_query_main(argc - 1, argv + 1);
+	if ((rc = cli_std(argc, argv, "policyd", POLICYD_USAGE)) >= 0)
+		return rc;
 	policyd_args_parse(argc, argv, &a);
 	log_open("policyd", a.foreground || a.test || a.print ? LOG_DEST_STDERR :
 	    LOG_DEST_SYSLOG);

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "log.h"
 #include "policyd.h"
 #include "util.h"
@@ -21,8 +22,13 @@ static const int policyd_query_exit[] = {
 	[SPF_RESULT_NEUTRAL] = 3, [SPF_RESULT_NONE] = 4, [SPF_RESULT_PERMERROR] = 5,
 	[SPF_RESULT_TEMPERROR] = 6,
 };
-#define POLICYD_QUERY_EX_USAGE	64
-#define POLICYD_QUERY_EX_CONFIG	78
+#define POLICYD_QUERY_EX_USAGE	EX_USAGE
+#define POLICYD_QUERY_EX_CONFIG	EX_CONFIG
+#define POLICYD_QUERY_USAGE \
+	"usage: policyd query --ip addr [--sender addr] [--helo name] " \
+	"[--identity helo|mailfrom] [--dns addr@port] [-c config]\n" \
+	"exit status: 0 pass, 1 fail, 2 softfail, 3 neutral, 4 none, 5 permerror,\n" \
+	"  6 temperror, 64 usage, 69 resolver unavailable, 78 configuration error\n"
 
 struct policyd_query {
 	const char *ip, *sender, *helo, *dns, *config;
@@ -136,12 +142,13 @@ policyd_query_main(int argc, char **argv)
 	struct dns_resolver *dns;
 	struct buf err;
 
+	int rc;
+
 	log_open("policyd query", LOG_DEST_STDERR);
-	if (!policyd_query_args(argc, argv, &q)) {
-		fprintf(stderr, "usage: policyd query --ip addr [--sender addr] [--helo name] "
-		    "[--identity helo|mailfrom] [--dns addr@port] [-c config]\n");
-		return POLICYD_QUERY_EX_USAGE;
-	}
+	if ((rc = cli_std(argc, argv, "policyd query", POLICYD_QUERY_USAGE)) >= 0)
+		return rc;
+	if (!policyd_query_args(argc, argv, &q))
+		return cli_usage(POLICYD_QUERY_USAGE);
 	buf_init(&err, CONFIG_ERROR_LIMIT);
 	c = policyd_config_load(q.config, POLICYD_FORMAT_AUTO, NULL, &err);
 	if (c == NULL) {
@@ -161,6 +168,8 @@ policyd_query_main(int argc, char **argv)
 	lim.eval_timeout_ms = c->spf_lookup_timeout * 1000;
 	q.base = event_base_new();
 	dns = policyd_dns_new(q.base, c, q.dns);
+	if (dns == NULL)
+		q.status = EX_UNAVAILABLE;
 	if (dns != NULL) {
 		if (spf_eval_start(dns, q.base, &lim, &req, policyd_query_done, &q) != NULL)
 			event_base_dispatch(q.base);

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "config_build.h"
 #include "dns.h"
 #include "dkim_table.h"
@@ -26,13 +27,24 @@
 #define REINJECT_DEFAULT_CONF	MAILAUTH_SYSCONFDIR "/reinject.conf"
 
 
-/* reinject_usage - print usage and exit 2 */
-static void
+#define REINJECT_USAGE \
+	"usage: reinject [-c config] [-f] [-t] [-n] [-e] [-d]\n" \
+	"       reinject keygen|testkey|dmarc-check|doctor ... (--help for each)\n" \
+	"       reinject --help | --version\n" \
+	"  -c config  configuration file (default " REINJECT_DEFAULT_CONF ")\n" \
+	"  -f         foreground, log to stderr (under a supervisor)\n" \
+	"  -t         check the configuration, keys, tables, directories and\n" \
+	"             listeners as the run user, then exit (0 or 78)\n" \
+	"  -n         print the effective configuration\n" \
+	"  -e         log to stderr\n" \
+	"  -d         debug logging\n" \
+	"exit status: 0 ok, 64 usage, 78 configuration or start-up error\n"
+
+/* reinject_usage - print usage and exit 64 (EX_USAGE) */
+static void __attribute__((noreturn))
 reinject_usage(void)
 {
-	fprintf(stderr, "usage: reinject [-c config] [-f] [-t] [-n] [-e] [-d]\n"
-	    "       reinject keygen ... | reinject testkey ...\n");
-	exit(2);
+	exit(cli_usage(REINJECT_USAGE));
 }
 
 /*
@@ -101,7 +113,7 @@ reinject_check_here(const struct reinject_conf *c)
 		    strerror(errno));
 		rc = -1;
 	}
-	return rc < 0 ? 1 : 0;
+	return rc < 0 ? EX_CONFIG : EX_OK;
 }
 
 /*
@@ -119,18 +131,18 @@ reinject_check(const struct reinject_conf *c)
 	if (geteuid() != 0)
 		return reinject_check_here(c);
 	if ((pw = privs_user(c->user)) == NULL)
-		return 1;
+		return EX_CONFIG;
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
 		fprintf(stderr, "fork: %s\n", strerror(errno));
-		return 1;
+		return EX_OSERR;
 	}
 	if (pid == 0)
-		_exit(privs_become(pw) < 0 ? 1 : reinject_check_here(c));
+		_exit(privs_become(pw) < 0 ? EX_CONFIG : reinject_check_here(c));
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return 1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+			return EX_OSERR;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE;
 }
 
 int
@@ -143,6 +155,8 @@ main(int argc, char **argv)
 	int ch;
 
 	if ((ch = reinject_subcmd(argc, argv)) >= 0)
+		return ch;
+	if ((ch = cli_std(argc, argv, "reinject", REINJECT_USAGE)) >= 0)
 		return ch;
 	while ((ch = getopt(argc, argv, "c:ftned")) != -1) {
 		switch (ch) {
@@ -165,7 +179,7 @@ main(int argc, char **argv)
 	 * asks for those) */
 	if (reinject_conf_load(&c, path, &err) < 0) {
 		fprintf(stderr, "%s", buf_cstr(&err));
-		return 1;
+		return EX_CONFIG;
 	}
 	if (print || test) {
 		ch = print ? 0 : reinject_check(&c);

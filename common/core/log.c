@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,7 +83,7 @@ LOG_FN(log_info, LOG_INFO, "")
 LOG_FN(log_warn, LOG_WARNING, "warning")
 LOG_FN(log_error, LOG_ERR, "error")
 
-/* log_fatal - configuration or start-up error: log and exit 1 */
+/* log_fatal - configuration or start-up error: log and exit 78 (EX_CONFIG) */
 void
 log_fatal(const char *fmt, ...)
 {
@@ -91,7 +92,7 @@ log_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(LOG_CRIT, "fatal", fmt, ap);
 	va_end(ap);
-	exit(1);
+	exit(EX_CONFIG);
 }
 
 /* log_panic - broken invariant: log and abort */

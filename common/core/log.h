@@ -2,7 +2,7 @@
  * log.h - logging to syslog (mail facility) or stderr.
  *
  * Three kinds of trouble (STYLE): log_warn for bad peer/DNS input (never fatal),
- * log_fatal for bad configuration at start-up (exit 1), log_panic for a broken
+ * log_fatal for bad configuration at start-up (exit 78, EX_CONFIG), log_panic for a broken
  * invariant (abort).
  */
 #ifndef MAILAUTH_LOG_H

@@ -56,7 +56,7 @@ if [ "$(id -u)" = 0 ]; then
 	chown root:root "$TMP/sel.key"
 	check "$(conf rootkey "$SIMPLE
 sign_key_file = $TMP/sel.key")"
-	if [ $rc = 1 ] && grep -q "$TMP/sel.key" <<<"$out" && grep -q "as user $RUNUSER" <<<"$out"; then
+	if [ $rc = 78 ] && grep -q "$TMP/sel.key" <<<"$out" && grep -q "as user $RUNUSER" <<<"$out"; then
 		ok "-t as root: a key only root can read is refused for user $RUNUSER"
 	else
 		nok "-t as root: root-only key (rc=$rc): $out"
@@ -68,7 +68,7 @@ sign_key_file = $TMP/sel.key")"
 	chmod 700 "$TMP/spool"
 	chown root "$TMP/spool"
 	check "$TMP/rootkey.conf"
-	[ $rc = 1 ] && grep -q "spool_directory $TMP/spool" <<<"$out" &&
+	[ $rc = 78 ] && grep -q "spool_directory $TMP/spool" <<<"$out" &&
 		ok "-t as root: a spool directory the user cannot write is refused" ||
 		nok "-t as root: root's spool (rc=$rc): $out"
 	chown "$RUNUSER" "$TMP/spool"
@@ -80,7 +80,7 @@ mkfifo "$TMP/fifo.key"
 chown "$RUNUSER" "$TMP/fifo.key" 2>/dev/null
 check "$(conf fifokey "$SIMPLE
 sign_key_file = $TMP/fifo.key")"
-if [ $rc = 1 ] && grep -q "$TMP/fifo.key: not a regular file" <<<"$out"; then
+if [ $rc = 78 ] && grep -q "$TMP/fifo.key: not a regular file" <<<"$out"; then
 	ok "-t: a FIFO as sign_key_file is refused at once, naming it"
 else
 	nok "-t: FIFO key (rc=$rc, 124 = hung): $out"
@@ -91,7 +91,7 @@ chown "$RUNUSER" "$TMP/KeyTable" 2>/dev/null
 printf 'example.org sel._domainkey.example.org\n' >"$TMP/SigningTable"
 check "$(conf fifotable "key_table = $TMP/KeyTable
 signing_table = $TMP/SigningTable")"
-if [ $rc = 1 ] && grep -q "$TMP/KeyTable: not a regular file" <<<"$out"; then
+if [ $rc = 78 ] && grep -q "$TMP/KeyTable: not a regular file" <<<"$out"; then
 	ok "-t: a FIFO as KeyTable is refused at once, naming it"
 else
 	nok "-t: FIFO KeyTable (rc=$rc, 124 = hung): $out"
