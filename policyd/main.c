@@ -129,7 +129,7 @@ main(int argc, char **argv)
 		/* the administrator sees the file:line list; syslog gets it too */
 		fprintf(stderr, "%s", buf_cstr(&err));
 		if (!(a.foreground || a.test || a.print))
-			log_error("%s", buf_cstr(&err));
+			log_error_lines("bad configuration", buf_cstr(&err));
 		log_fatal("bad configuration in %s; not started", a.config);
 	}
 	buf_clear(&err);
@@ -137,8 +137,14 @@ main(int argc, char **argv)
 	if (a.print)
 		config_print(&policyd_config_schema, c, stdout);
 	if (a.test || a.print) {
+		/* -t: every problem in one run, as the run user where it matters */
+		rc = EX_OK;
+		if (a.test && policyd_listen_probe(c) < 0)
+			rc = EX_CONFIG;
+		if (a.test && policyd_privs_check(c, a.config) < 0)
+			rc = EX_CONFIG;
 		policyd_config_unref(c);
-		return 0;
+		return rc;
 	}
 	base = event_base_new();
 	policyd_server_init(&s, base, NULL, c);

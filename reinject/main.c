@@ -98,12 +98,19 @@ reinject_drop(const struct reinject_conf *c)
 
 /* reinject_check_here - load everything a worker would, with our own ids */
 static int
-reinject_check_here(const struct reinject_conf *c)
+reinject_check_here(const struct reinject_conf *c, const char *path)
 {
+	struct passwd *me = getpwuid(geteuid());
 	struct buf err;
-	int rc;
+	int rc, fd;
 
 	buf_init(&err, CONFIG_ERROR_LIMIT);
+	/* the master reads it again on SIGHUP, as the run user */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		fprintf(stderr, "%s: not readable as user %s (read again on reload): %s\n",
+		    path, me ? me->pw_name : "?", strerror(errno));
+	else
+		close(fd);
 	rc = reinject_worker_check(c, &err);
 	if (rc < 0)
 		fprintf(stderr, "%s", buf_cstr(&err));
@@ -113,7 +120,7 @@ reinject_check_here(const struct reinject_conf *c)
 		    strerror(errno));
 		rc = -1;
 	}
-	return rc < 0 ? EX_CONFIG : EX_OK;
+	return rc < 0 || fd < 0 ? EX_CONFIG : EX_OK;
 }
 
 /*
@@ -122,27 +129,41 @@ reinject_check_here(const struct reinject_conf *c)
  * that user, so a key only root can read must fail here as it would there.
  */
 static int
-reinject_check(const struct reinject_conf *c)
+reinject_check(struct reinject_conf *c, const char *path)
 {
 	struct passwd *pw;
+	struct buf err;
 	pid_t pid;
-	int st;
+	int st, rc = EX_OK;
 
-	if (geteuid() != 0)
-		return reinject_check_here(c);
-	if ((pw = privs_user(c->user)) == NULL)
+	/* every listener, before anything else can stop the check */
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	if (reinject_listen_probe(c, &err) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		rc = EX_CONFIG;
+	}
+	buf_clear(&err);
+	if (geteuid() != 0) {
+		st = reinject_check_here(c, path);
+		return st != EX_OK ? st : rc;
+	}
+	if ((pw = privs_user(c->user)) == NULL) {
+		/* the rest is still checked, as root, to list every problem */
+		reinject_check_here(c, path);
 		return EX_CONFIG;
+	}
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
 		fprintf(stderr, "fork: %s\n", strerror(errno));
 		return EX_OSERR;
 	}
 	if (pid == 0)
-		_exit(privs_become(pw) < 0 ? EX_CONFIG : reinject_check_here(c));
+		_exit(privs_become(pw) < 0 ? EX_CONFIG : reinject_check_here(c, path));
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return EX_OSERR;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE;
+	return st != EX_OK ? st : rc;
 }
 
 int
@@ -182,7 +203,7 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (print || test) {
-		ch = print ? 0 : reinject_check(&c);
+		ch = print ? 0 : reinject_check(&c, path);
 		if (print)
 			config_print(&reinject_conf_schema, &c, stdout);
 		reinject_conf_free(&c);
@@ -191,13 +212,17 @@ main(int argc, char **argv)
 	}
 	if (c.syslog && !to_stderr)
 		log_open("reinject", LOG_DEST_SYSLOG);
-	if (reinject_listen_open(&c, &err) < 0)
-		log_fatal("%s", buf_cstr(&err));
+	if (reinject_listen_open(&c, &err) < 0) {
+		log_error_lines("cannot start", buf_cstr(&err));
+		log_fatal("not started");
+	}
 	reinject_drop(&c);
 	/* as the run user, as the workers will: a table, key or DNS error stops
 	 * the start-up here instead of workers dying and being restarted forever */
-	if (reinject_worker_check(&c, &err) < 0)
-		log_fatal("%s", buf_cstr(&err));
+	if (reinject_worker_check(&c, &err) < 0) {
+		log_error_lines("cannot start", buf_cstr(&err));
+		log_fatal("not started");
+	}
 	ch = reinject_master_run(&c, path);
 	reinject_conf_free(&c);
 	buf_clear(&err);

@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <syslog.h>
 #include <time.h>
@@ -93,6 +94,22 @@ log_fatal(const char *fmt, ...)
 	log_emit(LOG_CRIT, "fatal", fmt, ap);
 	va_end(ap);
 	exit(EX_CONFIG);
+}
+
+/* log_error_lines - each non-empty line of text as an error line of its own */
+void
+log_error_lines(const char *prefix, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (n > 0)
+			log_error("%s: %.*s", prefix, (int)n, p);
+		p += n + (nl != NULL);
+	}
 }
 
 /* log_panic - broken invariant: log and abort */

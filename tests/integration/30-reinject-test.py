@@ -886,6 +886,10 @@ def fault_reload(r, sink):
     r.p.send_signal(signal.SIGHUP)
     ok(wait_for(lambda: "reload refused" in r.logtext(), 5) and "bogus_key" in r.logtext(),
        "SIGHUP with a bad file: refused with file:line, old settings kept")
+    # one message, one log line: the file:line is on the "reload refused" line
+    ok(any("reload refused" in l and "bogus_key" in l and (r.conf + ":") in l
+           for l in r.logtext().splitlines()),
+       "SIGHUP with a bad file: the file:line error is on the reload-refused line")
     ok("reloaded.example" in greeting(B), "still serving with the previous settings")
     # a key file that does not load: refused before any worker is replaced
     refused = r.logtext().count("reload refused")
