@@ -214,6 +214,8 @@ struct reinject_msg {
 	size_t ndkim;
 	struct buf signed_by;		/* "d=.. s=.." of signatures added, for the log */
 	struct buf spf;			/* result of policyd's Received-SPF, or "" */
+	char dmarc_log[384];		/* "pass p=reject disposition=none from=..", or "" */
+	const char *dmarc_act;		/* static: the DMARC action taken, or NULL */
 	/* verdict */
 	enum reinject_action action;
 	int code;			/* REJECT: reply code */

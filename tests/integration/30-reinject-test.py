@@ -415,10 +415,11 @@ def test_protocol(tmp):
     log = r.logtext()
     ok(not re.search(r"Sanitizer|runtime error|panic", log), "no sanitizer report or panic in the log")
     ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
-                 r"client=client.example\[2001:db8::1\], dkim=none, spf=none, action=relayed, "
+                 r"client=client.example\[2001:db8::1\], dkim=none, spf=none, "
+                 r"dmarc=none p=- disposition=none header\.from=\S+ action=accept, action=relayed, "
                  r"downstream=250 2.0.0 Ok: queued as S\d+, queued_as=S\d+", log) is not None,
        "one log line per message with upstream id, sender, nrcpt, size, dkim, spf (the result "
-       "DMARC evaluated from XFORWARD), action, downstream id")
+       "DMARC evaluated from XFORWARD), dmarc with policy and disposition, action, downstream id")
 
 
 def proto_dkim(sink, tmp, txt, have_dns):
