@@ -223,6 +223,7 @@ main(int argc, char **argv)
 		log_error_lines("cannot start", buf_cstr(&err));
 		log_fatal("not started");
 	}
+	reinject_startlog(&c);
 	ch = reinject_master_run(&c, path);
 	reinject_conf_free(&c);
 	buf_clear(&err);

@@ -401,6 +401,8 @@ struct dns_resolver *reinject_worker_dns(struct event_base *base,
     const struct reinject_conf *c);
 /* reinject_listen_open - bind every listener; -1 and a message in err */
 int reinject_listen_open(struct reinject_conf *c, struct buf *err);
+/* reinject_startlog - start-up lines: listeners, signing keys, DNS (reinject_startlog.c) */
+void reinject_startlog(const struct reinject_conf *c);
 /* reinject_listen_probe - bind and release every listener (-t); -1 and err */
 int reinject_listen_probe(struct reinject_conf *c, struct buf *err);
 

@@ -414,6 +414,18 @@ def test_protocol(tmp):
                                                "dnsserver.sh"), "stop", dnsdir])
     log = r.logtext()
     ok(not re.search(r"Sanitizer|runtime error|panic", log), "no sanitizer report or panic in the log")
+    # start-up lines: listeners with their modes, the signing key, the DNS setup
+    ok(re.search(r"^reinject\[\d+\]: listener 127\.0\.0\.1:%d mode=verify$" % P, log, re.M)
+       and re.search(r"^reinject\[\d+\]: listener 127\.0\.0\.1:%d mode=sign$" % (P + 1), log, re.M),
+       "start-up lines list each listener with its mode")
+    ok(re.search(r"^reinject\[\d+\]: signing key \S+: d=example\.org s=sel a=rsa-sha256 "
+                 r"file=\S+$", log, re.M) is not None,
+       "start-up line names the signing domain, selector, algorithm and key file")
+    ok(re.search(r"^reinject\[\d+\]: internal_hosts 192\.0\.2\.99: 1 entries$", log, re.M)
+       is not None, "start-up line names internal_hosts")
+    ok(re.search(r"^reinject\[\d+\]: dns: (forwarders 127\.0\.0\.1@\d+|recursive from the root), "
+                 r"timeout \d+s$", log, re.M) is not None,
+       "start-up line gives the DNS setup")
     ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
                  r"client=client.example\[2001:db8::1\], dkim=none, spf=none, "
                  r"dmarc=none p=- disposition=none header\.from=\S+ action=accept, action=relayed, "
