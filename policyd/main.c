@@ -154,14 +154,14 @@ main(int argc, char **argv)
 	/* handlers first: a SIGHUP during start-up must not kill the daemon */
 	policyd_server_signals(&s);
 	policyd_start(&s, base, a.foreground);
-	log_info("started (version %s)", MAILAUTH_VERSION);
+	log_info("started (version %s)", cli_version_string());
 	if (s.config->worker_processes > 1 &&
 	    (rc = policyd_master_run(&s)) != 0) {
 		/* the master: every worker has exited */
 		log_info("stopped");
 		policyd_server_clear(&s);
 		event_base_free(base);
-		return rc < 0 ? 1 : 0;
+		return rc < 0 ? POLICYD_EXIT_CONFIG : 0;
 	}
 	/* the one process, or a worker: each has its own resolver */
 	s.env.dns = policyd_dns_new(base, s.config, NULL);
@@ -179,6 +179,8 @@ main(int argc, char **argv)
 			exit(POLICYD_EXIT_CONFIG);
 		log_fatal("cannot confine the process");
 	}
+	if (!s.is_worker)
+		policyd_server_ready(&s);
 	event_base_dispatch(base);
 	log_info("stopped");
 	policyd_server_clear(&s);

@@ -389,6 +389,7 @@ struct policyd_server {
 	enum policyd_config_format config_format;
 	const char *const *overrides;
 	struct event *sig_hup, *sig_term, *sig_int, *drain_timer;
+	struct event *watchdog;		/* the one process: WATCHDOG=1 (notify.h) */
 	bool is_worker;			/* one of worker_processes: sockets not ours */
 	/* worker_processes > 1: connections per worker, shared with the others */
 	unsigned *worker_conns;		/* NULL in a single process */
@@ -398,6 +399,8 @@ struct policyd_server {
 	gid_t sock_gid;
 };
 
+/* policyd_server_ready - the one process serves: READY=1 and the watchdog */
+void policyd_server_ready(struct policyd_server *s);
 /* policyd_listen_open - bind every "unix:/path" or "inet:host:port" of c */
 int policyd_listen_open(struct policyd_server *s, const struct policyd_config *c);
 /* policyd_listen_probe - -t: bind and release inet listeners, check unix paths */
