@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "config_build.h"
+#include "dns_probe.h"
 #include "log.h"
 #include "policyd.h"
 #include "sandbox.h"
@@ -143,6 +144,10 @@ main(int argc, char **argv)
 			rc = EX_CONFIG;
 		if (a.test && policyd_privs_check(c, a.config) < 0)
 			rc = EX_CONFIG;
+		if (a.test && dns_probe_forwarders((const char *const *)c->dns_forwarders.items,
+		    DNS_PROBE_TIMEOUT_MS, &err) < 0)
+			fprintf(stderr, "%s", buf_cstr(&err));	/* a warning only */
+		buf_clear(&err);
 		policyd_config_unref(c);
 		return rc;
 	}

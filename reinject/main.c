@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "config_build.h"
 #include "dns.h"
+#include "dns_probe.h"
 #include "dkim_table.h"
 #include "log.h"
 #include "privs.h"
@@ -113,6 +114,11 @@ reinject_check_here(const struct reinject_conf *c, const char *path)
 		close(fd);
 	rc = reinject_worker_check(c, &err);
 	if (rc < 0)
+		fprintf(stderr, "%s", buf_cstr(&err));
+	buf_clear(&err);
+	/* a forwarder that does not answer: a warning, the start is not refused */
+	if (dns_probe_forwarders((const char *const *)c->dns_forwarders.items,
+	    DNS_PROBE_TIMEOUT_MS, &err) < 0)
 		fprintf(stderr, "%s", buf_cstr(&err));
 	buf_clear(&err);
 	if (access(c->spool_directory, W_OK | X_OK) < 0 && errno != ENOENT) {

@@ -3,7 +3,8 @@
 # exact message: an inet listener in use, one on an address this host does
 # not have, a unix socket whose directory is missing, and, as root, an
 # unknown user and a configuration file the run user cannot read (the
-# master reads it again on SIGHUP after dropping privileges).
+# master reads it again on SIGHUP after dropping privileges); a silent DNS
+# forwarder is a warning only.
 # Run it in a private network namespace: it listens on 127.0.0.1:20948.
 SRC=${MAILAUTH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MAILAUTH_BUILD:-$SRC/build}
@@ -48,6 +49,14 @@ has "unix:$TMP/nodir/policyd\.sock: directory $TMP/nodir: No such file or direct
 check "$TMP/listen.conf"
 ! grep -q "20948" <<<"$out" && ok "-t: the probe released the port (bindable again)" ||
 	nok "-t after release: $out"
+
+# a DNS forwarder that never answers: a warning naming it, exit 0
+conf dnsdead inet:127.0.0.1:20948 >/dev/null
+printf 'dns_forwarders = 127.0.0.1@20945\n' >>"$TMP/dnsdead.conf"
+check "$TMP/dnsdead.conf"
+[ $rc = 0 ] && grep -qE "^warning: dns_forwarders 127\.0\.0\.1@20945: (no answer to a test query|the test query failed \(SERVFAIL or REFUSED\)); lookups will give temperror until it answers$" <<<"$out" &&
+	ok "-t: a silent DNS forwarder is a warning naming it (exit 0)" ||
+	nok "-t silent forwarder (rc=$rc): $out"
 
 if [ "$(id -u)" = 0 ]; then
 	check "$(conf nouser inet:192.0.2.200:20947 nosuchuser-ma)"

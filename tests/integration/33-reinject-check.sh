@@ -10,9 +10,11 @@
 #     this host does not have are both reported, each with its reason;
 #   - as root, an unknown user, and a configuration file the user cannot read
 #     (the master reads it again on reload) are reported, with the other
-#     problems of the same run.
+#     problems of the same run;
+#   - a DNS forwarder that does not answer is a warning (exit 0).
 # Run it in a private network namespace (the in-use case listens on
-# 127.0.0.1:20958, the others bind 127.0.0.1:20956); dns_forwarders points at an unused address.
+# 127.0.0.1:20958, the others bind 127.0.0.1:20956, a DNS responder
+# 127.0.0.1:20955); the other cases' dns_forwarders points at an unused address.
 SRC=${MAILAUTH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MAILAUTH_BUILD:-$SRC/build}
 REINJECT=$BUILD/reinject/reinject
@@ -157,6 +159,34 @@ sign_key_file = $TMP/sel.key" >/dev/null
 else
 	echo "# SKIP: the unknown user and root-only configuration checks need root"
 fi
+
+# DNS forwarders: one that never answers is a warning, not an error; one
+# that answers (a NOERROR responder on 127.0.0.1:20955) gives no warning
+check "$(conf dnsdead "$SIMPLE
+sign_key_file = $TMP/sel.key")"
+if [ $rc = 0 ] && grep -qE "^warning: dns_forwarders 127\.0\.0\.1@20959: (no answer to a test query|the test query failed \(SERVFAIL or REFUSED\)); lookups will give temperror until it answers$" <<<"$out"; then
+	ok "-t: a silent DNS forwarder is a warning naming it (exit 0)"
+else
+	nok "-t: silent forwarder (rc=$rc): $out"
+fi
+python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 20955))
+while True:
+    q, peer = s.recvfrom(4096)
+    i = 12
+    while q[i]:
+        i += q[i] + 1
+    s.sendto(q[:2] + bytes([0x81, 0x80]) + q[4:6] + bytes(6) + q[12:i + 5], peer)
+' &
+responder=$!
+sed -i "s/^dns_forwarders = .*/dns_forwarders = 127.0.0.1@20955/" "$TMP/dnsdead.conf"
+check "$TMP/dnsdead.conf"
+kill $responder 2>/dev/null; wait $responder 2>/dev/null
+[ $rc = 0 ] && ! grep -q "warning: dns_forwarders" <<<"$out" &&
+	ok "-t: a DNS forwarder that answers gives no warning" ||
+	nok "-t: answering forwarder (rc=$rc): $out"
 
 echo "$failed failed"
 [ $failed = 0 ]
