@@ -206,6 +206,8 @@ main(int argc, char **argv)
 	 * asks for those) */
 	if (reinject_conf_load(&c, path, &err) < 0) {
 		fprintf(stderr, "%s", buf_cstr(&err));
+		reinject_conf_free(&c);
+		buf_clear(&err);
 		return EX_CONFIG;
 	}
 	if (print || test) {
