@@ -16,7 +16,9 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "config_build.h"
+#include "dns_probe.h"
 #include "log.h"
 #include "policyd.h"
 #include "sandbox.h"
@@ -33,15 +35,25 @@ struct policyd_args {
 	bool foreground, test, print, verbose;
 };
 
+#define POLICYD_USAGE \
+	"usage: policyd [-c config] [-F native|pyspf] [-o name=value] [-f] [-t] [-n] [-v]\n" \
+	"       policyd query --ip addr [--sender addr] [--helo name] " \
+	"[--identity helo|mailfrom] [--dns addr@port] [-c config]\n" \
+	"       policyd --help | --version\n" \
+	"  -c config       configuration file (default " POLICYD_DEFAULT_CONFIG ")\n" \
+	"  -F format       native or pyspf (pypolicyd-spf's policyd-spf.conf)\n" \
+	"  -o name=value   override one setting\n" \
+	"  -f              foreground, log to stderr\n" \
+	"  -t              check the configuration as the run user, then exit\n" \
+	"  -n              print the effective configuration\n" \
+	"  -v              debug logging\n" \
+	"exit status: 0 ok, 64 usage, 78 configuration or start-up error\n"
+
 /* policyd_usage - the synopsis, exit 64 (EX_USAGE) */
 static void __attribute__((noreturn))
 policyd_usage(void)
 {
-	fprintf(stderr, "usage: policyd [-c config] [-F native|pyspf] [-o name=value] "
-	    "[-f] [-t] [-n] [-v]\n"
-	    "       policyd query --ip addr [--sender addr] [--helo name] "
-	    "[--identity helo|mailfrom] [--dns addr@port] [-c config]\n");
-	exit(64);
+	exit(cli_usage(POLICYD_USAGE));
 }
 
 /* policyd_args_parse - command line into a */
@@ -107,6 +119,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "query") == 0)
 		return policyd_query_main(argc - 1, argv + 1);
+	if ((rc = cli_std(argc, argv, "policyd", POLICYD_USAGE)) >= 0)
+		return rc;
 	policyd_args_parse(argc, argv, &a);
 	log_open("policyd", a.foreground || a.test || a.print ? LOG_DEST_STDERR :
 	    LOG_DEST_SYSLOG);
@@ -116,7 +130,7 @@ main(int argc, char **argv)
 		/* the administrator sees the file:line list; syslog gets it too */
 		fprintf(stderr, "%s", buf_cstr(&err));
 		if (!(a.foreground || a.test || a.print))
-			log_error("%s", buf_cstr(&err));
+			log_error_lines("bad configuration", buf_cstr(&err));
 		log_fatal("bad configuration in %s; not started", a.config);
 	}
 	buf_clear(&err);
@@ -124,8 +138,18 @@ main(int argc, char **argv)
 	if (a.print)
 		config_print(&policyd_config_schema, c, stdout);
 	if (a.test || a.print) {
+		/* -t: every problem in one run, as the run user where it matters */
+		rc = EX_OK;
+		if (a.test && policyd_listen_probe(c) < 0)
+			rc = EX_CONFIG;
+		if (a.test && policyd_privs_check(c, a.config) < 0)
+			rc = EX_CONFIG;
+		if (a.test && dns_probe_forwarders((const char *const *)c->dns_forwarders.items,
+		    DNS_PROBE_TIMEOUT_MS, &err) < 0)
+			fprintf(stderr, "%s", buf_cstr(&err));	/* a warning only */
+		buf_clear(&err);
 		policyd_config_unref(c);
-		return 0;
+		return rc;
 	}
 	base = event_base_new();
 	policyd_server_init(&s, base, NULL, c);
@@ -135,14 +159,14 @@ main(int argc, char **argv)
 	/* handlers first: a SIGHUP during start-up must not kill the daemon */
 	policyd_server_signals(&s);
 	policyd_start(&s, base, a.foreground);
-	log_info("started (version %s)", MAILAUTH_VERSION);
+	log_info("started (version %s)", cli_version_string());
 	if (s.config->worker_processes > 1 &&
 	    (rc = policyd_master_run(&s)) != 0) {
 		/* the master: every worker has exited */
 		log_info("stopped");
 		policyd_server_clear(&s);
 		event_base_free(base);
-		return rc < 0 ? 1 : 0;
+		return rc < 0 ? POLICYD_EXIT_CONFIG : 0;
 	}
 	/* the one process, or a worker: each has its own resolver */
 	s.env.dns = policyd_dns_new(base, s.config, NULL);
@@ -160,6 +184,8 @@ main(int argc, char **argv)
 			exit(POLICYD_EXIT_CONFIG);
 		log_fatal("cannot confine the process");
 	}
+	if (!s.is_worker)
+		policyd_server_ready(&s);
 	event_base_dispatch(base);
 	log_info("stopped");
 	policyd_server_clear(&s);

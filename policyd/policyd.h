@@ -389,6 +389,7 @@ struct policyd_server {
 	enum policyd_config_format config_format;
 	const char *const *overrides;
 	struct event *sig_hup, *sig_term, *sig_int, *drain_timer;
+	struct event *watchdog;		/* the one process: WATCHDOG=1 (notify.h) */
 	bool is_worker;			/* one of worker_processes: sockets not ours */
 	/* worker_processes > 1: connections per worker, shared with the others */
 	unsigned *worker_conns;		/* NULL in a single process */
@@ -398,8 +399,12 @@ struct policyd_server {
 	gid_t sock_gid;
 };
 
+/* policyd_server_ready - the one process serves: READY=1 and the watchdog */
+void policyd_server_ready(struct policyd_server *s);
 /* policyd_listen_open - bind every "unix:/path" or "inet:host:port" of c */
 int policyd_listen_open(struct policyd_server *s, const struct policyd_config *c);
+/* policyd_listen_probe - -t: bind and release inet listeners, check unix paths */
+int policyd_listen_probe(const struct policyd_config *c);
 /*
  * policyd_listen_close - stop accepting; unlink unix sockets (not in a worker:
  * the master owns them)
@@ -436,6 +441,8 @@ struct dns_resolver *policyd_dns_new(struct event_base *base,
 
 /* policyd_privs_owner - as root: unix sockets are to belong to c->user; -1 logged */
 int policyd_privs_owner(struct policyd_server *s, const struct policyd_config *c);
+/* policyd_privs_check - -t: the user exists and can read path; -1 logged */
+int policyd_privs_check(const struct policyd_config *c, const char *path);
 /* policyd_privs_drop - become c->user (required when running as root) */
 int policyd_privs_drop(const struct policyd_config *c);
 

@@ -34,6 +34,7 @@
 
 #include <event2/event.h>
 
+#include "listenhint.h"
 #include "log.h"
 #include "policyd.h"
 #include "util.h"
@@ -293,6 +294,32 @@ policyd_listen_unix(const char *path, int mode, uid_t uid, gid_t gid)
 	return fd;
 }
 
+/* policyd_listen_unix_probe - the socket's directory exists; path is a socket or absent */
+static int
+policyd_listen_unix_probe(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *name;
+	struct stat st;
+	int dirfd, rc = 0;
+
+	if (strlen(path) >= sizeof(dir) ||
+	    policyd_listen_split(path, dir, sizeof(dir), &name) < 0) {
+		log_error("unix:%s: path too long or without a file name", path);
+		return -1;
+	}
+	if ((dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_error("unix:%s: directory %s: %s", path, dir, strerror(errno));
+		return -1;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_error("unix:%s: exists and is not a socket; not replaced", path);
+		rc = -1;
+	}
+	close(dirfd);
+	return rc;
+}
+
 /* policyd_listen_inet - bind "host:port" */
 static int
 policyd_listen_inet(const char *spec)
@@ -321,7 +348,9 @@ policyd_listen_inet(const char *spec)
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    listen(fd, POLICYD_LISTEN_BACKLOG) < 0) {
-		log_error("inet:%s: %s", spec, strerror(errno));
+		int e = errno;
+
+		log_error("inet:%s: %s%s", spec, strerror(e), listenhint_why(e));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -360,6 +389,32 @@ policyd_listen_open(struct policyd_server *s, const struct policyd_config *c)
 		log_info("listening on %s", spec);
 	}
 	return 0;
+}
+
+/*
+ * policyd_listen_probe - -t: bind each inet listener and release it; for a
+ * unix socket (not bound: that would replace a running daemon's), its
+ * directory must exist and the path be a socket or absent.  Every problem
+ * is logged; -1 when any.
+ */
+int
+policyd_listen_probe(const struct policyd_config *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->listen.count; i++) {
+		const char *spec = c->listen.items[i];
+		int fd;
+
+		if (strncmp(spec, "unix:", 5) != 0) {
+			if ((fd = policyd_listen_inet(spec + 5)) < 0)
+				rc = -1;
+			else
+				close(fd);
+		} else if (policyd_listen_unix_probe(spec + 5) < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 /* policyd_listen_unlink - remove a unix socket; a directory we may not write keeps it */

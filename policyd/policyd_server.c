@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "notify.h"
 #include "policyd.h"
 #include "util.h"
 
@@ -165,11 +166,42 @@ policyd_server_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
+		if (!s->is_worker)
+			notify_send("RELOADING=1");
 		policyd_server_reload(s);
+		if (!s->is_worker)
+			notify_send("READY=1");
 		return;
 	}
+	if (!s->is_worker)
+		notify_send("STOPPING=1");
 	log_info("signal %d: stopping after the requests in flight", (int)sig);
 	policyd_server_drain(s);
+}
+
+/* policyd_server_watchdog - WATCHDOG=1 from the loop of the one process */
+static void
+policyd_server_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_send("WATCHDOG=1");
+}
+
+/* policyd_server_ready - the one process serves: READY=1, and the watchdog */
+void
+policyd_server_ready(struct policyd_server *s)
+{
+	long long ms = notify_watchdog_ms();
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	notify_send("READY=1");
+	if (ms < 0)
+		return;
+	s->watchdog = event_new(s->base, -1, EV_PERSIST, policyd_server_watchdog, s);
+	if (s->watchdog != NULL)
+		event_add(s->watchdog, &tv);
 }
 
 /* policyd_server_signals - SIGHUP reloads, SIGTERM/SIGINT drain and stop */
@@ -193,6 +225,10 @@ policyd_server_clear(struct policyd_server *s)
 	while (s->conns != NULL)
 		policyd_conn_free(s->conns);
 	policyd_listen_close(s);
+	if (s->watchdog) {
+		event_free(s->watchdog);
+		s->watchdog = NULL;
+	}
 	policyd_cache_free(s->cache);
 	s->cache = NULL;
 	if (s->sig_hup) {

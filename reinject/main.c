@@ -16,8 +16,10 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "config_build.h"
 #include "dns.h"
+#include "dns_probe.h"
 #include "dkim_table.h"
 #include "log.h"
 #include "privs.h"
@@ -26,13 +28,24 @@
 #define REINJECT_DEFAULT_CONF	MAILAUTH_SYSCONFDIR "/reinject.conf"
 
 
-/* reinject_usage - print usage and exit 2 */
-static void
+#define REINJECT_USAGE \
+	"usage: reinject [-c config] [-f] [-t] [-n] [-e] [-d]\n" \
+	"       reinject keygen|testkey|dmarc-check|doctor ... (--help for each)\n" \
+	"       reinject --help | --version\n" \
+	"  -c config  configuration file (default " REINJECT_DEFAULT_CONF ")\n" \
+	"  -f         foreground, log to stderr (under a supervisor)\n" \
+	"  -t         check the configuration, keys, tables, directories and\n" \
+	"             listeners as the run user, then exit (0 or 78)\n" \
+	"  -n         print the effective configuration\n" \
+	"  -e         log to stderr\n" \
+	"  -d         debug logging\n" \
+	"exit status: 0 ok, 64 usage, 78 configuration or start-up error\n"
+
+/* reinject_usage - print usage and exit 64 (EX_USAGE) */
+static void __attribute__((noreturn))
 reinject_usage(void)
 {
-	fprintf(stderr, "usage: reinject [-c config] [-f] [-t] [-n] [-e] [-d]\n"
-	    "       reinject keygen ... | reinject testkey ...\n");
-	exit(2);
+	exit(cli_usage(REINJECT_USAGE));
 }
 
 /*
@@ -86,14 +99,26 @@ reinject_drop(const struct reinject_conf *c)
 
 /* reinject_check_here - load everything a worker would, with our own ids */
 static int
-reinject_check_here(const struct reinject_conf *c)
+reinject_check_here(const struct reinject_conf *c, const char *path)
 {
+	struct passwd *me = getpwuid(geteuid());
 	struct buf err;
-	int rc;
+	int rc, fd;
 
 	buf_init(&err, CONFIG_ERROR_LIMIT);
+	/* the master reads it again on SIGHUP, as the run user */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		fprintf(stderr, "%s: not readable as user %s (read again on reload): %s\n",
+		    path, me ? me->pw_name : "?", strerror(errno));
+	else
+		close(fd);
 	rc = reinject_worker_check(c, &err);
 	if (rc < 0)
+		fprintf(stderr, "%s", buf_cstr(&err));
+	buf_clear(&err);
+	/* a forwarder that does not answer: a warning, the start is not refused */
+	if (dns_probe_forwarders((const char *const *)c->dns_forwarders.items,
+	    DNS_PROBE_TIMEOUT_MS, &err) < 0)
 		fprintf(stderr, "%s", buf_cstr(&err));
 	buf_clear(&err);
 	if (access(c->spool_directory, W_OK | X_OK) < 0 && errno != ENOENT) {
@@ -101,7 +126,7 @@ reinject_check_here(const struct reinject_conf *c)
 		    strerror(errno));
 		rc = -1;
 	}
-	return rc < 0 ? 1 : 0;
+	return rc < 0 || fd < 0 ? EX_CONFIG : EX_OK;
 }
 
 /*
@@ -110,27 +135,41 @@ reinject_check_here(const struct reinject_conf *c)
  * that user, so a key only root can read must fail here as it would there.
  */
 static int
-reinject_check(const struct reinject_conf *c)
+reinject_check(struct reinject_conf *c, const char *path)
 {
 	struct passwd *pw;
+	struct buf err;
 	pid_t pid;
-	int st;
+	int st, rc = EX_OK;
 
-	if (geteuid() != 0)
-		return reinject_check_here(c);
-	if ((pw = privs_user(c->user)) == NULL)
-		return 1;
+	/* every listener, before anything else can stop the check */
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	if (reinject_listen_probe(c, &err) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		rc = EX_CONFIG;
+	}
+	buf_clear(&err);
+	if (geteuid() != 0) {
+		st = reinject_check_here(c, path);
+		return st != EX_OK ? st : rc;
+	}
+	if ((pw = privs_user(c->user)) == NULL) {
+		/* the rest is still checked, as root, to list every problem */
+		reinject_check_here(c, path);
+		return EX_CONFIG;
+	}
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
 		fprintf(stderr, "fork: %s\n", strerror(errno));
-		return 1;
+		return EX_OSERR;
 	}
 	if (pid == 0)
-		_exit(privs_become(pw) < 0 ? 1 : reinject_check_here(c));
+		_exit(privs_become(pw) < 0 ? EX_CONFIG : reinject_check_here(c, path));
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return 1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+			return EX_OSERR;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE;
+	return st != EX_OK ? st : rc;
 }
 
 int
@@ -143,6 +182,8 @@ main(int argc, char **argv)
 	int ch;
 
 	if ((ch = reinject_subcmd(argc, argv)) >= 0)
+		return ch;
+	if ((ch = cli_std(argc, argv, "reinject", REINJECT_USAGE)) >= 0)
 		return ch;
 	while ((ch = getopt(argc, argv, "c:ftned")) != -1) {
 		switch (ch) {
@@ -167,11 +208,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s", buf_cstr(&err));
 		/* -t: the tables' and host lists' errors too, in the same run */
 		if (test)
-			(void)reinject_check(&c);
-		return 1;
+			(void)reinject_check(&c, path);
+		reinject_conf_free(&c);
+		buf_clear(&err);
+		return EX_CONFIG;
 	}
 	if (print || test) {
-		ch = print ? 0 : reinject_check(&c);
+		ch = print ? 0 : reinject_check(&c, path);
 		if (print)
 			config_print(&reinject_conf_schema, &c, stdout);
 		reinject_conf_free(&c);
@@ -180,13 +223,18 @@ main(int argc, char **argv)
 	}
 	if (c.syslog && !to_stderr)
 		log_open("reinject", LOG_DEST_SYSLOG);
-	if (reinject_listen_open(&c, &err) < 0)
-		log_fatal("%s", buf_cstr(&err));
+	if (reinject_listen_open(&c, &err) < 0) {
+		log_error_lines("cannot start", buf_cstr(&err));
+		log_fatal("not started");
+	}
 	reinject_drop(&c);
 	/* as the run user, as the workers will: a table, key or DNS error stops
 	 * the start-up here instead of workers dying and being restarted forever */
-	if (reinject_worker_check(&c, &err) < 0)
-		log_fatal("%s", buf_cstr(&err));
+	if (reinject_worker_check(&c, &err) < 0) {
+		log_error_lines("cannot start", buf_cstr(&err));
+		log_fatal("not started");
+	}
+	reinject_startlog(&c);
 	ch = reinject_master_run(&c, path);
 	reinject_conf_free(&c);
 	buf_clear(&err);

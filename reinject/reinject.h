@@ -284,6 +284,8 @@ struct reinject_msg {
 	struct buf signed_by;		/* "d=.. s=.." of signatures added, for the log */
 	struct buf spf;			/* result of policyd's Received-SPF, or "" */
 	struct reinject_arc_res arc;	/* the ARC stage's chain status */
+	char dmarc_log[384];		/* "pass p=reject disposition=none from=..", or "" */
+	const char *dmarc_act;		/* static: the DMARC action taken, or NULL */
 	/* verdict */
 	enum reinject_action action;
 	int code;			/* REJECT: reply code */
@@ -507,5 +509,9 @@ struct dns_resolver *reinject_worker_dns(struct event_base *base,
     const struct reinject_conf *c);
 /* reinject_listen_open - bind every listener; -1 and a message in err */
 int reinject_listen_open(struct reinject_conf *c, struct buf *err);
+/* reinject_startlog - start-up lines: listeners, signing keys, DNS (reinject_startlog.c) */
+void reinject_startlog(const struct reinject_conf *c);
+/* reinject_listen_probe - bind and release every listener (-t); -1 and err */
+int reinject_listen_probe(struct reinject_conf *c, struct buf *err);
 
 #endif

@@ -281,9 +281,9 @@ dmarc_mark(struct reinject_msg *m, const char *what, const struct dmarc_verdict 
 		reinject_msg_prepend(m, f, (size_t)n);
 }
 
-/* dmarc_apply - carry out the action for the verdict */
+/* dmarc_apply_action - carry out the action for the verdict */
 static const char *
-dmarc_apply(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
+dmarc_apply_action(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 {
 	struct reinject_msg *m = s->m;
 	const struct dmarc_verdict *v = &s->v;
@@ -316,6 +316,22 @@ dmarc_apply(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 		return "tempfail";
 	}
 	return "accept";
+}
+
+/* dmarc_apply - act on the verdict; keep it and the action for the message's log line */
+static const char *
+dmarc_apply(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
+{
+	const struct dmarc_verdict *v = &s->v;
+	struct reinject_msg *m = s->m;
+
+	m->dmarc_act = dmarc_apply_action(s, c);
+	snprintf(m->dmarc_log, sizeof(m->dmarc_log), "%s p=%s disposition=%s "
+	    "header.from=%s action=%s", dmarc_result_str(v->result),
+	    v->policy ? dmarc_policy_str(v->policy) : "-",
+	    dmarc_disposition_str(v->disposition),
+	    v->header_from[0] ? v->header_from : "-", m->dmarc_act);
+	return m->dmarc_act;
 }
 
 /* dmarc_done - the verdict: act, log, next stage */

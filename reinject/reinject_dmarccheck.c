@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "dmarc.h"
 #include "reinject_dmarc.h"
 #include "tagvalue.h"
@@ -155,11 +156,16 @@ check_exist(struct check_out *co, struct dns_resolver *r, struct event_base *bas
 		fprintf(co->out, "existence: %s exists: sp= applies, not np=\n", co->domain);
 }
 
+#define DMARCCHECK_USAGE \
+	"usage: dmarc-check DOMAIN [--dns addr[@port]]\n" \
+	"exit status: 0 policy found, 1 no policy, 2 temperror, 64 usage,\n" \
+	"  69 resolver unavailable\n"
+
 /* check_usage - print usage */
 static int
 check_usage(FILE *err)
 {
-	fprintf(err, "usage: dmarc-check DOMAIN [--dns addr[@port]]\n");
+	fputs(DMARCCHECK_USAGE, err);
 	return DMARCCHECK_EXIT_USAGE;
 }
 
@@ -173,7 +179,10 @@ reinject_dmarccheck_main(int argc, char **argv)
 	struct check_out co = { .status = DMARCCHECK_EXIT_TEMPERROR, .out = stdout };
 	struct event_base *base;
 	struct dns_resolver *r;
+	int rc;
 
+	if ((rc = cli_std(argc, argv, "dmarc-check", DMARCCHECK_USAGE)) >= 0)
+		return rc;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dns") == 0 && i + 1 < argc)
 			dns = argv[++i];

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "reinject.h"
 #include "reinject_doctor.h"
 #include "util.h"
@@ -156,16 +157,21 @@ doctor_run(struct doctor *d)
 	return doctor_worst(d);
 }
 
+#define DOCTOR_USAGE \
+	"usage: reinject doctor --domain D --ip A [--ip A2 ...] " \
+	"[--helo NAME] [--mail-from-domain D2] [-c reinject.conf] [--dns addr@port] " \
+	"[--trust-anchor file|none] [--timeout ms] [--json]\n" \
+	"exit status: 0 ok, 1 warnings, 2 failures, 64 usage, 69 resolver\n" \
+	"  unavailable, 78 configuration error\n"
+
 /* doctor_usage - synopsis on stderr */
 static int
 doctor_usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "reinject doctor: %s\n", why);
-	fprintf(stderr, "usage: reinject doctor --domain D --ip A [--ip A2 ...] "
-	    "[--helo NAME] [--mail-from-domain D2] [-c reinject.conf] [--dns addr@port] "
-	    "[--trust-anchor file|none] [--timeout ms] [--json]\n");
-	return DOCTOR_EXIT_ERROR;
+	fputs(DOCTOR_USAGE, stderr);
+	return DOCTOR_EXIT_USAGE;
 }
 
 /* doctor_parse_opt - one option into o; 0, or an exit status */
@@ -241,7 +247,7 @@ doctor_setup(struct doctor *d, const struct doctor_opts *o)
 		if (iprev_addr_parse(o->ips[i], strlen(o->ips[i]), &d->ips[d->nips++]) < 0) {
 			fprintf(stderr, "reinject doctor: --ip %s: not an IPv4 or IPv6 "
 			    "address\n", o->ips[i]);
-			return DOCTOR_EXIT_ERROR;
+			return DOCTOR_EXIT_USAGE;
 		}
 	return 0;
 }
@@ -299,7 +305,7 @@ doctor_go(const struct doctor_opts *o, struct reinject_conf *conf, bool have_con
 	if (base == NULL || (r = doctor_resolver(base, o, have_conf ? conf : NULL)) == NULL) {
 		if (base)
 			event_base_free(base);
-		return DOCTOR_EXIT_ERROR;
+		return DOCTOR_EXIT_UNAVAILABLE;
 	}
 	doctor_init(&d, base, r);
 	d.conf = have_conf ? conf : NULL;
@@ -324,12 +330,14 @@ reinject_doctor_main(int argc, char **argv)
 	struct reinject_conf conf;
 	int rc;
 
+	if ((rc = cli_std(argc, argv, "reinject doctor", DOCTOR_USAGE)) >= 0)
+		return rc;
 	if ((rc = doctor_parse(argc, argv, &o)) != 0)
 		return rc;
 	memset(&conf, 0, sizeof(conf));
 	if (o.conf != NULL && doctor_load_conf(o.conf, &conf) < 0) {
 		reinject_conf_free(&conf);
-		return DOCTOR_EXIT_ERROR;
+		return DOCTOR_EXIT_CONFIG;
 	}
 	rc = doctor_go(&o, &conf, o.conf != NULL);
 	if (o.conf != NULL)

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sysexits.h>
 
 #include "dns.h"
 #include "iprev.h"
@@ -38,7 +39,9 @@ enum doctor_level {
 	DOCTOR_FAIL = 2,
 };
 /* Exit status when the checks could not run (usage, configuration, resolver). */
-#define DOCTOR_EXIT_ERROR	3
+#define DOCTOR_EXIT_USAGE	EX_USAGE
+#define DOCTOR_EXIT_UNAVAILABLE	EX_UNAVAILABLE
+#define DOCTOR_EXIT_CONFIG	EX_CONFIG
 
 struct doctor_finding {
 	enum doctor_level level;

@@ -20,6 +20,7 @@
 
 #include <openssl/pem.h>
 
+#include "cli.h"
 #include "dkim_table.h"
 #include "reinject_tools.h"
 #include "util.h"
@@ -38,14 +39,19 @@ struct keygen_opts {
 	bool testing;
 };
 
+#define KEYGEN_USAGE \
+	"usage: reinject keygen [-t rsa|ed25519] [-b bits] -d domain " \
+	"-s selector [-D dir] [-f] [-y]\n" \
+	"exit status: 0 written, 64 usage, 70 key generation failed,\n" \
+	"  73 a file exists or cannot be written\n"
+
 /* keygen_usage - the synopsis on stderr */
 static int
 keygen_usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "reinject keygen: %s\n", why);
-	fprintf(stderr, "usage: reinject keygen [-t rsa|ed25519] [-b bits] -d domain "
-	    "-s selector [-D dir] [-f] [-y]\n");
+	fputs(KEYGEN_USAGE, stderr);
 	return REINJECT_TOOL_USAGE;
 }
 
@@ -258,6 +264,9 @@ reinject_keygen_main(int argc, char **argv)
 	char *value = NULL;
 	int rc = REINJECT_TOOL_ERROR;
 
+	if ((rc = cli_std(argc, argv, "reinject keygen", KEYGEN_USAGE)) >= 0)
+		return rc;
+	rc = REINJECT_TOOL_ERROR;
 	if (keygen_parse(argc, argv, &o) != 0)
 		return REINJECT_TOOL_USAGE;
 	if (keygen_path(kpath, sizeof(kpath), &o, "private") < 0 ||
@@ -267,7 +276,7 @@ reinject_keygen_main(int argc, char **argv)
 	snprintf(name, sizeof(name), "%s._domainkey.%s", o.selector, o.domain);
 	if ((key = keygen_make(&o)) == NULL) {
 		fprintf(stderr, "reinject keygen: key generation failed\n");
-		return REINJECT_TOOL_ERROR;
+		return REINJECT_TOOL_SOFTWARE;
 	}
 	if ((value = keygen_value(key, &o)) != NULL &&
 	    keygen_write_key(kpath, key, o.force) == 0 &&

@@ -16,6 +16,7 @@
 
 #include <event2/util.h>
 
+#include "listenhint.h"
 #include "reinject.h"
 
 /* Listen backlog: Postfix opens up to its scan transport's process limit. */
@@ -92,13 +93,45 @@ reinject_listen_one(struct reinject_listener *l, struct buf *err)
 	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) < 0 ||
 	    listen(fd, REINJECT_LISTEN_BACKLOG) < 0 ||
 	    evutil_make_socket_nonblocking(fd) < 0) {
-		buf_printf(err, "listen %s: %s\n", l->addr, strerror(errno));
+		int e = errno;
+
+		buf_printf(err, "listen %s: %s\n", l->addr, strerror(e));
 		if (fd >= 0)
 			close(fd);
+		errno = e;
 		return -1;
 	}
 	l->fd = fd;
 	return 0;
+}
+
+/*
+ * reinject_listen_probe - -t: bind each listener and release it at once; one
+ * line per listener that cannot be bound, with the reason.  -1 when any.
+ */
+int
+reinject_listen_probe(struct reinject_conf *c, struct buf *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		struct buf one;
+
+		buf_init(&one, CONFIG_ERROR_LIMIT);
+		if (reinject_listen_one(&c->listeners[i], &one) < 0) {
+			int e = errno;
+			size_t n = one.len;
+
+			buf_printf(err, "%.*s%s\n", (int)(n > 0 ? n - 1 : 0), buf_cstr(&one),
+			    listenhint_why(e));
+			rc = -1;
+		} else {
+			close(c->listeners[i].fd);
+			c->listeners[i].fd = -1;
+		}
+		buf_clear(&one);
+	}
+	return rc;
 }
 
 /* reinject_listen_open - bind every listener */

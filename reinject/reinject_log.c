@@ -1,8 +1,11 @@
 /*
  * reinject_log.c - one log line per message, so an administrator can follow
  * it from Postfix's upstream queue id (XFORWARD IDENT) to the downstream one:
- *   IDENT: from=<s>, nrcpt=N, size=S, client=NAME[ADDR], dkim=..., signed=...,
- *   action=relayed|deferred|rejected|discarded, downstream=<reply>, queued_as=ID
+ *   IDENT: from=<s>, nrcpt=N, size=S, client=NAME[ADDR], dkim=..., spf=...,
+ *   dmarc=RESULT p=POLICY disposition=D header.from=DOMAIN action=A,
+ *   signed=..., action=relayed|held|tagged|redirected|deferred|rejected|discarded,
+ *   downstream=<reply>, queued_as=ID
+ * (the format is documented in reinject(8), LOGGING).
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +32,23 @@ reinject_log_dkim(const struct reinject_msg *m, struct buf *b)
 	}
 }
 
+/* reinject_log_action - what was really done: a relayed message may be held,
+ * tagged or redirected by its DMARC action */
+static const char *
+reinject_log_action(const struct reinject_msg *m, const char *action)
+{
+	static const struct { const char *dmarc, *done; } map[] = {
+		{ "hold", "held" }, { "tag", "tagged" }, { "redirect", "redirected" },
+	};
+
+	if (m->dmarc_act == NULL || strcmp(action, "relayed") != 0)
+		return action;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(m->dmarc_act, map[i].dmarc) == 0)
+			return map[i].done;
+	return action;
+}
+
 /* reinject_log_message - the per-message line */
 void
 reinject_log_message(const struct reinject_msg *m, const char *action,
@@ -48,9 +68,11 @@ reinject_log_message(const struct reinject_msg *m, const char *action,
 	reinject_log_dkim(m, &b);
 	if (m->spf.len)
 		buf_printf(&b, ", spf=%s", buf_cstr(&m->spf));
+	if (m->dmarc_log[0])
+		buf_printf(&b, ", dmarc=%s", m->dmarc_log);
 	if (m->signed_by.len)
 		buf_printf(&b, ", signed=%s", buf_cstr(&m->signed_by));
-	buf_printf(&b, ", action=%s", action);
+	buf_printf(&b, ", action=%s", reinject_log_action(m, action));
 	if (down) {
 		struct span id = smtp_reply_queue_id(down);
 

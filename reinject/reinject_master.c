@@ -66,7 +66,7 @@ reinject_master_reload(void *arg, int *nworkers)
 	if (reinject_conf_load(nc, ms->path, &err) < 0 ||
 	    reinject_master_listeners(ms->conf, nc, &err) < 0 ||
 	    reinject_worker_check(nc, &err) < 0) {
-		log_error("reload refused, keeping the running settings:\n%s",
+		log_error_lines("reload refused, keeping the running settings",
 		    buf_cstr(&err));
 		reinject_conf_free(nc);
 		free(nc);

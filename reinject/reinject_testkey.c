@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "dkim.h"
 #include "dkim_table.h"
 #include "dns.h"
@@ -42,14 +43,19 @@ struct testkey_state {
 	struct event_base *base;
 };
 
+#define TESTKEY_USAGE \
+	"usage: reinject testkey -d domain -s selector -k keyfile " \
+	"[--dns addr@port] [--trust-anchor file|none] [--timeout ms]\n" \
+	"exit status: 0 key matches, 3 no record, 4 bad record, 5 mismatch,\n" \
+	"  64 usage, 66 key file unusable, 69 resolver unavailable, 75 DNS error\n"
+
 /* testkey_usage - synopsis on stderr */
 static int
 testkey_usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "reinject testkey: %s\n", why);
-	fprintf(stderr, "usage: reinject testkey -d domain -s selector -k keyfile "
-	    "[--dns addr@port] [--trust-anchor file|none] [--timeout ms]\n");
+	fputs(TESTKEY_USAGE, stderr);
 	return REINJECT_TOOL_USAGE;
 }
 
@@ -224,12 +230,12 @@ int
 reinject_testkey_run(struct event_base *base, struct dns_resolver *r,
     const char *domain, const char *selector, const char *keyfile, FILE *out)
 {
-	struct testkey_state st = { .rc = REINJECT_TOOL_ERROR, .out = out,
+	struct testkey_state st = { .rc = REINJECT_TOOL_DNS_ERROR, .out = out,
 	    .keyfile = keyfile, .base = base };
 	char name[2 * DKIM_TABLE_DOMAIN_MAX + 16];
 
 	if ((st.priv = testkey_load(keyfile, &st.alg, out)) == NULL)
-		return REINJECT_TOOL_ERROR;
+		return REINJECT_TOOL_NOINPUT;
 	snprintf(name, sizeof(name), "%s._domainkey.%s", selector, domain);
 	dns_query(r, name, DNS_TYPE_TXT, testkey_answer, &st);
 	if (!st.done && base != NULL)
@@ -295,10 +301,12 @@ reinject_testkey_main(int argc, char **argv)
 	const char *err = NULL;
 	int rc;
 
+	if ((rc = cli_std(argc, argv, "reinject testkey", TESTKEY_USAGE)) >= 0)
+		return rc;
 	if (testkey_parse(argc, argv, &o) != 0)
 		return REINJECT_TOOL_USAGE;
 	if ((base = event_base_new()) == NULL)
-		return REINJECT_TOOL_ERROR;
+		return REINJECT_TOOL_UNAVAILABLE;
 	fwd[0] = o.dns;
 	cfg.forwarders = o.dns ? fwd : NULL;
 	cfg.trust_anchor_file = o.anchor;
@@ -306,7 +314,7 @@ reinject_testkey_main(int argc, char **argv)
 	if ((r = dns_unbound_new(base, &cfg, &err)) == NULL) {
 		fprintf(stderr, "reinject testkey: resolver: %s\n", err ? err : "?");
 		event_base_free(base);
-		return REINJECT_TOOL_ERROR;
+		return REINJECT_TOOL_UNAVAILABLE;
 	}
 	rc = reinject_testkey_run(base, r, o.domain, o.selector, o.keyfile, stdout);
 	dns_resolver_free(r);

@@ -8,20 +8,25 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sysexits.h>
 
 #include <openssl/evp.h>
 
 #include "dkim.h"
 
-/* Exit codes of the tools (documented in the man pages). */
+/* Exit codes of the tools (documented in the man pages): the verdicts of
+ * testkey below 64, errors from sysexits.h. */
 enum reinject_tool_exit {
 	REINJECT_TOOL_OK = 0,		/* keygen: files written; testkey: key matches */
-	REINJECT_TOOL_ERROR = 1,	/* local error: files, key, resolver setup */
-	REINJECT_TOOL_USAGE = 2,	/* bad command line */
 	REINJECT_TOOL_NO_RECORD = 3,	/* testkey: no TXT record (NXDOMAIN / no data) */
 	REINJECT_TOOL_BAD_RECORD = 4,	/* testkey: record syntax, revoked, k= / h= / s= */
 	REINJECT_TOOL_MISMATCH = 5,	/* testkey: published key differs from the private */
-	REINJECT_TOOL_DNS_ERROR = 6,	/* testkey: SERVFAIL, timeout, DNSSEC bogus */
+	REINJECT_TOOL_USAGE = EX_USAGE,	/* bad command line */
+	REINJECT_TOOL_NOINPUT = EX_NOINPUT,	/* testkey: key file missing or unusable */
+	REINJECT_TOOL_UNAVAILABLE = EX_UNAVAILABLE,	/* the resolver could not start */
+	REINJECT_TOOL_SOFTWARE = EX_SOFTWARE,	/* keygen: key generation failed */
+	REINJECT_TOOL_ERROR = EX_CANTCREAT,	/* keygen: a file exists or cannot be written */
+	REINJECT_TOOL_DNS_ERROR = EX_TEMPFAIL,	/* testkey: SERVFAIL, timeout, DNSSEC bogus */
 };
 
 /* RFC 1035 §3.3.14 / §3.3: a TXT character-string holds at most 255 octets. */

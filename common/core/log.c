@@ -3,6 +3,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,7 +84,7 @@ LOG_FN(log_info, LOG_INFO, "")
 LOG_FN(log_warn, LOG_WARNING, "warning")
 LOG_FN(log_error, LOG_ERR, "error")
 
-/* log_fatal - configuration or start-up error: log and exit 1 */
+/* log_fatal - configuration or start-up error: log and exit 78 (EX_CONFIG) */
 void
 log_fatal(const char *fmt, ...)
 {
@@ -91,7 +93,23 @@ log_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(LOG_CRIT, "fatal", fmt, ap);
 	va_end(ap);
-	exit(1);
+	exit(EX_CONFIG);
+}
+
+/* log_error_lines - each non-empty line of text as an error line of its own */
+void
+log_error_lines(const char *prefix, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (n > 0)
+			log_error("%s: %.*s", prefix, (int)n, p);
+		p += n + (nl != NULL);
+	}
 }
 
 /* log_panic - broken invariant: log and abort */

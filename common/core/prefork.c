@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 #include "prefork.h"
 
 /* Do not start a slot's worker again sooner than this after its last start (s). */
@@ -45,6 +46,7 @@ struct prefork {
 	bool stopping, failed;
 	long long kill_at;	/* ms after which draining workers are killed, 0 never */
 	int slot;		/* in a new worker: its slot */
+	long long watchdog_ms, watchdog_at;	/* WATCHDOG=1 interval and next, -1 off */
 };
 
 /* prefork_now_ms - monotonic milliseconds */
@@ -177,6 +179,7 @@ prefork_stop(struct prefork *pf)
 	if (pf->stopping)
 		return;
 	pf->stopping = true;
+	notify_send("STOPPING=1");
 	secs = pf->cfg->ops->drain(pf->cfg->arg);
 	pf->kill_at = secs ? prefork_now_ms() + 1000LL * secs : 0;
 	log_info("stopping: %d workers finish their work", prefork_alive(pf));
@@ -280,9 +283,14 @@ prefork_reload(struct prefork *pf)
 {
 	int n = pf->nworkers;
 
+	enum prefork_reload r;
+
 	if (pf->stopping)
 		return false;
-	switch (pf->cfg->ops->reload(pf->cfg->arg, &n)) {
+	notify_send("RELOADING=1");
+	r = pf->cfg->ops->reload(pf->cfg->arg, &n);
+	notify_send("READY=1");
+	switch (r) {
 	case PREFORK_RELOAD_SIGNAL:
 		prefork_kill(pf, SIGHUP, true);
 		return false;
@@ -334,6 +342,24 @@ prefork_tick(struct prefork *pf, long long *wait_ms)
 		*wait_ms = (long long)secs * 1000;
 }
 
+/* prefork_watchdog - WATCHDOG=1 when due; wait_ms shortened to the next one */
+static void
+prefork_watchdog(struct prefork *pf, long long *wait_ms)
+{
+	long long now, left;
+
+	if (pf->watchdog_ms < 0)
+		return;
+	now = prefork_now_ms();
+	if (now >= pf->watchdog_at) {
+		notify_send("WATCHDOG=1");
+		pf->watchdog_at = now + pf->watchdog_ms;
+	}
+	left = pf->watchdog_at - now;
+	if (*wait_ms < 0 || *wait_ms > left)
+		*wait_ms = left;
+}
+
 /* prefork_loop - supervise until every worker is gone; true in a new worker */
 static bool
 prefork_loop(struct prefork *pf)
@@ -347,6 +373,7 @@ prefork_loop(struct prefork *pf)
 		if (pf->stopping && prefork_alive(pf) == 0)
 			return false;
 		prefork_tick(pf, &wait_ms);
+		prefork_watchdog(pf, &wait_ms);
 		sig = prefork_wait(pf, wait_ms);
 		if (sig == SIGCHLD)
 			prefork_reap(pf);
@@ -374,6 +401,8 @@ prefork_run(const struct prefork_config *cfg, int *slot)
 		if (prefork_spawn(&pf, i))
 			goto worker;
 	log_info("%d worker processes started", pf.nworkers);
+	pf.watchdog_ms = notify_watchdog_ms();
+	notify_send("READY=1");
 	if (prefork_loop(&pf))
 		goto worker;
 	sigprocmask(SIG_SETMASK, &pf.old_mask, NULL);

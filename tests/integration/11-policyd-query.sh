@@ -72,6 +72,7 @@ none.example. 0 TXT "site-verification=0123456789"
 twice.example. 0 TXT "v=spf1 ip4:192.0.2.0/24 -all"
 twice.example. 0 TXT "v=spf1 -all"
 mx.client.example. 0 TXT "v=spf1 ip4:192.0.2.0/24 -all"
+local.example. 0 TXT "v=spf1 a:mail.localhost a:mx.pass.example -all"
 # temperror: dead.example is forwarded to a loopback port where nothing
 # listens; unbound never forwards to loopback (do-not-query-localhost) and
 # answers SERVFAIL at once, like a server whose upstream is unreachable
@@ -174,6 +175,14 @@ query servfail --ip 192.0.2.10 --sender user@dead.example --dns "$DNS"
 expect servfail 6 temperror
 ma_assert_grep '^lookup: TXT dead\.example: SERVFAIL, 0 records$' "$out" \
 	"temperror: SERVFAIL lookup listed"
+
+# a name libunbound answers itself (RFC 6761 localhost.) was never sent: it
+# is listed as "local:", not as a lookup
+query local --ip 192.0.2.10 --sender user@local.example --dns "$DNS"
+expect local 0 pass
+ma_assert_grep '^local: A mail\.localhost: NOERROR, 1 record \(answered by the resolver itself, not sent\)$' \
+	"$out" "localhost.: listed as answered locally, not as a lookup"
+expect_lookups local "TXT local.example" "A mx.pass.example"
 
 # a server that never answers: TIMEOUT after the configuration's dns_timeout
 printf 'dns_timeout = 1s\n' >"$MA_TMP/query.conf"

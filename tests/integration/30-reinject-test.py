@@ -414,11 +414,24 @@ def test_protocol(tmp):
                                                "dnsserver.sh"), "stop", dnsdir])
     log = r.logtext()
     ok(not re.search(r"Sanitizer|runtime error|panic", log), "no sanitizer report or panic in the log")
+    # start-up lines: listeners with their modes, the signing key, the DNS setup
+    ok(re.search(r"^reinject\[\d+\]: listener 127\.0\.0\.1:%d mode=verify$" % P, log, re.M)
+       and re.search(r"^reinject\[\d+\]: listener 127\.0\.0\.1:%d mode=sign$" % (P + 1), log, re.M),
+       "start-up lines list each listener with its mode")
+    ok(re.search(r"^reinject\[\d+\]: signing key \S+: d=example\.org s=sel a=rsa-sha256 "
+                 r"file=\S+$", log, re.M) is not None,
+       "start-up line names the signing domain, selector, algorithm and key file")
+    ok(re.search(r"^reinject\[\d+\]: internal_hosts 192\.0\.2\.99: 1 entries$", log, re.M)
+       is not None, "start-up line names internal_hosts")
+    ok(re.search(r"^reinject\[\d+\]: dns: (forwarders 127\.0\.0\.1@\d+|recursive from the root), "
+                 r"timeout \d+s$", log, re.M) is not None,
+       "start-up line gives the DNS setup")
     ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
-                 r"client=client.example\[2001:db8::1\], dkim=none, spf=none, action=relayed, "
+                 r"client=client.example\[2001:db8::1\], dkim=none, spf=none, "
+                 r"dmarc=none p=- disposition=none header\.from=\S+ action=accept, action=relayed, "
                  r"downstream=250 2.0.0 Ok: queued as S\d+, queued_as=S\d+", log) is not None,
        "one log line per message with upstream id, sender, nrcpt, size, dkim, spf (the result "
-       "DMARC evaluated from XFORWARD), action, downstream id")
+       "DMARC evaluated from XFORWARD), dmarc with policy and disposition, action, downstream id")
 
 
 def proto_dkim(sink, tmp, txt, have_dns):
@@ -886,6 +899,10 @@ def fault_reload(r, sink):
     r.p.send_signal(signal.SIGHUP)
     ok(wait_for(lambda: "reload refused" in r.logtext(), 5) and "bogus_key" in r.logtext(),
        "SIGHUP with a bad file: refused with file:line, old settings kept")
+    # one message, one log line: the file:line is on the "reload refused" line
+    ok(any("reload refused" in l and "bogus_key" in l and (r.conf + ":") in l
+           for l in r.logtext().splitlines()),
+       "SIGHUP with a bad file: the file:line error is on the reload-refused line")
     ok("reloaded.example" in greeting(B), "still serving with the previous settings")
     # a key file that does not load: refused before any worker is replaced
     refused = r.logtext().count("reload refused")

@@ -172,5 +172,5 @@ ma_assert_grep '^ok   dkim       ed\._domainkey\.ed\.example: key OK: the publis
 ma_assert_grep '^warn dkim-alg   ed\.example: ed25519 keys only' "$MA_TMP/ed.out" "ed25519 without an RSA partner"
 
 "$REINJECT" doctor --domain x.example >"$MA_TMP/usage.out" 2>&1
-[ $? = 3 ] || ma_fail "missing --ip: want exit 3"
+[ $? = 64 ] || ma_fail "missing --ip: want exit 64 (EX_USAGE)"
 ma_assert_grep 'at least one --ip' "$MA_TMP/usage.out" "usage error named"

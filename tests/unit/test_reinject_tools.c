@@ -392,7 +392,7 @@ END_TEST
 START_TEST(testkey_private_key_problems)
 {
 	dns_mem_add_txt(zone, QNAME, pubval);
-	expect("nonexistent.private", REINJECT_TOOL_ERROR, "No such file");
+	expect("nonexistent.private", REINJECT_TOOL_NOINPUT, "No such file");
 	chmod(path_of("sel.private"), 0644);
 	expect("sel.private", REINJECT_TOOL_OK, "would refuse this key file");
 }
