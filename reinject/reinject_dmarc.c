@@ -327,7 +327,7 @@ dmarc_apply(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 
 	m->dmarc_act = dmarc_apply_action(s, c);
 	snprintf(m->dmarc_log, sizeof(m->dmarc_log), "%s p=%s disposition=%s "
-	    "header.from=%s action=%s", dmarc_result_str(v->result),
+	    "header.from=%s dmarc_action=%s", dmarc_result_str(v->result),
 	    v->policy ? dmarc_policy_str(v->policy) : "-",
 	    dmarc_disposition_str(v->disposition),
 	    v->header_from[0] ? v->header_from : "-", m->dmarc_act);

@@ -428,7 +428,7 @@ def test_protocol(tmp):
        "start-up line gives the DNS setup")
     ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
                  r"client=client.example\[2001:db8::1\], dkim=none, spf=none, "
-                 r"dmarc=none p=- disposition=none header\.from=\S+ action=accept, action=relayed, "
+                 r"dmarc=none p=- disposition=none header\.from=\S+ dmarc_action=accept, action=relayed, "
                  r"downstream=250 2.0.0 Ok: queued as S\d+, queued_as=S\d+", log) is not None,
        "one log line per message with upstream id, sender, nrcpt, size, dkim, spf (the result "
        "DMARC evaluated from XFORWARD), dmarc with policy and disposition, action, downstream id")

@@ -157,7 +157,7 @@ ma_ok "p=reject spoof held by header_checks (after-queue default hold)"
 ma_assert_grep 'dmarc reject.example fail \(p=reject dis=reject.*action=hold' \
 	"$MA_TMP/reinject.log" "reinject logs one DMARC line with policy, disposition, action"
 # the per-message line (reinject(8), LOGGING): every verdict, the action taken
-ma_assert_grep 'reinject\[[0-9]+\]: [0-9A-F]+: from=<x@unrelated\.example>, nrcpt=1, .*dkim=none, .*dmarc=fail p=reject disposition=reject header\.from=reject\.example action=hold, action=held, downstream=250 .*queued_as=[0-9A-F]+' \
+ma_assert_grep 'reinject\[[0-9]+\]: [0-9A-F]+: from=<x@unrelated\.example>, nrcpt=1, .*dkim=none, .*dmarc=fail p=reject disposition=reject header\.from=reject\.example dmarc_action=hold, action=held, downstream=250 .*queued_as=[0-9A-F]+' \
 	"$MA_TMP/reinject.log" "per-message line: dmarc verdict, policy, disposition; action=held, not relayed"
 held=$(ma_postqueue pf -j | "$PY" -c 'import json,sys
 for l in sys.stdin:
@@ -187,7 +187,7 @@ grep -q "dmarc=fail (p=quarantine dis=quarantine) header.from=quar.example" <<<"
 	ma_fail "no dmarc=fail clause: $h"
 [ "$(grep -c '^Subject:' <<<"$h")" = 1 ] || ma_fail "two Subject fields: $h"
 ma_ok "p=quarantine spoof arrives tagged with dmarc=fail"
-ma_assert_grep 'reinject\[[0-9]+\]: [0-9A-F]+: from=<x@unrelated\.example>, .*dmarc=fail p=quarantine disposition=quarantine header\.from=quar\.example action=tag, action=tagged, downstream=250 .*queued_as=[0-9A-F]+' \
+ma_assert_grep 'reinject\[[0-9]+\]: [0-9A-F]+: from=<x@unrelated\.example>, .*dmarc=fail p=quarantine disposition=quarantine header\.from=quar\.example dmarc_action=tag, action=tagged, downstream=250 .*queued_as=[0-9A-F]+' \
 	"$MA_TMP/reinject.log" "per-message line: action=tagged for the quarantined spoof"
 
 # --- 3. aligned DKIM signature: pass --------------------------------------------------
