@@ -251,7 +251,8 @@ spf_authres_clause(struct buf *b, const struct spf_verdict *v)
 		header_comment(b, v->reason);
 	}
 	buf_append_str(b, v->identity == SPF_IDENTITY_HELO ? " smtp.helo=" : " smtp.mailfrom=");
-	if (authres_is_token(value))
+	/* a long value is quoted, and so cut like every header text */
+	if (authres_is_token(value) && strlen(value) <= SPF_HEADER_TEXT_MAX)
 		buf_append_str(b, value);
 	else
 		header_quoted(b, value);
