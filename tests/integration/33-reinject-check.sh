@@ -13,15 +13,18 @@
 #     problems of the same run;
 #   - a DNS forwarder that does not answer is a warning (exit 0).
 # Run it in a private network namespace (the in-use case listens on
-# 127.0.0.1:20958, the others bind 127.0.0.1:20956, a DNS responder
-# 127.0.0.1:20955); the other cases' dns_forwarders points at an unused address.
+# 127.0.0.1:20958, the others bind 127.0.0.1:20956).  dns_forwarders points
+# at a UDP port this script holds open and never answers on, and for the
+# answering case at a responder of its own; both ports are picked by the
+# kernel, so no other server can answer in their place.
 SRC=${MAILAUTH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MAILAUTH_BUILD:-$SRC/build}
 REINJECT=$BUILD/reinject/reinject
 [ -x "$REINJECT" ] || { echo "SKIP: $REINJECT not built"; exit 77; }
 command -v openssl >/dev/null || { echo "not ok - openssl missing"; exit 1; }
 TMP=$(mktemp -d /tmp/ma-check-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+silent=
+trap 'kill $silent 2>/dev/null; rm -rf "$TMP"' EXIT
 chmod 755 "$TMP"
 failed=0
 ok() { echo "ok - $*"; }
@@ -37,6 +40,32 @@ fi
 mkdir "$TMP/spool"
 chown "$RUNUSER" "$TMP/spool"
 openssl genpkey -algorithm ed25519 -out "$TMP/sel.key" 2>/dev/null
+
+# udp_port FILE [answer] - bind a UDP port on 127.0.0.1 picked by the kernel,
+# write it to FILE; with "answer", reply NOERROR to every query, otherwise
+# read nothing.  Runs in the background until killed.
+udp_port() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+if len(sys.argv) < 3:
+    time.sleep(3600)
+while True:
+    q, peer = s.recvfrom(4096)
+    i = 12
+    while q[i]:
+        i += q[i] + 1
+    s.sendto(q[:2] + bytes([0x81, 0x80]) + q[4:6] + bytes(6) + q[12:i + 5], peer)
+' "$@" &
+	for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
+}
+udp_port "$TMP/silent.port"
+silent=$!
+SILENT=$(cat "$TMP/silent.port")
 chmod 600 "$TMP/sel.key"
 
 # conf NAME EXTRA - a configuration signing with the key setting EXTRA
@@ -45,7 +74,7 @@ conf() {
 user = ${CONFUSER:-$RUNUSER}
 listen = ${LISTEN:-127.0.0.1:20956 verify}
 spool_directory = $TMP/spool
-dns_forwarders = 127.0.0.1@20959
+dns_forwarders = 127.0.0.1@$SILENT
 syslog = no
 $2
 EOF2
@@ -161,27 +190,17 @@ else
 fi
 
 # DNS forwarders: one that never answers is a warning, not an error; one
-# that answers (a NOERROR responder on 127.0.0.1:20955) gives no warning
+# that answers (a NOERROR responder) gives no warning
 check "$(conf dnsdead "$SIMPLE
 sign_key_file = $TMP/sel.key")"
-if [ $rc = 0 ] && grep -qE "^warning: dns_forwarders 127\.0\.0\.1@20959: (no answer to a test query|the test query failed \(SERVFAIL or REFUSED\)); lookups will give temperror until it answers$" <<<"$out"; then
+if [ $rc = 0 ] && grep -qE "^warning: dns_forwarders 127\.0\.0\.1@$SILENT: (no answer to a test query|the test query failed \(SERVFAIL or REFUSED\)); lookups will give temperror until it answers$" <<<"$out"; then
 	ok "-t: a silent DNS forwarder is a warning naming it (exit 0)"
 else
 	nok "-t: silent forwarder (rc=$rc): $out"
 fi
-python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 20955))
-while True:
-    q, peer = s.recvfrom(4096)
-    i = 12
-    while q[i]:
-        i += q[i] + 1
-    s.sendto(q[:2] + bytes([0x81, 0x80]) + q[4:6] + bytes(6) + q[12:i + 5], peer)
-' &
+udp_port "$TMP/answer.port" answer
 responder=$!
-sed -i "s/^dns_forwarders = .*/dns_forwarders = 127.0.0.1@20955/" "$TMP/dnsdead.conf"
+sed -i "s/^dns_forwarders = .*/dns_forwarders = 127.0.0.1@$(cat "$TMP/answer.port")/" "$TMP/dnsdead.conf"
 check "$TMP/dnsdead.conf"
 kill $responder 2>/dev/null; wait $responder 2>/dev/null
 [ $rc = 0 ] && ! grep -q "warning: dns_forwarders" <<<"$out" &&
