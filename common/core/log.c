@@ -1,5 +1,8 @@
 /*
- * log.c - logging to syslog (LOG_MAIL) or stderr.
+ * log.c - logging to syslog (LOG_MAIL) or stderr.  One call is one line:
+ * control characters in the text (a CR or LF in a header value, a DNS
+ * name, a library's error string) are written as \n, \r or \xHH, so no
+ * message spans two lines and no data forges a line of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,29 +35,66 @@ log_set_debug(bool on)
 	log_debug_on = on;
 }
 
+/* log_escape_char - c as written in a log line, into e[4]; its length */
+static size_t
+log_escape_char(unsigned char c, char e[4])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c == '\n' || c == '\r') {
+		e[0] = '\\';
+		e[1] = c == '\n' ? 'n' : 'r';
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		e[0] = '\\';
+		e[1] = 'x';
+		e[2] = hex[c >> 4];
+		e[3] = hex[c & 15];
+		return 4;
+	}
+	e[0] = (char)c;
+	return 1;
+}
+
+/* log_escape - in with its control characters escaped into out, cut at size */
+static void
+log_escape(char *out, size_t size, const char *in)
+{
+	size_t o = 0, n;
+	char e[4];
+
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		n = log_escape_char(*p, e);
+		if (o + n >= size)
+			break;
+		memcpy(out + o, e, n);
+		o += n;
+	}
+	out[o] = '\0';
+}
+
+/* log_emit - format, escape, and write one line */
 static void
 log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 {
-	if (log_dest == LOG_DEST_SYSLOG) {
-		char msg[4096];
+	char raw[LOG_LINE_MAX], msg[LOG_LINE_MAX];
 
-		vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(msg, sizeof(msg), raw);
+	if (log_dest == LOG_DEST_SYSLOG) {
 		if (tag[0])
 			syslog(prio, "%s: %s", tag, msg);
 		else
 			syslog(prio, "%s", msg);
 		return;
 	}
-	/* the line made whole first: one write(2) per line on unbuffered stderr,
-	 * cut like the syslog branch */
-	char line[4096];
-	int n = snprintf(line, sizeof(line), "%s[%ld]: %s%s", log_ident,
-	    (long)getpid(), tag, tag[0] ? ": " : "");
+	/* the line made whole first: one write(2) per line on unbuffered stderr */
+	char line[LOG_LINE_MAX + 128];
+	int n = snprintf(line, sizeof(line) - 1, "%s[%ld]: %s%s%s", log_ident,
+	    (long)getpid(), tag, tag[0] ? ": " : "", msg);
 	size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
 
-	n = vsnprintf(line + len, sizeof(line) - 1 - len, fmt, ap);
-	if (n > 0)
-		len += (size_t)n < sizeof(line) - 1 - len ? (size_t)n : sizeof(line) - 2 - len;
 	line[len++] = '\n';
 	fwrite(line, 1, len, stderr);
 }

@@ -8,6 +8,9 @@
 #ifndef MAILAUTH_LOG_H
 #define MAILAUTH_LOG_H
 
+/* the longest log line's text, escapes included; longer text is cut */
+#define LOG_LINE_MAX	4096
+
 #include <stdbool.h>
 #include <stdarg.h>
 

@@ -1,13 +1,16 @@
 /*
- * test_util.c - bounded buffer and span helpers.
+ * test_util.c - bounded buffer and span helpers; one log call, one line.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include "buf.h"
+#include "log.h"
 #include "netaddr.h"
 #include "util.h"
 
@@ -105,6 +108,49 @@ START_TEST(netaddr_prefixes_parse_and_match)
 }
 END_TEST
 
+/* log_stderr_of - what one log_info(fmt, arg) writes to stderr */
+static size_t
+log_stderr_of(const char *arg, char *out, size_t size)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	ck_assert_ptr_nonnull(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	log_open("t", LOG_DEST_STDERR);
+	log_info("v=%s end", arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, size - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	return n;
+}
+
+START_TEST(log_line_escapes_control_characters)
+{
+	char out[LOG_LINE_MAX * 2], big[LOG_LINE_MAX * 2];
+	char want[64];
+	size_t n;
+
+	log_stderr_of("a\r\nb: forged\x01\x7f\tz", out, sizeof(out));
+	snprintf(want, sizeof(want), "t[%ld]: v=a\\r\\nb: forged\\x01\\x7f\\x09z end\n",
+	    (long)getpid());
+	ck_assert_str_eq(out, want);
+	/* text longer than a line is cut, and still one line */
+	memset(big, '\n', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = log_stderr_of(big, out, sizeof(out));
+	ck_assert_uint_gt(n, LOG_LINE_MAX / 2);
+	ck_assert_uint_le(n, LOG_LINE_MAX + 128);
+	ck_assert_ptr_eq(strchr(out, '\n'), out + n - 1);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -116,6 +162,7 @@ util_suite(void)
 	tcase_add_test(tc, buf_grows_over_many_appends);
 	tcase_add_test(tc, span_trim_and_compare);
 	tcase_add_test(tc, netaddr_prefixes_parse_and_match);
+	tcase_add_test(tc, log_line_escapes_control_characters);
 	suite_add_tcase(s, tc);
 	return s;
 }
