@@ -524,7 +524,7 @@ START_TEST(dkim_canon_simple_body_matches_reference)
 	char in[600];
 	unsigned seed = 777u + (unsigned)_i;
 
-	for (int round = 0; round < 40; round++) {
+	for (int round = 0; round < 20; round++) {
 		size_t len = 0;
 		struct buf want, got;
 
@@ -542,7 +542,7 @@ START_TEST(dkim_canon_simple_body_matches_reference)
 		if (round % 2)
 			len -= 4, memcpy(in + len, "\r\n\r\n", 4);
 		ref_simple_body(in, len, &want);
-		for (size_t cut = 0; cut <= len; cut += 3) {
+		for (size_t cut = 0; cut <= len; cut += 5) {
 			canon_body(DKIM_CANON_SIMPLE, in, len, cut, &got);
 			ck_assert_msg(got.len == want.len && memcmp(got.data, want.data,
 			    want.len) == 0, "seed %d round %d cut %zu", _i, round, cut);
