@@ -74,7 +74,9 @@ dkim_crypto_key_ok(EVP_PKEY *key, enum dkim_alg alg)
 struct dkim_crypto_cache {
 	enum dkim_alg alg;	/* what the contexts were made for */
 	EVP_PKEY_CTX *pctx;	/* RSA */
-	EVP_MD_CTX *mctx;	/* Ed25519: the template; RSA: the signing input's digest */
+	EVP_MD_CTX *mctx;	/* Ed25519: the template */
+	EVP_MD_CTX *hctx;	/* the signing input's digest, reused */
+	EVP_MD_CTX *op;		/* Ed25519: the copy each signature runs on, reused */
 };
 
 enum { DKIM_CRYPTO_SIGN, DKIM_CRYPTO_VERIFY };
@@ -90,6 +92,8 @@ dkim_crypto_cache_clear(struct dkim_crypto_cache *c)
 		return;
 	EVP_PKEY_CTX_free(c->pctx);
 	EVP_MD_CTX_free(c->mctx);
+	EVP_MD_CTX_free(c->hctx);
+	EVP_MD_CTX_free(c->op);
 	free(c);
 }
 
@@ -131,7 +135,8 @@ dkim_crypto_rsa_ctx(EVP_PKEY *key, int op, enum dkim_alg alg)
 static int
 dkim_crypto_cache_fill(struct dkim_crypto_cache *c, EVP_PKEY *dup, int op)
 {
-	if ((c->mctx = EVP_MD_CTX_new()) == NULL)
+	if ((c->mctx = EVP_MD_CTX_new()) == NULL || (c->hctx = EVP_MD_CTX_new()) == NULL ||
+	    (c->op = EVP_MD_CTX_new()) == NULL)
 		return -1;
 	if (dkim_alg_is_rsa(c->alg))
 		return (c->pctx = dkim_crypto_rsa_ctx(dup, op, c->alg)) ? 0 : -1;
@@ -215,20 +220,16 @@ dkim_crypto_verify_cached(struct dkim_crypto_cache *c, const struct buf *input,
     const unsigned char *sig, size_t siglen)
 {
 	unsigned char hash[EVP_MAX_MD_SIZE];
-	unsigned n;
-	EVP_MD_CTX *ctx;
-	int rc = 0;
+	unsigned n = dkim_crypto_digest(c->hctx, c->alg, input, hash);
 
-	if (c->pctx != NULL) {
-		n = dkim_crypto_digest(c->mctx, c->alg, input, hash);
-		return n && EVP_PKEY_verify(c->pctx, sig, siglen, hash, n) == 1;
-	}
-	if ((n = dkim_crypto_ed_message(input, hash)) == 0 || (ctx = EVP_MD_CTX_new()) == NULL)
+	if (n == 0)
 		return 0;
-	if (EVP_MD_CTX_copy_ex(ctx, c->mctx) == 1)
-		rc = EVP_DigestVerify(ctx, sig, siglen, hash, n) == 1;
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	if (c->pctx != NULL)
+		return EVP_PKEY_verify(c->pctx, sig, siglen, hash, n) == 1;
+	/* Ed25519 signs the SHA-256 of the input (RFC 8463 §3); a one-shot
+	 * context is finalised by its use, so each signature runs on a copy */
+	return EVP_MD_CTX_copy_ex(c->op, c->mctx) == 1 &&
+	    EVP_DigestVerify(c->op, sig, siglen, hash, n) == 1;
 }
 
 /* dkim_crypto_verify_fresh - verify with contexts made for this call; 1 good, 0 bad */
@@ -279,20 +280,15 @@ dkim_crypto_sign_cached(struct dkim_crypto_cache *c, const struct buf *input,
     unsigned char *sig, size_t *siglen)
 {
 	unsigned char hash[EVP_MAX_MD_SIZE];
-	unsigned n;
-	EVP_MD_CTX *ctx;
-	int rc = 0;
+	unsigned n = dkim_crypto_digest(c->hctx, c->alg, input, hash);
 
-	if (c->pctx != NULL) {
-		n = dkim_crypto_digest(c->mctx, c->alg, input, hash);
-		return n && EVP_PKEY_sign(c->pctx, sig, siglen, hash, n) == 1 ? 0 : -1;
-	}
-	if ((n = dkim_crypto_ed_message(input, hash)) == 0 || (ctx = EVP_MD_CTX_new()) == NULL)
+	if (n == 0)
 		return -1;
-	if (EVP_MD_CTX_copy_ex(ctx, c->mctx) == 1)
-		rc = EVP_DigestSign(ctx, sig, siglen, hash, n);
-	EVP_MD_CTX_free(ctx);
-	return rc == 1 ? 0 : -1;
+	if (c->pctx != NULL)
+		return EVP_PKEY_sign(c->pctx, sig, siglen, hash, n) == 1 ? 0 : -1;
+	/* as in dkim_crypto_verify_cached: a copy of the template per signature */
+	return EVP_MD_CTX_copy_ex(c->op, c->mctx) == 1 &&
+	    EVP_DigestSign(c->op, sig, siglen, hash, n) == 1 ? 0 : -1;
 }
 
 /* dkim_crypto_sign_fresh - sign with contexts made for this call; 0/-1, *siglen in/out */
