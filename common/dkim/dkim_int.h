@@ -236,6 +236,8 @@ int dkim_crypto_verify(EVP_PKEY *key, enum dkim_alg alg, const struct buf *input
 /* dkim_crypto_sign - sign the signing input; 0/-1, *siglen in/out */
 int dkim_crypto_sign(EVP_PKEY *key, enum dkim_alg alg, const struct buf *input,
     unsigned char *sig, size_t *siglen);
+/* dkim_crypto_key_type - EVP_PKEY_RSA, EVP_PKEY_ED25519, or 0 for another type */
+int dkim_crypto_key_type(EVP_PKEY *key);
 /* dkim_crypto_key_bits - RSA modulus size, 256 for Ed25519 */
 unsigned dkim_crypto_key_bits(EVP_PKEY *key);
 

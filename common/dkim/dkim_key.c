@@ -263,9 +263,11 @@ dkim_keyrec_pkey(const struct dkim_keyrec *kr, const char **why)
 int
 dkim_key_alg_of(EVP_PKEY *pkey, enum dkim_alg *alg)
 {
-	if (EVP_PKEY_is_a(pkey, "RSA"))
+	int type = dkim_crypto_key_type(pkey);
+
+	if (type == EVP_PKEY_RSA)
 		*alg = DKIM_ALG_RSA_SHA256;
-	else if (EVP_PKEY_is_a(pkey, "ED25519"))
+	else if (type == EVP_PKEY_ED25519)
 		*alg = DKIM_ALG_ED25519_SHA256;
 	else
 		return -1;

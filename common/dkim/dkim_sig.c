@@ -257,22 +257,23 @@ dkim_sig_tag_x(struct dkim_sig *sig, const struct tagvalue_tag *t)
 
 static const struct {
 	const char *name;
+	size_t len;		/* strlen(name), not counted per tag and message */
 	dkim_sig_tag_fn fn;
 	const char *missing;	/* reason when absent; NULL: optional */
 } dkim_sig_tags[] = {
-	{ "v", dkim_sig_tag_v, "missing required tag v=" },
-	{ "a", dkim_sig_tag_a, "missing required tag a=" },
-	{ "b", dkim_sig_tag_b, "missing required tag b=" },
-	{ "bh", dkim_sig_tag_bh, "missing required tag bh=" },
-	{ "c", dkim_sig_tag_c, NULL },
-	{ "d", dkim_sig_tag_d, "missing required tag d=" },
-	{ "h", dkim_sig_tag_h, "missing required tag h=" },
-	{ "i", dkim_sig_tag_i, NULL },
-	{ "l", dkim_sig_tag_l, NULL },
-	{ "q", dkim_sig_tag_q, NULL },
-	{ "s", dkim_sig_tag_s, "missing required tag s=" },
-	{ "t", dkim_sig_tag_t, NULL },
-	{ "x", dkim_sig_tag_x, NULL },
+	{ "v", 1, dkim_sig_tag_v, "missing required tag v=" },
+	{ "a", 1, dkim_sig_tag_a, "missing required tag a=" },
+	{ "b", 1, dkim_sig_tag_b, "missing required tag b=" },
+	{ "bh", 2, dkim_sig_tag_bh, "missing required tag bh=" },
+	{ "c", 1, dkim_sig_tag_c, NULL },
+	{ "d", 1, dkim_sig_tag_d, "missing required tag d=" },
+	{ "h", 1, dkim_sig_tag_h, "missing required tag h=" },
+	{ "i", 1, dkim_sig_tag_i, NULL },
+	{ "l", 1, dkim_sig_tag_l, NULL },
+	{ "q", 1, dkim_sig_tag_q, NULL },
+	{ "s", 1, dkim_sig_tag_s, "missing required tag s=" },
+	{ "t", 1, dkim_sig_tag_t, NULL },
+	{ "x", 1, dkim_sig_tag_x, NULL },
 };
 
 /* dkim_identity_in_domain - the domain of i= (after its last "@") is d or below it (§3.5) */
@@ -302,9 +303,9 @@ dkim_sig_identity(struct dkim_sig *sig)
 	return dkim_sig_fail(sig, "i= domain is not d= or a subdomain of it");
 }
 
-/* dkim_sig_check - cross-tag rules of §6.1.1 */
+/* dkim_sig_check - cross-tag rules of §6.1.1; seen has bit k for dkim_sig_tags[k] present */
 static int
-dkim_sig_check(struct dkim_sig *sig)
+dkim_sig_check(struct dkim_sig *sig, unsigned seen)
 {
 	bool from = false;
 
@@ -312,7 +313,7 @@ dkim_sig_check(struct dkim_sig *sig)
 
 	for (size_t i = 0; i < ARRAY_LEN(dkim_sig_tags); i++)
 		if (dkim_sig_tags[i].missing && !(ams && dkim_sig_tags[i].name[0] == 'v') &&
-		    tagvalue_find(&sig->tags, dkim_sig_tags[i].name) == NULL)
+		    !(seen & (1u << i)))
 			return dkim_sig_fail(sig, dkim_sig_tags[i].missing);
 	if (ams && sig->instance == 0)
 		return dkim_sig_fail(sig, "missing required tag i=");
@@ -340,6 +341,7 @@ dkim_sig_parse_kind(struct dkim_sig *sig, const char *field, size_t len,
 {
 	const char *colon;
 	size_t off, vlen;
+	unsigned seen = 0;
 
 	memset(sig, 0, sizeof(*sig));
 	sig->kind = kind;
@@ -360,13 +362,17 @@ dkim_sig_parse_kind(struct dkim_sig *sig, const char *field, size_t len,
 		const struct tagvalue_tag *t = &sig->tags.tags[i];
 
 		for (size_t k = 0; k < ARRAY_LEN(dkim_sig_tags); k++) {
-			if (t->name.len == strlen(dkim_sig_tags[k].name) &&
-			    memcmp(t->name.p, dkim_sig_tags[k].name, t->name.len) == 0 &&
-			    dkim_sig_tags[k].fn(sig, t) < 0)
+			if (t->name.len != dkim_sig_tags[k].len ||
+			    memcmp(t->name.p, dkim_sig_tags[k].name, t->name.len) != 0)
+				continue;
+			/* the tag parser refuses duplicates: each bit is set once */
+			seen |= 1u << k;
+			if (dkim_sig_tags[k].fn(sig, t) < 0)
 				return -1;
+			break;
 		}
 	}
-	return dkim_sig_check(sig);
+	return dkim_sig_check(sig, seen);
 }
 
 /* dkim_sig_clear - free what dkim_sig_parse allocated */

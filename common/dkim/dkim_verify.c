@@ -367,7 +367,7 @@ dkim_verify_step_strength(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY 
 	if (vs->sig.alg == DKIM_ALG_RSA_SHA1)
 		return dkim_verify_fail_as(vs, DKIM_FAIL_WEAK_ALG,
 		    "rsa-sha1 is not acceptable (RFC 8301)");
-	if (EVP_PKEY_is_a(*key, "RSA") && vs->res.key_bits < v->lim.rsa_min_bits)
+	if (dkim_crypto_key_type(*key) == EVP_PKEY_RSA && vs->res.key_bits < v->lim.rsa_min_bits)
 		return dkim_verify_fail_as(vs, DKIM_FAIL_KEY_TOO_SHORT,
 		    "RSA key shorter than the minimum (RFC 8301)");
 	return 0;

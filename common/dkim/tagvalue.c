@@ -40,6 +40,27 @@ tv_is_valchar(unsigned char c)
 	return (c >= 0x21 && c <= 0x7e && c != ';') || c >= 0x80;
 }
 
+/* VALCHAR and 8-bit bytes (tv_is_valchar) as a table, for tv_valchar_run */
+static const unsigned char tv_valchar_tab[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x00 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1,	/* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,	/* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x80 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0xa0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0xc0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0xe0 */
+};
+
+/* tv_valchar_run - end of the run of VALCHARs at pos (the bulk of a value, b= above all) */
+static size_t
+tv_valchar_run(const char *p, size_t pos, size_t len)
+{
+	while (pos < len && tv_valchar_tab[(unsigned char)p[pos]])
+		pos++;
+	return pos;
+}
+
 /* tv_fail - record an error at the current position */
 static int
 tv_fail(struct tv_scan *s, enum tagvalue_error e, const char *reason)
@@ -117,7 +138,7 @@ tv_value(struct tv_scan *s, struct span *value)
 		unsigned char c = (unsigned char)s->p[s->pos];
 
 		if (tv_is_valchar(c)) {
-			s->pos++;
+			s->pos = tv_valchar_run(s->p, s->pos, s->len);
 			end = s->pos;
 		} else if (tv_is_wsp((char)c) || c == '\r' || c == '\n') {
 			if (tv_skip_fws(s) < 0)
