@@ -6,7 +6,10 @@
 #                                [-n ROUNDS] [-s SERVERS] [-m MODES] [-W WORKERS]
 #                                [-q] [-R] [-U] [BUILD_DIR]
 #
-# SERVERS: "policyd pypolicyd-spf" (default) or one of them.
+# SERVERS: "policyd pypolicyd-spf floor" (default) or some of them; floor is
+#    tests/bench/policy_echo, which answers DUNNO and does nothing else: the
+#    kernel's and an event loop's cost of a request/reply pair on this
+#    machine, the limit under any policy server's figures.
 # MODES: "warm unique spf" (default) or some of them (streams below).
 # -q (quick): one round, 2 s warm-up, 5 s measured (for a table of every
 #    benchmark); -n, -w and -d given after it still apply.
@@ -61,7 +64,7 @@ CONNS=20
 SECONDS_RUN=10
 WARMUP=3
 ROUNDS=3
-SERVERS="policyd pypolicyd-spf"
+SERVERS="policyd pypolicyd-spf floor"
 MODES="warm unique spf"
 RT=()
 TRANSPORT=tcp
@@ -96,6 +99,8 @@ PORT_PYSPF=20521
 PORT_PF_SMTPD=20522
 PORT_PF_SINK=20523
 PORT_POLICYD_NOCACHE=20524
+PORT_FLOOR=20525
+ECHO=$BUILD/tests/bench/policy_echo
 
 case " $SERVERS " in
 *" policyd "*) [ -x "$POLICYD" ] || { echo "no $POLICYD: build first" >&2; exit 2; } ;;
@@ -173,6 +178,7 @@ bench_comm() {
 	case $1 in
 	policyd) echo policyd ;;
 	pypolicyd-spf) echo policyd-spf ;;
+	floor) echo policy_echo ;;
 	esac
 }
 
@@ -273,6 +279,7 @@ bench_port() {
 	case $1 in
 	policyd) echo $PORT_POLICYD ;;
 	pypolicyd-spf) echo $PORT_PYSPF ;;
+	floor) echo $PORT_FLOOR ;;
 	esac
 }
 
@@ -285,8 +292,8 @@ bench_addr() {
 		port=$PORT_POLICYD_NOCACHE
 		name=policyd-nocache
 	fi
-	if [ $TRANSPORT = tcp ]; then
-		echo "127.0.0.1:$port"
+	if [ $TRANSPORT = tcp ] || [ "$1" = floor ]; then
+		echo "127.0.0.1:$port"	# floor: TCP only
 		return
 	fi
 	case $1 in
@@ -314,6 +321,11 @@ for s in $SERVERS; do
 			bench_check_dns $PORT_POLICYD_NOCACHE policyd-nocache ;;
 		esac ;;
 	pypolicyd-spf) bench_start_pyspf ;;
+	floor)
+		[ -x "$ECHO" ] || ma_fail "no $ECHO: build first"
+		ma_bg floor "${RT[@]}" "$ECHO" $PORT_FLOOR
+		ma_wait_port $PORT_FLOOR || ma_fail "policy_echo did not listen"
+		continue ;;
 	*) ma_fail "unknown server $s" ;;
 	esac
 	bench_check_dns "$(bench_port "$s")" "$s"
