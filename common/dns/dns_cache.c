@@ -313,14 +313,16 @@ dc_query(struct dns_resolver *r, const char *name, enum dns_type type,
     dns_callback cb, void *arg)
 {
 	struct dc *dc = r->impl;
-	struct dns_query *q = xcalloc(1, sizeof(*q));
-	struct dns_query *inner;
+	struct dns_query *q, *inner;
+	char key[DC_NAME_MAX + 1];
+	bool keyed = dc_key(name, key);
 
-	q->keyed = dc_key(name, q->key);
-	if (q->keyed && dc_hit(dc, name, q->key, type, cb, arg)) {
-		free(q);
+	if (keyed && dc_hit(dc, name, key, type, cb, arg))
 		return NULL;
-	}
+	q = xcalloc(1, sizeof(*q));
+	q->keyed = keyed;
+	if (keyed)
+		memcpy(q->key, key, strlen(key) + 1);
 	q->dc = dc;
 	q->cb = cb;
 	q->arg = arg;
