@@ -72,7 +72,18 @@ policyd_action_sanitize(struct buf *out, const char *s, size_t max)
 	}
 	for (size_t i = 0, cont = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t run = 0;
 
+		/* printable ASCII goes in whole runs */
+		while (i + run < len && (unsigned char)s[i + run] >= 0x20 &&
+		    (unsigned char)s[i + run] < 0x7f)
+			run++;
+		if (run > 0) {
+			buf_append(out, s + i, run);
+			i += run - 1;
+			cont = 0;
+			continue;
+		}
 		if (cont > 0 && (c & 0xc0) == 0x80) {
 			cont--;		/* one '?' per UTF-8 character, at its lead byte */
 			continue;

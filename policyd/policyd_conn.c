@@ -2,7 +2,9 @@
  * policyd_conn.c - one Postfix connection (SMTPD_POLICY_README).
  *
  * Postfix keeps the connection and sends requests one after another.  Bytes
- * go through the protocol parser; at most one request is in flight per
+ * are read by our own read event, one read(2) per readable socket (libevent's
+ * bufferevent reader asks FIONREAD first: one more system call per request),
+ * into the bufferevent's input buffer, and go through the protocol parser; at most one request is in flight per
  * connection, so replies leave in request order even when a client pipelines.
  * Reading stays enabled while a request is evaluated (no event changes per
  * request): bytes that arrive meanwhile wait in the input buffer, bounded by
@@ -21,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -34,6 +37,8 @@
 #define POLICYD_CONN_OUTPUT_LIMIT	65536
 /* Bytes read ahead while a request is evaluated: stop reading past this. */
 #define POLICYD_CONN_INPUT_LIMIT	65536
+/* One read(2): what a socket buffer of requests holds. */
+#define POLICYD_CONN_READ_SIZE	8192
 /* The reply to a malformed request: temporary, no verdict (Postfix: 4.3.5). */
 #define POLICYD_CONN_BAD_REPLY \
 	"DEFER_IF_PERMIT 4.3.5 Policy service error: malformed policy request"
@@ -41,7 +46,10 @@
 struct policyd_conn {
 	struct policyd_conn *prev, *next;
 	struct policyd_server *s;
-	struct bufferevent *bev;
+	struct bufferevent *bev;	/* its output; its input filled by rev */
+	struct event *rev;		/* readable, or idle_timeout without bytes */
+	struct timeval idle;		/* idle_timeout, from the config at accept */
+	bool reading;			/* rev is added */
 	char *peer;
 	struct policyd_proto proto;
 	struct policyd_cache_wait *wait;
@@ -57,6 +65,22 @@ struct policyd_conn {
 };
 
 static void policyd_conn_process(struct policyd_conn *c);
+
+/* policyd_conn_read_on - watch the socket (again), idle_timeout restarted */
+static void
+policyd_conn_read_on(struct policyd_conn *c)
+{
+	if (event_add(c->rev, &c->idle) == 0)
+		c->reading = true;
+}
+
+/* policyd_conn_read_off - stop reading (EOF, closing, input buffer full) */
+static void
+policyd_conn_read_off(struct policyd_conn *c)
+{
+	event_del(c->rev);
+	c->reading = false;
+}
 
 /* policyd_conn_free - close and forget the connection */
 void
@@ -79,6 +103,7 @@ policyd_conn_free(struct policyd_conn *c)
 		c->next->prev = c->prev;
 	event_free(c->ttl_timer);
 	event_free(c->request_timer);
+	event_free(c->rev);
 	bufferevent_free(c->bev);
 	policyd_proto_clear(&c->proto);
 	free(c->peer);
@@ -245,6 +270,9 @@ policyd_conn_process(struct policyd_conn *c)
 			break;
 	}
 	c->in_process = false;
+	if (!c->reading && !c->eof && !c->closing && !c->freed_in_process &&
+	    evbuffer_get_length(in) < POLICYD_CONN_INPUT_LIMIT)
+		policyd_conn_read_on(c);
 	policyd_conn_deadline(c);
 	if (!c->freed_in_process && policyd_conn_flush(c) < 0)
 		c->freed_in_process = true;
@@ -264,12 +292,40 @@ policyd_conn_process(struct policyd_conn *c)
 		policyd_conn_free(c);
 }
 
-/* policyd_conn_read - bytes arrived */
+static void policyd_conn_event(struct bufferevent *bev, short what, void *arg);
+
+/*
+ * policyd_conn_readable - one read(2) into the input buffer, then parse;
+ * EOF, an error or idle_timeout go where the bufferevent would send them
+ */
 static void
-policyd_conn_read(struct bufferevent *bev, void *arg)
+policyd_conn_readable(evutil_socket_t fd, short what, void *arg)
 {
-	(void)bev;
-	policyd_conn_process(arg);
+	struct policyd_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		policyd_conn_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, c);
+		return;
+	}
+	if (evbuffer_reserve_space(in, POLICYD_CONN_READ_SIZE, &v, 1) < 1)
+		log_panic("policyd: evbuffer_reserve_space failed");
+	n = read(fd, v.iov_base, v.iov_len);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		policyd_conn_event(c->bev, BEV_EVENT_READING |
+		    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+		return;
+	}
+	v.iov_len = (size_t)n;
+	evbuffer_commit_space(in, &v, 1);
+	/* a client that sends without reading replies: wait for the parser */
+	if (evbuffer_get_length(in) >= POLICYD_CONN_INPUT_LIMIT)
+		policyd_conn_read_off(c);
+	policyd_conn_process(c);
 }
 
 /* policyd_conn_event - EOF, error or idle timeout */
@@ -285,14 +341,14 @@ policyd_conn_event(struct bufferevent *bev, short what, void *arg)
 		 * answer what was received, flush, then close.
 		 */
 		c->eof = true;
-		bufferevent_disable(c->bev, EV_READ);
+		policyd_conn_read_off(c);
 		if (!c->busy)
 			policyd_conn_process(c);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->busy) {
-		/* not idle: a request is being evaluated (libevent stopped reading) */
-		bufferevent_enable(c->bev, EV_READ);
+		/* not idle: a request is being evaluated */
+		policyd_conn_read_on(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
@@ -328,7 +384,7 @@ void
 policyd_conn_drain(struct policyd_conn *c)
 {
 	c->closing = true;
-	bufferevent_disable(c->bev, EV_READ);
+	policyd_conn_read_off(c);
 	if (!c->busy)
 		policyd_conn_process(c);
 }
@@ -347,7 +403,6 @@ policyd_conn_new(struct policyd_server *s, int fd, const char *peer)
 	const struct policyd_config *cfg = s->config;
 	struct policyd_proto_limits lim = { cfg->line_size_limit,
 	    cfg->request_size_limit, (unsigned)cfg->attribute_count_limit };
-	struct timeval idle = { (time_t)cfg->idle_timeout, 0 };
 	struct timeval ttl = { (time_t)cfg->connection_timeout, 0 };
 	struct policyd_conn *c = xcalloc(1, sizeof(*c));
 
@@ -357,13 +412,16 @@ policyd_conn_new(struct policyd_server *s, int fd, const char *peer)
 	if (c->bev == NULL)
 		log_panic("bufferevent_socket_new failed");
 	policyd_proto_init(&c->proto, &lim);
-	bufferevent_setcb(c->bev, policyd_conn_read, policyd_conn_flushed,
-	    policyd_conn_event, c);
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, POLICYD_CONN_INPUT_LIMIT);
-	/* EV_WRITE (on by default) only while output is left over */
-	bufferevent_disable(c->bev, EV_WRITE);
-	bufferevent_enable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, policyd_conn_flushed, policyd_conn_event, c);
+	/* the bufferevent only writes, and EV_WRITE only while output is left over */
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	/* the bufferevent keeps its input's end frozen for its own reader */
+	evbuffer_unfreeze(bufferevent_get_input(c->bev), 0);
+	c->idle.tv_sec = (time_t)cfg->idle_timeout;
+	c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, policyd_conn_readable, c);
+	if (c->rev == NULL)
+		log_panic("event_new failed");
+	policyd_conn_read_on(c);
 	c->ttl_timer = evtimer_new(s->base, policyd_conn_expire, c);
 	c->request_timer = evtimer_new(s->base, policyd_conn_request_expired, c);
 	c->request_timeout = cfg->request_timeout;

@@ -1,7 +1,9 @@
 /*
  * policyd_dns.c - the resolver from the dns_* settings: libunbound on the
  * daemon's event loop (common/dns/dns_unbound.c), forwarding to dns_forwarders or
- * to the servers of dns_resolv_conf.
+ * to the servers of dns_resolv_conf, behind an answer cache of
+ * dns_cache_limit entries (common/dns/dns_cache.c: positive answers for
+ * their TTL, which spares libunbound's per-lookup work on its own cache hits).
  */
 
 #include "log.h"
@@ -22,7 +24,9 @@ policyd_dns_new(struct event_base *base, const struct policyd_config *c,
 	uc.resolv_conf = c->dns_resolv_conf[0] ? c->dns_resolv_conf : NULL;
 	uc.timeout_ms = c->dns_timeout * 1000;
 	r = dns_unbound_new(base, &uc, &err);
-	if (r == NULL)
+	if (r == NULL) {
 		log_error("resolver: %s", err ? err : "cannot start libunbound");
-	return r;
+		return NULL;
+	}
+	return c->dns_cache_limit > 0 ? dns_cache_new(r, (size_t)c->dns_cache_limit) : r;
 }

@@ -22,14 +22,21 @@
 static void
 policyd_log_field(struct buf *b, const char *name, const char *v, bool quoted)
 {
-	buf_printf(b, " %s=%s", name, quoted ? "\"" : "");
-	for (size_t i = 0; v[i] != '\0' && i < POLICYD_LOG_FIELD_LIMIT; i++) {
-		unsigned char c = (unsigned char)v[i];
+	char text[POLICYD_LOG_FIELD_LIMIT];
+	size_t n = 0;
+
+	for (; v[n] != '\0' && n < POLICYD_LOG_FIELD_LIMIT; n++) {
+		unsigned char c = (unsigned char)v[n];
 
 		if (c < 0x21 || c >= 0x7f || c == '"')
 			c = (quoted && c == ' ') ? ' ' : '?';
-		buf_append_char(b, (char)c);
+		text[n] = (char)c;
 	}
+	buf_append_char(b, ' ');
+	buf_append_str(b, name);
+	buf_append_str(b, quoted ? "=\"" : "=");
+	if (n > 0)
+		buf_append(b, text, n);
 	if (quoted)
 		buf_append_char(b, '"');
 }

@@ -22,21 +22,25 @@
 #include "policyd.h"
 #include "util.h"
 
+/* name and its length, known at compile time */
+#define POLICYD_PROTO_ATTR(name, attr)	{ name, sizeof(name) - 1, attr }
+
 static const struct {
 	const char *name;
+	size_t len;
 	enum policyd_attr attr;
 } policyd_proto_attrs[] = {
-	{ "request", POLICYD_ATTR_REQUEST },
-	{ "protocol_state", POLICYD_ATTR_PROTOCOL_STATE },
-	{ "protocol_name", POLICYD_ATTR_PROTOCOL_NAME },
-	{ "helo_name", POLICYD_ATTR_HELO_NAME },
-	{ "queue_id", POLICYD_ATTR_QUEUE_ID },
-	{ "sender", POLICYD_ATTR_SENDER },
-	{ "recipient", POLICYD_ATTR_RECIPIENT },
-	{ "client_address", POLICYD_ATTR_CLIENT_ADDRESS },
-	{ "client_name", POLICYD_ATTR_CLIENT_NAME },
-	{ "instance", POLICYD_ATTR_INSTANCE },
-	{ "sasl_username", POLICYD_ATTR_SASL_USERNAME },
+	POLICYD_PROTO_ATTR("request", POLICYD_ATTR_REQUEST),
+	POLICYD_PROTO_ATTR("protocol_state", POLICYD_ATTR_PROTOCOL_STATE),
+	POLICYD_PROTO_ATTR("protocol_name", POLICYD_ATTR_PROTOCOL_NAME),
+	POLICYD_PROTO_ATTR("helo_name", POLICYD_ATTR_HELO_NAME),
+	POLICYD_PROTO_ATTR("queue_id", POLICYD_ATTR_QUEUE_ID),
+	POLICYD_PROTO_ATTR("sender", POLICYD_ATTR_SENDER),
+	POLICYD_PROTO_ATTR("recipient", POLICYD_ATTR_RECIPIENT),
+	POLICYD_PROTO_ATTR("client_address", POLICYD_ATTR_CLIENT_ADDRESS),
+	POLICYD_PROTO_ATTR("client_name", POLICYD_ATTR_CLIENT_NAME),
+	POLICYD_PROTO_ATTR("instance", POLICYD_ATTR_INSTANCE),
+	POLICYD_PROTO_ATTR("sasl_username", POLICYD_ATTR_SASL_USERNAME),
 };
 
 /* The only request type Postfix sends (SMTPD_POLICY_README). */
@@ -131,7 +135,7 @@ policyd_proto_attr(struct policyd_proto *p, const char *s, size_t len)
 	for (size_t i = 0; i < ARRAY_LEN(policyd_proto_attrs); i++) {
 		enum policyd_attr a = policyd_proto_attrs[i].attr;
 
-		if (strlen(policyd_proto_attrs[i].name) != nlen ||
+		if (policyd_proto_attrs[i].len != nlen ||
 		    memcmp(policyd_proto_attrs[i].name, s, nlen) != 0)
 			continue;
 		if (p->req.attr[a] != NULL)

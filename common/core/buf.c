@@ -86,6 +86,12 @@ buf_append_str(struct buf *b, const char *s)
 int
 buf_append_char(struct buf *b, char c)
 {
+	/* the common case, room already there, without buf_reserve's checks */
+	if (b->data != NULL && b->len < b->cap && b->len < b->max) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return buf_append(b, &c, 1);
 }
 

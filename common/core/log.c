@@ -4,6 +4,7 @@
  * name, a library's error string) are written as \n, \r or \xHH, so no
  * message spans two lines and no data forges a line of its own.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,22 @@
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static const char *log_ident = "mailauth";
 static bool log_debug_on;
+static pid_t log_pid;		/* the stderr prefix's pid; 0: ask again */
+static pthread_once_t log_fork_once = PTHREAD_ONCE_INIT;
+
+/* log_forked - a child has a pid of its own: ask for it at its next line */
+static void
+log_forked(void)
+{
+	log_pid = 0;
+}
+
+/* log_register_fork - forget the cached pid in every child of a fork */
+static void
+log_register_fork(void)
+{
+	pthread_atfork(NULL, NULL, log_forked);
+}
 
 /* log_open - choose the destination; ident names the program */
 void
@@ -24,6 +41,7 @@ log_open(const char *ident, enum log_dest dest)
 {
 	log_ident = ident;
 	log_dest = dest;
+	log_pid = 0;
 	if (dest == LOG_DEST_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -91,8 +109,14 @@ log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 	}
 	/* the line made whole first: one write(2) per line on unbuffered stderr */
 	char line[LOG_LINE_MAX + 128];
+
+	if (log_pid == 0) {
+		/* one getpid(2) per process instead of one per line */
+		pthread_once(&log_fork_once, log_register_fork);
+		log_pid = getpid();
+	}
 	int n = snprintf(line, sizeof(line) - 1, "%s[%ld]: %s%s%s", log_ident,
-	    (long)getpid(), tag, tag[0] ? ": " : "", msg);
+	    (long)log_pid, tag, tag[0] ? ": " : "", msg);
 	size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
 
 	line[len++] = '\n';

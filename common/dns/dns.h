@@ -68,6 +68,9 @@ struct dns_answer {
 	const char *why_bogus;	/* NULL unless sec == DNS_SEC_BOGUS */
 	size_t count;		/* records of qtype (CNAMEs followed) */
 	const struct dns_rr *rr;
+	/* seconds the answer may be reused: the smallest TTL of the answer
+	 * section (RFC 1035 §3.2.1, RFC 2181 §5.2, §8); 0: not to be reused */
+	uint32_t ttl;
 };
 
 typedef void (*dns_callback)(void *arg, const struct dns_answer *ans);
@@ -139,8 +142,25 @@ void dns_mem_set_rcode(struct dns_resolver *r, const char *name,
     enum dns_type type, enum dns_rcode rc);
 /* dns_mem_set_delay - answers of an asynchronous zone come ms late (a slow server) */
 void dns_mem_set_delay(struct dns_resolver *r, unsigned ms);
+/* dns_mem_set_ttl - the TTL of every answer with records (default 0: none) */
+void dns_mem_set_ttl(struct dns_resolver *r, uint32_t seconds);
 /* dns_mem_set_sec - DNSSEC status reported for every answer of a name */
 void dns_mem_set_sec(struct dns_resolver *r, const char *name, enum dns_sec sec);
+
+/* ---- answer cache (dns_cache.c) ---- */
+
+/*
+ * dns_cache_new - a resolver that keeps up to limit positive answers of inner
+ * (NOERROR with records, DNSSEC status not bogus) for their TTL (dns_answer.ttl,
+ * at most DNS_CACHE_TTL_MAX) and answers them again, before dns_query()
+ * returns, until the TTL has run out.  Negative answers, errors and timeouts
+ * always go to inner.  It is a DNS cache (RFC 1035 §3.2.1, RFC 2181 §5.2, §8),
+ * not a cache of verdicts.  Takes inner over: dns_resolver_free frees both.
+ */
+#define DNS_CACHE_TTL_MAX	86400	/* as libunbound's cache-max-ttl default */
+struct dns_resolver *dns_cache_new(struct dns_resolver *inner, size_t limit);
+/* dns_cache_set_clock - tests: seconds from a clock they control */
+void dns_cache_set_clock(struct dns_resolver *r, long long (*now)(void));
 
 /* ---- libunbound backend (dns_unbound.c) ---- */
 

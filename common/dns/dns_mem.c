@@ -49,6 +49,7 @@ struct mem_zone {
 	size_t nsecs;
 	struct dns_query *pending;
 	unsigned delay_ms;	/* asynchronous answers come this late */
+	uint32_t ttl;		/* of every answer with records (0: none) */
 };
 
 static char *
@@ -141,6 +142,13 @@ dns_mem_set_delay(struct dns_resolver *r, unsigned ms)
 	((struct mem_zone *)r->impl)->delay_ms = ms;
 }
 
+/* dns_mem_set_ttl - the TTL every answer with records carries (default 0) */
+void
+dns_mem_set_ttl(struct dns_resolver *r, uint32_t seconds)
+{
+	((struct mem_zone *)r->impl)->ttl = seconds;
+}
+
 /* dns_mem_set_sec - DNSSEC status reported for every answer of a name */
 void
 dns_mem_set_sec(struct dns_resolver *r, const char *name, enum dns_sec sec)
@@ -184,6 +192,8 @@ mem_answer(struct mem_zone *z, const char *qname, enum dns_type type,
 	}
 	if (!exists)
 		o.ans.rcode = DNS_RCODE_NXDOMAIN;
+	if (o.ans.count > 0)
+		o.ans.ttl = z->ttl;
 done:
 	/* as libunbound answers for bogus data */
 	if (o.ans.sec == DNS_SEC_BOGUS)

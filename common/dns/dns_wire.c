@@ -20,6 +20,7 @@ struct wire_rr {
 	size_t owner;		/* offset of the owner name */
 	uint16_t type;
 	uint16_t class;
+	uint32_t ttl;		/* RFC 2181 §8: a value with the top bit set is 0 */
 	size_t rd;		/* offset of the rdata */
 	size_t rdlen;
 };
@@ -33,6 +34,15 @@ static uint16_t
 wire_u16(const uint8_t *p, size_t off)
 {
 	return (uint16_t)((p[off] << 8) | p[off + 1]);
+}
+
+/* wire_ttl - a record's TTL at off (RFC 1035 §3.2.1; RFC 2181 §8: over 2^31-1 is 0) */
+static uint32_t
+wire_ttl(const uint8_t *p, size_t off)
+{
+	uint32_t v = ((uint32_t)wire_u16(p, off) << 16) | wire_u16(p, off + 2);
+
+	return v > 0x7fffffffu ? 0 : v;
 }
 
 /* wire_put_octet - append one label octet in presentation form */
@@ -212,6 +222,7 @@ wire_read_rrs(const uint8_t *pkt, size_t len, size_t off, struct wire_rr *rrs,
 			return -1;
 		rrs[i].type = wire_u16(pkt, off);
 		rrs[i].class = wire_u16(pkt, off + 2);
+		rrs[i].ttl = wire_ttl(pkt, off + 4);
 		rrs[i].rdlen = wire_u16(pkt, off + 8);
 		off += WIRE_RR_FIXED;
 		if (rrs[i].rdlen > len - off)
@@ -299,6 +310,11 @@ dns_wire_parse(const uint8_t *pkt, size_t len, enum dns_type qtype,
 	if (wire_read_rrs(pkt, len, off, rrs, ancount) < 0 ||
 	    wire_follow_cname(pkt, len, rrs, ancount, name) < 0)
 		rc = -1;
+	/* the answer lives as long as its shortest-lived record (CNAMEs too) */
+	o->ans.ttl = rrs[0].ttl;
+	for (size_t i = 1; i < ancount; i++)
+		if (rrs[i].ttl < o->ans.ttl)
+			o->ans.ttl = rrs[i].ttl;
 	for (size_t i = 0; i < ancount && rc == 0; i++)
 		if (rrs[i].type == (uint16_t)qtype &&
 		    rrs[i].class == DNS_WIRE_CLASS_IN &&

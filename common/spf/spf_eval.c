@@ -637,14 +637,18 @@ spf_eval_start(struct dns_resolver *r, struct event_base *base,
 		    e->domain);
 	else
 		spf_eval_push(e, e->domain, false);
-	if (base != NULL && e->lim.eval_timeout_ms > 0 && !e->finished) {
+	/* answers from a cache arrive inside eval_run: the evaluation may end
+	 * there without ever waiting, and needs no timer then */
+	if (eval_run(e))
+		return NULL;
+	if (base != NULL && e->lim.eval_timeout_ms > 0) {
 		struct timeval tv = { e->lim.eval_timeout_ms / 1000,
 			(e->lim.eval_timeout_ms % 1000) * 1000 };
 
 		e->timer = evtimer_new(base, eval_timeout, e);
 		evtimer_add(e->timer, &tv);
 	}
-	return eval_run(e) ? NULL : e;
+	return e;
 }
 
 /* spf_eval_cancel - abandon an evaluation; the callback will not run */

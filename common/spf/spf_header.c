@@ -58,6 +58,16 @@ header_safe_char(char c)
 	return u >= 0x20 && u < 0x7f ? c : '?';
 }
 
+/* header_special - c is one of specials (never true for NUL) */
+static bool
+header_special(char c, const char *specials)
+{
+	for (; *specials; specials++)
+		if (c == *specials)
+			return true;
+	return false;
+}
+
 /* header_escaped_len - length of s once its specials are escaped */
 static size_t
 header_escaped_len(const char *s, const char *specials)
@@ -65,30 +75,33 @@ header_escaped_len(const char *s, const char *specials)
 	size_t n = 0;
 
 	for (; *s; s++)
-		n += strchr(specials, *s) != NULL ? 2 : 1;
+		n += header_special(*s, specials) ? 2 : 1;
 	return n;
 }
 
 /*
  * header_escaped - append s with its specials escaped, at most
  * SPF_HEADER_TEXT_MAX bytes: longer text is cut between characters (never
- * inside an escape) and ends in "..."
+ * inside an escape) and ends in "..."; made on the stack, appended at once
  */
 static void
 header_escaped(struct buf *b, const char *s, const char *specials)
 {
+	char out[SPF_HEADER_TEXT_MAX];
 	bool cut = header_escaped_len(s, specials) > SPF_HEADER_TEXT_MAX;
-	size_t start = b->len;
+	size_t room = cut ? SPF_HEADER_TEXT_MAX - 3 : SPF_HEADER_TEXT_MAX, o = 0;
 
 	for (; *s; s++) {
-		bool esc = strchr(specials, *s) != NULL;
+		bool esc = header_special(*s, specials);
 
-		if (cut && b->len - start + (esc ? 2 : 1) > SPF_HEADER_TEXT_MAX - 3)
+		if (o + (esc ? 2 : 1) > room)
 			break;
 		if (esc)
-			buf_append_char(b, '\\');
-		buf_append_char(b, header_safe_char(*s));
+			out[o++] = '\\';
+		out[o++] = header_safe_char(*s);
 	}
+	if (o > 0)
+		buf_append(b, out, o);
 	if (cut)
 		buf_append_str(b, "...");
 }
@@ -130,34 +143,49 @@ header_line_len(const struct buf *b)
 	return nl ? b->len - (size_t)(nl + 1 - b->data) : b->len;
 }
 
+/* header_fold_at - replace the blank at off by fold (the item after it moves) */
+static int
+header_fold_at(struct buf *b, size_t off, const char *fold)
+{
+	size_t flen = strlen(fold), tail = b->len - off - 1;
+
+	if (buf_reserve(b, flen - 1) < 0)
+		return -1;
+	memmove(b->data + off + flen, b->data + off + 1, tail);
+	memcpy(b->data + off, fold, flen);
+	b->len += flen - 1;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 /*
  * header_pair - append "; key=value" (or " key=value" first), folding when
- * long; separator and pair go in whole or not at all (never a bare "; ;")
+ * long; separator and pair go in whole or not at all (never a bare "; ;").
+ * Written in place after a blank, which becomes the fold when the line would
+ * grow too long.
  */
 static void
 header_pair(struct buf *b, const char *fold, bool *first, const char *key,
     const char *value)
 {
-	struct buf item, whole;
+	size_t line = header_line_len(b), mark = b->len, blank, item;
+	bool had_overflow = b->overflow;
 
-	buf_init(&item, b->max);
-	buf_init(&whole, b->max);
-	buf_printf(&item, "%s=", key);
-	header_value(&item, value);
+	b->overflow = false;
 	if (!*first)
-		buf_append_char(&whole, ';');
-	if (fold != NULL &&
-	    header_line_len(b) + whole.len + 1 + item.len > SPF_HEADER_LINE_MAX)
-		buf_append_str(&whole, fold);
-	else
-		buf_append_char(&whole, ' ');
-	buf_append(&whole, item.data ? item.data : "", item.len);
-	if (item.overflow || whole.overflow)
-		b->overflow = true;
-	else
-		buf_append(b, whole.data, whole.len);
-	buf_clear(&item);
-	buf_clear(&whole);
+		buf_append_char(b, ';');
+	blank = b->len;
+	buf_append_char(b, ' ');
+	item = b->len;
+	buf_append_str(b, key);
+	buf_append_char(b, '=');
+	header_value(b, value);
+	if (!b->overflow && fold != NULL &&
+	    line + (blank - mark) + 1 + (b->len - item) > SPF_HEADER_LINE_MAX)
+		header_fold_at(b, blank, fold);
+	if (b->overflow)
+		buf_truncate(b, mark);
+	b->overflow = b->overflow || had_overflow;
 	*first = false;
 }
 

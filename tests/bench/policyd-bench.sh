@@ -3,10 +3,16 @@
 # (Debian's postfix-policyd-spf-python) on the same DNS data, in one run.
 #
 #   tests/bench/policyd-bench.sh [-c CONNS] [-d SECONDS] [-w WARMUP]
-#                                [-n ROUNDS] [-s SERVERS] [-W WORKERS] [-R] [-U]
-#                                [BUILD_DIR]
+#                                [-n ROUNDS] [-s SERVERS] [-m MODES] [-W WORKERS]
+#                                [-q] [-R] [-U] [BUILD_DIR]
 #
-# SERVERS: "policyd pypolicyd-spf" (default) or one of them.
+# SERVERS: "policyd pypolicyd-spf floor" (default) or some of them; floor is
+#    tests/bench/policy_echo, which answers DUNNO and does nothing else: the
+#    kernel's and an event loop's cost of a request/reply pair on this
+#    machine, the limit under any policy server's figures.
+# MODES: "warm unique spf" (default) or some of them (streams below).
+# -q (quick): one round, 2 s warm-up, 5 s measured (for a table of every
+#    benchmark); -n, -w and -d given after it still apply.
 # -R runs both servers (policyd, Postfix's master and so every spawned
 #    policyd-spf), unbound and the load generator with the round-robin real-time
 #    policy (chrt -r 10), the same for both, so that other work on a shared
@@ -34,11 +40,18 @@
 #   unique   a fresh client address per transaction (2 recipients each): the
 #            result cache only serves the second recipient, SPF is evaluated
 #            each time from policyd's warm DNS cache.
+#   spf      SPF evaluated on every request: a fresh client address and one
+#            recipient per transaction, against a second policyd whose
+#            result cache is off (cache_ttl = 0); every DNS answer comes from
+#            the resolver's warm cache (the zone's TTL is 300 s).
 # Prints a side-by-side table of each server's median round (by requests/s;
 # the range over the rounds next to it): requests/s, latency percentiles, and the CPU
 # time the server's processes used per request (policyd: its processes;
 # pypolicyd-spf: all policyd-spf processes; the shared unbound is not
 # counted), which stays meaningful when other work loads the machine.
+# After the table, one line per server and stream for scripts, e.g.
+#   policyd mode=spf req_per_s=41000.0 p50_ms=0.420 p99_ms=0.900 cpu_us_per_req=14.1 errors=0 range=40000-42000
+# (the median round; range: lowest-highest req/s over the rounds).
 # Needs root (Postfix instance, privilege drop).
 # Figures and the machine they came from: tests/bench/README.md.
 
@@ -51,21 +64,24 @@ CONNS=20
 SECONDS_RUN=10
 WARMUP=3
 ROUNDS=3
-SERVERS="policyd pypolicyd-spf"
+SERVERS="policyd pypolicyd-spf floor"
+MODES="warm unique spf"
 RT=()
 TRANSPORT=tcp
 WORKERS=1
-while getopts c:d:w:n:s:W:RU ch; do
+while getopts c:d:w:n:s:m:W:qRU ch; do
 	case $ch in
 	c) CONNS=$OPTARG ;;
 	d) SECONDS_RUN=$OPTARG ;;
 	w) WARMUP=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
 	s) SERVERS=$OPTARG ;;
+	m) MODES=$OPTARG ;;
+	q) ROUNDS=1 WARMUP=2 SECONDS_RUN=5 ;;
 	W) WORKERS=$OPTARG ;;
 	R) RT=(chrt -r 10) ;;
 	U) TRANSPORT=unix ;;
-	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-n rounds] [-s servers] [-W workers] [-R] [-U] [build_dir]" >&2
+	*) echo "usage: $0 [-c conns] [-d seconds] [-w warmup] [-n rounds] [-s servers] [-m modes] [-W workers] [-q] [-R] [-U] [build_dir]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -82,6 +98,9 @@ PORT_POLICYD=20520
 PORT_PYSPF=20521
 PORT_PF_SMTPD=20522
 PORT_PF_SINK=20523
+PORT_POLICYD_NOCACHE=20524
+PORT_FLOOR=20525
+ECHO=$BUILD/tests/bench/policy_echo
 
 case " $SERVERS " in
 *" policyd "*) [ -x "$POLICYD" ] || { echo "no $POLICYD: build first" >&2; exit 2; } ;;
@@ -91,23 +110,9 @@ ma_require_root
 ma_require_cmd postfix /usr/bin/policyd-spf /usr/sbin/unbound
 ma_init bench
 
-# bench_zone - SPF data: pass for 192.0.2.0/25, softfail or fail elsewhere
-bench_zone() {
-	local d all
-	for ((d = 0; d < DOMAINS; d++)); do
-		all="~all"
-		((d % 4 == 3)) && all="-all"
-		echo "s$d.bench.example. TXT \"v=spf1 ip4:192.0.2.0/25 include:_spf.s$d.bench.example $all\""
-		echo "_spf.s$d.bench.example. TXT \"v=spf1 a:out.s$d.bench.example -all\""
-		echo "out.s$d.bench.example. A 198.51.100.$((d + 1))"
-		echo "mx.s$d.bench.example. TXT \"v=spf1 a ip4:192.0.2.0/24 ~all\""
-		echo "mx.s$d.bench.example. A 192.0.2.$((d + 100))"
-	done
-}
-
 # bench_start_dns - private unbound with the zone
 bench_start_dns() {
-	bench_zone >"$MA_TMP/bench.zone"
+	"$HERE/policyd-zone.sh" $DOMAINS >"$MA_TMP/bench.zone"
 	ma_dns_start dns "$PORT_DNS" "$MA_TMP/bench.zone"
 	DNS_PORT=$MA_DNS_PORT
 	# pypolicyd-spf asks unbound for every lookup: same policy as the servers
@@ -115,17 +120,20 @@ bench_start_dns() {
 		ma_fail "chrt on unbound"
 }
 
-# bench_start_policyd - policyd in the foreground with a bench config
+# bench_start_policyd NAME PORT [SETTING...] - policyd in the foreground
 bench_start_policyd() {
+	local name=$1 port=$2
+	shift 2
 	ma_user_ensure mailauth || ma_fail "cannot create user mailauth"
-	cat >"$MA_TMP/policyd.conf" <<EOF
-listen = inet:127.0.0.1:$PORT_POLICYD, unix:$MA_TMP/policyd.sock
-dns_forwarders = 127.0.0.1@$DNS_PORT
-user = mailauth
-worker_processes = $WORKERS
-EOF
-	ma_bg policyd "${RT[@]}" "$POLICYD" -f -c "$MA_TMP/policyd.conf"
-	ma_wait_port $PORT_POLICYD || ma_fail "policyd did not listen"
+	{
+		echo "listen = inet:127.0.0.1:$port, unix:$MA_TMP/$name.sock"
+		echo "dns_forwarders = 127.0.0.1@$DNS_PORT"
+		echo "user = mailauth"
+		echo "worker_processes = $WORKERS"
+		printf '%s\n' "$@"
+	} >"$MA_TMP/$name.conf"
+	ma_bg "$name" "${RT[@]}" "$POLICYD" -f -c "$MA_TMP/$name.conf"
+	ma_wait_port "$port" || ma_fail "$name did not listen"
 }
 
 # bench_start_pyspf - policyd-spf under a private Postfix's spawn(8)
@@ -170,15 +178,20 @@ bench_comm() {
 	case $1 in
 	policyd) echo policyd ;;
 	pypolicyd-spf) echo policyd-spf ;;
+	floor) echo policy_echo ;;
 	esac
 }
 
 # bench_run NAME PORT MODE ROUND - one measured run, policy_load's line
 bench_run() {
 	local out=$MA_TMP/$1-$3-$4.out
-	local args=(-c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" -i $IPS -D $DOMAINS -r 2
+	local args=(-c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" -i $IPS -D $DOMAINS
 		-n "$(bench_comm "$1")")
-	[ "$3" = unique ] && args+=(-u)
+	case $3 in
+	warm) args+=(-r 2) ;;
+	unique) args+=(-u -r 2) ;;
+	spf) args+=(-u -r 1) ;;
+	esac
 	"${RT[@]}" "$LOAD" "${args[@]}" "$2" >"$out" 2>&1
 	echo "round $4 $3 $1: $(cat "$out")" >&2
 	grep -q '^conns=' "$out" || ma_fail "policy_load failed for $1"
@@ -212,7 +225,7 @@ bench_table() {
 	local mode s l pl yl r
 	printf '\n%-7s %-14s %9s %13s %8s %8s %8s %11s %6s\n' mode server req/s \
 		"range" p50_ms p99_ms max_ms cpu_us/req errors
-	for mode in warm unique; do
+	for mode in $MODES; do
 		for s in $SERVERS; do
 			l=$(bench_median "$s" "$mode")
 			printf '%-7s %-14s %9s %13s %8s %8s %8s %11s %6s\n' "$mode" "$s" \
@@ -244,6 +257,21 @@ bench_table() {
 		"loadavg=$(cut -d' ' -f1-3 /proc/loadavg)" \
 		"scheduling=$([ ${#RT[@]} = 0 ] && echo normal || echo SCHED_RR)" \
 		"transport=$TRANSPORT" "policyd_workers=$WORKERS"
+	bench_lines
+}
+
+# bench_lines - one parseable line per server and stream (median round)
+bench_lines() {
+	local mode s l
+	for mode in $MODES; do
+		for s in $SERVERS; do
+			l=$(bench_median "$s" "$mode")
+			echo "$s mode=$mode req_per_s=$(field "$l" rps)" \
+				"p50_ms=$(field "$l" p50_ms) p99_ms=$(field "$l" p99_ms)" \
+				"cpu_us_per_req=$(field "$l" cpu_us_per_req)" \
+				"errors=$(field "$l" errors) range=$(bench_range "$s" "$mode")"
+		done
+	done
 }
 
 # bench_port NAME - the TCP port of a server
@@ -251,35 +279,62 @@ bench_port() {
 	case $1 in
 	policyd) echo $PORT_POLICYD ;;
 	pypolicyd-spf) echo $PORT_PYSPF ;;
+	floor) echo $PORT_FLOOR ;;
 	esac
 }
 
-# bench_addr NAME - where the load goes: 127.0.0.1:PORT or unix:PATH
+# bench_addr NAME MODE - where the load goes: 127.0.0.1:PORT or unix:PATH;
+# policyd's spf stream goes to the instance without a result cache
 bench_addr() {
-	if [ $TRANSPORT = tcp ]; then
-		echo "127.0.0.1:$(bench_port "$1")"
+	local port name=$1
+	port=$(bench_port "$1")
+	if [ "$1" = policyd ] && [ "$2" = spf ]; then
+		port=$PORT_POLICYD_NOCACHE
+		name=policyd-nocache
+	fi
+	if [ $TRANSPORT = tcp ] || [ "$1" = floor ]; then
+		echo "127.0.0.1:$port"	# floor: TCP only
 		return
 	fi
 	case $1 in
-	policyd) echo "unix:$MA_TMP/policyd.sock" ;;
+	policyd) echo "unix:$MA_TMP/$name.sock" ;;
 	pypolicyd-spf) echo "unix:$MA_TMP/pf/spool/private/policyd-spf" ;;
 	esac
 }
 
+for mode in $MODES; do
+	case $mode in
+	warm|unique|spf) ;;
+	*) echo "unknown mode $mode" >&2; exit 2 ;;
+	esac
+done
 bench_start_dns
 for s in $SERVERS; do
 	case $s in
-	policyd) bench_start_policyd ;;
+	policyd)
+		bench_start_policyd policyd $PORT_POLICYD
+		case " $MODES " in
+		*" spf "*)
+			# idle while the other is measured: it adds no CPU time
+			bench_start_policyd policyd-nocache $PORT_POLICYD_NOCACHE \
+				"cache_ttl = 0"
+			bench_check_dns $PORT_POLICYD_NOCACHE policyd-nocache ;;
+		esac ;;
 	pypolicyd-spf) bench_start_pyspf ;;
+	floor)
+		[ -x "$ECHO" ] || ma_fail "no $ECHO: build first"
+		ma_bg floor "${RT[@]}" "$ECHO" $PORT_FLOOR
+		ma_wait_port $PORT_FLOOR || ma_fail "policy_echo did not listen"
+		continue ;;
 	*) ma_fail "unknown server $s" ;;
 	esac
 	bench_check_dns "$(bench_port "$s")" "$s"
 done
 # rounds interleave the servers, so slow phases of a shared machine hit both
 for ((round = 1; round <= ROUNDS; round++)); do
-	for mode in warm unique; do
+	for mode in $MODES; do
 		for s in $SERVERS; do
-			bench_run "$s" "$(bench_addr "$s")" $mode $round
+			bench_run "$s" "$(bench_addr "$s" $mode)" $mode $round
 		done
 	done
 done

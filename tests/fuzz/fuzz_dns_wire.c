@@ -2,7 +2,8 @@
  * fuzz_dns_wire.c - libFuzzer target for the DNS response decoder
  * (common/dns/dns_wire.c): any byte string, decoded for every record type the
  * resolver interface asks for, must give 0 or -1, never a crash or a read
- * past the input; decoded records must respect the dns.h shapes.
+ * past the input; decoded records must respect the dns.h shapes, and the
+ * answer's TTL stays within 2^31 - 1 (RFC 2181 §8).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,9 +48,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct dns_answer_owned o;
 
 		dns_answer_owned_init(&o, "fuzz.example", fuzz_types[i]);
-		if (dns_wire_parse(data, size, fuzz_types[i], &o) == 0)
+		if (dns_wire_parse(data, size, fuzz_types[i], &o) == 0) {
 			for (size_t r = 0; r < o.ans.count; r++)
 				fuzz_check_rr(&o.ans.rr[r]);
+			/* RFC 2181 §8: a TTL above 2^31 - 1 is read as 0 */
+			if (o.ans.ttl > 0x7fffffffu)
+				abort();
+		}
 		dns_answer_owned_clear(&o);
 	}
 	return 0;

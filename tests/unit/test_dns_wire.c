@@ -64,19 +64,26 @@ start(struct pkt *p, unsigned rcode, unsigned ancount, const char *qname,
 	put16(p, 1);
 }
 
-/* rr - append an RR header; returns the offset of the rdlength to patch */
+/* rr_ttl - append an RR header with a TTL; returns the offset of the rdlength */
 static size_t
-rr(struct pkt *p, unsigned type)
+rr_ttl(struct pkt *p, unsigned type, uint32_t ttl)
 {
 	size_t at;
 
 	put16(p, type);
 	put16(p, 1);
-	put16(p, 0);
-	put16(p, 300);
+	put16(p, ttl >> 16);
+	put16(p, ttl & 0xffff);
 	at = p->n;
 	put16(p, 0);
 	return at;
+}
+
+/* rr - append an RR header (TTL 300); returns the offset of the rdlength */
+static size_t
+rr(struct pkt *p, unsigned type)
+{
+	return rr_ttl(p, type, 300);
 }
 
 /* rdlen_fix - patch the rdlength at at to the bytes written since */
@@ -173,6 +180,42 @@ START_TEST(dns_wire_cname_chain_followed_other_owners_ignored)
 	ck_assert_uint_eq(o.ans.rr[0].len, 4);
 	ck_assert_mem_eq(o.ans.rr[0].data, "\xc0\x00\x02\x01", 4);
 	dns_answer_owned_clear(&o);
+}
+END_TEST
+
+/* a CNAME (TTL c) to b.example, whose A record has TTL a: the answer's TTL */
+static uint32_t
+cname_answer_ttl(uint32_t c, uint32_t a)
+{
+	struct pkt p;
+	struct dns_answer_owned o;
+	size_t at;
+	uint32_t ttl;
+
+	start(&p, 0, 2, "a.example", 1);
+	put16(&p, 0xc00c);
+	at = rr_ttl(&p, 5, c);
+	putname(&p, "b.example");
+	rdlen_fix(&p, at);
+	putname(&p, "b.example");
+	at = rr_ttl(&p, 1, a);
+	put8(&p, 192); put8(&p, 0); put8(&p, 2); put8(&p, 1);
+	rdlen_fix(&p, at);
+	ck_assert_int_eq(parse(&p, DNS_TYPE_A, &o), 0);
+	ck_assert_uint_eq(o.ans.count, 1);
+	ttl = o.ans.ttl;
+	dns_answer_owned_clear(&o);
+	return ttl;
+}
+
+START_TEST(dns_wire_ttl_is_the_smallest_of_the_answer)
+{
+	ck_assert_uint_eq(cname_answer_ttl(300, 60), 60);
+	ck_assert_uint_eq(cname_answer_ttl(30, 3600), 30);	/* the CNAME counts */
+	ck_assert_uint_eq(cname_answer_ttl(0, 3600), 0);
+	/* RFC 2181 §8: a TTL with the top bit set is taken as 0 */
+	ck_assert_uint_eq(cname_answer_ttl(0x80000000u, 3600), 0);
+	ck_assert_uint_eq(cname_answer_ttl(0x7fffffffu, 0x7fffffffu), 0x7fffffffu);
 }
 END_TEST
 
@@ -408,6 +451,7 @@ main(void)
 	tcase_add_test(tc, dns_wire_mx_exchange_decompressed_and_lowercased);
 	tcase_add_test(tc, dns_wire_cname_chain_followed_other_owners_ignored);
 	tcase_add_test(tc, dns_wire_rcode_mapping);
+	tcase_add_test(tc, dns_wire_ttl_is_the_smallest_of_the_answer);
 	tcase_add_test(tc, dns_wire_name_escapes_special_octets);
 	tcase_add_test(tc, dns_wire_name_of_255_octets_accepted_256_rejected);
 	tcase_add_loop_test(tc, dns_wire_rejects_malformed_packet, 0,

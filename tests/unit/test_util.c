@@ -1,10 +1,12 @@
 /*
- * test_util.c - bounded buffer and span helpers; one log call, one line.
+ * test_util.c - bounded buffer and span helpers; one log call, one line,
+ * with the pid of the process that wrote it.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -30,6 +32,61 @@ START_TEST(buf_append_refuses_past_max_and_keeps_contents)
 	ck_assert(!b.overflow);
 	ck_assert_str_eq(buf_cstr(&b), "");
 	buf_clear(&b);
+}
+END_TEST
+
+START_TEST(buf_append_char_stops_at_max_below_the_first_allocation)
+{
+	struct buf b;
+
+	/* the first allocation (64 bytes) is larger than max: max still holds */
+	buf_init(&b, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(buf_append_char(&b, (char)('a' + i)), 0);
+	ck_assert_int_eq(buf_append_char(&b, 'x'), -1);
+	ck_assert(b.overflow);
+	ck_assert_str_eq(buf_cstr(&b), "abc");
+	buf_clear(&b);
+}
+END_TEST
+
+/* log_lines_of - log three lines into a file, one from a child; the text */
+static void
+log_lines_of(char *text, size_t size, pid_t *child)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2), status;
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	log_open("t", LOG_DEST_STDERR);
+	log_info("before");
+	if ((*child = fork()) == 0) {
+		log_info("child");
+		_exit(0);
+	}
+	waitpid(*child, &status, 0);
+	log_info("after");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	n = fread(text, 1, size - 1, f);
+	text[n] = '\0';
+	fclose(f);
+}
+
+START_TEST(log_names_each_process_by_its_own_pid)
+{
+	char text[512], want[128];
+	pid_t child;
+
+	log_lines_of(text, sizeof(text), &child);
+	snprintf(want, sizeof(want), "t[%ld]: before\nt[%ld]: child\nt[%ld]: after\n",
+	    (long)getpid(), (long)child, (long)getpid());
+	ck_assert_str_eq(text, want);
 }
 END_TEST
 
@@ -159,6 +216,8 @@ util_suite(void)
 
 	tcase_add_test(tc, buf_append_refuses_past_max_and_keeps_contents);
 	tcase_add_test(tc, buf_printf_formats_and_bounds);
+	tcase_add_test(tc, buf_append_char_stops_at_max_below_the_first_allocation);
+	tcase_add_test(tc, log_names_each_process_by_its_own_pid);
 	tcase_add_test(tc, buf_grows_over_many_appends);
 	tcase_add_test(tc, span_trim_and_compare);
 	tcase_add_test(tc, netaddr_prefixes_parse_and_match);
