@@ -80,7 +80,8 @@ size_t reinject_foreign_misfit(const struct reinject_foreign_key *keys, size_t n
 struct reinject_opendkim_set {
 	char **names;
 	size_t n;
-	bool overflow;
+	bool overflow;			/* more names than a set may read */
+	bool unbounded;			/* the result of a delta: base + the read set */
 };
 
 /* reinject_opendkim_set_read - csl:, file:, a path or a comma list; 0 or -1, e */

@@ -17,7 +17,10 @@
 /* Names in one set: far above any header list or Domain set in use. */
 #define ODKSET_NAMES_MAX	256
 
-/* odkset_add - append (p, len) trimmed, if not empty and not there yet */
+/*
+ * odkset_add - append (p, len) trimmed, if not empty and not there yet; a
+ * set read from a file stops at ODKSET_NAMES_MAX (then overflow, an error)
+ */
 static void
 odkset_add(struct reinject_opendkim_set *set, const char *p, size_t len)
 {
@@ -25,7 +28,7 @@ odkset_add(struct reinject_opendkim_set *set, const char *p, size_t len)
 
 	if (t.len == 0 || reinject_opendkim_set_has(set, t.p, t.len))
 		return;
-	if (set->n == ODKSET_NAMES_MAX) {
+	if (set->n == ODKSET_NAMES_MAX && !set->unbounded) {
 		set->overflow = true;
 		return;
 	}
@@ -143,7 +146,7 @@ void
 reinject_opendkim_set_delta(struct reinject_opendkim_set *set,
     const char *const *base)
 {
-	struct reinject_opendkim_set out = { 0 };
+	struct reinject_opendkim_set out = { .unbounded = true };
 	bool star = reinject_opendkim_set_has(set, "*", 1);
 
 	for (size_t i = 0; star && base[i]; i++)
@@ -160,6 +163,7 @@ reinject_opendkim_set_delta(struct reinject_opendkim_set *set,
 	}
 	reinject_opendkim_set_clear(set);
 	*set = out;
+	set->unbounded = false;
 }
 
 /* reinject_opendkim_set_join - the names as "a, b, c" into b */
