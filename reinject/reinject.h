@@ -71,9 +71,9 @@ enum reinject_onaction {
 /* The DKIM conditions that have an action (OpenDKIM's On-* names). */
 enum reinject_oncond {
 	REINJECT_ONCOND_NONE,		/* a signature passed: nothing to do */
-	REINJECT_ONCOND_BAD_SIGNATURE,	/* fail, or a malformed signature/key */
+	REINJECT_ONCOND_BAD_SIGNATURE,	/* fail, a malformed signature/key, an unparsed header */
 	REINJECT_ONCOND_DNS_ERROR,	/* key lookup failed temporarily */
-	REINJECT_ONCOND_INTERNAL_ERROR,	/* the message could not be verified here */
+	REINJECT_ONCOND_INTERNAL_ERROR,	/* the verifier could not take the message */
 	REINJECT_ONCOND_KEY_NOT_FOUND,	/* no key record */
 	REINJECT_ONCOND_NO_SIGNATURE,	/* unsigned */
 	REINJECT_ONCOND_SECURITY,	/* refused as unsafe: l= leaves content unsigned, weak key, x=/t= */

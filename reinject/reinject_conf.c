@@ -153,7 +153,7 @@ static const struct config_key reinject_conf_keys[] = {
 	    "no signature passed, the first one's key lookup failed temporarily"),
 	CONFIG_KEY_ENUM("dkim_internal_error_action", struct reinject_conf,
 	    dkim_internal_error_action, "accept", reinject_onaction_names,
-	    "the message could not be verified (header section not parsed)"),
+	    "the verifier could not take the message (not a DKIM result)"),
 	CONFIG_KEY_ENUM("dkim_key_not_found_action", struct reinject_conf,
 	    dkim_key_not_found_action, "accept", reinject_onaction_names,
 	    "no signature passed, the first one's key record does not exist"),

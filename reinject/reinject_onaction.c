@@ -77,8 +77,6 @@ onaction_of(const struct reinject_dkim_res *d)
 	case DKIM_RESULT_PERMERROR:
 		if (strcmp(d->reason, "no key record") == 0)
 			return REINJECT_ONCOND_KEY_NOT_FOUND;
-		if (strcmp(d->reason, "header section not parsed") == 0)
-			return REINJECT_ONCOND_INTERNAL_ERROR;
 		return REINJECT_ONCOND_BAD_SIGNATURE;
 	case DKIM_RESULT_NEUTRAL:	/* past dkim_signature_limit: not judged */
 		return REINJECT_ONCOND_NONE;

@@ -108,8 +108,10 @@ static void
 reinject_verify_finish(void *st, struct reinject_msg *m)
 {
 	if (m->raw) {
+		/* permerror: a bad signature for the actions, as content
+		 * (not trouble of ours) made it */
 		reinject_verify_unparsed(m);
-		reinject_onaction_run(m, REINJECT_ONCOND_INTERNAL_ERROR);
+		reinject_onaction_run(m, reinject_onaction_classify(m));
 		reinject_pipeline_next(m);
 	} else if (dkim_verify_finish(st, reinject_verify_done, m) < 0) {
 		reinject_onaction_run(m, REINJECT_ONCOND_INTERNAL_ERROR);

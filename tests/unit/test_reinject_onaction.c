@@ -171,6 +171,10 @@ static const struct run runs[] = {
 	  "dkim_bad_signature_action = quarantine", REINJECT_MODE_PROXY, BAD,
 	  REINJECT_ACTION_RELAY, 0, NULL, false, "X-Mailauth-DMARC: hold (dkim "
 	  "bad-signature)", NULL, "hold" },
+	{ "unparsed_header_is_a_bad_signature", "dkim_bad_signature_action = reject\n"
+	  "dkim_internal_error_action = discard", REINJECT_MODE_PROXY,
+	  "From: <a@plain.example>\nno colon on this line\nSubject: x\n\nbody\n",
+	  REINJECT_ACTION_REJECT, 550, "5.7.20", false, NULL, NULL, "reject" },
 	{ "key_not_found_discard", "dkim_key_not_found_action = discard",
 	  REINJECT_MODE_VERIFY, NOKEY, REINJECT_ACTION_DISCARD, 0, NULL, false, NULL,
 	  NULL, "discard" },
@@ -298,6 +302,8 @@ START_TEST(classify_follows_the_first_signature)
 		{ { DKIM_RESULT_FAIL }, { "RSA key shorter than the minimum (RFC 8301)" },
 		  1, REINJECT_ONCOND_SECURITY },
 		{ { DKIM_RESULT_NEUTRAL }, { "not evaluated" }, 1, REINJECT_ONCOND_NONE },
+		{ { DKIM_RESULT_PERMERROR }, { "header section not parsed" }, 1,
+		  REINJECT_ONCOND_BAD_SIGNATURE },
 	};
 	struct reinject_msg m;
 
