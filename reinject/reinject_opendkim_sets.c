@@ -69,6 +69,11 @@ odkset_file(struct reinject_opendkim_set *set, const char *path, struct buf *e)
 
 		while (w < l.len && l.p[w] != ' ' && l.p[w] != '\t')
 			w++;
+		if (memchr(l.p, '\0', w)) {
+			buf_printf(e, "%s: a NUL byte in a name", path);
+			free(text);
+			return -1;
+		}
 		odkset_add(set, l.p, w);
 		i = end + 1;
 	}
@@ -85,6 +90,13 @@ reinject_opendkim_set_read(struct reinject_opendkim_set *set, struct span v,
 	int rc = 0;
 
 	memset(set, 0, sizeof(*set));
+	for (size_t i = 0; i < v.len; i++) {
+		/* a name is printable; a NUL would cut it short unseen */
+		if ((unsigned char)v.p[i] < 0x20 && v.p[i] != '\t') {
+			buf_printf(e, "a control character in the value");
+			return -1;
+		}
+	}
 	if (v.len > 4 && strncasecmp(v.p, "csl:", 4) == 0)
 		odkset_csl(set, v.p + 4, v.len - 4);
 	else if ((v.len > 5 && strncasecmp(v.p, "file:", 5) == 0) ||
@@ -153,13 +165,19 @@ reinject_opendkim_set_delta(struct reinject_opendkim_set *set,
 		odkset_add(&out, base[i], strlen(base[i]));
 	for (size_t i = 0; i < set->n; i++) {
 		const char *e = set->names[i];
+		bool pm = e[0] == '+' || e[0] == '-';
+		struct span t = span_trim(span_from_cstr(e + pm));
+		char *name;
 
-		if (strcmp(e, "*") == 0)
+		/* "*" marks the delta form; "+*" or "-*" names no field */
+		if (t.len == 0 || (t.len == 1 && t.p[0] == '*'))
 			continue;
+		name = xmemdup0(t.p, t.len);
 		if (e[0] == '-')
-			odkset_remove(&out, e + 1);
+			odkset_remove(&out, name);
 		else
-			odkset_add(&out, e + (e[0] == '+'), strlen(e) - (e[0] == '+'));
+			odkset_add(&out, name, t.len);
+		free(name);
 	}
 	reinject_opendkim_set_clear(set);
 	*set = out;

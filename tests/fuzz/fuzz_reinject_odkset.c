@@ -41,16 +41,22 @@ fuzz_check(const struct reinject_opendkim_set *set, size_t max)
 	}
 }
 
-/* fuzz_removed - does the input hold "-name" for name */
+/* fuzz_removed - does the input hold "-name" (blanks allowed after "-") */
 static bool
 fuzz_removed(const struct span v, const char *name)
 {
-	char pat[16];
-	int n = snprintf(pat, sizeof(pat), "-%s", name);
+	size_t n = strlen(name);
 
-	for (size_t i = 0; i + (size_t)n <= v.len; i++)
-		if (strncasecmp(v.p + i, pat, (size_t)n) == 0)
+	for (size_t i = 0; i < v.len; i++) {
+		size_t j = i + 1;
+
+		if (v.p[i] != '-')
+			continue;
+		while (j < v.len && (v.p[j] == ' ' || v.p[j] == '\t'))
+			j++;
+		if (j + n <= v.len && strncasecmp(v.p + j, name, n) == 0)
 			return true;
+	}
 	return false;
 }
 

@@ -220,7 +220,8 @@ static const char bad_text[] =
     "Selector a,b\n"
     "Selector\n"
     "Mode x\n"
-    "SubDomains maybe\n";
+    "SubDomains maybe\n"
+    "SignHeaders From,X\001Y\n";
 
 static const char *const bad_msgs[] = {
 	":1: Mode: reinject always verifies mail from outside InternalHosts; use "
@@ -251,6 +252,7 @@ static const char *const bad_msgs[] = {
 	":14: Selector: no value\n",
 	":15: Mode: not s, v or sv (\"x\")\n",
 	":16: SubDomains: not a boolean (\"maybe\")\n",
+	":17: SignHeaders: a control character in the value (\"From,X\001Y\")\n",
 };
 
 START_TEST(every_refusal_names_file_line_and_reason_in_one_run)
@@ -447,13 +449,16 @@ START_TEST(domain_and_header_data_sets_as_opendkim_reads_them)
 	    "Resent-Bcc, DKIM-Signature, X-Spam-Status");
 	reinject_conf_free(&c);
 	buf_clear(&err);
-	/* a list without From gets From (OpenDKIM adds it); csl: and "." */
+	/* a list without From gets From (OpenDKIM adds it); csl: and ".";
+	 * "+*" names no field, "-  To" removes To */
 	p = write_file("h2.conf", "Domain csl:a.example,b.example\n"
-	    "SignHeaders Subject,To\nOmitHeaders .\n");
+	    "SignHeaders Subject,To\nOmitHeaders .\n"
+	    "OversignHeaders *,+*,From,To,-  To\n");
 	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
 	ck_assert_str_eq(c.sign_domain, "a.example, b.example");
 	list_is(&c.sign_headers, "Subject, To, From");
 	list_is(&c.omit_headers, ".");
+	list_is(&c.oversign_headers, "From");
 	reinject_conf_free(&c);
 	buf_clear(&err);
 }
