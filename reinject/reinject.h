@@ -51,6 +51,33 @@ enum reinject_mode {
 	REINJECT_MODE_VERIFY,	/* verify; sign only mail from InternalHosts */
 	REINJECT_MODE_SIGN,	/* sign everything (submission listener) */
 	REINJECT_MODE_MILTER,	/* milter front-end (reinject_milter.c) */
+	REINJECT_MODE_PROXY,	/* verify, before the queue (smtpd_proxy_filter) */
+};
+
+/*
+ * What to do with a message for a DKIM condition (OpenDKIM's On-* keys,
+ * reinject_onaction.c).  Mode-aware: reject is a 5xx where the client is
+ * still connected (proxy listener, milter) and a hold after the queue,
+ * where a 5xx would bounce to a sender that may be forged.
+ */
+enum reinject_onaction {
+	REINJECT_ONACTION_ACCEPT,	/* relay (the A-R field tells the result) */
+	REINJECT_ONACTION_REJECT,	/* 550 before the queue, hold after it */
+	REINJECT_ONACTION_TEMPFAIL,	/* 451: the MTA keeps the message */
+	REINJECT_ONACTION_DISCARD,	/* 250, nothing relayed */
+	REINJECT_ONACTION_QUARANTINE,	/* hold (X-Mailauth-DMARC: hold; milter QUARANTINE) */
+};
+
+/* The DKIM conditions that have an action (OpenDKIM's On-* names). */
+enum reinject_oncond {
+	REINJECT_ONCOND_NONE,		/* a signature passed: nothing to do */
+	REINJECT_ONCOND_BAD_SIGNATURE,	/* fail, a malformed signature/key, an unparsed header */
+	REINJECT_ONCOND_DNS_ERROR,	/* key lookup failed temporarily */
+	REINJECT_ONCOND_INTERNAL_ERROR,	/* the verifier could not take the message */
+	REINJECT_ONCOND_KEY_NOT_FOUND,	/* no key record */
+	REINJECT_ONCOND_NO_SIGNATURE,	/* unsigned */
+	REINJECT_ONCOND_SECURITY,	/* refused as unsafe: l= leaves content unsigned, weak key, x=/t= */
+	REINJECT_ONCOND_SIGNING_ERROR,	/* a message to sign could not be signed */
 };
 
 enum reinject_bare_nl {
@@ -129,6 +156,17 @@ struct reinject_conf {
 	struct config_list oversign_headers;
 	unsigned signature_ttl;
 	int dkim_min_key_bits;
+	int dkim_signature_limit;
+	struct config_list omit_headers;
+	char *peer_hosts;
+	/* actions for DKIM conditions (enum reinject_onaction, by reinject_oncond) */
+	int dkim_bad_signature_action;
+	int dkim_dns_error_action;
+	int dkim_internal_error_action;
+	int dkim_key_not_found_action;
+	int dkim_no_signature_action;
+	int dkim_security_action;
+	int sign_error_action;
 	/* foreign configuration read first (reinject_opendkim.c) */
 	char *opendkim_config;
 	char *opendmarc_config;
@@ -199,6 +237,7 @@ struct reinject_ctx {
 	struct dns_resolver *dns;
 	struct dkim_table *sign_table;		/* NULL: signing not configured */
 	struct dkim_hostlist *internal;		/* NULL: no InternalHosts */
+	struct dkim_hostlist *peers;		/* NULL: no peer_hosts (PeerList) */
 	unsigned sessions;
 	size_t header_bytes;	/* header bytes held by all messages (header_memory_limit) */
 	bool trim_pending;	/* a large message ended: return memory (reinject_msg.c) */
@@ -286,6 +325,8 @@ struct reinject_msg {
 	struct reinject_arc_res arc;	/* the ARC stage's chain status */
 	char dmarc_log[384];		/* "pass p=reject disposition=none from=..", or "" */
 	const char *dmarc_act;		/* static: the DMARC action taken, or NULL */
+	const char *dkim_act;		/* static: the DKIM On-* action taken, or NULL */
+	bool peer;			/* client in peer_hosts: no stage runs */
 	/* verdict */
 	enum reinject_action action;
 	int code;			/* REJECT: reply code */
@@ -369,6 +410,24 @@ void reinject_pipeline_run(struct reinject_msg *m,
 void reinject_pipeline_next(struct reinject_msg *m);
 /* reinject_pipeline_free - free every stage state (cancels lookups) */
 void reinject_pipeline_free(struct reinject_msg *m);
+
+/* ---- DKIM condition actions (reinject_onaction.c) ---- */
+
+extern const struct config_enum reinject_onaction_names[];
+/* reinject_onaction_before_queue - is the client still connected (proxy, milter) */
+bool reinject_onaction_before_queue(const struct reinject_msg *m);
+/* reinject_onaction_classify - the condition of a verified message's results */
+enum reinject_oncond reinject_onaction_classify(const struct reinject_msg *m);
+/* reinject_onaction_configured - the action the settings give a condition */
+enum reinject_onaction reinject_onaction_configured(const struct reinject_conf *c,
+    enum reinject_oncond cond);
+/* reinject_onaction_apply - carry out action for cond, mode-aware; its name */
+const char *reinject_onaction_apply(struct reinject_msg *m,
+    enum reinject_onaction action, enum reinject_oncond cond);
+/* reinject_onaction_run - the configured action for cond (none: nothing) */
+void reinject_onaction_run(struct reinject_msg *m, enum reinject_oncond cond);
+/* reinject_onaction_peer - is the message's client in peer_hosts */
+bool reinject_onaction_peer(const struct reinject_msg *m);
 
 /* ---- DATA decoding (reinject_data.c) ---- */
 
@@ -502,6 +561,9 @@ int reinject_subcmd(int argc, char **argv);
 /* reinject_worker_tables - signing tables and InternalHosts; -1 and err */
 int reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
     struct dkim_hostlist **h, struct buf *err);
+/* reinject_worker_peers - peer_hosts loaded (NULL when empty); -1 and err */
+int reinject_worker_peers(const struct reinject_conf *c, struct dkim_hostlist **p,
+    struct buf *err);
 /* reinject_worker_check - tables, keys, InternalHosts and resolver load; -1 and err */
 int reinject_worker_check(const struct reinject_conf *c, struct buf *err);
 /* reinject_worker_dns - the resolver for DKIM/DMARC lookups; NULL (logged) on error */

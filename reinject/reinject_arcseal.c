@@ -32,7 +32,9 @@ reinject_arcseal_signer(struct reinject_msg *m)
 	struct dkim_signers sgs;
 	const char *why;
 
-	snprintf(addr, sizeof(addr), "postmaster@%s", domain);
+	/* sign_domain may list several: the first one seals */
+	snprintf(addr, sizeof(addr), "postmaster@%.*s", (int)strcspn(domain, ", \t"),
+	    domain);
 	if (!domain[0] || dkim_table_lookup(m->ctx->sign_table, span_from_cstr(addr), &sgs,
 	    err, sizeof(err)) < 0) {
 		log_warn("arc seal: no usable key for \"%s\"", domain);

@@ -63,7 +63,7 @@ reinject_conf_sign_headers(const void *field, struct buf *err)
 
 static const struct config_key reinject_conf_keys[] = {
 	CONFIG_KEY_LIST("listen", struct reinject_conf, listen, "127.0.0.1:10025 verify",
-	    "address:port (or unix:/path, inet:addr:port) followed by its mode (verify, sign or milter), comma separated"),
+	    "address:port (or unix:/path, inet:addr:port) followed by its mode (verify, sign, proxy or milter), comma separated"),
 	CONFIG_KEY_STRING("downstream", struct reinject_conf, downstream, "127.0.0.1:10026",
 	    "address:port of Postfix's re-injection smtpd"),
 	CONFIG_KEY_STRING("myhostname", struct reinject_conf, myhostname, "",
@@ -138,6 +138,34 @@ static const struct config_key reinject_conf_keys[] = {
 	    10 * 365 * 86400, "x= lifetime of the signatures made; 0: no x="),
 	CONFIG_KEY_INT("dkim_min_key_bits", struct reinject_conf, dkim_min_key_bits, "1024",
 	    1024, 4096, "RSA keys shorter than this fail verification (RFC 8301)"),
+	CONFIG_KEY_INT("dkim_signature_limit", struct reinject_conf, dkim_signature_limit,
+	    "10", 1, REINJECT_DKIM_RESULT_LIMIT,
+	    "signatures verified per message, from the top; the rest are neutral"),
+	CONFIG_KEY_LIST("omit_headers", struct reinject_conf, omit_headers, "",
+	    "header fields never signed (From is always signed)"),
+	CONFIG_KEY_STRING("peer_hosts", struct reinject_conf, peer_hosts, "",
+	    "clients (XFORWARD or milter ADDR/NAME) whose mail passes with no check at all"),
+	CONFIG_KEY_ENUM("dkim_bad_signature_action", struct reinject_conf,
+	    dkim_bad_signature_action, "accept", reinject_onaction_names,
+	    "no signature passed, the first failed: accept, reject, tempfail, discard, quarantine"),
+	CONFIG_KEY_ENUM("dkim_dns_error_action", struct reinject_conf,
+	    dkim_dns_error_action, "accept", reinject_onaction_names,
+	    "no signature passed, the first one's key lookup failed temporarily"),
+	CONFIG_KEY_ENUM("dkim_internal_error_action", struct reinject_conf,
+	    dkim_internal_error_action, "accept", reinject_onaction_names,
+	    "the verifier could not take the message (not a DKIM result)"),
+	CONFIG_KEY_ENUM("dkim_key_not_found_action", struct reinject_conf,
+	    dkim_key_not_found_action, "accept", reinject_onaction_names,
+	    "no signature passed, the first one's key record does not exist"),
+	CONFIG_KEY_ENUM("dkim_no_signature_action", struct reinject_conf,
+	    dkim_no_signature_action, "accept", reinject_onaction_names,
+	    "verified mail without a DKIM-Signature"),
+	CONFIG_KEY_ENUM("dkim_security_action", struct reinject_conf,
+	    dkim_security_action, "accept", reinject_onaction_names,
+	    "no signature passed, the first one refused as unsafe (l=, x=, RFC 8301)"),
+	CONFIG_KEY_ENUM("sign_error_action", struct reinject_conf, sign_error_action,
+	    "tempfail", reinject_onaction_names,
+	    "mail to sign that cannot be signed (key unusable)"),
 	CONFIG_KEY_STRING("opendkim_config", struct reinject_conf, opendkim_config, "",
 	    "opendkim.conf read first, as OpenDKIM reads it"),
 	CONFIG_KEY_STRING("opendmarc_config", struct reinject_conf, opendmarc_config, "",
@@ -169,7 +197,7 @@ static const struct config_key reinject_conf_keys[] = {
 };
 
 
-/* reinject_conf_mode - "verify" / "sign" */
+/* reinject_conf_mode - "verify" / "sign" / "milter" / "proxy" */
 static int
 reinject_conf_mode(const char *s, enum reinject_mode *m)
 {
@@ -179,6 +207,8 @@ reinject_conf_mode(const char *s, enum reinject_mode *m)
 		*m = REINJECT_MODE_SIGN;
 	else if (strcasecmp(s, "milter") == 0)
 		*m = REINJECT_MODE_MILTER;
+	else if (strcasecmp(s, "proxy") == 0)
+		*m = REINJECT_MODE_PROXY;
 	else
 		return -1;
 	return 0;

@@ -18,6 +18,11 @@
  *   reject    550 5.7.1 (in after-queue mode Postfix then bounces to a sender
  *             that may be forged: not a default; in before-queue proxy mode the
  *             client gets the 550 and nothing is queued)
+ *   reject_or_hold  reject on a proxy listener and in milter mode, hold after
+ *             the queue (OpenDMARC's RejectFailures, mode-aware)
+ * Before that, dmarc_ignore_from_domains skips the evaluation, and
+ * dmarc_required_headers refuses (or holds) a header section that breaks
+ * RFC 5322 §3.6 (reinject_dmarc_hdrs.c), as OpenDMARC's RequiredHeaders.
  * One log line per message: "queueid: dmarc from-domain result (details)".
  */
 #include <arpa/inet.h>
@@ -41,7 +46,7 @@ const struct config_enum reinject_dmarc_action_names[] = {
 	{ "accept", REINJECT_DMARC_ACCEPT }, { "tag", REINJECT_DMARC_TAG },
 	{ "hold", REINJECT_DMARC_HOLD }, { "redirect", REINJECT_DMARC_REDIRECT },
 	{ "discard", REINJECT_DMARC_DISCARD }, { "reject", REINJECT_DMARC_REJECT },
-	{ NULL, 0 },
+	{ "reject_or_hold", REINJECT_DMARC_REJECT_OR_HOLD }, { NULL, 0 },
 };
 const struct config_enum reinject_dmarc_temperror_names[] = {
 	{ "accept", REINJECT_DMARC_ACCEPT }, { "tempfail", REINJECT_DMARC_TEMPFAIL },
@@ -304,6 +309,12 @@ dmarc_apply_action(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 	case REINJECT_DMARC_DISCARD:
 		m->action = REINJECT_ACTION_DISCARD;
 		return "discard";
+	case REINJECT_DMARC_REJECT_OR_HOLD:
+		if (!reinject_onaction_before_queue(m)) {
+			dmarc_mark(m, "hold", v);
+			return "hold";
+		}
+		/* FALLTHROUGH */
 	case REINJECT_DMARC_REJECT:
 		snprintf(text, sizeof(text), "%.120s %.120s", c->reject_text,
 		    v->header_from[0] ? v->header_from : "this message");
@@ -441,6 +452,37 @@ dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 		s->spf = e;
 }
 
+/* dmarc_required_fail - RequiredHeaders: refused before the queue, else held */
+static void
+dmarc_required_fail(struct reinject_msg *m, const char *why)
+{
+	static const char field[] = REINJECT_DMARC_FIELD ": hold (RFC 5322 "
+	    "section 3.6)\r\n";
+	char text[160];
+
+	m->dmarc_act = "hold";
+	if (!reinject_onaction_before_queue(m)) {
+		reinject_msg_prepend(m, field, sizeof(field) - 1);
+		return;
+	}
+	m->dmarc_act = "reject";
+	snprintf(text, sizeof(text), "RFC 5322 section 3.6: %s", why);
+	reinject_msg_reject(m, 550, "5.6.0", text);
+}
+
+/* dmarc_skip - the checks before evaluation; true when the stage is done */
+static bool
+dmarc_skip(struct reinject_msg *m, const struct reinject_dmarc_conf *c)
+{
+	const char *why;
+
+	if (c->required_headers && (why = reinject_dmarc_required(m)) != NULL) {
+		dmarc_required_fail(m, why);
+		return true;
+	}
+	return c->ignore_from.count && reinject_dmarc_ignored(m, &c->ignore_from);
+}
+
 /* dmarc_finish - end of message */
 static void
 dmarc_finish(void *st, struct reinject_msg *m)
@@ -449,6 +491,10 @@ dmarc_finish(void *st, struct reinject_msg *m)
 	const struct reinject_dmarc_conf *c = &m->conf->dmarc;
 
 	dmarc_strip_ours(m);
+	if (dmarc_skip(m, c)) {
+		reinject_pipeline_next(m);
+		return;
+	}
 	dmarc_client(s);
 	dmarc_settings(s, c);
 	dmarc_input(s);

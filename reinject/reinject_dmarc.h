@@ -27,6 +27,8 @@ enum reinject_dmarc_action {
 	REINJECT_DMARC_DISCARD,		/* 250, nothing relayed, logged */
 	REINJECT_DMARC_REJECT,		/* 550 5.7.1 (before-queue mode: to the client) */
 	REINJECT_DMARC_TEMPFAIL,	/* 451 4.7.1 (temperror only) */
+	REINJECT_DMARC_REJECT_OR_HOLD,	/* reject before the queue (proxy, milter),
+					 * hold after it: OpenDMARC's RejectFailures */
 };
 
 /* The field reinject adds for hold / redirect / tag; any copy arriving from
@@ -46,6 +48,8 @@ struct reinject_dmarc_conf {
 	struct config_list trusted_authserv_ids;	/* A-R ids trusted besides ours */
 	bool legacy_pct;
 	char *reject_text;
+	bool required_headers;		/* RFC 5322 §3.6 counts enforced first */
+	struct config_list ignore_from;	/* From domains not evaluated */
 };
 
 extern const struct config_enum reinject_dmarc_action_names[];
@@ -57,10 +61,10 @@ extern const struct config_enum reinject_dmarc_disposition_names[];
 	    "evaluate DMARC (RFC 9989) on verified mail"), \
 	CONFIG_KEY_ENUM("dmarc_quarantine_action", st, m.quarantine_action, "tag", \
 	    reinject_dmarc_action_names, \
-	    "failing mail under p=quarantine: accept, tag, hold, redirect, discard, reject"), \
+	    "failing mail under p=quarantine: accept, tag, hold, redirect, discard, reject, reject_or_hold"), \
 	CONFIG_KEY_ENUM("dmarc_reject_action", st, m.reject_action, "hold", \
 	    reinject_dmarc_action_names, \
-	    "failing mail under p=reject: accept, tag, hold, redirect, discard, reject"), \
+	    "failing mail under p=reject: accept, tag, hold, redirect, discard, reject, reject_or_hold"), \
 	CONFIG_KEY_ENUM("dmarc_temperror_action", st, m.temperror_action, "accept", \
 	    reinject_dmarc_temperror_names, "dmarc=temperror: accept or tempfail (451)"), \
 	CONFIG_KEY_ENUM("dmarc_from_error_disposition", st, m.from_error_disposition, \
@@ -79,7 +83,11 @@ extern const struct config_enum reinject_dmarc_disposition_names[];
 	CONFIG_KEY_BOOL("dmarc_legacy_pct", st, m.legacy_pct, "no", \
 	    "apply RFC 7489 pct= sampling (removed by RFC 9989)"), \
 	CONFIG_KEY_STRING("dmarc_reject_text", st, m.reject_text, \
-	    "Email rejected per DMARC policy for", "reject action: reply text, domain appended")
+	    "Email rejected per DMARC policy for", "reject action: reply text, domain appended"), \
+	CONFIG_KEY_BOOL("dmarc_required_headers", st, m.required_headers, "no", \
+	    "refuse (before the queue) or hold mail breaking the RFC 5322 section 3.6 field counts"), \
+	CONFIG_KEY_LIST("dmarc_ignore_from_domains", st, m.ignore_from, "", \
+	    "From domains whose mail DMARC does not evaluate")
 
 extern const struct reinject_stage reinject_stage_dmarc;
 
@@ -92,6 +100,16 @@ extern const struct reinject_stage reinject_stage_dmarc;
  */
 bool reinject_dmarc_authres_spf(struct reinject_msg *m, struct authres_builder *b);
 void reinject_dmarc_authres(const struct reinject_msg *m, struct authres_builder *b);
+
+/*
+ * reinject_dmarc_required - why the header section breaks RFC 5322 §3.6
+ * (From and Date exactly once, the other fields of its table at most once,
+ * a From with a domain), or NULL (reinject_dmarc_hdrs.c)
+ */
+const char *reinject_dmarc_required(const struct reinject_msg *m);
+/* reinject_dmarc_ignored - every From domain is in dmarc_ignore_from_domains */
+bool reinject_dmarc_ignored(const struct reinject_msg *m,
+    const struct config_list *domains);
 
 /* reinject_dmarccheck_main - "reinject dmarc-check DOMAIN [--dns addr@port]" */
 int reinject_dmarccheck_main(int argc, char **argv);

@@ -76,6 +76,28 @@ bool reinject_foreign_detect(const struct reinject_foreign_key *keys, size_t n,
 size_t reinject_foreign_misfit(const struct reinject_foreign_key *keys, size_t n,
     const char *p, size_t len);
 
+/* An OpenDKIM data set of names (reinject_opendkim_sets.c). */
+struct reinject_opendkim_set {
+	char **names;
+	size_t n;
+	bool overflow;			/* more names than a set may read */
+	bool unbounded;			/* the result of a delta: base + the read set */
+};
+
+/* reinject_opendkim_set_read - csl:, file:, a path or a comma list; 0 or -1, e */
+int reinject_opendkim_set_read(struct reinject_opendkim_set *set, struct span v,
+    struct buf *e);
+/* reinject_opendkim_set_has - is (p, len) in the set (case-insensitive) */
+bool reinject_opendkim_set_has(const struct reinject_opendkim_set *set,
+    const char *p, size_t len);
+/* reinject_opendkim_set_delta - "*" (start from base), "+x", "-x", "x" applied */
+void reinject_opendkim_set_delta(struct reinject_opendkim_set *set,
+    const char *const *base);
+/* reinject_opendkim_set_join - "a, b, c" appended to b */
+void reinject_opendkim_set_join(const struct reinject_opendkim_set *set,
+    struct buf *b);
+void reinject_opendkim_set_clear(struct reinject_opendkim_set *set);
+
 #define REINJECT_FOREIGN_NOTE(n, text) \
 	{ n, reinject_foreign_map_note, NULL, text }
 #define REINJECT_FOREIGN_REFUSE(n, text) \

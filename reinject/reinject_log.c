@@ -41,7 +41,11 @@ reinject_log_action(const struct reinject_msg *m, const char *action)
 		{ "hold", "held" }, { "tag", "tagged" }, { "redirect", "redirected" },
 	};
 
-	if (m->dmarc_act == NULL || strcmp(action, "relayed") != 0)
+	if (strcmp(action, "relayed") != 0)
+		return action;
+	if (m->dkim_act && strcmp(m->dkim_act, "hold") == 0)
+		return "held";
+	if (m->dmarc_act == NULL)
 		return action;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(m->dmarc_act, map[i].dmarc) == 0)
@@ -70,6 +74,10 @@ reinject_log_message(const struct reinject_msg *m, const char *action,
 		buf_printf(&b, ", spf=%s", buf_cstr(&m->spf));
 	if (m->dmarc_log[0])
 		buf_printf(&b, ", dmarc=%s", m->dmarc_log);
+	if (m->dkim_act)
+		buf_printf(&b, ", dkim_action=%s", m->dkim_act);
+	if (m->peer)
+		buf_append_str(&b, ", peer=yes");
 	if (m->signed_by.len)
 		buf_printf(&b, ", signed=%s", buf_cstr(&m->signed_by));
 	buf_printf(&b, ", action=%s", reinject_log_action(m, action));

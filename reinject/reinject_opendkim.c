@@ -15,27 +15,139 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "dkim.h"
 #include "dkim_table.h"
 #include "reinject_foreign.h"
 
+/* OpenDKIM's On-* keys: reinject's setting and OpenDKIM's own default */
+static const struct odk_on {
+	const char *key, *native, *odk_default, *native_default;
+	bool by_on_default;		/* On-Default sets it (opendkim.conf(5)) */
+} odk_on[] = {
+	{ "On-BadSignature", "dkim_bad_signature_action", "accept", "accept", true },
+	{ "On-DNSError", "dkim_dns_error_action", "tempfail", "accept", true },
+	{ "On-InternalError", "dkim_internal_error_action", "tempfail", "accept", true },
+	{ "On-KeyNotFound", "dkim_key_not_found_action", "accept", "accept", true },
+	{ "On-NoSignature", "dkim_no_signature_action", "accept", "accept", true },
+	/* OpenDKIM's own security tests differ from reinject's: accept stays */
+	{ "On-Security", "dkim_security_action", "accept", "accept", true },
+	{ "On-SignatureError", "sign_error_action", "reject", "tempfail", false },
+};
+
+/* OpenDKIM's OmitHeaders default: RFC 6376 §5.4 "SHOULD NOT" be signed */
+static const char *const odk_omit_default[] = { "Return-Path", "Received",
+	"Comments", "Keywords", "Bcc", "Resent-Bcc", "DKIM-Signature", NULL };
+
 /* what the file says that decides between the forms (odk_finish) */
 struct odk_state {
-	bool keytable, simple, verify_only;
+	bool keytable, simple, verify_only, omit_given;
+	unsigned on_given;		/* bit i: odk_on[i] was set */
+	const char *on_default;		/* On-Default's action, or NULL */
 };
 
 #define ODK(s)	((struct odk_state *)(s)->arg)
 
-/* odk_map_simple - Domain, Selector, KeyFile: the single-key form */
+/* odk_map_simple - Selector, KeyFile: the single-key form */
 static int
 odk_map_simple(struct reinject_foreign *s,
     const struct reinject_foreign_key *k, struct span v)
 {
 	if (memchr(v.p, ',', v.len) || memchr(v.p, ':', v.len))
-		return reinject_foreign_err(s, k, "one value only here; several domains "
-		    "need a KeyTable and a SigningTable", v);
+		return reinject_foreign_err(s, k, "one value only here; several "
+		    "selectors or keys need a KeyTable and a SigningTable", v);
 	ODK(s)->simple = true;
 	return reinject_foreign_set(s, k, k->native, v.p, v.len);
+}
+
+/* odk_set - read a data set of names; -1 after the error */
+static int
+odk_set(struct reinject_foreign *s, const struct reinject_foreign_key *k,
+    struct span v, struct reinject_opendkim_set *set)
+{
+	struct buf e;
+	int rc = 0;
+
+	buf_init(&e, CONFIG_ERROR_LIMIT);
+	if (reinject_opendkim_set_read(set, v, &e) < 0)
+		rc = reinject_foreign_err(s, k, buf_cstr(&e), v);
+	buf_clear(&e);
+	return rc;
+}
+
+/* odk_set_native - the set as a native list setting */
+static int
+odk_set_native(struct reinject_foreign *s, const struct reinject_foreign_key *k,
+    const struct reinject_opendkim_set *set)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, CONFIG_LINE_LIMIT);
+	reinject_opendkim_set_join(set, &b);
+	rc = reinject_foreign_set(s, k, k->native, b.data ? b.data : "", b.len);
+	buf_clear(&b);
+	return rc;
+}
+
+/*
+ * odk_map_domain - Domain: one domain or a data set of them (csl:, file:, a
+ * comma list), each signed with the one Selector and KeyFile, d= the domain
+ */
+static int
+odk_map_domain(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	struct reinject_opendkim_set set;
+	int rc;
+
+	if (v.len > 7 && strncasecmp(v.p, "refile:", 7) == 0)
+		return reinject_foreign_err(s, k, "domain patterns need a KeyTable "
+		    "and a refile: SigningTable", v);
+	if (odk_set(s, k, v, &set) < 0)
+		return -1;
+	ODK(s)->simple = true;
+	rc = set.n ? odk_set_native(s, k, &set) :
+	    reinject_foreign_err(s, k, "no domain in the data set", v);
+	reinject_opendkim_set_clear(&set);
+	return rc;
+}
+
+/*
+ * odk_map_headers - SignHeaders, OversignHeaders, OmitHeaders: data sets
+ * with "*" (the default list), "+name" and "-name"; From is always signed
+ * and never omitted (RFC 6376 §5.4), as OpenDKIM implies it
+ */
+static int
+odk_map_headers(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	static const char *const none[] = { NULL };
+	bool sign = strcmp(k->native, "sign_headers") == 0;
+	bool omit = strcmp(k->native, "omit_headers") == 0;
+	struct reinject_opendkim_set set;
+	int rc = 0;
+
+	if (odk_set(s, k, v, &set) < 0)
+		return -1;
+	reinject_opendkim_set_delta(&set, sign ? dkim_default_sign_headers :
+	    omit ? odk_omit_default : none);
+	if (sign && !reinject_opendkim_set_has(&set, "From", 4)) {
+		reinject_opendkim_set_delta(&set, none);
+		set.names = xrealloc(set.names, (set.n + 1) * sizeof(*set.names));
+		set.names[set.n++] = xstrdup("From");
+		reinject_foreign_note(s, k, "From is signed too (RFC 6376 section "
+		    "5.4), as OpenDKIM adds it");
+	}
+	ODK(s)->omit_given |= omit;
+	if (set.n || omit)
+		rc = odk_set_native(s, k, &set);
+	else
+		reinject_foreign_note(s, k, "empty: reinject's built-in list of "
+		    "fields oversigned when present applies");
+	reinject_opendkim_set_clear(&set);
+	return rc;
 }
 
 /* odk_map_keytable - KeyTable, SigningTable: data sets read unchanged */
@@ -47,10 +159,10 @@ odk_map_keytable(struct reinject_foreign *s,
 	return reinject_foreign_set(s, k, k->native, v.p, v.len);
 }
 
-/* odk_map_hostcheck - ExternalIgnoreList: checked; it only silences a log */
+/* odk_hosts - a host list checked as reinject will load it; 0 or -1 */
 static int
-odk_map_hostcheck(struct reinject_foreign *s,
-    const struct reinject_foreign_key *k, struct span v)
+odk_hosts(struct reinject_foreign *s, const struct reinject_foreign_key *k,
+    struct span v)
 {
 	char spec[DKIM_TABLE_LINE_MAX], e[DKIM_TABLE_ERR_MAX];
 	struct dkim_hostlist *h;
@@ -66,8 +178,134 @@ odk_map_hostcheck(struct reinject_foreign *s,
 		return -1;
 	}
 	dkim_table_host_free(h);
+	return 0;
+}
+
+/* odk_map_hostcheck - ExternalIgnoreList: checked; it only silences a log */
+static int
+odk_map_hostcheck(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	if (odk_hosts(s, k, v) < 0)
+		return -1;
 	reinject_foreign_note(s, k, k->note);
 	return 0;
+}
+
+/* odk_map_peers - PeerList: clients whose mail passes with no check */
+static int
+odk_map_peers(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	if (odk_hosts(s, k, v) < 0)
+		return -1;
+	return reinject_foreign_set(s, k, k->native, v.p, v.len);
+}
+
+/* odk_on_word - an On-* value, full or abbreviated (a, d, q, r, t), or NULL */
+static const char *
+odk_on_word(struct span v)
+{
+	static const char *const words[] = { "accept", "discard", "quarantine",
+	    "reject", "tempfail" };
+
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (span_eq_ci(v, words[i]) || (v.len == 1 &&
+		    (v.p[0] | 0x20) == words[i][0]))
+			return words[i];
+	return NULL;
+}
+
+/* odk_map_on - On-BadSignature, ...: the action (mode-aware, reinject_onaction.c) */
+static int
+odk_map_on(struct reinject_foreign *s, const struct reinject_foreign_key *k,
+    struct span v)
+{
+	const char *w = odk_on_word(v);
+
+	if (w == NULL)
+		return reinject_foreign_err(s, k, "not accept, discard, quarantine, "
+		    "reject or tempfail", v);
+	if (k->native == NULL) {		/* On-Default */
+		ODK(s)->on_default = w;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(odk_on); i++)
+		if (strcmp(odk_on[i].native, k->native) == 0)
+			ODK(s)->on_given |= 1u << i;
+	if (strcmp(w, "reject") == 0)
+		reinject_foreign_note(s, k, "reject: 550 on a proxy listener and in "
+		    "milter mode, held after the queue (no bounce to a forged sender)");
+	return reinject_foreign_set(s, k, k->native, w, strlen(w));
+}
+
+/* odk_number - a decimal number up to max; -1 after the error */
+static long
+odk_number(struct reinject_foreign *s, const struct reinject_foreign_key *k,
+    struct span v, long max)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9' || n > max)
+			return reinject_foreign_err(s, k, "not a number", v);
+		n = n * 10 + (v.p[i] - '0');
+	}
+	return n;
+}
+
+/* odk_map_dnstimeout - DNSTimeout: the resolver's timeout, dkim_timeout */
+static int
+odk_map_dnstimeout(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	long n = odk_number(s, k, v, 1L << 30);
+
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		reinject_foreign_note(s, k, "0 (wait for ever) is not kept: "
+		    "dkim_timeout bounds the lookups of a message");
+		return 0;
+	}
+	reinject_foreign_note(s, k, k->note);
+	return reinject_foreign_set(s, k, k->native, v.p, v.len);
+}
+
+/* odk_map_maxheaders - MaximumHeaders: header_size_limit (bytes) */
+static int
+odk_map_maxheaders(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	long n = odk_number(s, k, v, 1L << 40);
+
+	if (n < 0)
+		return -1;
+	reinject_foreign_note(s, k, k->note);
+	if (n == 0)
+		return 0;
+	if ((size_t)n > s->c->header_memory_limit &&
+	    reinject_foreign_set(s, k, "header_memory_limit", v.p, v.len) < 0)
+		return -1;
+	return reinject_foreign_set(s, k, k->native, v.p, v.len);
+}
+
+/* odk_map_maxsigs - MaximumSignaturesToVerify: dkim_signature_limit */
+static int
+odk_map_maxsigs(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	long n = odk_number(s, k, v, 1L << 30);
+	char num[16];
+
+	if (n < 0)
+		return -1;
+	if (n == 0 || n > REINJECT_DKIM_RESULT_LIMIT) {
+		reinject_foreign_note(s, k, k->note);
+		n = REINJECT_DKIM_RESULT_LIMIT;
+	}
+	snprintf(num, sizeof(num), "%ld", n);
+	return reinject_foreign_set(s, k, k->native, num, strlen(num));
 }
 
 /* odk_map_mode - Mode s, v or sv */
@@ -179,12 +417,25 @@ odk_map_sendreports(struct reinject_foreign *s,
 	return 0;
 }
 
+/* odk_map_bool_note - a boolean, then its note (true or false alike) */
+static int
+odk_map_bool_note(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	bool b;
+
+	if (config_parse_bool(v.p, v.len, &b) < 0)
+		return reinject_foreign_err(s, k, "not a boolean", v);
+	reinject_foreign_note(s, k, k->note);
+	return 0;
+}
+
 #define NOTE(n, t)	REINJECT_FOREIGN_NOTE(n, t)
 #define REFUSE(n, t)	REINJECT_FOREIGN_REFUSE(n, t)
 
 static const struct reinject_foreign_key odk_keys[] = {
 	{ "Mode", odk_map_mode, NULL, NULL },
-	{ "Domain", odk_map_simple, "sign_domain", NULL },
+	{ "Domain", odk_map_domain, "sign_domain", NULL },
 	{ "Selector", odk_map_simple, "sign_selector", NULL },
 	{ "KeyFile", odk_map_simple, "sign_key_file", NULL },
 	{ "KeyTable", odk_map_keytable, "key_table", NULL },
@@ -196,8 +447,29 @@ static const struct reinject_foreign_key odk_keys[] = {
 	{ "SubDomains", reinject_foreign_map_bool, "sign_subdomains", NULL },
 	{ "MultipleSignatures", reinject_foreign_map_bool, "multiple_signatures", NULL },
 	{ "Canonicalization", odk_map_canon, "sign_canonicalization", NULL },
-	{ "SignHeaders", reinject_foreign_map_same, "sign_headers", NULL },
-	{ "OversignHeaders", reinject_foreign_map_same, "oversign_headers", NULL },
+	{ "SignHeaders", odk_map_headers, "sign_headers", NULL },
+	{ "OversignHeaders", odk_map_headers, "oversign_headers", NULL },
+	{ "OmitHeaders", odk_map_headers, "omit_headers", NULL },
+	{ "PeerList", odk_map_peers, "peer_hosts", NULL },
+	{ "DNSTimeout", odk_map_dnstimeout, "dkim_timeout", "the resolver's "
+	    "timeout and the budget of all DNS lookups of one message" },
+	{ "MaximumHeaders", odk_map_maxheaders, "header_size_limit", "a larger "
+	    "header section is not refused: it is passed unparsed and still gets "
+	    "a verdict (dkim=permerror, DMARC by its From)" },
+	{ "MaximumSignaturesToVerify", odk_map_maxsigs, "dkim_signature_limit",
+	    "reinject verifies at most 10 signatures; later ones are neutral "
+	    "(not evaluated)" },
+	{ "AlwaysAddARHeader", odk_map_bool_note, NULL, "reinject adds "
+	    "Authentication-Results to every verified message, dkim=none when "
+	    "unsigned (it also carries spf=, dmarc= and iprev=)" },
+	{ "On-Default", odk_map_on, NULL, NULL },
+	{ "On-BadSignature", odk_map_on, "dkim_bad_signature_action", NULL },
+	{ "On-DNSError", odk_map_on, "dkim_dns_error_action", NULL },
+	{ "On-InternalError", odk_map_on, "dkim_internal_error_action", NULL },
+	{ "On-KeyNotFound", odk_map_on, "dkim_key_not_found_action", NULL },
+	{ "On-NoSignature", odk_map_on, "dkim_no_signature_action", NULL },
+	{ "On-Security", odk_map_on, "dkim_security_action", NULL },
+	{ "On-SignatureError", odk_map_on, "sign_error_action", NULL },
 	{ "SignatureTTL", reinject_foreign_map_same, "signature_ttl", NULL },
 	{ "AuthservID", reinject_foreign_map_same, "authserv_id", NULL },
 	{ "Nameservers", reinject_foreign_map_same, "dns_forwarders", NULL },
@@ -226,17 +498,30 @@ static const struct reinject_foreign_key odk_keys[] = {
 	NOTE("SyslogSuccess", "reinject logs one line for every message"),
 	NOTE("LogWhy", "reinject's log line gives each verdict with its reason"),
 	NOTE("SyslogFacility", "reinject logs to the mail facility"),
-	REFUSE("PeerList", "mail passed through unchecked is not supported"),
-	REFUSE("OmitHeaders", "not supported: use SignHeaders to list the "
-	    "fields signed"),
-	REFUSE("On-BadSignature", "On-* actions are not supported"),
-	REFUSE("On-DNSError", "On-* actions are not supported"),
-	REFUSE("On-InternalError", "On-* actions are not supported"),
-	REFUSE("On-KeyNotFound", "On-* actions are not supported"),
-	REFUSE("On-NoSignature", "On-* actions are not supported"),
-	REFUSE("On-Security", "On-* actions are not supported"),
-	REFUSE("On-SignatureError", "On-* actions are not supported"),
 };
+
+/*
+ * odk_defaults - OpenDKIM's defaults for what the file leaves out: the On-*
+ * actions (On-Default first, opendkim.conf(5)) and the OmitHeaders list;
+ * reinject.conf, read afterwards, still overrides them
+ */
+static void
+odk_defaults(struct reinject_foreign *s)
+{
+	const struct odk_state *st = ODK(s);
+
+	for (size_t i = 0; i < ARRAY_LEN(odk_on); i++) {
+		const char *v = st->on_default && odk_on[i].by_on_default ?
+		    st->on_default : odk_on[i].odk_default;
+
+		if (!(st->on_given & (1u << i)) &&
+		    strcmp(v, odk_on[i].native_default) != 0)
+			reinject_foreign_force(s, odk_on[i].native, v);
+	}
+	if (!st->omit_given)
+		reinject_foreign_force(s, "omit_headers", "Return-Path, Received, "
+		    "Comments, Keywords, Bcc, Resent-Bcc, DKIM-Signature");
+}
 
 /* odk_finish - OpenDKIM's precedence: a KeyTable beats the single-key form */
 static void
@@ -273,6 +558,9 @@ reinject_opendkim_load(struct reinject_conf *c, const char *path,
 	    .nkeys = ARRAY_LEN(odk_keys), .arg = &st };
 	int rc = reinject_foreign_run(&s);
 
+	if (out)
+		fprintf(out, "# OpenDKIM's defaults for the keys the file leaves out\n");
+	odk_defaults(&s);
 	odk_finish(&s);
 	return rc;
 }

@@ -7,9 +7,10 @@
  * mail is accepted (dmarc_reject_action and dmarc_quarantine_action =
  * accept), as OpenDMARC's defaults RejectFailures false and
  * HoldQuarantinedMessages false do; the file and reinject.conf then change
- * that.  RejectFailures becomes hold, the after-queue form of a rejection
- * that never bounces to a forged sender; behind smtpd_proxy_filter,
- * reinject.conf's dmarc_reject_action = reject rejects at SMTP time.
+ * that.  RejectFailures becomes reject_or_hold: a 550 where the client is
+ * still connected (a proxy listener, the milter), a hold after the queue,
+ * where a 550 would bounce to a forged sender; an evaluation that could not
+ * complete is temp-failed, as OpenDMARC does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,24 @@ odm_map_action(struct reinject_foreign *s, const struct reinject_foreign_key *k,
 		reinject_foreign_note(s, k, k->note);
 	return reinject_foreign_set(s, k, k->native, b ? "hold" : "accept",
 	    b ? 4 : 6);
+}
+
+/* odm_map_rejectfailures - RejectFailures: mode-aware reject, and tempfail */
+static int
+odm_map_rejectfailures(struct reinject_foreign *s,
+    const struct reinject_foreign_key *k, struct span v)
+{
+	bool b;
+
+	if (odm_bool(s, k, v, &b) < 0)
+		return -1;
+	if (b)
+		reinject_foreign_note(s, k, k->note);
+	if (reinject_foreign_set(s, k, "dmarc_temperror_action",
+	    b ? "tempfail" : "accept", b ? 8 : 6) < 0)
+		return -1;
+	return reinject_foreign_set(s, k, k->native, b ? "reject_or_hold" : "accept",
+	    b ? 14 : 6);
 }
 
 /* odm_map_checked_note - a boolean, then its note (true or false alike) */
@@ -137,22 +156,23 @@ static const struct reinject_foreign_key odm_keys[] = {
 	{ "AuthservID", odm_map_authservid, "authserv_id", NULL },
 	{ "TrustedAuthservIDs", reinject_foreign_map_same, "trusted_authserv_ids",
 	    NULL },
-	{ "RejectFailures", odm_map_action, "dmarc_reject_action", "failing mail "
-	    "under p=reject is held (after-queue, never bounced); behind "
-	    "smtpd_proxy_filter set dmarc_reject_action = reject to refuse it at "
-	    "SMTP time" },
+	{ "RejectFailures", odm_map_rejectfailures, "dmarc_reject_action", "failing "
+	    "mail under p=reject gets 550 on a proxy listener and in milter mode "
+	    "and is held after the queue (never bounced); a temperror is "
+	    "temp-failed" },
 	{ "HoldQuarantinedMessages", odm_map_action, "dmarc_quarantine_action",
 	    NULL },
 	{ "SPFIgnoreResults", reinject_foreign_map_bool, "dmarc_spf_self", NULL },
 	{ "SPFSelfValidate", odm_map_checked_note, NULL, "reinject evaluates SPF "
 	    "itself whenever the MTA recorded no result" },
-	{ "IgnoreAuthenticatedClients", odm_map_checked_note, NULL, "reinject "
-	    "never evaluates DMARC on mail from InternalHosts or a sign listener; "
-	    "send SASL-authenticated submission to the sign listener" },
-	{ "RequiredHeaders", odm_map_checked_note, NULL, "a message without a "
-	    "usable From gets dmarc=permerror and dmarc_from_error_disposition; "
-	    "every domain of several From fields is evaluated; the other RFC 5322 "
-	    "section 3.6 counts are not checked" },
+	{ "IgnoreAuthenticatedClients", odm_map_checked_note, NULL, "milter mode: "
+	    "mail of SASL clients ({auth_authen}) is signed, never DMARC-evaluated; "
+	    "content_filter and proxy listeners are not told of SASL (XFORWARD has "
+	    "no login): send submission to a sign listener" },
+	{ "RequiredHeaders", reinject_foreign_map_bool, "dmarc_required_headers",
+	    NULL },
+	{ "IgnoreMailFrom", reinject_foreign_map_same, "dmarc_ignore_from_domains",
+	    NULL },
 	{ "IgnoreHosts", odm_map_ignorehosts, "dmarc_trusted_forwarders", "mail "
 	    "from these hosts is evaluated and reported, never held or rejected" },
 	{ "Syslog", reinject_foreign_map_bool, "syslog", NULL },
@@ -163,10 +183,9 @@ static const struct reinject_foreign_key odm_keys[] = {
 	NOTE("FailureReportsSentBy", "acts only with FailureReports"),
 	REFUSE("HistoryFile", "aggregate report history is not written by this "
 	    "version; opendmarc-import and opendmarc-reports need OpenDMARC"),
-	REFUSE("IgnoreMailFrom", "not supported: list the relays of those "
-	    "domains in dmarc_trusted_forwarders instead"),
-	REFUSE("CopyFailuresTo", "not supported: use dmarc_reject_action = "
-	    "redirect with a header_checks REDIRECT"),
+	REFUSE("CopyFailuresTo", "not supported: after the queue the recipients "
+	    "are already with Postfix when DMARC is known; use dmarc_reject_action "
+	    "= redirect and a header_checks REDIRECT, or BCC in header_checks"),
 	NOTE("PublicSuffixList", "RFC 9989 finds the organizational domain by "
 	    "a DNS tree walk; no list is read"),
 	NOTE("SoftwareHeader", "reinject adds no DMARC-Filter field"),

@@ -21,9 +21,12 @@ reinject_pipeline_begin(struct reinject_msg *m)
 	if (reinject_nstages > ARRAY_LEN(m->stage_state))
 		log_panic("reinject_pipeline_begin: %zu stages, room for %zu",
 		    reinject_nstages, ARRAY_LEN(m->stage_state));
+	/* a peer's mail passes untouched, as OpenDKIM's PeerList */
+	m->peer = reinject_onaction_peer(m);
 	for (size_t i = 0; i < reinject_nstages; i++) {
 		m->stage_state[i] = NULL;
-		reinject_stages[i]->begin(m, &m->stage_state[i]);
+		if (!m->peer)
+			reinject_stages[i]->begin(m, &m->stage_state[i]);
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dkim_table.h"
 #include "log.h"
@@ -53,12 +54,42 @@ reinject_sign_from(struct reinject_msg *m, char *out, size_t size)
 	return span_from_cstr(m->sender ? m->sender : "");
 }
 
+/* reinject_sign_omitted - is name in omit_headers (From never is: §5.4) */
+static bool
+reinject_sign_omitted(const struct reinject_conf *rc, const char *name)
+{
+	return strcasecmp(name, "From") != 0 &&
+	    config_list_has_ci(&rc->omit_headers, name, strlen(name));
+}
+
+/*
+ * reinject_sign_omit - list without the omit_headers names (OpenDKIM's
+ * OmitHeaders), NULL-terminated, in a new array the caller frees
+ */
+static const char **
+reinject_sign_omit(const struct reinject_conf *rc, const char *const *list)
+{
+	size_t n = 0, k = 0;
+	const char **out;
+
+	while (list[n])
+		n++;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		if (!reinject_sign_omitted(rc, list[i]))
+			out[k++] = list[i];
+	return out;
+}
+
 /*
  * reinject_sign_options - reinject.conf's signing options: c=, h=, the
- * oversigned fields (always, when listed: OpenDKIM's OversignHeaders), x=
+ * oversigned fields (always, when listed: OpenDKIM's OversignHeaders), x=;
+ * with omit_headers, the two lists are filtered copies (*owned, freed by the
+ * caller once the signer has its own)
  */
 static void
-reinject_sign_options(struct dkim_sign_config *c, const struct reinject_conf *rc)
+reinject_sign_options(struct dkim_sign_config *c, const struct reinject_conf *rc,
+    const char **owned[2])
 {
 	int canon = rc->sign_canonicalization;
 
@@ -75,6 +106,12 @@ reinject_sign_options(struct dkim_sign_config *c, const struct reinject_conf *rc
 		c->oversign_mode = DKIM_OVERSIGN_ALWAYS;
 	}
 	c->expire_after = rc->signature_ttl;
+	if (rc->omit_headers.count == 0)
+		return;
+	c->headers = owned[0] = reinject_sign_omit(rc, c->headers ? c->headers :
+	    dkim_default_sign_headers);
+	c->oversign = owned[1] = reinject_sign_omit(rc, c->oversign ? c->oversign :
+	    dkim_default_oversign_headers);
 }
 
 /* reinject_sign_add - one signer, fed the stored fields */
@@ -84,6 +121,7 @@ reinject_sign_add(struct reinject_sign *rs, struct reinject_msg *m,
 {
 	struct dkim_sign_config c;
 	const char *err = NULL;
+	const char **owned[2] = { NULL, NULL };
 	struct dkim_sign *s;
 
 	dkim_sign_config_default(&c);
@@ -92,8 +130,11 @@ reinject_sign_add(struct reinject_sign *rs, struct reinject_msg *m,
 	c.domain = sg->domain;
 	c.selector = sg->selector;
 	c.identity = sg->identity[0] ? sg->identity : NULL;
-	reinject_sign_options(&c, m->ctx->conf);
-	if (!(s = dkim_sign_new(&c, &err))) {
+	reinject_sign_options(&c, m->ctx->conf, owned);
+	s = dkim_sign_new(&c, &err);
+	free(owned[0]);
+	free(owned[1]);
+	if (!s) {
 		log_warn("sign d=%s s=%s: %s", sg->domain, sg->selector, err);
 		return;
 	}
@@ -121,7 +162,7 @@ reinject_sign_eoh(void *st, struct reinject_msg *m)
 	    &sgs, err, sizeof(err)) < 0) {
 		/* a configured key that cannot be used: defer, never send unsigned */
 		log_warn("signing table: %s", err);
-		m->tempfail = "signing key unusable";
+		reinject_onaction_run(m, REINJECT_ONCOND_SIGNING_ERROR);
 		return;
 	}
 	for (size_t i = 0; i < sgs.n; i++)
@@ -151,7 +192,7 @@ reinject_sign_finish(void *st, struct reinject_msg *m)
 
 		if (!f) {
 			log_warn("sign %s: %s", rs->label[i], err ? err : "failed");
-			m->tempfail = "signing failed";
+			reinject_onaction_run(m, REINJECT_ONCOND_SIGNING_ERROR);
 			continue;
 		}
 		reinject_msg_prepend(m, f, strlen(f));

@@ -57,7 +57,9 @@ reinject_startlog(const struct reinject_conf *c)
 {
 	for (size_t i = 0; i < c->nlisteners; i++)
 		log_info("listener %s mode=%s", c->listeners[i].addr,
-		    c->listeners[i].mode == REINJECT_MODE_SIGN ? "sign" : "verify");
+		    c->listeners[i].mode == REINJECT_MODE_SIGN ? "sign" :
+		    c->listeners[i].mode == REINJECT_MODE_PROXY ? "proxy" :
+		    c->listeners[i].mode == REINJECT_MODE_MILTER ? "milter" : "verify");
 	reinject_startlog_keys(c);
 	reinject_startlog_dns(c);
 }

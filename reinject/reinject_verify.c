@@ -3,7 +3,8 @@
  * §6) with common/dkim while the message streams past; results go to m->dkim
  * for the authres and DMARC stages.  Mail being signed is not verified.
  * A pass that leaves body bytes after its l= unsigned is reported as policy
- * (RFC 6376 §8.2, RFC 8601 §2.7.1) and does not count for DMARC.
+ * (RFC 6376 §8.2, RFC 8601 §2.7.1) and does not count for DMARC.  The
+ * results decide the DKIM condition action (reinject_onaction.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ reinject_verify_begin(struct reinject_msg *m, void **st)
 		return;
 	dkim_limits_default(&l);
 	l.rsa_min_bits = (unsigned)m->ctx->conf->dkim_min_key_bits;
+	l.sig_limit = (unsigned)m->ctx->conf->dkim_signature_limit;
 	*st = dkim_verify_new(m->ctx->dns, &l);
 }
 
@@ -82,6 +84,7 @@ reinject_verify_done(void *arg, const struct dkim_sig_result *res, size_t count)
 
 	for (size_t i = 0; i < count && m->ndkim < REINJECT_DKIM_RESULT_LIMIT; i++)
 		reinject_verify_result(&m->dkim[m->ndkim++], &res[i]);
+	reinject_onaction_run(m, reinject_onaction_classify(m));
 	reinject_pipeline_next(m);
 }
 
@@ -105,9 +108,13 @@ static void
 reinject_verify_finish(void *st, struct reinject_msg *m)
 {
 	if (m->raw) {
+		/* permerror: a bad signature for the actions, as content
+		 * (not trouble of ours) made it */
 		reinject_verify_unparsed(m);
+		reinject_onaction_run(m, reinject_onaction_classify(m));
 		reinject_pipeline_next(m);
 	} else if (dkim_verify_finish(st, reinject_verify_done, m) < 0) {
+		reinject_onaction_run(m, REINJECT_ONCOND_INTERNAL_ERROR);
 		reinject_pipeline_next(m);
 	}
 }
@@ -125,6 +132,7 @@ reinject_verify_timeout(void *st, struct reinject_msg *m)
 		    "key lookup timed out");
 		m->ndkim++;
 	}
+	reinject_onaction_run(m, reinject_onaction_classify(m));
 	/* the stage state is freed with the message; that cancels the lookups */
 	for (size_t i = 0; i < reinject_nstages; i++) {
 		if (m->stage_state[i] == st) {

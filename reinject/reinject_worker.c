@@ -158,6 +158,23 @@ reinject_worker_tables(const struct reinject_conf *c, struct dkim_table **t,
 	return rc;
 }
 
+/* reinject_worker_peers - peer_hosts (OpenDKIM's PeerList); -1 and err */
+int
+reinject_worker_peers(const struct reinject_conf *c, struct dkim_hostlist **p,
+    struct buf *err)
+{
+	char e[DKIM_TABLE_ERR_MAX];
+
+	*p = NULL;
+	if (!c->peer_hosts[0])
+		return 0;
+	if (!(*p = dkim_table_host_load(c->peer_hosts, e, sizeof(e)))) {
+		buf_printf(err, "peer_hosts: %s\n", e);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * reinject_worker_check - what a worker loads at start (tables, keys,
  * InternalHosts, the resolver) loads: -1 and err otherwise.  At start-up and
@@ -176,6 +193,10 @@ reinject_worker_check(const struct reinject_conf *c, struct buf *err)
 	if (t)
 		dkim_table_free(t);
 	if (h)
+		dkim_table_host_free(h);
+	if (reinject_worker_peers(c, &h, err) < 0)
+		rc = -1;
+	else if (h)
 		dkim_table_host_free(h);
 	base = event_base_new();
 	if ((r = reinject_worker_dns(base, c)) != NULL)
@@ -222,7 +243,8 @@ reinject_worker_run(const struct reinject_conf *c)
 	w.ctx.conf = c;
 	w.ctx.base = event_base_new();
 	buf_init(&err, 8192);
-	if (reinject_worker_tables(c, &w.ctx.sign_table, &w.ctx.internal, &err) < 0)
+	if (reinject_worker_tables(c, &w.ctx.sign_table, &w.ctx.internal, &err) < 0 ||
+	    reinject_worker_peers(c, &w.ctx.peers, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));
 	buf_clear(&err);
 	w.ctx.dns = reinject_worker_dns(w.ctx.base, c);

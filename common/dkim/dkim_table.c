@@ -329,45 +329,76 @@ load_set(struct dkim_table *t, const char *spec, bool sign,
 	return dkim_table_file_read(rest, fn, t, err, errsz);
 }
 
-/* load_simple - the single-domain form: one key, the domain (and subdomains) */
+/*
+ * load_simple_one - one domain of the simple form: a KeyTable entry named
+ * name for domain, and the SigningTable lines of the domain (and subdomains)
+ */
 static int
-load_simple(struct dkim_table *t, const struct dkim_table_config *cfg, char *err,
-    size_t errsz)
+load_simple_one(struct dkim_table *t, const struct dkim_table_config *cfg,
+    struct span domain, const char *name, char *err, size_t errsz)
 {
 	char kv[3 * DKIM_TABLE_LINE_MAX];
 	struct dkim_table_line l = { .file = "(configuration)", .lineno = 0 };
 	int n;
+
+	n = snprintf(kv, sizeof(kv), "%.*s:%s:%s%s%s", (int)domain.len, domain.p,
+	    cfg->selector, cfg->key_file, cfg->algorithm ? ":" : "",
+	    cfg->algorithm ? cfg->algorithm : "");
+	if (n < 0 || (size_t)n >= sizeof(kv)) {
+		snprintf(err, errsz, "signing configuration too long");
+		return -1;
+	}
+	l.key = span_from_cstr(name);
+	l.value = span_from_cstr(kv);
+	if (keytable_line(t, &l, err, errsz) < 0)
+		return -1;
+	n = snprintf(kv, sizeof(kv), ".%.*s", (int)domain.len, domain.p);
+	l.key = (struct span){ kv + 1, (size_t)n - 1 };
+	l.value = span_from_cstr(name);
+	if (signtable_line(t, &l, err, errsz) < 0)
+		return -1;
+	l.key = (struct span){ kv, (size_t)n };
+	return cfg->subdomains ? signtable_line(t, &l, err, errsz) : 0;
+}
+
+/*
+ * load_simple - the simple form: one key and selector for the domain, or
+ * for each domain of a comma-separated list (OpenDKIM's Domain data set);
+ * d= is the listed domain, also for its subdomains
+ */
+static int
+load_simple(struct dkim_table *t, const struct dkim_table_config *cfg, char *err,
+    size_t errsz)
+{
+	const char *p = cfg->domain;
+	unsigned n = 0;
 
 	if (cfg->selector == NULL || cfg->key_file == NULL) {
 		snprintf(err, errsz, "signing domain %s needs a selector and a key "
 		    "file", cfg->domain);
 		return -1;
 	}
-	n = snprintf(kv, sizeof(kv), "%s:%s:%s%s%s", cfg->domain, cfg->selector,
-	    cfg->key_file, cfg->algorithm ? ":" : "", cfg->algorithm ?
-	    cfg->algorithm : "");
-	if (n < 0 || (size_t)n >= sizeof(kv)) {
-		snprintf(err, errsz, "signing configuration too long");
-		return -1;
-	}
 	t->key_file = xstrdup("(configuration)");
 	t->sign_file = xstrdup("(configuration)");
-	l.key = SPAN_LIT("default");
-	l.value = span_from_cstr(kv);
 	if (!is_path(span_from_cstr(cfg->key_file))) {
 		snprintf(err, errsz, "key file %s: give an absolute path",
 		    cfg->key_file);
 		return -1;
 	}
-	if (keytable_line(t, &l, err, errsz) < 0)
-		return -1;
-	n = snprintf(kv, sizeof(kv), ".%s", cfg->domain);
-	l.key = (struct span){ kv + 1, (size_t)n - 1 };
-	l.value = SPAN_LIT("default");
-	if (signtable_line(t, &l, err, errsz) < 0)
-		return -1;
-	l.key = (struct span){ kv, (size_t)n };
-	return cfg->subdomains ? signtable_line(t, &l, err, errsz) : 0;
+	while (*p) {
+		size_t len = strcspn(p, ", \t");
+		char name[32];
+
+		if (len) {
+			snprintf(name, sizeof(name), n ? "default%u" : "default", n);
+			if (load_simple_one(t, cfg, (struct span){ p, len }, name,
+			    err, errsz) < 0)
+				return -1;
+			n++;
+		}
+		p += len + (p[len] != '\0');
+	}
+	return 0;
 }
 
 /* dkim_table_free - release the tables and every key */

@@ -121,7 +121,7 @@ struct dkim_table_config {
 	const char *signing_table;	/* "file:/p", "/p", "refile:/p" */
 	bool multiple_signatures;	/* OpenDKIM MultipleSignatures */
 	/* simple single-domain form, used when key_table is NULL */
-	const char *domain;
+	const char *domain;		/* one domain, or several separated by "," */
 	const char *selector;
 	const char *key_file;
 	const char *algorithm;		/* NULL: from the key */

@@ -206,50 +206,53 @@ END_TEST
 /* every refusal, with its exact message; all reported in one run */
 static const char bad_text[] =
     "Mode s\n"
-    "Domain a.example,b.example\n"
+    "Domain refile:/etc/opendkim/domains\n"
     "SignatureAlgorithm rsa-sha1\n"
     "MinimumKeyBits 8192\n"
     "RequireSafeKeys no\n"
-    "PeerList 10.0.0.1\n"
-    "OmitHeaders Received\n"
-    "On-BadSignature reject\n"
-    "On-DNSError tempfail\n"
+    "PeerList db:/etc/peers.db\n"
+    "OmitHeaders ldap://ldap.example/o=x\n"
+    "On-BadSignature maybe\n"
+    "DNSTimeout soon\n"
     "Bogus 1\n"
     "ExternalIgnoreList db:/etc/x.db\n"
     "Canonicalization relaxed/fuzzy\n"
-    "SignHeaders Subject,To\n"
+    "Selector a,b\n"
     "Selector\n"
     "Mode x\n"
-    "SubDomains maybe\n";
+    "SubDomains maybe\n"
+    "SignHeaders From,X\001Y\n";
 
 static const char *const bad_msgs[] = {
 	":1: Mode: reinject always verifies mail from outside InternalHosts; use "
 	    "\"sv\" (mail from InternalHosts is signed, not verified) (\"s\")\n",
-	":2: Domain: one value only here; several domains need a KeyTable and a "
-	    "SigningTable (\"a.example,b.example\")\n",
+	":2: Domain: domain patterns need a KeyTable and a refile: SigningTable "
+	    "(\"refile:/etc/opendkim/domains\")\n",
 	":3: SignatureAlgorithm: rsa-sha1 must not be used to sign (RFC 8301 "
 	    "section 3.1) (\"rsa-sha1\")\n",
 	":4: MinimumKeyBits: above 4096 bits no RSA key would verify (RFC 8301 "
 	    "section 3.2) (\"8192\")\n",
 	":5: RequireSafeKeys: reinject refuses key files readable by group or "
 	    "other; chmod 600 them and remove this line (\"no\")\n",
-	":6: PeerList: mail passed through unchecked is not supported "
-	    "(\"10.0.0.1\")\n",
-	":7: OmitHeaders: not supported: use SignHeaders to list the fields "
-	    "signed (\"Received\")\n",
-	":8: On-BadSignature: On-* actions are not supported (\"reject\")\n",
-	":9: On-DNSError: On-* actions are not supported (\"tempfail\")\n",
+	":6: PeerList: db:/etc/peers.db: data set type \"db:\" is not supported; "
+	    "export it to a flat file (file:/path) (\"db:/etc/peers.db\")\n",
+	":7: OmitHeaders: data set type \"ldap:\" is not supported here; use "
+	    "csl:, file: or a comma-separated list (\"ldap://ldap.example/o=x\")\n",
+	":8: On-BadSignature: not accept, discard, quarantine, reject or tempfail "
+	    "(\"maybe\")\n",
+	":9: DNSTimeout: not a number (\"soon\")\n",
 	":10: Bogus: unknown or unsupported OpenDKIM key\n",
 	":11: ExternalIgnoreList: db:/etc/x.db: data set type \"db:\" is not "
 	    "supported; export it to a flat file (file:/path) (\"db:/etc/x.db\")\n",
 	":12: Canonicalization: sign_canonicalization: bad value "
 	    "\"relaxed/fuzzy\" (expected one of: simple/simple simple/relaxed "
 	    "relaxed/simple relaxed/relaxed) (\"relaxed/fuzzy\")\n",
-	":13: SignHeaders: the signed header fields must include From (RFC 6376 "
-	    "section 5.4) (\"Subject,To\")\n",
+	":13: Selector: one value only here; several selectors or keys need a "
+	    "KeyTable and a SigningTable (\"a,b\")\n",
 	":14: Selector: no value\n",
 	":15: Mode: not s, v or sv (\"x\")\n",
 	":16: SubDomains: not a boolean (\"maybe\")\n",
+	":17: SignHeaders: a control character in the value (\"From,X\001Y\")\n",
 };
 
 START_TEST(every_refusal_names_file_line_and_reason_in_one_run)
@@ -331,6 +334,163 @@ START_TEST(import_prints_commented_equivalent_that_loads)
 END_TEST
 
 
+/* list_is - the config list joined with ", " equals want */
+static void
+list_is(const struct config_list *l, const char *want)
+{
+	char got[1024] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->count; i++)
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s", i ? ", " : "",
+		    l->items[i]);
+	ck_assert_str_eq(got, want);
+}
+
+/* On-*: OpenDKIM's words and abbreviations, On-Default, OpenDKIM's defaults */
+START_TEST(on_actions_map_with_on_default_and_opendkim_defaults)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p = write_file("on.conf", "On-BadSignature q\n"
+	    "On-Default reject\nOn-KeyNotFound Accept\nOn-NoSignature d\n");
+	const char *r;
+
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dkim_bad_signature_action, REINJECT_ONACTION_QUARANTINE);
+	ck_assert_int_eq(c.dkim_key_not_found_action, REINJECT_ONACTION_ACCEPT);
+	ck_assert_int_eq(c.dkim_no_signature_action, REINJECT_ONACTION_DISCARD);
+	/* On-Default, wherever it stands, for the keys not given */
+	ck_assert_int_eq(c.dkim_dns_error_action, REINJECT_ONACTION_REJECT);
+	ck_assert_int_eq(c.dkim_internal_error_action, REINJECT_ONACTION_REJECT);
+	ck_assert_int_eq(c.dkim_security_action, REINJECT_ONACTION_REJECT);
+	/* On-Default does not set On-SignatureError: OpenDKIM's reject */
+	ck_assert_int_eq(c.sign_error_action, REINJECT_ONACTION_REJECT);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+	/* without On-* keys: OpenDKIM's defaults; reinject.conf overrides */
+	write_file("plain.conf", "Mode sv\n");
+	r = write_file("r.conf", "opendkim_config = @D/plain.conf\n"
+	    "dkim_internal_error_action = discard\n");
+	ck_assert_msg(load(&c, r, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dkim_dns_error_action, REINJECT_ONACTION_TEMPFAIL);
+	ck_assert_int_eq(c.dkim_internal_error_action, REINJECT_ONACTION_DISCARD);
+	ck_assert_int_eq(c.dkim_bad_signature_action, REINJECT_ONACTION_ACCEPT);
+	ck_assert_int_eq(c.sign_error_action, REINJECT_ONACTION_REJECT);
+	list_is(&c.omit_headers, "Return-Path, Received, Comments, Keywords, Bcc, "
+	    "Resent-Bcc, DKIM-Signature");
+	reinject_conf_free(&c);
+	buf_clear(&err);
+	/* no opendkim.conf: reinject's own defaults */
+	r = write_file("n.conf", "syslog = no\n");
+	ck_assert_msg(load(&c, r, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dkim_dns_error_action, REINJECT_ONACTION_ACCEPT);
+	ck_assert_int_eq(c.sign_error_action, REINJECT_ONACTION_TEMPFAIL);
+	ck_assert_uint_eq(c.omit_headers.count, 0);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
+/* PeerList, DNSTimeout, MaximumHeaders, MaximumSignaturesToVerify, AlwaysAddARHeader */
+START_TEST(peers_timeouts_and_limits_map_onto_named_settings)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p;
+	char want[600];
+
+	write_file("peers", "10.0.0.0/8\n*.relay.example\n!10.9.9.9\n");
+	p = write_file("l.conf", "PeerList refile:@D/peers\nDNSTimeout 7\n"
+	    "MaximumHeaders 131072000\nMaximumSignaturesToVerify 3\n"
+	    "AlwaysAddARHeader no\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	snprintf(want, sizeof(want), "refile:%s", tmp_path("peers"));
+	ck_assert_str_eq(c.peer_hosts, want);
+	ck_assert_uint_eq(c.dkim_timeout, 7);
+	ck_assert_uint_eq(c.header_size_limit, 131072000);
+	ck_assert_uint_ge(c.header_memory_limit, c.header_size_limit);
+	ck_assert_int_eq(c.dkim_signature_limit, 3);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+	/* above what reinject evaluates: 10, the rest neutral; 0: not kept */
+	p = write_file("l2.conf", "MaximumSignaturesToVerify 50\nDNSTimeout 0\n"
+	    "MaximumHeaders 0\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dkim_signature_limit, 10);
+	ck_assert_uint_eq(c.dkim_timeout, 60);
+	ck_assert_uint_eq(c.header_size_limit, 1024 * 1024);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
+/* Domain, SignHeaders, OversignHeaders, OmitHeaders: data sets and deltas */
+START_TEST(domain_and_header_data_sets_as_opendkim_reads_them)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p;
+
+	write_file("domains", "# signed domains\na.example\nb.example  # two\n");
+	write_file("over", "From\nSubject\n");
+	p = write_file("h.conf", "Domain file:@D/domains\nSelector s1\n"
+	    "KeyFile /k/s1.private\nSignHeaders *,+List-Foo,-Subject,-Cc\n"
+	    "OversignHeaders @D/over\nOmitHeaders *,+X-Spam-Status,-Bcc\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_str_eq(c.sign_domain, "a.example, b.example");
+	ck_assert(config_list_has_ci(&c.sign_headers, "List-Foo", 8));
+	ck_assert(config_list_has_ci(&c.sign_headers, "from", 4));
+	ck_assert(config_list_has_ci(&c.sign_headers, "reply-to", 8));
+	ck_assert(!config_list_has_ci(&c.sign_headers, "Subject", 7));
+	ck_assert(!config_list_has_ci(&c.sign_headers, "cc", 2));
+	list_is(&c.oversign_headers, "From, Subject");
+	list_is(&c.omit_headers, "Return-Path, Received, Comments, Keywords, "
+	    "Resent-Bcc, DKIM-Signature, X-Spam-Status");
+	reinject_conf_free(&c);
+	buf_clear(&err);
+	/* a list without From gets From (OpenDKIM adds it); csl: and ".";
+	 * "+*" names no field, "-  To" removes To */
+	p = write_file("h2.conf", "Domain csl:a.example,b.example\n"
+	    "SignHeaders Subject,To\nOmitHeaders .\n"
+	    "OversignHeaders *,+*,From,To,-  To\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_str_eq(c.sign_domain, "a.example, b.example");
+	list_is(&c.sign_headers, "Subject, To, From");
+	list_is(&c.omit_headers, ".");
+	list_is(&c.oversign_headers, "From");
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
+/* OpenDMARC: RejectFailures mode-aware, IgnoreMailFrom, RequiredHeaders */
+START_TEST(opendmarc_rejectfailures_ignoremailfrom_requiredheaders)
+{
+	struct reinject_conf c;
+	struct buf err;
+	const char *p = write_file("dm.conf", "RejectFailures true\n"
+	    "IgnoreMailFrom a.example, B.example\nRequiredHeaders yes\n"
+	    "IgnoreAuthenticatedClients true\n");
+
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dmarc.reject_action, REINJECT_DMARC_REJECT_OR_HOLD);
+	ck_assert_int_eq(c.dmarc.temperror_action, REINJECT_DMARC_TEMPFAIL);
+	ck_assert_int_eq(c.dmarc.quarantine_action, REINJECT_DMARC_ACCEPT);
+	list_is(&c.dmarc.ignore_from, "a.example, B.example");
+	ck_assert(c.dmarc.required_headers);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+	p = write_file("dm2.conf", "RejectFailures false\nRequiredHeaders false\n");
+	ck_assert_msg(load(&c, p, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(c.dmarc.reject_action, REINJECT_DMARC_ACCEPT);
+	ck_assert_int_eq(c.dmarc.temperror_action, REINJECT_DMARC_ACCEPT);
+	ck_assert(!c.dmarc.required_headers);
+	reinject_conf_free(&c);
+	buf_clear(&err);
+}
+END_TEST
+
 START_TEST(guide_opendmarc_conf_maps_dmarc_settings)
 {
 	struct reinject_conf c;
@@ -346,8 +506,10 @@ START_TEST(guide_opendmarc_conf_maps_dmarc_settings)
 	ck_assert_str_eq(c.authserv_id, "OpenDMARC");
 	ck_assert_uint_eq(c.dmarc.trusted_authserv_ids.count, 1);
 	ck_assert_str_eq(c.dmarc.trusted_authserv_ids.items[0], "mail.mydomain.example");
-	/* RejectFailures true: held after-queue; SPFIgnoreResults false */
-	ck_assert_int_eq(c.dmarc.reject_action, REINJECT_DMARC_HOLD);
+	/* RejectFailures true: rejected before the queue, held after it;
+	 * SPFIgnoreResults false */
+	ck_assert_int_eq(c.dmarc.reject_action, REINJECT_DMARC_REJECT_OR_HOLD);
+	ck_assert(c.dmarc.required_headers);
 	ck_assert(!c.dmarc.spf_self);
 	/* reinject.conf overrides OpenDMARC's HoldQuarantinedMessages default */
 	ck_assert_int_eq(c.dmarc.quarantine_action, REINJECT_DMARC_TAG);
@@ -405,7 +567,7 @@ static const char odm_bad_text[] =
     "RejectFailures perhaps\n"
     "FailureReports true\n"
     "HistoryFile /var/run/opendmarc/opendmarc.dat\n"
-    "IgnoreMailFrom example.com\n"
+    "SPFSelfValidate perhaps\n"
     "CopyFailuresTo postmaster@example.com\n"
     "IgnoreHosts /nonexistent/ignore\n"
     "TrustedAuthservIDs\n"
@@ -418,10 +580,11 @@ static const char *const odm_bad_msgs[] = {
 	":3: HistoryFile: aggregate report history is not written by this "
 	    "version; opendmarc-import and opendmarc-reports need OpenDMARC "
 	    "(\"/var/run/opendmarc/opendmarc.dat\")\n",
-	":4: IgnoreMailFrom: not supported: list the relays of those domains in "
-	    "dmarc_trusted_forwarders instead (\"example.com\")\n",
-	":5: CopyFailuresTo: not supported: use dmarc_reject_action = redirect "
-	    "with a header_checks REDIRECT (\"postmaster@example.com\")\n",
+	":4: SPFSelfValidate: not a boolean (\"perhaps\")\n",
+	":5: CopyFailuresTo: not supported: after the queue the recipients are "
+	    "already with Postfix when DMARC is known; use dmarc_reject_action = "
+	    "redirect and a header_checks REDIRECT, or BCC in header_checks "
+	    "(\"postmaster@example.com\")\n",
 	":6: IgnoreHosts: /nonexistent/ignore: cannot open: No such file or "
 	    "directory (\"/nonexistent/ignore\")\n",
 	":7: TrustedAuthservIDs: no value\n",
@@ -510,6 +673,10 @@ odk_suite(void)
 	tcase_add_test(tc, every_refusal_names_file_line_and_reason_in_one_run);
 	tcase_add_test(tc, detect_tells_opendkim_conf_from_reinject_conf);
 	tcase_add_test(tc, import_prints_commented_equivalent_that_loads);
+	tcase_add_test(tc, on_actions_map_with_on_default_and_opendkim_defaults);
+	tcase_add_test(tc, peers_timeouts_and_limits_map_onto_named_settings);
+	tcase_add_test(tc, domain_and_header_data_sets_as_opendkim_reads_them);
+	tcase_add_test(tc, opendmarc_rejectfailures_ignoremailfrom_requiredheaders);
 	tcase_add_test(tc, guide_opendmarc_conf_maps_dmarc_settings);
 	tcase_add_test(tc, opendmarc_defaults_enforce_nothing_and_ignorehosts_file);
 	tcase_add_test(tc, debian_opendmarc_conf_reads_unchanged);
