@@ -129,6 +129,9 @@ struct reinject_conf {
 	struct config_list oversign_headers;
 	unsigned signature_ttl;
 	int dkim_min_key_bits;
+	/* key rollover (reinject_rollover.c) */
+	unsigned dkim_rollover_check_interval;
+	unsigned dkim_rollover_keep_time;
 	/* foreign configuration read first (reinject_opendkim.c) */
 	char *opendkim_config;
 	char *opendmarc_config;
