@@ -167,6 +167,9 @@ struct reinject_conf {
 	int dkim_no_signature_action;
 	int dkim_security_action;
 	int sign_error_action;
+	/* key rollover (reinject_rollover.c) */
+	unsigned dkim_rollover_check_interval;
+	unsigned dkim_rollover_keep_time;
 	/* foreign configuration read first (reinject_opendkim.c) */
 	char *opendkim_config;
 	char *opendmarc_config;

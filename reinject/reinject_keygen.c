@@ -8,10 +8,17 @@
  * (the single-line value alone, for DNS providers' web forms).  Key records per
  * RFC 6376 §3.6.1 (k=rsa, SubjectPublicKeyInfo) and RFC 8463 §4 (k=ed25519, raw
  * 32-byte key).  RSA sizes per RFC 8301 §3.2.
+ *
+ * With --next (key rollover, RFC 6376 §3.6.1): the key that follows the current
+ * one, of its type and size, under the next selector, and the plan
+ * "<current keyfile>.next" that tells reinject to switch to it once its record
+ * is published (reinject_rollover.h, reinject-keygen(8)).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +44,25 @@ struct keygen_opts {
 	const char *dir;
 	bool force;
 	bool testing;
+	/* --next: the key after the current one */
+	bool next;
+	bool dir_given, type_given;
+	const char *current;		/* -k: the current key file */
+	const char *next_selector_opt;	/* -n */
+	const char *cur_selector;	/* -s with --next */
+	char cur_path[KEYGEN_PATH_MAX];
+	char next_name[DKIM_TABLE_DOMAIN_MAX + 1];
+	char dir_buf[KEYGEN_PATH_MAX];
 };
 
 #define KEYGEN_USAGE \
 	"usage: reinject keygen [-t rsa|ed25519] [-b bits] -d domain " \
 	"-s selector [-D dir] [-f] [-y]\n" \
-	"exit status: 0 written, 64 usage, 70 key generation failed,\n" \
+	"       reinject keygen --next -d domain -s current_selector " \
+	"[-n next_selector]\n" \
+	"         [-k current_keyfile] [-D dir] [-b bits] [-f] [-y]\n" \
+	"exit status: 0 written, 64 usage, 66 the current key is unreadable (--next),\n" \
+	"  70 key generation failed,\n" \
 	"  73 a file exists or cannot be written\n"
 
 /* keygen_usage - the synopsis on stderr */
@@ -72,7 +92,117 @@ keygen_name_ok(const char *s)
 	return true;
 }
 
-/* keygen_parse - the command line into opts; -1 after printing usage */
+/*
+ * keygen_next_name - the selector after cur: its trailing number plus one,
+ * as wide as before ("rsa2026" -> "rsa2027", "s09" -> "s10"); -1 without one
+ */
+static int
+keygen_next_name(const char *cur, char *out, size_t size)
+{
+	size_t len = strlen(cur), i = len;
+
+	while (i > 0 && cur[i - 1] >= '0' && cur[i - 1] <= '9')
+		i--;
+	if (i == len || len >= size - 1)
+		return -1;
+	memcpy(out, cur, len + 1);
+	for (size_t j = len; j-- > i;) {
+		if (out[j] != '9') {
+			out[j]++;
+			return 0;
+		}
+		out[j] = '0';
+	}
+	/* all nines: one digit more ("s9" -> "s10") */
+	memmove(out + i + 1, out + i, len - i + 1);
+	out[i] = '1';
+	return 0;
+}
+
+/* keygen_next_current - the current key: type and size for the next one */
+static int
+keygen_next_current(struct keygen_opts *o)
+{
+	struct dkim_table_key_opts lax = { .allow_insecure = true };
+	char err[DKIM_TABLE_ERR_MAX];
+	enum dkim_alg alg = DKIM_ALG_RSA_SHA256;
+	EVP_PKEY *k;
+
+	k = dkim_table_key_load_file(o->cur_path, false, &alg, &lax, err, sizeof(err));
+	if (k == NULL) {
+		fprintf(stderr, "reinject keygen: the current key: %s (name it with "
+		    "-k)\n", err);
+		return REINJECT_TOOL_NOINPUT;
+	}
+	if (o->type_given && o->alg != alg) {
+		EVP_PKEY_free(k);
+		return keygen_usage("--next makes a key of the current key's type");
+	}
+	o->alg = alg;
+	if (alg == DKIM_ALG_RSA_SHA256 && o->bits == 0)
+		o->bits = (unsigned)EVP_PKEY_get_bits(k);
+	EVP_PKEY_free(k);
+	return 0;
+}
+
+/* keygen_plan_pending - a plan beside the current key already (said why) */
+static bool
+keygen_plan_pending(const char *cur_path)
+{
+	char plan[KEYGEN_PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(plan, sizeof(plan), "%s.next", cur_path);
+	if (lstat(plan, &st) < 0)
+		return false;
+	fprintf(stderr, "reinject keygen: %s: a rollover is already planned (use "
+	    "-f to replace it)\n", plan);
+	return true;
+}
+
+/* keygen_next_prepare - --next: current key, next selector, where to write */
+static int
+keygen_next_prepare(struct keygen_opts *o)
+{
+	const char *cur = o->current;
+	int rc;
+
+	if (cur == NULL) {
+		if (snprintf(o->cur_path, sizeof(o->cur_path), "%s/%s.private", o->dir,
+		    o->selector) >= (int)sizeof(o->cur_path))
+			return keygen_usage("directory name too long");
+	} else if (snprintf(o->cur_path, sizeof(o->cur_path), "%s", cur) >=
+	    (int)sizeof(o->cur_path))
+		return keygen_usage("-k: path too long");
+	if (cur != NULL && !o->dir_given) {
+		/* beside the current key: dirname may change its argument */
+		snprintf(o->dir_buf, sizeof(o->dir_buf), "%s", cur);
+		o->dir = dirname(o->dir_buf);
+	}
+	if ((rc = keygen_next_current(o)) != 0)
+		return rc;
+	if (!o->force && keygen_plan_pending(o->cur_path))
+		return REINJECT_TOOL_ERROR;
+	o->cur_selector = o->selector;
+	if (o->next_selector_opt != NULL)
+		snprintf(o->next_name, sizeof(o->next_name), "%s", o->next_selector_opt);
+	else if (keygen_next_name(o->selector, o->next_name, sizeof(o->next_name)) < 0)
+		return keygen_usage("the selector ends in no number: name the next "
+		    "one with -n");
+	if (!keygen_name_ok(o->next_name) || strcasecmp(o->next_name, o->selector) == 0)
+		return keygen_usage("-n: a selector other than the current one");
+	o->selector = o->next_name;
+	return 0;
+}
+
+static const struct option keygen_longopts[] = {
+	{ "next", no_argument, NULL, 'N' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* keygen_parse - the command line into opts; 0, or the exit status after
+ * saying why */
 static int
 keygen_parse(int argc, char **argv, struct keygen_opts *o)
 {
@@ -81,9 +211,14 @@ keygen_parse(int argc, char **argv, struct keygen_opts *o)
 
 	*o = (struct keygen_opts){ .alg = DKIM_ALG_RSA_SHA256, .dir = "." };
 	optind = 1;
-	while ((c = getopt(argc, argv, "t:b:d:s:D:fyh")) != -1) {
+	while ((c = getopt_long(argc, argv, "t:b:d:s:D:n:k:fyh", keygen_longopts,
+	    NULL)) != -1) {
 		switch (c) {
+		case 'N': o->next = true; break;
+		case 'n': o->next_selector_opt = optarg; break;
+		case 'k': o->current = optarg; break;
 		case 't':
+			o->type_given = true;
 			if (strcmp(optarg, "rsa") == 0)
 				o->alg = DKIM_ALG_RSA_SHA256;
 			else if (strcmp(optarg, "ed25519") == 0)
@@ -100,7 +235,7 @@ keygen_parse(int argc, char **argv, struct keygen_opts *o)
 			break;
 		case 'd': o->domain = optarg; break;
 		case 's': o->selector = optarg; break;
-		case 'D': o->dir = optarg; break;
+		case 'D': o->dir = optarg; o->dir_given = true; break;
 		case 'f': o->force = true; break;
 		case 'y': o->testing = true; break;
 		default: return keygen_usage(NULL);
@@ -113,6 +248,10 @@ keygen_parse(int argc, char **argv, struct keygen_opts *o)
 	if (!keygen_name_ok(o->domain) || !keygen_name_ok(o->selector))
 		return keygen_usage("domain and selector take letters, digits, "
 		    "'-', '_' and dots");
+	if ((o->next_selector_opt || o->current) && !o->next)
+		return keygen_usage("-n and -k go with --next");
+	if (o->next && (c = keygen_next_prepare(o)) != 0)
+		return c;
 	if (o->bits && o->alg == DKIM_ALG_ED25519_SHA256)
 		return keygen_usage("-b applies to rsa keys only");
 	if (o->bits == 0)
@@ -253,11 +392,52 @@ keygen_value(EVP_PKEY *key, const struct keygen_opts *o)
 	return buf_steal(&v);
 }
 
+/*
+ * keygen_write_plan - "<current keyfile>.next" (reinject_rollover.h), written
+ * last: reinject never sees a plan whose key is not there yet
+ */
+static int
+keygen_write_plan(const struct keygen_opts *o, const char *kpath, char *plan,
+    size_t size)
+{
+	char dir[PATH_MAX];
+	FILE *f;
+
+	if (realpath(o->dir, dir) == NULL) {
+		fprintf(stderr, "reinject keygen: %s: %s\n", o->dir, strerror(errno));
+		return -1;
+	}
+	if (snprintf(plan, size, "%s.next", o->cur_path) >= (int)size) {
+		fprintf(stderr, "reinject keygen: %s: name too long\n", o->cur_path);
+		return -1;
+	}
+	if ((f = keygen_open(plan, o->force, 0644)) == NULL)
+		return -1;
+	fprintf(f, "# reinject keygen --next: the key that follows %s._domainkey.%s\n"
+	    "# reinject signs with it once its record is published "
+	    "(reinject-keygen(8)).\nnext_selector = %s\nnext_key_file = %s/%s\n",
+	    o->cur_selector, o->domain, o->selector, dir, strrchr(kpath, '/') + 1);
+	return keygen_close(f, plan);
+}
+
+/* keygen_next_says - what to do after --next */
+static void
+keygen_next_says(const struct keygen_opts *o, const char *plan)
+{
+	printf("\nrollover plan: %s\nPublish the record above beside %s._domainkey.%s "
+	    "(keep that one).\nreinject keeps signing with s=%s until it sees the "
+	    "new record match the\nnew key (looked up every "
+	    "dkim_rollover_check_interval), then signs with s=%s\nand logs "
+	    "\"dkim rollover: d=%s: switched\".\n", plan, o->cur_selector,
+	    o->domain, o->cur_selector, o->selector, o->domain);
+}
+
 /* reinject_keygen_main - the "keygen" subcommand */
 int
 reinject_keygen_main(int argc, char **argv)
 {
 	char kpath[KEYGEN_PATH_MAX], tpath[KEYGEN_PATH_MAX], vpath[KEYGEN_PATH_MAX];
+	char ppath[KEYGEN_PATH_MAX + 8];
 	char name[2 * DKIM_TABLE_DOMAIN_MAX + 16];
 	struct keygen_opts o;
 	EVP_PKEY *key;
@@ -267,8 +447,9 @@ reinject_keygen_main(int argc, char **argv)
 	if ((rc = cli_std(argc, argv, "reinject keygen", KEYGEN_USAGE)) >= 0)
 		return rc;
 	rc = REINJECT_TOOL_ERROR;
-	if (keygen_parse(argc, argv, &o) != 0)
-		return REINJECT_TOOL_USAGE;
+	if ((rc = keygen_parse(argc, argv, &o)) != 0)
+		return rc;
+	rc = REINJECT_TOOL_ERROR;
 	if (keygen_path(kpath, sizeof(kpath), &o, "private") < 0 ||
 	    keygen_path(tpath, sizeof(tpath), &o, "txt") < 0 ||
 	    keygen_path(vpath, sizeof(vpath), &o, "value") < 0)
@@ -286,6 +467,10 @@ reinject_keygen_main(int argc, char **argv)
 		    kpath, tpath, vpath);
 		reinject_keygen_zone_line(stdout, name, value);
 		rc = REINJECT_TOOL_OK;
+		if (o.next && keygen_write_plan(&o, kpath, ppath, sizeof(ppath)) < 0)
+			rc = REINJECT_TOOL_ERROR;
+		else if (o.next)
+			keygen_next_says(&o, ppath);
 	}
 	free(value);
 	EVP_PKEY_free(key);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "prefork.h"
 #include "reinject.h"
+#include "reinject_rollover.h"
 #include "sandbox.h"
 
 /* Heap kept by a worker between messages, and the size from which an
@@ -38,6 +39,7 @@ struct reinject_worker {
 	size_t nlev;
 	struct event *sigterm;
 	struct event *drain_check;
+	struct reinject_rollover *rollover;	/* NULL: no key waits to roll over */
 };
 
 /* reinject_worker_accept - a new upstream session */
@@ -188,8 +190,13 @@ reinject_worker_check(const struct reinject_conf *c, struct buf *err)
 	struct dns_resolver *r;
 	struct dkim_table *t;
 	struct dkim_hostlist *h;
+	bool failed = false;
 	int rc = reinject_worker_tables(c, &t, &h, err);
 
+	/* the rollover plans beside the key files, and their next keys */
+	reinject_rollover_free(reinject_rollover_load(t, c, &failed, err));
+	if (failed)
+		rc = -1;
 	if (t)
 		dkim_table_free(t);
 	if (h)
@@ -231,6 +238,7 @@ reinject_worker_run(const struct reinject_conf *c)
 {
 	struct reinject_worker w;
 	struct buf err;
+	bool failed;
 
 	memset(&w, 0, sizeof(w));
 	/* Every message allocates and frees the same few hundred KiB (parser,
@@ -246,8 +254,12 @@ reinject_worker_run(const struct reinject_conf *c)
 	if (reinject_worker_tables(c, &w.ctx.sign_table, &w.ctx.internal, &err) < 0 ||
 	    reinject_worker_peers(c, &w.ctx.peers, &err) < 0)
 		log_fatal("%s", buf_cstr(&err));
+	w.rollover = reinject_rollover_load(w.ctx.sign_table, c, &failed, &err);
+	if (failed)
+		log_fatal("%s", buf_cstr(&err));
 	buf_clear(&err);
 	w.ctx.dns = reinject_worker_dns(w.ctx.base, c);
+	reinject_rollover_start(w.rollover, w.ctx.base, w.ctx.dns);
 	reinject_worker_listen(&w, c);
 	reinject_report_worker_start(c);
 	w.sigterm = evsignal_new(w.ctx.base, SIGTERM, reinject_worker_term, &w);
@@ -257,6 +269,7 @@ reinject_worker_run(const struct reinject_conf *c)
 	if (sandbox_enter(SANDBOX_WRITE_FILES | SANDBOX_UNLINK) < 0)
 		return PREFORK_EXIT_CONFIG;
 	event_base_dispatch(w.ctx.base);
+	reinject_rollover_free(w.rollover);
 	reinject_report_worker_stop();
 	if (w.ctx.sessions)
 		log_warn("drain_timeout: %u sessions still open; their mail stays queued",

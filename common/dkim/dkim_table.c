@@ -443,6 +443,25 @@ dkim_table_key_get(const struct dkim_table *t, size_t i, struct dkim_table_key_i
 	return 0;
 }
 
+/* dkim_table_key_switch - entry i signs from now on as selector with key */
+int
+dkim_table_key_switch(struct dkim_table *t, size_t i, const char *selector,
+    EVP_PKEY *key, enum dkim_alg alg)
+{
+	struct tkey *k;
+
+	if (i >= t->nkeys || t->keys[i].key == NULL || t->keys[i].alg != alg)
+		return -1;
+	k = &t->keys[i];
+	/* signers hold their own reference and copy of the selector */
+	EVP_PKEY_up_ref(key);
+	EVP_PKEY_free(k->key);
+	k->key = key;
+	free(k->selector);
+	k->selector = xstrdup(selector);
+	return 0;
+}
+
 /* config_check - which form, and nothing half-given */
 static int
 config_check(const struct dkim_table_config *cfg, char *err, size_t errsz)

@@ -166,6 +166,13 @@ struct dkim_table_key_info {
 int dkim_table_key_get(const struct dkim_table *t, size_t i,
     struct dkim_table_key_info *out);
 /*
+ * dkim_table_key_switch - entry i (a loaded key, not a "%" path) signs from
+ * now on as selector with key, of the same algorithm (key rollover); the
+ * table takes a reference of its own.  0, or -1 when i does not fit.
+ */
+int dkim_table_key_switch(struct dkim_table *t, size_t i, const char *selector,
+    EVP_PKEY *key, enum dkim_alg alg);
+/*
  * dkim_table_lookup - signers for a sender address ("user@domain", no angle
  * brackets, matched case-insensitively).  0 with out->n == 0 when nothing matches;
  * -1 and err when a match names a key that cannot be used (a "%" key whose file

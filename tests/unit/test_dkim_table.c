@@ -330,6 +330,44 @@ START_TEST(simple_form_signs_domain_and_optionally_subdomains)
 }
 END_TEST
 
+/* key rollover: the entry signs as the next selector with the next key */
+START_TEST(key_switch_changes_selector_and_key_of_the_entry)
+{
+	struct dkim_table_config cfg = { .domain = "example.com",
+	    .selector = "rsa1", .key_file = path_of("rsa.key") };
+	struct dkim_table *t = dkim_table_load(&cfg, errbuf, sizeof(errbuf));
+	enum dkim_alg alg = DKIM_ALG_RSA_SHA256;
+	EVP_PKEY *next, *ed;
+	struct dkim_signers s;
+
+	ck_assert_msg(t != NULL, "%s", errbuf);
+	next = dkim_table_key_load_file(path_of("rsa2.key"), true, &alg, NULL,
+	    errbuf, sizeof(errbuf));
+	ck_assert_msg(next != NULL, "%s", errbuf);
+	alg = DKIM_ALG_ED25519_SHA256;
+	ed = dkim_table_key_load_file(path_of("ed.key"), true, &alg, NULL, errbuf,
+	    sizeof(errbuf));
+	ck_assert_ptr_nonnull(ed);
+	/* another algorithm, or no such entry: refused, nothing changes */
+	ck_assert_int_eq(dkim_table_key_switch(t, 0, "ed1", ed,
+	    DKIM_ALG_ED25519_SHA256), -1);
+	ck_assert_int_eq(dkim_table_key_switch(t, 1, "rsa2", next,
+	    DKIM_ALG_RSA_SHA256), -1);
+	s = lookup(t, "x@example.com");
+	ck_assert_str_eq(s.v[0].selector, "rsa1");
+	ck_assert_int_eq(dkim_table_key_switch(t, 0, "rsa2", next,
+	    DKIM_ALG_RSA_SHA256), 0);
+	/* the table holds its own reference */
+	EVP_PKEY_free(next);
+	s = lookup(t, "x@example.com");
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.v[0].selector, "rsa2");
+	ck_assert_int_eq(EVP_PKEY_get_bits(s.v[0].key), 1024);
+	EVP_PKEY_free(ed);
+	dkim_table_free(t);
+}
+END_TEST
+
 START_TEST(config_forms_must_not_be_mixed_or_half_given)
 {
 	struct dkim_table_config cfg = { .key_table = "/x", .domain = "a.example" };
@@ -682,6 +720,7 @@ suite(void)
 	tcase_add_test(tc, percent_domain_keyname_path_and_signer_are_substituted);
 	tcase_add_test(tc, signer_outside_signing_domain_is_dropped);
 	tcase_add_test(tc, simple_form_signs_domain_and_optionally_subdomains);
+	tcase_add_test(tc, key_switch_changes_selector_and_key_of_the_entry);
 	tcase_add_test(tc, config_forms_must_not_be_mixed_or_half_given);
 	tcase_add_loop_test(tc, load_errors_name_file_line_and_reason, 0,
 	    ARRAY_LEN(load_errors));

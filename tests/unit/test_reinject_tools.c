@@ -398,6 +398,68 @@ START_TEST(testkey_private_key_problems)
 }
 END_TEST
 
+/* --next: the next selector's number, the current key's type, the plan */
+START_TEST(keygen_next_writes_key_record_and_plan_beside_the_current)
+{
+	char want[512], *plan;
+
+	ck_assert_int_eq(keygen("-t", "ed25519", "-d", "example.com", "-s", "ed09",
+	    "-D", dir, NULL), REINJECT_TOOL_OK);
+	ck_assert_int_eq(keygen("--next", "-d", "example.com", "-s", "ed09", "-k",
+	    path_of("ed09.private"), NULL), REINJECT_TOOL_OK);
+	check_generated("ed10", DKIM_ALG_ED25519_SHA256, 1);
+	plan = slurp(path_of("ed09.private.next"));
+	snprintf(want, sizeof(want), "next_selector = ed10\nnext_key_file = %s/ed10.private\n",
+	    dir);
+	ck_assert_ptr_nonnull(strstr(plan, want));
+	free(plan);
+	/* a plan already there: refused, nothing made */
+	ck_assert_int_eq(keygen("--next", "-d", "example.com", "-s", "ed09", "-n",
+	    "other", "-D", dir, NULL), REINJECT_TOOL_ERROR);
+	ck_assert_int_ne(access(path_of("other.private"), F_OK), 0);
+}
+END_TEST
+
+START_TEST(keygen_next_rsa_keeps_the_size_and_carries_nines)
+{
+	EVP_PKEY *k;
+	enum dkim_alg alg = DKIM_ALG_RSA_SHA256;
+
+	ck_assert_int_eq(keygen("-b", "1024", "-d", "example.com", "-s", "s9", "-D",
+	    dir, NULL), REINJECT_TOOL_OK);
+	ck_assert_int_eq(keygen("--next", "-d", "example.com", "-s", "s9", "-D", dir,
+	    NULL), REINJECT_TOOL_OK);
+	k = dkim_table_key_load_file(path_of("s10.private"), false, &alg, NULL,
+	    errbuf, sizeof(errbuf));
+	ck_assert_msg(k != NULL, "%s", errbuf);
+	ck_assert_int_eq(EVP_PKEY_get_bits(k), 1024);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+START_TEST(keygen_next_refusals)
+{
+	ck_assert_int_eq(keygen("-t", "ed25519", "-d", "example.com", "-s", "mail",
+	    "-D", dir, NULL), REINJECT_TOOL_OK);
+	/* no number to count on: the next name must be given */
+	ck_assert_int_eq(keygen("--next", "-d", "example.com", "-s", "mail", "-D",
+	    dir, NULL), REINJECT_TOOL_USAGE);
+	ck_assert_int_eq(keygen("--next", "-d", "example.com", "-s", "mail", "-n",
+	    "mail", "-D", dir, NULL), REINJECT_TOOL_USAGE);
+	/* another type than the current key's */
+	ck_assert_int_eq(keygen("--next", "-t", "rsa", "-d", "example.com", "-s",
+	    "mail", "-n", "mail2", "-D", dir, NULL), REINJECT_TOOL_USAGE);
+	/* no current key */
+	ck_assert_int_eq(keygen("--next", "-d", "example.com", "-s", "none1", "-D",
+	    dir, NULL), REINJECT_TOOL_NOINPUT);
+	/* -n and -k without --next */
+	ck_assert_int_eq(keygen("-d", "example.com", "-s", "x", "-n", "y", "-D", dir,
+	    NULL), REINJECT_TOOL_USAGE);
+	ck_assert_int_ne(access(path_of("mail2.private"), F_OK), 0);
+	ck_assert_int_ne(access(path_of("mail.private.next"), F_OK), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -412,6 +474,9 @@ suite(void)
 	tcase_add_test(kg, keygen_never_overwrites_without_force);
 	tcase_add_test(kg, keygen_force_never_writes_through_a_link);
 	tcase_add_test(kg, keygen_testing_flag_adds_t_y);
+	tcase_add_test(kg, keygen_next_writes_key_record_and_plan_beside_the_current);
+	tcase_add_test(kg, keygen_next_rsa_keeps_the_size_and_carries_nines);
+	tcase_add_test(kg, keygen_next_refusals);
 	tcase_add_loop_test(kg, keygen_bad_command_lines_exit_2, 0,
 	    sizeof(usage_cases) / sizeof(usage_cases[0]));
 	suite_add_tcase(s, kg);
