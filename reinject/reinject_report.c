@@ -67,6 +67,7 @@ reinject_report_worker_start(const struct reinject_conf *c)
 		c->report.spool_size_limit, c->report.spool_retry_interval,
 	};
 
+	reinject_failure_worker_start(c);
 	if (!c->report.enable)
 		return;
 	reinject_report_store_conf(c, &sc);
