@@ -159,6 +159,10 @@ struct reinject_msg;
 void reinject_report_record(const struct reinject_msg *m, const struct dmarc_verdict *v,
     const struct dmarc_input *in);
 
+/* reinject_report_rcpt_domain - the normalised domain of recipient address
+ * (p, len), bare or in <>, into out; "" when it has none or a bad one */
+void reinject_report_rcpt_domain(const char *p, size_t len, char *out, size_t size);
+
 /* reinject_report_store_conf - the store settings from c */
 void reinject_report_store_conf(const struct reinject_conf *c, struct store_conf *sc);
 /* reinject_report_meta - report_metadata from c for the period at begin;

@@ -110,6 +110,7 @@ run_message(struct world *w, const char *addr, const char *sender, const char *t
 	m = reinject_msg_new(&w->ctx);
 	m->sender = sender;
 	m->nrcpt = 1;
+	m->rcpt_domain = "example.net";
 	m->xf = &w->xf;
 	reinject_pipeline_begin(m);
 	while (*text) {
@@ -210,12 +211,34 @@ START_TEST(reinject_report_records_every_policy_message)
 	    "        <disposition>quarantine</disposition>"), "%s", xml.data);
 	ck_assert_ptr_nonnull(strstr(xml.data, "<p>quarantine</p>"));
 	ck_assert_ptr_nonnull(strstr(xml.data, "<fo>1</fo>"));
+	ck_assert_ptr_nonnull(strstr(xml.data, "<envelope_to>example.net</envelope_to>"));
 	ck_assert_ptr_nonnull(strstr(xml.data, "<org_name>Ours</org_name>"));
 	ck_assert_ptr_null(strstr(xml.data, "nopolicy.example"));
 	ck_assert_int_eq(report_xml_build(st, &m, "nopolicy.example", &xml), -1);
 	buf_clear(&xml);
 	store_close(st);
 	world_free(&w);
+}
+END_TEST
+
+static const struct {
+	const char *addr, *want;
+} rcpt_cases[] = {
+	{ "b@example.net", "example.net" },
+	{ "<B@Mail.Example.NET>", "mail.example.net" },
+	{ "\"a@b\"@example.org", "example.org" },
+	{ "postmaster", "" },
+	{ "x@bad..example", "" },
+	{ "", "" },
+};
+
+START_TEST(reinject_report_envelope_to_is_the_recipient_domain)
+{
+	char out[256];
+
+	reinject_report_rcpt_domain(rcpt_cases[_i].addr, strlen(rcpt_cases[_i].addr), out,
+	    sizeof(out));
+	ck_assert_str_eq(out, rcpt_cases[_i].want);
 }
 END_TEST
 
@@ -332,6 +355,8 @@ suite(void)
 
 	tcase_add_test(tc, reinject_report_records_every_policy_message);
 	tcase_add_test(tc, reinject_report_off_by_default);
+	tcase_add_loop_test(tc, reinject_report_envelope_to_is_the_recipient_domain, 0,
+	    ARRAY_LEN(rcpt_cases));
 	tcase_add_test(tc, reinject_report_command_lists_shows_and_mails);
 	tcase_add_test(tc, reinject_report_mail_dmarc_reads_our_report);
 	suite_add_tcase(s, tc);
