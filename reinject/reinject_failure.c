@@ -64,6 +64,35 @@ reinject_failure_worker_start(const struct reinject_conf *c)
 		    strerror(errno));
 }
 
+/* reinject_failure_check - the queue directory, or (before the workers
+ * created it) its parent, writable and searchable */
+int
+reinject_failure_check(const struct reinject_conf *c, struct buf *err)
+{
+	const char *dir = c->report.failure_directory;
+	const char *slash = strrchr(dir, '/');
+	char parent[4096];
+	struct stat st;
+
+	if (lstat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			buf_printf(err, "report_failure_directory %s: not a directory\n", dir);
+			return -1;
+		}
+		if (access(dir, W_OK | X_OK) == 0)
+			return 0;
+		buf_printf(err, "report_failure_directory %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash == dir ? 1 :
+	    slash - dir) : 1, slash ? dir : ".");
+	if (errno == ENOENT && access(parent, W_OK | X_OK) == 0)
+		return 0;
+	buf_printf(err, "report_failure_directory %s: cannot be created: %s\n", dir,
+	    strerror(errno));
+	return -1;
+}
+
 /* failure_queued - queue files waiting now */
 static long
 failure_queued(void)

@@ -45,6 +45,25 @@ reinject_report_rcpt_domain(const char *p, size_t len, char *out, size_t size)
 		snprintf(out, size, "%s", d);
 }
 
+/* reinject_report_check - the report settings -t can check (see the header) */
+int
+reinject_report_check(const struct reinject_conf *c, struct buf *err)
+{
+	struct store_conf sc;
+	int rc = 0;
+
+	if (c->report.enable) {
+		reinject_report_store_conf(c, &sc);
+		if (store_check(&sc, err) < 0)
+			rc = -1;
+		if (store_path_check("report_spool_file", c->report.spool_file, err) < 0)
+			rc = -1;
+	}
+	if (c->report.failure_enable && reinject_failure_check(c, err) < 0)
+		rc = -1;
+	return rc;
+}
+
 /* reinject_report_store_conf - the store settings from c */
 void
 reinject_report_store_conf(const struct reinject_conf *c, struct store_conf *sc)

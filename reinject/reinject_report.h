@@ -163,6 +163,14 @@ void reinject_report_record(const struct reinject_msg *m, const struct dmarc_ver
  * (p, len), bare or in <>, into out; "" when it has none or a bad one */
 void reinject_report_rcpt_domain(const char *p, size_t len, char *out, size_t size);
 
+/* reinject_report_check - for -t, as the run user: with report_enable the
+ * store (SQLite file or its directory writable, or the PostgreSQL conninfo
+ * parses) and report_spool_file; with report_failure_enable the queue
+ * directory.  0, or -1 with a line per problem in err. */
+int reinject_report_check(const struct reinject_conf *c, struct buf *err);
+/* reinject_failure_check - report_failure_directory usable (reinject_failure.c) */
+int reinject_failure_check(const struct reinject_conf *c, struct buf *err);
+
 /* reinject_report_store_conf - the store settings from c */
 void reinject_report_store_conf(const struct reinject_conf *c, struct store_conf *sc);
 /* reinject_report_meta - report_metadata from c for the period at begin;
