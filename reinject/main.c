@@ -126,6 +126,12 @@ reinject_check_here(const struct reinject_conf *c, const char *path)
 		    strerror(errno));
 		rc = -1;
 	}
+	/* the report store, its spool and the failure report queue */
+	if (reinject_report_check(c, &err) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		rc = -1;
+	}
+	buf_clear(&err);
 	return rc < 0 || fd < 0 ? EX_CONFIG : EX_OK;
 }
 

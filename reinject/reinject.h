@@ -302,6 +302,8 @@ struct reinject_msg {
 	/* envelope, borrowed from the session */
 	const char *sender;
 	unsigned nrcpt;
+	const char *rcpt_domain;	/* first recipient's domain (RFC 9990
+					 * envelope_to), or NULL */
 	const struct smtp_xforward *xf;
 	enum reinject_mode mode;	/* of the listener */
 	bool sign;			/* listener sign, or internal client */

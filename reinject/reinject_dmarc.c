@@ -360,6 +360,7 @@ dmarc_done(void *arg, const struct dmarc_verdict *v)
 	s->evaluated = true;
 	reinject_report_record(s->m, v, &s->in);
 	act = dmarc_apply(s, &s->m->conf->dmarc);
+	reinject_failure_record(s->m, v, &s->in);
 	buf_init(&line, 2048);
 	dmarc_log_line(&line, &s->v);
 	log_info("%s: dmarc %s action=%s%s", qid ? qid : "NOQUEUE", buf_cstr(&line), act,

@@ -29,6 +29,7 @@
 
 #include "dkim_table.h"
 #include "log.h"
+#include "mailaddr.h"
 #include "milter.h"
 #include "reinject.h"
 
@@ -48,6 +49,7 @@ struct reinject_milter {
 	char *daemon;			/* {daemon_name} */
 	char *sender;
 	unsigned nrcpt;
+	char rcpt_domain[MAILADDR_DOMAIN_SIZE];	/* first recipient's (envelope_to) */
 	bool auth;			/* {auth_authen} non-empty */
 	unsigned char auth_stage;	/* the MACRO stage auth and i came with */
 	unsigned char ident_stage;
@@ -122,6 +124,7 @@ reinject_milter_end_mail(struct reinject_milter *s)
 	free(s->sender);
 	s->sender = NULL;
 	s->nrcpt = 0;
+	s->rcpt_domain[0] = '\0';
 	s->auth = false;
 	free(s->xf.value[SMTP_XFWD_IDENT]);
 	s->xf.value[SMTP_XFWD_IDENT] = NULL;
@@ -154,6 +157,7 @@ reinject_milter_msg(struct reinject_milter *s)
 	reinject_spool_init(&m->spool, NULL, 0);
 	m->sender = s->sender ? s->sender : "";
 	m->nrcpt = s->nrcpt;
+	m->rcpt_domain = s->rcpt_domain;
 	m->xf = &s->xf;
 	m->mode = REINJECT_MODE_MILTER;
 	/* as OpenDKIM: sign for SASL-authenticated and internal clients */
@@ -287,6 +291,7 @@ reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
 
 	reinject_milter_end_msg(s);
 	s->nrcpt = 0;
+	s->rcpt_domain[0] = '\0';
 	if (a.len >= 2 && a.p[0] == '<' && a.p[a.len - 1] == '>') {
 		a.p++;
 		a.len -= 2;
@@ -335,7 +340,9 @@ reinject_milter_on_step(struct reinject_milter *s, const struct milter_cmd *c)
 		reinject_milter_step_reply(s, c->code);
 		return 0;
 	}
-	s->nrcpt++;
+	if (s->nrcpt++ == 0 && c->u.args.n)
+		reinject_report_rcpt_domain(c->u.args.v[0].p, c->u.args.v[0].len,
+		    s->rcpt_domain, sizeof(s->rcpt_domain));
 	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_RCPT &&
 	    reinject_milter_spf_pending(&s->spf)) {
 		reinject_milter_wait(s, MILTER_CMD_RCPT);

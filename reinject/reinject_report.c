@@ -7,11 +7,13 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "config_build.h"
 #include "dmarc.h"
 #include "log.h"
+#include "mailaddr.h"
 #include "reinject.h"
 #include "reinject_report.h"
 #include "report.h"
@@ -26,6 +28,41 @@ const struct config_enum reinject_report_store_types[] = {
 
 /* the worker's writer; NULL when reporting is off */
 static struct store_batch *reinject_report_batch;
+
+/* reinject_report_rcpt_domain - the domain of a recipient, for envelope_to
+ * (addr or "<addr>") */
+void
+reinject_report_rcpt_domain(const char *p, size_t len, char *out, size_t size)
+{
+	const char *at;
+	char d[MAILADDR_DOMAIN_SIZE];
+
+	out[0] = '\0';
+	if (len && p[len - 1] == '>')	/* "<addr>" as a milter gets it */
+		len--;
+	at = len ? memrchr(p, '@', len) : NULL;
+	if (at && mailaddr_domain_to_ascii(at + 1, len - (size_t)(at + 1 - p), d) == 0)
+		snprintf(out, size, "%s", d);
+}
+
+/* reinject_report_check - the report settings -t can check (see the header) */
+int
+reinject_report_check(const struct reinject_conf *c, struct buf *err)
+{
+	struct store_conf sc;
+	int rc = 0;
+
+	if (c->report.enable) {
+		reinject_report_store_conf(c, &sc);
+		if (store_check(&sc, err) < 0)
+			rc = -1;
+		if (store_path_check("report_spool_file", c->report.spool_file, err) < 0)
+			rc = -1;
+	}
+	if (c->report.failure_enable && reinject_failure_check(c, err) < 0)
+		rc = -1;
+	return rc;
+}
 
 /* reinject_report_store_conf - the store settings from c */
 void
@@ -67,6 +104,7 @@ reinject_report_worker_start(const struct reinject_conf *c)
 		c->report.spool_size_limit, c->report.spool_retry_interval,
 	};
 
+	reinject_failure_worker_start(c);
 	if (!c->report.enable)
 		return;
 	reinject_report_store_conf(c, &sc);
@@ -123,7 +161,7 @@ reinject_report_record(const struct reinject_msg *m, const struct dmarc_verdict 
 		if (!v->domains[i].walk.policy_domain[0] ||
 		    v->domains[i].result == DMARC_RESULT_NONE)
 			continue;
-		dmarc_report_fill(rec, v, i, in, NULL);
+		dmarc_report_fill(rec, v, i, in, m->rcpt_domain);
 		store_row_from_dmarc(row, rec, (int64_t)time(NULL));
 		store_batch_add(reinject_report_batch, row);
 	}

@@ -53,7 +53,20 @@ struct reinject_report_conf {
 	int attempt_limit;
 	unsigned claim_timeout;
 	struct config_list ignore_mailto;	/* suppression list */
+	/* failure reports, RFC 9991 (reinject_failure*.c) */
+	bool failure_enable;
+	char *failure_directory;
+	int failure_rate_limit;		/* per policy domain and hour */
+	int failure_queue_limit;
+	unsigned failure_interval;
+	unsigned failure_lifetime;
+	int failure_local_part;		/* enum report_redact_mode */
+	char *failure_hash_key;
+	bool failure_body;
+	size_t failure_body_size_limit;
 };
+
+extern const struct config_enum reinject_report_redact_modes[];
 
 extern const struct config_enum reinject_report_store_types[];
 
@@ -112,7 +125,29 @@ extern const struct config_enum reinject_report_store_types[];
 	CONFIG_KEY_TIME("report_claim_timeout", st, m.claim_timeout, "1h", 60, 86400, \
 	    "a report claimed longer ago (its sender died) may be taken over"), \
 	CONFIG_KEY_LIST("report_ignore_mailto", st, m.ignore_mailto, "", \
-	    "report addresses (or @domain) never sent to")
+	    "report addresses (or @domain) never sent to"), \
+	CONFIG_KEY_BOOL("report_failure_enable", st, m.failure_enable, "no", \
+	    "send RFC 9991 failure reports where ruf= and fo= ask for them"), \
+	CONFIG_KEY_STRING("report_failure_directory", st, m.failure_directory, \
+	    "/var/lib/mailauth/failure", "failure reports waiting to be sent"), \
+	CONFIG_KEY_INT("report_failure_rate_limit", st, m.failure_rate_limit, "10", 1, \
+	    100000, "failure reports per policy domain and hour; more are dropped (logged)"), \
+	CONFIG_KEY_INT("report_failure_queue_limit", st, m.failure_queue_limit, "1000", 1, \
+	    100000, "failure reports waiting to be sent; more are dropped (logged)"), \
+	CONFIG_KEY_TIME("report_failure_interval", st, m.failure_interval, "60s", 10, 3600, \
+	    "how often the master sends the failure reports waiting"), \
+	CONFIG_KEY_TIME("report_failure_lifetime", st, m.failure_lifetime, "1d", 60, \
+	    7 * 86400, "a failure report not sent by then (relay or DNS failing) is dropped"), \
+	CONFIG_KEY_ENUM("report_failure_local_part", st, m.failure_local_part, "hash", \
+	    reinject_report_redact_modes, \
+	    "local parts of addresses in failure reports: hash, remove or keep"), \
+	CONFIG_KEY_STRING("report_failure_hash_key", st, m.failure_hash_key, "", \
+	    "secret mixed into hashed local parts (empty: plain hash)"), \
+	CONFIG_KEY_BOOL("report_failure_body", st, m.failure_body, "no", \
+	    "failure reports include the message body (no: the header section only)"), \
+	CONFIG_KEY_SIZE("report_failure_body_size_limit", st, m.failure_body_size_limit, \
+	    "256k", 1024, 64LL << 20, \
+	    "largest message whose body a failure report includes; larger: header only")
 
 /* reinject_report_worker_start - start the batch writer when report_enable */
 void reinject_report_worker_start(const struct reinject_conf *c);
@@ -123,6 +158,18 @@ void reinject_report_worker_stop(void);
 struct reinject_msg;
 void reinject_report_record(const struct reinject_msg *m, const struct dmarc_verdict *v,
     const struct dmarc_input *in);
+
+/* reinject_report_rcpt_domain - the normalised domain of recipient address
+ * (p, len), bare or in <>, into out; "" when it has none or a bad one */
+void reinject_report_rcpt_domain(const char *p, size_t len, char *out, size_t size);
+
+/* reinject_report_check - for -t, as the run user: with report_enable the
+ * store (SQLite file or its directory writable, or the PostgreSQL conninfo
+ * parses) and report_spool_file; with report_failure_enable the queue
+ * directory.  0, or -1 with a line per problem in err. */
+int reinject_report_check(const struct reinject_conf *c, struct buf *err);
+/* reinject_failure_check - report_failure_directory usable (reinject_failure.c) */
+int reinject_failure_check(const struct reinject_conf *c, struct buf *err);
 
 /* reinject_report_store_conf - the store settings from c */
 void reinject_report_store_conf(const struct reinject_conf *c, struct store_conf *sc);
@@ -137,10 +184,27 @@ void reinject_report_meta(const struct reinject_conf *c, long long begin,
  * out instead, claim nothing.  0, or -1 when the store cannot be used. */
 int reinject_report_send_due(const struct reinject_conf *c, long long now, bool dry_run,
     FILE *out);
+/* reinject_report_ignored - is destination u on report_ignore_mailto */
+struct report_uri;
+bool reinject_report_ignored(const struct reinject_conf *c, const struct report_uri *u);
 /* reinject_report_master_tick - from the master's loop: every
- * report_send_interval, fork a process that runs one pass; seconds until
- * the next pass is due (0 when reports are off) */
+ * report_send_interval (aggregate) and report_failure_interval (failure
+ * reports), fork a process that runs one pass; seconds until the next pass
+ * is due (0 when both are off) */
 unsigned reinject_report_master_tick(const struct reinject_conf *c);
+
+/* Failure reports (RFC 9991): the worker side (reinject_failure.c) writes a
+ * queue file in report_failure_directory for each report due; the sender
+ * (reinject_failure_send.c), started by the master's tick, sends them. */
+/* reinject_failure_worker_start - open the queue directory when enabled */
+void reinject_failure_worker_start(const struct reinject_conf *c);
+/* reinject_failure_record - queue the failure reports the message's
+ * policy records ask for (after the DMARC action was decided) */
+void reinject_failure_record(const struct reinject_msg *m, const struct dmarc_verdict *v,
+    const struct dmarc_input *in);
+/* reinject_failure_send_due - one pass over the queue; 0, or -1 when the
+ * queue cannot be read */
+int reinject_failure_send_due(const struct reinject_conf *c, long long now);
 
 /* reinject_report_main - "reinject report [-c file] list|show|generate ..." */
 int reinject_report_main(int argc, char **argv);

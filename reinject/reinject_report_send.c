@@ -51,9 +51,10 @@ struct send_pass {
 	int sent, failed, retried;
 };
 
-/* send_ignored - is addr on report_ignore_mailto (address, or @domain) */
-static bool
-send_ignored(const struct reinject_conf *c, const struct report_uri *u)
+/* reinject_report_ignored - is addr on report_ignore_mailto (address, or
+ * @domain) */
+bool
+reinject_report_ignored(const struct reinject_conf *c, const struct report_uri *u)
 {
 	const struct config_list *l = &c->report.ignore_mailto;
 
@@ -87,7 +88,7 @@ static void
 send_add(struct send_pass *p, struct send_dest *d, const struct report_uri *u,
     size_t size, const char *domain)
 {
-	if (send_ignored(p->c, u)) {
+	if (reinject_report_ignored(p->c, u)) {
 		log_info("report %s: %s is on report_ignore_mailto", domain, u->addr);
 		return;
 	}
@@ -295,36 +296,66 @@ reinject_report_send_due(const struct reinject_conf *c, long long now, bool dry_
 	return rc;
 }
 
-/* reinject_report_master_tick - start a sending pass when one is due */
+/* send_fork - run pass(c, now) in a child process; the master goes on */
+static void
+send_fork(const struct reinject_conf *c, time_t now,
+    int (*pass)(const struct reinject_conf *, long long))
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sigset_t none;
+
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* not the listeners: once the master closes them, new
+		 * connections must be refused, not wait for us */
+		for (size_t i = 0; i < c->nlisteners; i++)
+			if (c->listeners[i].fd >= 0)
+				close(c->listeners[i].fd);
+		_exit(pass(c, now) < 0 ? 1 : 0);
+	}
+	if (pid < 0)
+		log_error("report: fork: %s", strerror(errno));
+}
+
+/* send_aggregate - the aggregate pass as send_fork runs it */
+static int
+send_aggregate(const struct reinject_conf *c, long long now)
+{
+	return reinject_report_send_due(c, now, false, NULL);
+}
+
+/* send_timer - start pass when *next is reached; seconds until the next */
+static time_t
+send_timer(const struct reinject_conf *c, time_t now, time_t *next, unsigned interval,
+    int (*pass)(const struct reinject_conf *, long long))
+{
+	if (*next == 0)
+		*next = now;
+	if (now >= *next) {
+		*next = now + (time_t)interval;
+		send_fork(c, now, pass);
+	}
+	return *next - now > 0 ? *next - now : 1;
+}
+
+/* reinject_report_master_tick - start the aggregate and the failure report
+ * passes when due; seconds until the next one (0: both off) */
 unsigned
 reinject_report_master_tick(const struct reinject_conf *c)
 {
-	static time_t next;
-	time_t now = time(NULL);
-	pid_t pid;
+	static time_t next_agg, next_fail;
+	time_t now = time(NULL), a = 0, f = 0;
 
-	if (!c->report.enable)
-		return 0;
-	if (next == 0)
-		next = now;
-	if (now >= next) {
-		next = now + (time_t)c->report.send_interval;
-		if ((pid = fork()) == 0) {
-			sigset_t none;
-
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGCHLD, SIG_DFL);
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			/* not the listeners: once the master closes them, new
-			 * connections must be refused, not wait for us */
-			for (size_t i = 0; i < c->nlisteners; i++)
-				if (c->listeners[i].fd >= 0)
-					close(c->listeners[i].fd);
-			_exit(reinject_report_send_due(c, now, false, NULL) < 0 ? 1 : 0);
-		}
-		if (pid < 0)
-			log_error("report: fork: %s", strerror(errno));
-	}
-	return (unsigned)(next - now > 0 ? next - now : 1);
+	if (c->report.enable)
+		a = send_timer(c, now, &next_agg, c->report.send_interval, send_aggregate);
+	if (c->report.failure_enable)
+		f = send_timer(c, now, &next_fail, c->report.failure_interval,
+		    reinject_failure_send_due);
+	if (!a || (f && f < a))
+		a = f;
+	return (unsigned)a;
 }

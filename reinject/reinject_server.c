@@ -24,6 +24,7 @@
 
 #include "dkim_table.h"
 #include "log.h"
+#include "mailaddr.h"
 #include "reinject.h"
 
 enum reinject_sstate {
@@ -50,6 +51,8 @@ struct reinject_session {
 	char *mail_arg;			/* MAIL argument until downstream's EHLO is known */
 	size_t mail_arg_len;
 	unsigned nrcpt, nrcpt_ok;
+	char rcpt_domain[MAILADDR_DOMAIN_SIZE];	/* first accepted recipient's */
+	char rcpt_next[MAILADDR_DOMAIN_SIZE];	/* the one downstream is asked */
 	struct buf cmd;			/* command line being mirrored */
 	struct reinject_client *down;
 	struct reinject_msg *msg;
@@ -171,6 +174,7 @@ reinject_server_end_mail(struct reinject_session *s)
 	s->sender = NULL;
 	reinject_server_mail_forget(s);
 	s->nrcpt = s->nrcpt_ok = 0;
+	s->rcpt_domain[0] = '\0';
 	if (s->data_active)
 		reinject_data_clear(&s->data);
 	s->data_active = false;
@@ -520,8 +524,8 @@ reinject_server_rcpt_done(void *arg, const struct smtp_reply *r, bool failed)
 {
 	struct reinject_session *s = arg;
 
-	if (!failed && smtp_reply_class(r) == 2)
-		s->nrcpt_ok++;
+	if (!failed && smtp_reply_class(r) == 2 && s->nrcpt_ok++ == 0)
+		memcpy(s->rcpt_domain, s->rcpt_next, sizeof(s->rcpt_domain));
 	reinject_server_down_relay(s, r, failed);
 }
 
@@ -563,6 +567,8 @@ reinject_server_rcpt(struct reinject_session *s, struct span arg)
 			reinject_server_param_add(s, &p.params[i]);
 	}
 	s->nrcpt++;
+	reinject_report_rcpt_domain(p.addr.p, p.addr.len, s->rcpt_next,
+	    sizeof(s->rcpt_next));
 	reinject_server_enter(s, RS_WAIT);
 	reinject_client_command(s->down, buf_cstr(&s->cmd),
 	    reinject_server_rcpt_done, s);
@@ -603,6 +609,7 @@ reinject_server_data(struct reinject_session *s, struct span arg)
 	m = s->msg = reinject_msg_new(s->ctx);
 	m->sender = s->sender;
 	m->nrcpt = s->nrcpt_ok;
+	m->rcpt_domain = s->rcpt_domain;
 	m->xf = &s->xf;
 	m->mode = s->mode;
 	/* without signing keys, internal mail is verified like any other */

@@ -95,11 +95,17 @@ struct report_verify {
 	struct dns_query *q;
 	int pending;
 	bool temp, bad;
+	bool ruf;			/* a ruf= destination (RFC 9991) */
 };
 /* report_verify_start - verify destination host dest for policy domain policy;
  * v->done is set once decided, maybe before this returns */
 void report_verify_start(struct report_verify *v, struct dns_resolver *dns,
     const char *policy, const char *dest);
+/* report_verify_start_tag - the same; ruf: a failure report destination,
+ * the confirming record's ruf= overrides (RFC 9991 "Verifying External
+ * Destinations") */
+void report_verify_start_tag(struct report_verify *v, struct dns_resolver *dns,
+    const char *policy, const char *dest, bool ruf);
 /* report_verify_cancel - stop its pending lookups */
 void report_verify_cancel(struct report_verify *v);
 

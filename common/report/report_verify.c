@@ -7,6 +7,9 @@
  * destination (step 9), only with URIs on the same destination host;
  * another host there means no report to either.  Names too long for DNS
  * (step 4) are not verified.  DNS failures are temporary (step 5: retry).
+ * A ruf= destination of a failure report is verified the same way, with the
+ * confirming record's ruf= in place of rua= (RFC 9991 "Verifying External
+ * Destinations").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +28,17 @@ verify_done(struct report_verify *v, enum report_verify_result r)
 	v->done = true;
 }
 
-/* verify_override - step 9: the confirming record's rua=, same host only */
+/* verify_override - step 9: the confirming record's rua= (ruf= for failure
+ * reports, RFC 9991 "Verifying External Destinations"), same host only */
 static enum report_verify_result
 verify_override(struct report_verify *v, const struct dmarc_record *rec)
 {
 	char list[STORE_RUA_SIZE] = "";
-	size_t n = 0;
+	size_t n = 0, nuri = v->ruf ? rec->nruf : rec->nrua;
 
-	for (size_t i = 0; i < rec->nrua && n < sizeof(list); i++)
+	for (size_t i = 0; i < nuri && n < sizeof(list); i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? " " : "",
-		    rec->rua[i]);
+		    v->ruf ? rec->ruf[i] : rec->rua[i]);
 	report_rua_parse(list, strlen(list), &v->override);
 	v->has_override = true;
 	for (size_t i = 0; i < v->override.n; i++)
@@ -60,7 +64,8 @@ verify_txt(void *arg, const struct dns_answer *a)
 		if (dmarc_record_parse(a->rr[i].data, a->rr[i].len, rec) ==
 		    DMARC_RECORD_NOT_DMARC)
 			continue;
-		verify_done(v, rec->nrua ? verify_override(v, rec) : REPORT_VERIFY_OK);
+		verify_done(v, (v->ruf ? rec->nruf : rec->nrua) ? verify_override(v, rec) :
+		    REPORT_VERIFY_OK);
 	}
 	free(rec);
 	if (!v->done)
@@ -110,14 +115,23 @@ verify_walked(struct report_verify *v, int i, const struct dmarc_walk *w)
 static void verify_walked0(void *arg, const struct dmarc_walk *w) { verify_walked(arg, 0, w); }
 static void verify_walked1(void *arg, const struct dmarc_walk *w) { verify_walked(arg, 1, w); }
 
-/* report_verify_start - verify dest for policy; v->done once decided (maybe
- * before this returns) */
+/* report_verify_start - verify rua= destination dest for policy; v->done
+ * once decided (maybe before this returns) */
 void
 report_verify_start(struct report_verify *v, struct dns_resolver *dns,
     const char *policy, const char *dest)
 {
+	report_verify_start_tag(v, dns, policy, dest, false);
+}
+
+/* report_verify_start_tag - the same for a ruf= destination when ruf */
+void
+report_verify_start_tag(struct report_verify *v, struct dns_resolver *dns,
+    const char *policy, const char *dest, bool ruf)
+{
 	memset(v, 0, sizeof(*v));
 	v->dns = dns;
+	v->ruf = ruf;
 	snprintf(v->policy, sizeof(v->policy), "%s", policy);
 	snprintf(v->dest, sizeof(v->dest), "%s", dest);
 	/* both walks are pending before either starts: one answered from local

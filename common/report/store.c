@@ -2,9 +2,65 @@
  * store.c - the report store's backend-independent calls: open by type, then
  * every call through the backend's store_ops (store.h).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
+
+/* store_path_check - the file when it exists, else its directory, usable */
+int
+store_path_check(const char *what, const char *path, struct buf *err)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (!path[0]) {
+		buf_printf(err, "%s: empty path\n", what);
+		return -1;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			buf_printf(err, "%s %s: not a regular file\n", what, path);
+			return -1;
+		}
+		if (access(path, R_OK | W_OK) < 0) {
+			buf_printf(err, "%s %s: %s\n", what, path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		buf_printf(err, "%s %s: %s\n", what, path, strerror(errno));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash == path ? 1 :
+	    slash - path) : 1, slash ? path : ".");
+	if (access(dir, W_OK | X_OK) < 0) {
+		buf_printf(err, "%s %s: cannot be created in %s: %s\n", what, path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* store_check - the settings, without opening the store */
+int
+store_check(const struct store_conf *c, struct buf *err)
+{
+	switch (c->type) {
+	case STORE_SQLITE:
+		return store_path_check("report_store", c->path, err);
+	case STORE_PGSQL:
+		return store_pgsql_check(c, err);
+	}
+	buf_printf(err, "report_store_type: unknown type\n");
+	return -1;
+}
 
 /* store_open - open (and create or upgrade) the store; NULL and err */
 struct store *

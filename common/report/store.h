@@ -134,6 +134,17 @@ struct store *store_open(const struct store_conf *c, struct buf *err);
 struct store *store_sqlite_open(const struct store_conf *c, struct buf *err);
 struct store *store_pgsql_open(const struct store_conf *c, struct buf *err);
 void store_close(struct store *st);
+/* store_check - what can be checked of c without opening the store (for
+ * "reinject -t", as the run user): SQLite, the file (or, before it exists,
+ * its directory) readable and writable; PostgreSQL, the conninfo parses.
+ * 0, or -1 with a line per problem appended to err. */
+int store_check(const struct store_conf *c, struct buf *err);
+/* store_path_check - a file the run user must create or write: the file
+ * itself when it exists, else its directory; 0, or -1 with a line in err
+ * naming what (e.g. "report_store") */
+int store_path_check(const char *what, const char *path, struct buf *err);
+/* store_pgsql_check - the conninfo of c parses (store_check's) */
+int store_pgsql_check(const struct store_conf *c, struct buf *err);
 /* store_error - text of the last error */
 const char *store_error(const struct store *st);
 /* store_period_of - the period [begin, begin + period) holding t */

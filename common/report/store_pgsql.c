@@ -371,6 +371,24 @@ static const struct store_ops pg_ops = {
 	pg_purge, pg_close,
 };
 
+/* store_pgsql_check - does the conninfo parse (libpq's own reading) */
+int
+store_pgsql_check(const struct store_conf *c, struct buf *err)
+{
+	char *msg = NULL;
+	PQconninfoOption *o = PQconninfoParse(c->path, &msg);
+
+	if (o) {
+		PQconninfoFree(o);
+		return 0;
+	}
+	buf_printf(err, "report_store (PostgreSQL conninfo): %s%s",
+	    msg ? msg : "cannot be parsed\n", msg && msg[0] &&
+	    msg[strlen(msg) - 1] == '\n' ? "" : "\n");
+	PQfreemem(msg);
+	return -1;
+}
+
 /* store_pgsql_open - connect (conninfo in c->path), current schema */
 struct store *
 store_pgsql_open(const struct store_conf *c, struct buf *err)

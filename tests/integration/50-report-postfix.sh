@@ -124,8 +124,9 @@ ma_wait_for 120 has_report agg@quar.example ||
 printf '%s\n' "quar.example quarantine" "198.51.100.7 3 pass fail pass" \
 	"203.0.113.5 2 quarantine fail fail" >"$MA_TMP/quar.expect"
 "$PY" "$SRC/tests/integration/report_check.py" "$(report_dump agg@quar.example)" "$XSD" \
-	"$MA_TMP/quar.expect" || ma_fail "the quar.example report is wrong"
+	"$MA_TMP/quar.expect" example.net || ma_fail "the quar.example report is wrong"
 ma_ok "report of quar.example: RFC subject and file name, valid XML, records = messages sent"
+ma_ok "envelope_to is the recipient's domain (example.net) in every record"
 ma_wait_for 30 has_report dmarc@reports.example.net ||
 	ma_fail "no report for ext.example at its confirmed external address"
 printf '%s\n' "ext.example reject" "198.51.100.8 1 pass fail pass" >"$MA_TMP/ext.expect"

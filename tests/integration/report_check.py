@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""report_check.py DUMP XSD EXPECT - check one report mail dumped by smtp-sink.
+"""report_check.py DUMP XSD EXPECT [ENVELOPE_TO] - check one report mail
+dumped by smtp-sink.
 
 DUMP is an smtp-sink dump (X-* lines, then the message).  The message must
 carry one application/gzip part named per RFC 9990 ("receiver!domain!begin!
 end.xml.gz") with the RFC's Subject; the XML must validate against XSD
 (xmllint --schema) and hold, for each "ip count disposition dkim spf" line
 of the file EXPECT, one record with those values; nothing else.  The
-first line of EXPECT is "domain p"."""
+first line of EXPECT is "domain p".  With ENVELOPE_TO, every record's
+identifiers carry that envelope_to."""
 import email
 import email.policy
 import gzip
@@ -59,6 +61,10 @@ got = []
 for rec in root.findall('d:record', NS):
     row = rec.find('d:row', NS)
     pe = row.find('d:policy_evaluated', NS)
+    if len(sys.argv) > 4:
+        eto = rec.findtext('d:identifiers/d:envelope_to', namespaces=NS)
+        if eto != sys.argv[4]:
+            fail('envelope_to %r, expected %r' % (eto, sys.argv[4]))
     got.append(' '.join([row.findtext('d:source_ip', namespaces=NS),
                          row.findtext('d:count', namespaces=NS),
                          pe.findtext('d:disposition', namespaces=NS),

@@ -110,6 +110,7 @@ run_message(struct world *w, const char *addr, const char *sender, const char *t
 	m = reinject_msg_new(&w->ctx);
 	m->sender = sender;
 	m->nrcpt = 1;
+	m->rcpt_domain = "example.net";
 	m->xf = &w->xf;
 	reinject_pipeline_begin(m);
 	while (*text) {
@@ -210,12 +211,34 @@ START_TEST(reinject_report_records_every_policy_message)
 	    "        <disposition>quarantine</disposition>"), "%s", xml.data);
 	ck_assert_ptr_nonnull(strstr(xml.data, "<p>quarantine</p>"));
 	ck_assert_ptr_nonnull(strstr(xml.data, "<fo>1</fo>"));
+	ck_assert_ptr_nonnull(strstr(xml.data, "<envelope_to>example.net</envelope_to>"));
 	ck_assert_ptr_nonnull(strstr(xml.data, "<org_name>Ours</org_name>"));
 	ck_assert_ptr_null(strstr(xml.data, "nopolicy.example"));
 	ck_assert_int_eq(report_xml_build(st, &m, "nopolicy.example", &xml), -1);
 	buf_clear(&xml);
 	store_close(st);
 	world_free(&w);
+}
+END_TEST
+
+static const struct {
+	const char *addr, *want;
+} rcpt_cases[] = {
+	{ "b@example.net", "example.net" },
+	{ "<B@Mail.Example.NET>", "mail.example.net" },
+	{ "\"a@b\"@example.org", "example.org" },
+	{ "postmaster", "" },
+	{ "x@bad..example", "" },
+	{ "", "" },
+};
+
+START_TEST(reinject_report_envelope_to_is_the_recipient_domain)
+{
+	char out[256];
+
+	reinject_report_rcpt_domain(rcpt_cases[_i].addr, strlen(rcpt_cases[_i].addr), out,
+	    sizeof(out));
+	ck_assert_str_eq(out, rcpt_cases[_i].want);
 }
 END_TEST
 
@@ -276,6 +299,63 @@ START_TEST(reinject_report_command_lists_shows_and_mails)
 }
 END_TEST
 
+/* queued_files - the failure report queue files in d */
+static int
+queued_files(const char *d)
+{
+	char cmd[300], out[64];
+
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -c '\\.arf$'", d);
+	run_cmd(cmd, out, sizeof(out));
+	return atoi(out);
+}
+
+/* The worker side of failure reports (RFC 9991): one queue file per failing
+ * message whose record has ruf= and whose fo= asks; none for a psd=y
+ * record, for a report, for a pass under fo=0; report_failure_queue_limit
+ * holds.  The sender and the message format: 53-report-failure. */
+START_TEST(reinject_failure_queues_what_ruf_and_fo_ask)
+{
+	struct world w;
+	char fdir[128];
+
+	world_init_with(&w, false, "report_failure_enable = yes\n"
+	    "report_failure_queue_limit = 3");
+	snprintf(fdir, sizeof(fdir), "%s/failure", dir);
+	free(w.conf.report.failure_directory);
+	w.conf.report.failure_directory = xstrdup(fdir);
+	dns_mem_add_txt(w.dns, "_dmarc.ruf.example",
+	    "v=DMARC1; p=none; ruf=mailto:f@ruf.example");
+	dns_mem_add_txt(w.dns, "mail.ruf.example", "v=spf1 ip4:198.51.100.7 -all");
+	dns_mem_add_txt(w.dns, "_dmarc.psd.example",
+	    "v=DMARC1; p=none; psd=y; ruf=mailto:f@psd.example");
+	reinject_report_worker_start(&w.conf);
+	/* fo=0: an aligned SPF pass asks for nothing */
+	run_message(&w, "198.51.100.7", "b@mail.ruf.example",
+	    "From: <boss@ruf.example>\nSubject: ok\n\nbody\n");
+	ck_assert_int_eq(queued_files(fdir), 0);
+	/* a spoof: one report */
+	run_message(&w, "203.0.113.5", "x@unrelated.example",
+	    "From: <boss@ruf.example>\nSubject: forged\n\nbody\n");
+	ck_assert_int_eq(queued_files(fdir), 1);
+	/* ruf= of a psd=y record: never (RFC 9991) */
+	run_message(&w, "203.0.113.5", "x@unrelated.example",
+	    "From: <boss@sub.psd.example>\nSubject: forged\n\nbody\n");
+	ck_assert_int_eq(queued_files(fdir), 1);
+	/* a report itself: never */
+	run_message(&w, "203.0.113.5", "x@unrelated.example",
+	    "From: <boss@ruf.example>\nContent-Type: multipart/report;\n"
+	    " report-type=feedback-report; boundary=x\n\n--x--\n");
+	ck_assert_int_eq(queued_files(fdir), 1);
+	/* the queue limit: 3 files, the fourth and fifth spoof dropped */
+	for (int i = 0; i < 4; i++)
+		run_message(&w, "203.0.113.5", "x@unrelated.example",
+		    "From: <boss@ruf.example>\nSubject: forged\n\nbody\n");
+	ck_assert_int_eq(queued_files(fdir), 3);
+	world_free(&w);
+}
+END_TEST
+
 /*
  * Interoperability: Mail::DMARC's receiver (Debian libmail-dmarc-perl) reads
  * our report mail; its counts, rows and policy are what we stored.  Known
@@ -332,7 +412,10 @@ suite(void)
 
 	tcase_add_test(tc, reinject_report_records_every_policy_message);
 	tcase_add_test(tc, reinject_report_off_by_default);
+	tcase_add_loop_test(tc, reinject_report_envelope_to_is_the_recipient_domain, 0,
+	    ARRAY_LEN(rcpt_cases));
 	tcase_add_test(tc, reinject_report_command_lists_shows_and_mails);
+	tcase_add_test(tc, reinject_failure_queues_what_ruf_and_fo_ask);
 	tcase_add_test(tc, reinject_report_mail_dmarc_reads_our_report);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,6 +3,11 @@
  * terms, the SQLite schema and its version, grouping, the last policy, claims
  * (one report per domain and period), retention, the spool and the batch
  * writer (store down: spooled and replayed; spool full: counted loss).
+ *
+ * The tests that do not look at SQLite itself run a second time on
+ * PostgreSQL when MAILAUTH_TEST_PGSQL holds the conninfo of a database the
+ * tests may empty (tests/unit/store_pgsql.sh starts a private server for
+ * it); its tables are dropped before each test.
  */
 #include <check.h>
 #include <stdio.h>
@@ -12,6 +17,9 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#if STORE_TEST_PGSQL
+#include <libpq-fe.h>
+#endif
 
 #include "store.h"
 #include "store_batch.h"
@@ -20,15 +28,68 @@
 #define SET(f, v)	snprintf((f), sizeof(f), "%s", (v))
 
 static char dir[] = "/tmp/test_store.XXXXXX";
-static char dbpath[256];
+static char dbpath[1024];
+/* the backend of the test case running, and PostgreSQL's conninfo */
+static enum store_type backend = STORE_SQLITE;
+static const char *pg_conninfo;
 
-/* setup - a fresh directory per test */
+#if STORE_TEST_PGSQL
+/* pg_query - one statement on the test database; its first value or -1 */
+static long long
+pg_query(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_conninfo);
+	PGresult *r;
+	long long v = -1;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
+	    PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+		v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+#else
+/* pg_query - not reached: the PostgreSQL case exists only with libpq */
+static long long
+pg_query(const char *sql)
+{
+	ck_abort_msg("no libpq: %s", sql);
+	return -1;
+}
+#endif
+
+/* setup - a fresh directory per test; on PostgreSQL, no tables */
 static void
 setup(void)
 {
 	SET(dir, "/tmp/test_store.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(dbpath, sizeof(dbpath), "%s/reports.db", dir);
+}
+
+/* setup_pgsql - the same on the PostgreSQL test database */
+static void
+setup_pgsql(void)
+{
+	setup();
+	backend = STORE_PGSQL;
+	snprintf(dbpath, sizeof(dbpath), "%s", pg_conninfo);
+	pg_query("DROP TABLE IF EXISTS record, report, schema_version");
+}
+
+/* down_path - a store that cannot be opened, on the backend under test */
+static void
+down_path(char *out, size_t size)
+{
+	if (backend == STORE_PGSQL)
+		snprintf(out, size, "host=%s/nosocket port=1 dbname=none "
+		    "connect_timeout=2", dir);
+	else
+		snprintf(out, size, "%s/missing/reports.db", dir);
 }
 
 static void
@@ -43,7 +104,7 @@ teardown(void)
 static struct store *
 open_db(const char *path)
 {
-	struct store_conf c = { STORE_SQLITE, path, 86400, 1000 };
+	struct store_conf c = { backend, path, 86400, 1000 };
 	struct buf err;
 	struct store *st;
 
@@ -101,7 +162,8 @@ count_periods(void *arg, const struct store_period *p __attribute__((unused)))
 	return 0;
 }
 
-/* sql_int - one integer from the database file, read by SQLite itself */
+/* sql_int - one integer from the database, read by SQLite (or PostgreSQL)
+ * itself */
 static long long
 sql_int(const char *path, const char *sql)
 {
@@ -109,6 +171,8 @@ sql_int(const char *path, const char *sql)
 	sqlite3_stmt *q;
 	long long v = -1;
 
+	if (backend == STORE_PGSQL)
+		return pg_query(sql);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
 	if (sqlite3_step(q) == SQLITE_ROW)
@@ -298,11 +362,32 @@ START_TEST(store_purge_only_sent_and_old)
 }
 END_TEST
 
+START_TEST(store_pgsql_schema_version)
+{
+	struct store_conf c = { STORE_PGSQL, dbpath, 86400, 1000 };
+	struct store *st = open_db(dbpath);
+	struct buf err;
+
+	store_close(st);
+	ck_assert_int_eq(sql_int(dbpath, "SELECT version FROM schema_version"),
+	    STORE_SCHEMA_VERSION);
+	/* opened again: still one version row */
+	store_close(open_db(dbpath));
+	ck_assert_int_eq(sql_int(dbpath, "SELECT count(*) FROM schema_version"), 1);
+	/* a newer schema than ours is refused */
+	sql_int(dbpath, "UPDATE schema_version SET version = 99");
+	buf_init(&err, 1024);
+	ck_assert_ptr_null(store_open(&c, &err));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "99"));
+	buf_clear(&err);
+}
+END_TEST
+
 static struct store_batch *
 batch(const char *db, size_t spool_limit)
 {
 	static char spool[300];
-	struct store_conf sc = { STORE_SQLITE, db, 86400, 100 };
+	struct store_conf sc = { backend, db, 86400, 100 };
 	struct store_batch_conf bc = { 10, 50, 100, spool, spool_limit, 0 };
 	struct store_batch *b;
 
@@ -373,7 +458,7 @@ START_TEST(store_batch_counts_loss_when_spool_is_full)
 	struct store_batch_stats s;
 	struct store_row r;
 
-	snprintf(down, sizeof(down), "%s/missing/reports.db", dir);
+	down_path(down, sizeof(down));
 	/* room for the header and three rows */
 	b = batch(down, 16 + 3 * sizeof(struct store_row));
 	for (int i = 0; i < 8; i++) {
@@ -422,13 +507,35 @@ store_suite(void)
 	tcase_add_test(tc, store_batch_counts_loss_when_spool_is_full);
 	tcase_add_test(tc, store_spool_refuses_a_symlink);
 	suite_add_tcase(s, tc);
+	if (!pg_conninfo)
+		return s;
+	/* the backend-independent tests once more, on PostgreSQL */
+	tc = tcase_create("pgsql");
+	tcase_add_checked_fixture(tc, setup_pgsql, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, store_pgsql_schema_version);
+	tcase_add_test(tc, store_groups_count_identical_rows);
+	tcase_add_test(tc, store_claim_is_once_per_domain_and_period);
+	tcase_add_test(tc, store_purge_only_sent_and_old);
+	tcase_add_test(tc, store_batch_commits_every_row);
+	tcase_add_test(tc, store_batch_counts_loss_when_spool_is_full);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
+	SRunner *sr;
+
+	pg_conninfo = getenv("MAILAUTH_TEST_PGSQL");
+	if (pg_conninfo && !pg_conninfo[0])
+		pg_conninfo = NULL;
+	if (pg_conninfo && !STORE_TEST_PGSQL) {
+		fprintf(stderr, "MAILAUTH_TEST_PGSQL set, but built without libpq\n");
+		return 77;
+	}
+	sr = srunner_create(store_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);
