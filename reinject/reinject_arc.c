@@ -30,6 +30,19 @@ reinject_arc_begin(struct reinject_msg *m, void **st)
 	lim.dns_query_limit = (unsigned)c->dns_query_limit;
 	lim.hash_size_limit = c->hash_size_limit;
 	*st = arc_verify_new(m->ctx->dns, &lim);
+	/* the seal takes its body hash from here: one pass over the body for both */
+	if (reinject_arc_seals(m))
+		arc_verify_keep_seal_hash(*st);
+}
+
+/* reinject_arc_verifier - the ARC stage's verifier for m, or NULL */
+struct arc_verify *
+reinject_arc_verifier(const struct reinject_msg *m)
+{
+	for (size_t i = 0; i < reinject_nstages; i++)
+		if (reinject_stages[i] == &reinject_stage_arc)
+			return m->stage_state[i];
+	return NULL;
 }
 
 /* reinject_arc_header - one field */

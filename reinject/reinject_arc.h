@@ -82,6 +82,9 @@ void reinject_arc_dmarc_override(const struct reinject_msg *m, struct dmarc_verd
 /* reinject_arc_seals - does this message get an ARC set (arc_seal) */
 bool reinject_arc_seals(const struct reinject_msg *m);
 
+/* reinject_arc_verifier - the ARC stage's verifier for m (the seal's body hash), or NULL */
+struct arc_verify *reinject_arc_verifier(const struct reinject_msg *m);
+
 /* reinject_arc_authres - the arc= clause (RFC 8617 §10.1, RFC 8601), if the stage ran */
 void reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b);
 

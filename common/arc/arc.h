@@ -105,6 +105,18 @@ int arc_verify_body(struct arc_verify *v, const char *p, size_t len);
 int arc_verify_finish(struct arc_verify *v, arc_verify_cb cb, void *arg);
 /* arc_verify_error - static reason of an input error, NULL if none */
 const char *arc_verify_error(const struct arc_verify *v);
+/*
+ * arc_verify_keep_seal_hash - before the first body byte: also compute the
+ * body hash a seal of this message needs (relaxed, SHA-256, the whole body;
+ * RFC 8617 §4.1.2), whatever the chain turns out to be.  An AMS with the
+ * same canonicalisation and no l= shares it, so a message that is verified
+ * and then sealed has that body hash computed once.  0/-1 (too late).
+ */
+int arc_verify_keep_seal_hash(struct arc_verify *v);
+/* arc_verify_seal_hash - after finish: that digest into out; its length, or -1 when not kept */
+int arc_verify_seal_hash(const struct arc_verify *v, unsigned char *out, size_t size);
+/* arc_verify_body_hashed - body bytes put through body hashers so far, once per hasher */
+uint64_t arc_verify_body_hashed(const struct arc_verify *v);
 /* arc_verify_free - destroy, cancelling pending lookups */
 void arc_verify_free(struct arc_verify *v);
 
@@ -118,6 +130,7 @@ struct arc_sign_config {
 	time_t timestamp;		/* t=; 0: time() at finish; -1: no t= */
 	struct msg_limits msg;		/* header bounds */
 	unsigned msg_flags;		/* MSG_BARE_LF_OK for the _chunk interface */
+	bool body_hash_given;		/* the body is not hashed here: arc_sign_set_body_hash */
 };
 
 struct arc_sign;
@@ -132,6 +145,10 @@ int arc_sign_chunk(struct arc_sign *s, const char *p, size_t len);
 int arc_sign_header(struct arc_sign *s, const char *field, size_t len);
 int arc_sign_eoh(struct arc_sign *s);
 int arc_sign_body(struct arc_sign *s, const char *p, size_t len);
+/* arc_sign_set_body_hash - with body_hash_given: the relaxed SHA-256 body hash (arc_verify_seal_hash); 0/-1 */
+int arc_sign_set_body_hash(struct arc_sign *s, const unsigned char *digest, size_t len);
+/* arc_sign_body_hashed - body bytes this sealer put through its hasher */
+uint64_t arc_sign_body_hashed(const struct arc_sign *s);
 /*
  * arc_sign_finish - seal for chain validation status cv (the caller's
  * verification of this message), the AAR carrying authres ("authserv-id;

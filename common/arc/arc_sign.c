@@ -34,7 +34,10 @@ struct arc_sign {
 	time_t timestamp;
 	struct dkim_feed feed;		/* fields, body hasher, input error */
 	struct arc_chain chain;
-	struct dkim_bodyhash *bh;
+	struct dkim_bodyhash *bh;	/* NULL when the body hash is given */
+	bool body_hash_given;
+	unsigned char bh_given[DKIM_BH_MAX];
+	size_t bh_given_len;		/* 0 until arc_sign_set_body_hash */
 };
 
 /* One tag of a field being written. */
@@ -100,8 +103,10 @@ arc_sign_new(const struct arc_sign_config *c, const char **err)
 	/* the header as it finally leaves may come after the body */
 	s->feed.late_headers = true;
 	arc_chain_init(&s->chain, ARC_SET_LIMIT);
-	s->bh = dkim_bodyhash_get(&s->feed.bhs, DKIM_CANON_RELAXED,
-	    dkim_alg_md(DKIM_ALG_RSA_SHA256), false, 0);
+	s->body_hash_given = c->body_hash_given;
+	if (!s->body_hash_given)
+		s->bh = dkim_bodyhash_get(&s->feed.bhs, DKIM_CANON_RELAXED,
+		    dkim_alg_md(DKIM_ALG_RSA_SHA256), false, 0);
 	return s;
 }
 
@@ -145,6 +150,34 @@ int
 arc_sign_chunk(struct arc_sign *s, const char *p, size_t len)
 {
 	return dkim_feed_chunk(&s->feed, p, len);
+}
+
+/* arc_sign_set_body_hash - the relaxed SHA-256 body hash computed elsewhere; 0/-1 */
+int
+arc_sign_set_body_hash(struct arc_sign *s, const unsigned char *digest, size_t len)
+{
+	if (!s->body_hash_given || len != (size_t)EVP_MD_get_size(EVP_sha256()))
+		return -1;
+	memcpy(s->bh_given, digest, len);
+	s->bh_given_len = len;
+	return 0;
+}
+
+/* arc_sign_body_hashed - body bytes this sealer put through its hasher */
+uint64_t
+arc_sign_body_hashed(const struct arc_sign *s)
+{
+	return s->feed.body_hashed;
+}
+
+/* arc_sign_bh - the body hash for bh=: computed here or given */
+static void
+arc_sign_bh(const struct arc_sign *s, struct buf *out)
+{
+	if (s->bh)
+		dkim_b64_encode(s->bh->digest, s->bh->digest_len, out);
+	else
+		dkim_b64_encode(s->bh_given, s->bh_given_len, out);
 }
 
 /* ---- writing the fields ---- */
@@ -274,7 +307,7 @@ arc_sign_ams(struct arc_sign *s, unsigned n, const char *t, struct buf *out)
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
 	buf_init(&b64, 2 * DKIM_SIG_B_MAX);
 	nn = arc_sign_h(s, &h, &names);
-	dkim_b64_encode(s->bh->digest, s->bh->digest_len, &bh);
+	arc_sign_bh(s, &bh);
 	snprintf(inst, sizeof(inst), "%u", n);
 	struct arc_sign_tag tags[] = {
 		{ "a", "rsa-sha256" }, { "b", "" }, { "bh", buf_cstr(&bh) },
@@ -353,6 +386,10 @@ arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres, const c
 	}
 	if ((*err = arc_sign_refuse(s, cv)) != NULL)
 		return NULL;
+	if (s->body_hash_given && s->bh_given_len == 0) {
+		*err = "no body hash given";
+		return NULL;
+	}
 	if (!arc_sign_payload_ok(authres)) {
 		*err = "the Authentication-Results payload is empty or badly folded";
 		return NULL;

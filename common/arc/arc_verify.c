@@ -32,6 +32,7 @@ struct arc_verify {
 	struct dkim_lookup **lookups;
 	size_t nlookups;
 	uint64_t hashed;		/* bytes put through hashes (body per hasher, header inputs) */
+	size_t ams_hashers;		/* body hashers the AMS need (the seal's kept one aside) */
 	unsigned sigs;			/* signature verifications done */
 	bool reported, decided;
 	size_t pending;			/* lookups not yet answered */
@@ -147,6 +148,16 @@ arc_verify_lookup(struct arc_verify *v, const char *s, const char *d)
 	return lk;
 }
 
+/* arc_verify_ams_use - some AMS uses hasher bh */
+static bool
+arc_verify_ams_use(const struct arc_verify *v, const struct dkim_bodyhash *bh)
+{
+	for (unsigned i = 1; i <= v->n; i++)
+		if (v->vs[i].bh == bh)
+			return true;
+	return false;
+}
+
 /* arc_verify_prepare - lookups and body hashers for every set */
 static void
 arc_verify_prepare(struct arc_verify *v)
@@ -161,6 +172,9 @@ arc_verify_prepare(struct arc_verify *v)
 			x->bh = dkim_bodyhash_get(&v->feed.bhs, s->ams.bcanon,
 			    dkim_alg_md(s->ams.alg), s->ams.has_l, s->ams.l);
 	}
+	v->ams_hashers = v->feed.bhs.n;
+	if (v->feed.keep && !arc_verify_ams_use(v, v->feed.keep))
+		v->ams_hashers--;
 	if (v->decided)
 		return;
 	/* count them all first: a synchronous answer must not see pending == 0 early */
@@ -205,7 +219,8 @@ arc_verify_on_body(void *arg, size_t len)
 {
 	struct arc_verify *v = arg;
 
-	return !v->decided && arc_verify_hash_charge(v, (uint64_t)len * v->feed.bhs.n);
+	/* the limit is the chain's: a hasher kept only for the seal is not charged */
+	return !v->decided && arc_verify_hash_charge(v, (uint64_t)len * v->ams_hashers);
 }
 
 static const struct dkim_feed_hooks arc_verify_hooks = {
@@ -439,6 +454,36 @@ const char *
 arc_verify_error(const struct arc_verify *v)
 {
 	return v->feed.error;
+}
+
+/* arc_verify_keep_seal_hash - also hash the body as a seal needs it; 0/-1 (after the header) */
+int
+arc_verify_keep_seal_hash(struct arc_verify *v)
+{
+	if (v->feed.eoh_done || v->feed.error)
+		return -1;
+	v->feed.keep = dkim_bodyhash_get(&v->feed.bhs, DKIM_CANON_RELAXED,
+	    dkim_alg_md(DKIM_ALG_RSA_SHA256), false, 0);
+	return 0;
+}
+
+/* arc_verify_seal_hash - the kept seal body hash into out; its length, or -1 */
+int
+arc_verify_seal_hash(const struct arc_verify *v, unsigned char *out, size_t size)
+{
+	const struct dkim_bodyhash *bh = v->feed.keep;
+
+	if (bh == NULL || !bh->done || bh->digest_len > size)
+		return -1;
+	memcpy(out, bh->digest, bh->digest_len);
+	return (int)bh->digest_len;
+}
+
+/* arc_verify_body_hashed - body bytes put through hashers, once per hasher */
+uint64_t
+arc_verify_body_hashed(const struct arc_verify *v)
+{
+	return v->feed.body_hashed;
 }
 
 /* arc_verify_free - destroy, cancelling pending lookups */

@@ -374,6 +374,42 @@ sealed_verdict(struct world *w, const struct reinject_msg *m, const char *text)
 	return res;
 }
 
+/* state_of - the state stage keeps for m, or NULL */
+static void *
+state_of(const struct reinject_msg *m, const struct reinject_stage *stage)
+{
+	for (size_t i = 0; i < reinject_nstages; i++)
+		if (reinject_stages[i] == stage)
+			return m->stage_state[i];
+	return NULL;
+}
+
+/* body_len - bytes of text's body (after the first empty line) once lines end in CRLF */
+static uint64_t
+body_len(const char *text)
+{
+	const char *b = strstr(text, "\n\n");
+	uint64_t n = 0;
+
+	ck_assert_ptr_nonnull(b);
+	for (b += 2; *b; b++)
+		n += *b == '\n' ? 2 : 1;
+	return n;
+}
+
+/* assert_body_hashed_once - the ARC verifier hashed the body once (one hasher) and the sealer not at all */
+static void
+assert_body_hashed_once(const struct reinject_msg *m, const char *text)
+{
+	const struct arc_verify *v = state_of(m, &reinject_stage_arc);
+	const struct arc_sign *s = state_of(m, &reinject_stage_arcseal);
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(arc_verify_body_hashed(v), body_len(text));
+	ck_assert_uint_eq(arc_sign_body_hashed(s), 0);
+}
+
 /* A list (sign path) relays a chain that passed: sealed as i=2 cv=pass, and it verifies. */
 START_TEST(reinject_arc_seals_a_passing_chain_on_the_sign_path)
 {
@@ -392,6 +428,8 @@ START_TEST(reinject_arc_seals_a_passing_chain_on_the_sign_path)
 	r = sealed_verdict(&w, m, text);
 	ck_assert_msg(r.cv == ARC_CV_PASS, "%s", r.reason);
 	ck_assert_uint_eq(r.sets, 2);
+	/* the AMS of i=1 is relaxed/relaxed without l=: its body hash is the seal's */
+	assert_body_hashed_once(m, text);
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
@@ -429,6 +467,8 @@ START_TEST(reinject_arc_seals_the_first_set_and_only_when_configured)
 	m = run_message(&w, true, text);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=none; d=example.org; i=1"));
 	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_PASS);
+	/* no chain to validate: the verifier still hashes the body, for the seal only */
+	assert_body_hashed_once(m, text);
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
