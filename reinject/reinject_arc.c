@@ -77,13 +77,34 @@ const struct config_enum reinject_arc_seal_names[] = {
 	{ NULL, 0 },
 };
 
-/* reinject_arc_seals - does this message get an ARC set (arc_seal) */
+/* reinject_arc_seals - does this message get an ARC set (arc_seal, arc_seal_recipient_domains) */
 bool
 reinject_arc_seals(const struct reinject_msg *m)
 {
 	int mode = m->conf->arc.seal;
 
-	return mode == REINJECT_ARC_SEAL_ALL || (mode == REINJECT_ARC_SEAL_SIGN && m->sign);
+	return mode == REINJECT_ARC_SEAL_ALL || (mode == REINJECT_ARC_SEAL_SIGN && m->sign) ||
+	    m->arc_seal_rcpt;
+}
+
+/* reinject_arc_seal_rcpt - recipient addr is in arc_seal_recipient_domains (or below one) */
+bool
+reinject_arc_seal_rcpt(const struct reinject_arc_conf *c, struct span addr)
+{
+	const char *at;
+
+	if (addr.len >= 2 && addr.p[0] == '<' && addr.p[addr.len - 1] == '>') {
+		addr.p++;
+		addr.len -= 2;
+	}
+	if (addr.len == 0 || (at = memrchr(addr.p, '@', addr.len)) == NULL)
+		return false;
+	addr.len -= (size_t)(at + 1 - addr.p);
+	addr.p = at + 1;
+	for (size_t i = 0; i < c->seal_recipient_domains.count; i++)
+		if (domain_is_under(addr.p, addr.len, c->seal_recipient_domains.items[i]))
+			return true;
+	return false;
 }
 
 /* reinject_arc_set - record a result */

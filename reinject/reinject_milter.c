@@ -48,6 +48,7 @@ struct reinject_milter {
 	char *daemon;			/* {daemon_name} */
 	char *sender;
 	unsigned nrcpt;
+	bool seal_rcpt;			/* a recipient in arc_seal_recipient_domains */
 	bool auth;			/* {auth_authen} non-empty */
 	unsigned char auth_stage;	/* the MACRO stage auth and i came with */
 	unsigned char ident_stage;
@@ -122,6 +123,7 @@ reinject_milter_end_mail(struct reinject_milter *s)
 	free(s->sender);
 	s->sender = NULL;
 	s->nrcpt = 0;
+	s->seal_rcpt = false;
 	s->auth = false;
 	free(s->xf.value[SMTP_XFWD_IDENT]);
 	s->xf.value[SMTP_XFWD_IDENT] = NULL;
@@ -154,6 +156,7 @@ reinject_milter_msg(struct reinject_milter *s)
 	reinject_spool_init(&m->spool, NULL, 0);
 	m->sender = s->sender ? s->sender : "";
 	m->nrcpt = s->nrcpt;
+	m->arc_seal_rcpt = s->seal_rcpt;
 	m->xf = &s->xf;
 	m->mode = REINJECT_MODE_MILTER;
 	/* as OpenDKIM: sign for SASL-authenticated and internal clients */
@@ -287,6 +290,7 @@ reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
 
 	reinject_milter_end_msg(s);
 	s->nrcpt = 0;
+	s->seal_rcpt = false;
 	if (a.len >= 2 && a.p[0] == '<' && a.p[a.len - 1] == '>') {
 		a.p++;
 		a.len -= 2;
@@ -336,6 +340,8 @@ reinject_milter_on_step(struct reinject_milter *s, const struct milter_cmd *c)
 		return 0;
 	}
 	s->nrcpt++;
+	if (c->u.args.n > 0)
+		s->seal_rcpt |= reinject_arc_seal_rcpt(&s->ctx->conf->arc, c->u.args.v[0]);
 	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_RCPT &&
 	    reinject_milter_spf_pending(&s->spf)) {
 		reinject_milter_wait(s, MILTER_CMD_RCPT);

@@ -50,6 +50,8 @@ struct reinject_session {
 	char *mail_arg;			/* MAIL argument until downstream's EHLO is known */
 	size_t mail_arg_len;
 	unsigned nrcpt, nrcpt_ok;
+	bool seal_rcpt;			/* an accepted recipient in arc_seal_recipient_domains */
+	bool seal_rcpt_pending;		/* the RCPT awaiting downstream's answer is one */
 	struct buf cmd;			/* command line being mirrored */
 	struct reinject_client *down;
 	struct reinject_msg *msg;
@@ -171,6 +173,7 @@ reinject_server_end_mail(struct reinject_session *s)
 	s->sender = NULL;
 	reinject_server_mail_forget(s);
 	s->nrcpt = s->nrcpt_ok = 0;
+	s->seal_rcpt = s->seal_rcpt_pending = false;
 	if (s->data_active)
 		reinject_data_clear(&s->data);
 	s->data_active = false;
@@ -520,8 +523,10 @@ reinject_server_rcpt_done(void *arg, const struct smtp_reply *r, bool failed)
 {
 	struct reinject_session *s = arg;
 
-	if (!failed && smtp_reply_class(r) == 2)
+	if (!failed && smtp_reply_class(r) == 2) {
 		s->nrcpt_ok++;
+		s->seal_rcpt |= s->seal_rcpt_pending;
+	}
 	reinject_server_down_relay(s, r, failed);
 }
 
@@ -563,6 +568,7 @@ reinject_server_rcpt(struct reinject_session *s, struct span arg)
 			reinject_server_param_add(s, &p.params[i]);
 	}
 	s->nrcpt++;
+	s->seal_rcpt_pending = reinject_arc_seal_rcpt(&s->ctx->conf->arc, p.addr);
 	reinject_server_enter(s, RS_WAIT);
 	reinject_client_command(s->down, buf_cstr(&s->cmd),
 	    reinject_server_rcpt_done, s);
@@ -603,6 +609,7 @@ reinject_server_data(struct reinject_session *s, struct span arg)
 	m = s->msg = reinject_msg_new(s->ctx);
 	m->sender = s->sender;
 	m->nrcpt = s->nrcpt_ok;
+	m->arc_seal_rcpt = s->seal_rcpt;
 	m->xf = &s->xf;
 	m->mode = s->mode;
 	/* without signing keys, internal mail is verified like any other */

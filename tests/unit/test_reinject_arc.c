@@ -217,12 +217,13 @@ feed(struct reinject_msg *m, const char *text)
 	}
 }
 
-/* run_message - text through the pipeline from client 203.0.113.5; the finished message */
+/* run_message_to - text through the pipeline from client 203.0.113.5, seal_rcpt as the front-end found it */
 static struct reinject_msg *
-run_message(struct world *w, bool sign, const char *text)
+run_message_to(struct world *w, bool sign, bool seal_rcpt, const char *text)
 {
 	struct reinject_msg *m;
 
+	smtp_xforward_clear(&w->xf);
 	w->xf.value[SMTP_XFWD_HELO] = xstrdup("lists.example.org");
 	w->xf.value[SMTP_XFWD_ADDR] = xstrdup("203.0.113.5");
 	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
@@ -231,6 +232,7 @@ run_message(struct world *w, bool sign, const char *text)
 	m->nrcpt = 1;
 	m->xf = &w->xf;
 	m->sign = sign;
+	m->arc_seal_rcpt = seal_rcpt;
 	reinject_pipeline_begin(m);
 	feed(m, text);
 	ck_assert_int_eq(reinject_msg_end(m), 0);
@@ -239,6 +241,13 @@ run_message(struct world *w, bool sign, const char *text)
 		event_base_dispatch(w->base);
 	ck_assert_int_eq(w->done, 1);
 	return m;
+}
+
+/* run_message - text through the pipeline from client 203.0.113.5; the finished message */
+static struct reinject_msg *
+run_message(struct world *w, bool sign, const char *text)
+{
+	return run_message_to(w, sign, false, text);
 }
 
 /* check_run - one table entry, with synchronous or event-loop DNS */
@@ -482,6 +491,58 @@ START_TEST(reinject_arc_seals_the_first_set_and_only_when_configured)
 }
 END_TEST
 
+/* arc_seal_recipient_domains: which recipients' domains match */
+START_TEST(reinject_arc_seal_recipient_domains_match)
+{
+	static const struct {
+		const char *addr;
+		bool seal;
+	} cases[] = {
+		{ "<a@example.net>", true }, { "a@Example.NET", true },
+		{ "<a@mx.lists.example.net>", true }, { "<a@example.net.>", true },
+		{ "<a@notexample.net>", false }, { "<a@example.net.evil.example>", false },
+		{ "<a@other.example>", false }, { "<>", false }, { "<postmaster>", false },
+		{ "<\"a@example.net\"@other.example>", false },
+	};
+	struct world w;
+
+	world_init(&w, "arc_seal_recipient_domains = example.net, lists.example.org", false);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		ck_assert_msg(reinject_arc_seal_rcpt(&w.conf.arc, span_from_cstr(cases[i].addr)) ==
+		    cases[i].seal, "%s", cases[i].addr);
+	ck_assert(reinject_arc_seal_rcpt(&w.conf.arc, span_from_cstr("<x@lists.example.org>")));
+	world_free(&w);
+	world_init(&w, NULL, false);
+	ck_assert(!reinject_arc_seal_rcpt(&w.conf.arc, span_from_cstr("<a@example.net>")));
+	world_free(&w);
+}
+END_TEST
+
+/* arc_seal = none, but a recipient in arc_seal_recipient_domains: verified mail is sealed, and it verifies */
+START_TEST(reinject_arc_seals_mail_to_a_recipient_domain)
+{
+	const char *text = CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY, *key;
+	struct world w;
+	struct reinject_msg *m;
+
+	seal_world(&w, "arc_seal = none\narc_seal_recipient_domains = example.net", &key);
+	m = run_message_to(&w, false, true, text);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=pass; d=example.org; i=2"));
+	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_PASS);
+	assert_body_hashed_once(m, text);
+	reinject_msg_free(m);
+	/* the same message with no recipient there: validated, not sealed */
+	w.done = 0;
+	m = run_message_to(&w, false, false, text);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "\tarc=pass"));
+	ck_assert_ptr_null(strstr(buf_cstr(&m->prepend), "ARC-Seal"));
+	reinject_msg_free(m);
+	dkim_table_free(w.ctx.sign_table);
+	world_free(&w);
+	unlink(key);
+}
+END_TEST
+
 /* ---- arc_trusted_sealers: a list changed a p=reject domain's mail and sealed it ---- */
 
 #define LIST_MSG "From: <ceo@reject.example>\r\nTo: <list@lists.example.org>\r\n" \
@@ -638,6 +699,8 @@ main(void)
 	tcase_add_test(tc, reinject_arc_seals_a_passing_chain_on_the_sign_path);
 	tcase_add_test(tc, reinject_arc_seals_a_broken_chain_with_cv_fail);
 	tcase_add_test(tc, reinject_arc_seals_the_first_set_and_only_when_configured);
+	tcase_add_test(tc, reinject_arc_seal_recipient_domains_match);
+	tcase_add_test(tc, reinject_arc_seals_mail_to_a_recipient_domain);
 	tcase_add_loop_test(tc, reinject_arc_trusted_sealers_table, 0, (int)ARRAY_LEN(trust_runs));
 	tcase_add_test(tc, reinject_arc_override_in_the_report_record);
 	tcase_set_timeout(tc, 30);
