@@ -117,43 +117,6 @@ reinject_arc_set(struct reinject_msg *m, enum arc_cv cv, unsigned oldest, const 
 	snprintf(m->arc.reason, sizeof(m->arc.reason), "%s", why);
 }
 
-/* reinject_arc_from - the domain of the first address of the first From field, or "" */
-static void
-reinject_arc_from(const struct reinject_msg *m, char *out, size_t size)
-{
-	struct mailaddr_list l;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < m->nhdrs; i++) {
-		struct span v;
-
-		if (m->hdrs[i].removed || !reinject_msg_field_is(m, i, "From"))
-			continue;
-		v = reinject_msg_field_value(m, i);
-		if (mailaddr_parse_list(v.p, v.len, &l) == 0 && l.count > 0)
-			snprintf(out, size, "%s", l.addr[0].domain);
-		return;
-	}
-}
-
-/* reinject_arc_vouch - which trusted sealer, if any, vouches for the From domain */
-static void
-reinject_arc_vouch(struct reinject_msg *m, const struct arc_result *res)
-{
-	const struct config_list *t = &m->conf->arc.trusted_sealers;
-	unsigned i;
-
-	if (t->count == 0 || res->cv != ARC_CV_PASS)
-		return;
-	reinject_arc_from(m, m->arc.vouch_from, sizeof(m->arc.vouch_from));
-	i = arc_trust_vouch(res, (const char *const *)t->items, m->arc.vouch_from);
-	if (i == 0)
-		return;
-	m->arc.vouch_instance = i;
-	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "%s",
-	    res->set[i - 1].seal_domain);
-}
-
 /* reinject_arc_done - common/arc's verdict */
 static void
 reinject_arc_done(void *arg, const struct arc_result *res)
@@ -162,22 +125,48 @@ reinject_arc_done(void *arg, const struct arc_result *res)
 
 	reinject_arc_set(m, res->cv, res->oldest_pass, res->reason);
 	m->arc.temporary = res->temporary;
-	reinject_arc_vouch(m, res);
+	/* the verifier, and so res, lives until the pipeline is freed: DMARC reads it */
+	m->arc.result = res;
 	reinject_pipeline_next(m);
+}
+
+/* reinject_arc_vouch - the trusted sealer vouching for the deciding From domain d: its instance, or 0 */
+static unsigned
+reinject_arc_vouch(struct reinject_msg *m, const struct dmarc_domain_result *d)
+{
+	const struct config_list *t = &m->conf->arc.trusted_sealers;
+	const struct dmarc_record *rec = dmarc_walk_policy_record(&d->walk);
+	struct arc_trust_from from = {
+		d->from_domain, d->walk.org_domain,
+		rec == NULL || rec->aspf == DMARC_ALIGN_RELAXED,
+		rec == NULL || rec->adkim == DMARC_ALIGN_RELAXED,
+	};
+	unsigned i;
+
+	if (t->count == 0 || m->arc.result == NULL)
+		return 0;
+	i = arc_trust_vouch(m->arc.result, (const char *const *)t->items, &from);
+	if (i == 0)
+		return 0;
+	m->arc.vouch_instance = i;
+	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "%s",
+	    m->arc.result->set[i - 1].seal_domain);
+	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "%s", d->from_domain);
+	return i;
 }
 
 /* reinject_arc_dmarc_override - a trusted sealer's vouch lifts a DMARC failure of its From domain */
 void
-reinject_arc_dmarc_override(const struct reinject_msg *m, struct dmarc_verdict *v)
+reinject_arc_dmarc_override(struct reinject_msg *m, struct dmarc_verdict *v)
 {
 	struct dmarc_domain_result *d;
 	size_t n;
 
-	if (m->arc.vouch_instance == 0 || !v->evaluated || v->decisive < 0 ||
-	    v->result != DMARC_RESULT_FAIL || v->disposition == DMARC_DIS_NONE)
+	if (!v->evaluated || v->decisive < 0 || v->result != DMARC_RESULT_FAIL ||
+	    v->disposition == DMARC_DIS_NONE)
 		return;
 	d = &v->domains[v->decisive];
-	if (strcasecmp(d->from_domain, m->arc.vouch_from) != 0)
+	if (reinject_arc_vouch(m, d) == 0)
 		return;
 	v->disposition = d->disposition = DMARC_DIS_NONE;
 	d->override = DMARC_OVERRIDE_TRUSTED_FORWARDER;
@@ -200,6 +189,7 @@ reinject_arc_timeout(void *st, struct reinject_msg *m)
 {
 	reinject_arc_set(m, ARC_CV_FAIL, 0, "key lookup timed out");
 	m->arc.temporary = true;
+	m->arc.result = NULL;
 	/* freed here: that cancels the lookups, and the callback never runs */
 	for (size_t i = 0; i < reinject_nstages; i++)
 		if (m->stage_state[i] == st) {

@@ -67,6 +67,7 @@ struct reinject_arc_res {
 	unsigned oldest_pass;
 	bool temporary;			/* fail from a DNS timeout or error */
 	char reason[96];
+	const struct arc_result *result;	/* the verifier's, until the pipeline is freed; or NULL */
 	/* arc_trusted_sealers: the set that vouches for the From domain */
 	unsigned vouch_instance;	/* 0: none */
 	char vouch_sealer[256];
@@ -76,11 +77,13 @@ struct reinject_arc_res {
 struct dmarc_verdict;
 
 /*
- * reinject_arc_dmarc_override - a DMARC failure of the From domain a trusted
- * sealer vouched for: disposition none, override trusted_forwarder (RFC 9990
- * PolicyOverrideType), the reason saying which sealer; else unchanged
+ * reinject_arc_dmarc_override - a DMARC failure of the deciding From domain
+ * that a trusted sealer vouches for (arc_trust_vouch, with that domain's
+ * Organizational Domain and aspf=/adkim=): disposition none, override
+ * trusted_forwarder (RFC 9990 PolicyOverrideType), the reason saying which
+ * sealer; else unchanged
  */
-void reinject_arc_dmarc_override(const struct reinject_msg *m, struct dmarc_verdict *v);
+void reinject_arc_dmarc_override(struct reinject_msg *m, struct dmarc_verdict *v);
 
 /* reinject_arc_seals - does this message get an ARC set (arc_seal, arc_seal_recipient_domains) */
 bool reinject_arc_seals(const struct reinject_msg *m);

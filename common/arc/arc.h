@@ -163,15 +163,24 @@ char *arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres,
 /* arc_sign_free - destroy */
 void arc_sign_free(struct arc_sign *s);
 
+/* The From domain a trusted sealer may vouch for, and how its identifiers align. */
+struct arc_trust_from {
+	const char *domain;		/* the RFC5322.From domain */
+	const char *org_domain;		/* its Organizational Domain (DNS Tree Walk); NULL: strict only */
+	bool spf_relaxed;		/* the record's aspf=r (the default) */
+	bool dkim_relaxed;		/* the record's adkim=r (the default) */
+};
+
 /*
  * arc_trust_vouch - RFC 8617 §7.2 local policy (arc_trust.c): for a chain that
  * passed, the latest set sealed by one of trusted (domains; the AS d= equal or
- * below) whose AAR records dmarc=pass header.from=from_domain, or spf=pass for
- * a mailfrom in it, or dkim=pass header.d=from_domain (strict alignment).  Its
- * instance, or 0.
+ * below) whose AAR records dmarc=pass header.from=the From domain, or spf=pass
+ * with an smtp.mailfrom aligned with it, or dkim=pass with a header.d aligned
+ * with it (RFC 9989 alignment: relaxed is at or below org_domain).  Its
+ * instance, or 0 (also for res NULL).
  */
 unsigned arc_trust_vouch(const struct arc_result *res, const char *const *trusted,
-    const char *from_domain);
+    const struct arc_trust_from *from);
 
 /* arc_cv_str - "none", "pass", "fail" (RFC 8617 §4.1.3, RFC 8601 arc= words) */
 const char *arc_cv_str(enum arc_cv cv);

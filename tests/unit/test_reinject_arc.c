@@ -549,9 +549,14 @@ END_TEST
 	"Subject: [list] pay\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n\r\n" \
 	"please pay\r\n-- \r\nlist footer\r\n"
 
-/* list_sealed - LIST_MSG sealed by example.org (i=1) with the AAR payload given, LF line ends */
+/* the same from a subdomain of the p=reject domain, which has no record of its own */
+#define LIST_MSG_SUB "From: <ceo@news.reject.example>\r\nTo: <list@lists.example.org>\r\n" \
+	"Subject: [list] pay\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n\r\n" \
+	"please pay\r\n-- \r\nlist footer\r\n"
+
+/* list_sealed - msg (NULL: LIST_MSG) sealed by example.org (i=1) with the AAR payload given, LF line ends */
 static char *
-list_sealed(const char *payload)
+list_sealed(const char *msg, const char *payload)
 {
 	static const char *const hdrs[] = { "from", "to", "subject", "date", NULL };
 	struct arc_sign_config c;
@@ -568,13 +573,14 @@ list_sealed(const char *payload)
 	c.selector = "dummy";
 	c.headers = hdrs;
 	ck_assert_ptr_nonnull(s = arc_sign_new(&c, &why));
-	ck_assert_int_eq(arc_sign_chunk(s, LIST_MSG, strlen(LIST_MSG)), 0);
+	msg = msg ? msg : LIST_MSG;
+	ck_assert_int_eq(arc_sign_chunk(s, msg, strlen(msg)), 0);
 	ck_assert_ptr_nonnull(set = arc_sign_finish(s, ARC_CV_NONE, payload, &why));
 	buf_init(&out, 1 << 16);
 	for (const char *p = set; *p; p++)
 		if (*p != '\r')
 			buf_append_char(&out, *p);
-	for (const char *p = LIST_MSG; *p; p++)
+	for (const char *p = msg; *p; p++)
 		if (*p != '\r')
 			buf_append_char(&out, *p);
 	free(set);
@@ -591,6 +597,8 @@ struct trust_run {
 	const char *setting;
 	bool tamper;			/* body changed after sealing */
 	const char *has, *lacks;
+	const char *msg;		/* NULL: LIST_MSG */
+	const char *record;		/* _dmarc.reject.example; NULL: p=reject */
 };
 
 #define LIST_AR_DMARC "lists.example.org; dmarc=pass header.from=reject.example"
@@ -600,24 +608,48 @@ struct trust_run {
 
 static const struct trust_run trust_runs[] = {
 	{ "trusted_sealer_dmarc_pass_overrides", LIST_AR_DMARC, "arc_trusted_sealers = example.org",
-	  false, OVERRIDDEN, HELD },
+	  false, OVERRIDDEN, HELD, NULL, NULL },
 	{ "trusted_parent_domain_overrides", LIST_AR_SPF, "arc_trusted_sealers = org", false,
-	  OVERRIDDEN, HELD },
-	{ "no_trusted_sealer_nothing_changes", LIST_AR_DMARC, NULL, false, HELD, "override=" },
+	  OVERRIDDEN, HELD, NULL, NULL },
+	{ "no_trusted_sealer_nothing_changes", LIST_AR_DMARC, NULL, false, HELD, "override=", NULL, NULL },
 	{ "untrusted_sealer_is_held", LIST_AR_DMARC, "arc_trusted_sealers = other.example", false,
-	  HELD, "override=" },
+	  HELD, "override=", NULL, NULL },
 	{ "aar_with_dmarc_fail_is_held", "lists.example.org; dmarc=fail header.from=reject.example",
-	  "arc_trusted_sealers = example.org", false, HELD, "override=" },
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL, NULL },
 	{ "aar_for_another_domain_is_held", "lists.example.org; dmarc=pass header.from=other.example",
-	  "arc_trusted_sealers = example.org", false, HELD, "override=" },
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL, NULL },
 	{ "broken_chain_is_held", LIST_AR_DMARC, "arc_trusted_sealers = example.org", true,
-	  "\tarc=fail", "override=" },
+	  "\tarc=fail", "override=", NULL, NULL },
+	/* RFC 9989 relaxed alignment: the same Organizational Domain */
+	{ "spf_pass_relaxed_aligned_overrides",
+	  "lists.example.org; spf=pass smtp.mailfrom=bounce@mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, OVERRIDDEN, HELD, NULL, NULL },
+	{ "dkim_pass_relaxed_aligned_overrides", "lists.example.org; dkim=pass header.d=mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, OVERRIDDEN, HELD, NULL, NULL },
+	{ "dkim_pass_org_domain_for_a_subdomain_overrides",
+	  "lists.example.org; dkim=pass header.d=reject.example", "arc_trusted_sealers = example.org",
+	  false, OVERRIDDEN, HELD, LIST_MSG_SUB, NULL },
+	{ "dmarc_pass_for_the_org_domain_is_held",
+	  "lists.example.org; dmarc=pass header.from=reject.example", "arc_trusted_sealers = example.org",
+	  false, HELD, "override=", LIST_MSG_SUB, NULL },
+	{ "dkim_pass_adkim_strict_is_held", "lists.example.org; dkim=pass header.d=mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL,
+	  "v=DMARC1; p=reject; adkim=s" },
+	{ "spf_pass_aspf_strict_is_held",
+	  "lists.example.org; spf=pass smtp.mailfrom=bounce@mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL,
+	  "v=DMARC1; p=reject; aspf=s" },
+	{ "dkim_pass_other_organization_is_held",
+	  "lists.example.org; dkim=pass header.d=reject.example.net", "arc_trusted_sealers = example.org",
+	  false, HELD, "override=", NULL, NULL },
+	{ "dkim_pass_parent_of_org_domain_is_held", "lists.example.org; dkim=pass header.d=example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL, NULL },
 };
 
 START_TEST(reinject_arc_trusted_sealers_table)
 {
 	const struct trust_run *r = &trust_runs[_i];
-	char *text = list_sealed(r->payload);
+	char *text = list_sealed(r->msg, r->payload);
 	struct world w;
 	struct reinject_msg *m;
 	struct buf t;
@@ -628,7 +660,7 @@ START_TEST(reinject_arc_trusted_sealers_table)
 	if (r->tamper)
 		buf_append_str(&t, "added after sealing\n");
 	world_init(&w, r->setting, true);
-	dns_mem_add_txt(w.dns, "_dmarc.reject.example", "v=DMARC1; p=reject");
+	dns_mem_add_txt(w.dns, "_dmarc.reject.example", r->record ? r->record : "v=DMARC1; p=reject");
 	m = run_message(&w, false, buf_cstr(&t));
 	pre = buf_cstr(&m->prepend);
 	ck_assert_msg(strstr(pre, r->has) != NULL, "%s: lacks \"%s\":\n%s", r->name, r->has, pre);
@@ -645,16 +677,22 @@ END_TEST
 START_TEST(reinject_arc_override_in_the_report_record)
 {
 	static struct dmarc_verdict v;	/* about 290 KiB: not on the stack */
+	struct arc_set_result sets[2] = {
+		{ .instance = 1, .seal_domain = "origin.example", .aar = "origin.example; none" },
+		{ .instance = 2, .seal_domain = "lists.example.org",
+		  .aar = "lists.example.org; dmarc=pass header.from=reject.example" },
+	};
+	struct arc_result res = { .cv = ARC_CV_PASS, .reason = "", .sets = 2, .set = sets };
 	struct dmarc_report_record rec;
 	struct dmarc_input in = { 0 };
 	struct world w;
 	struct reinject_msg *m;
 
-	world_init(&w, NULL, false);
+	world_init(&w, "arc_trusted_sealers = example.org", false);
 	m = reinject_msg_new(&w.ctx);
-	m->arc.vouch_instance = 2;
-	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "lists.example.org");
-	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "reject.example");
+	m->arc.evaluated = true;
+	m->arc.cv = ARC_CV_PASS;
+	m->arc.result = &res;
 	dmarc_verdict_init(&v);
 	v.evaluated = true;
 	v.result = DMARC_RESULT_FAIL;
@@ -675,7 +713,7 @@ START_TEST(reinject_arc_override_in_the_report_record)
 	/* a vouch for another From domain changes nothing */
 	v.disposition = v.domains[0].disposition = DMARC_DIS_REJECT;
 	v.domains[0].override = DMARC_OVERRIDE_NONE;
-	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "other.example");
+	snprintf(v.domains[0].from_domain, sizeof(v.domains[0].from_domain), "other.example");
 	reinject_arc_dmarc_override(m, &v);
 	ck_assert_int_eq(v.disposition, DMARC_DIS_REJECT);
 	ck_assert_int_eq(v.domains[0].override, DMARC_OVERRIDE_NONE);
