@@ -2,7 +2,7 @@
  * reinject_arc.c - pipeline stage: validate the ARC chain (RFC 8617 §5.2)
  * with common/arc while the message streams past, and the arc= clause of
  * the Authentication-Results field (RFC 8617 §10.1: ptypes header.oldest-pass
- * and smtp.remote-ip; a comment says why a chain failed).  Mail being signed
+ * and smtp.remote-ip; RFC 8601 §2.7 reason= says why a chain failed).  Mail being signed
  * is not validated.
  */
 #include <stdio.h>
@@ -205,17 +205,22 @@ reinject_arc_free(void *st)
 	arc_verify_free(st);
 }
 
-/* reinject_arc_authres - the arc= clause, if the stage ran */
+/* reinject_arc_authres - the arc= clause, if the stage ran; a fail says why in reason= */
 void
 reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b)
 {
 	const char *ip = m->xf ? smtp_xforward_addr(m->xf) : NULL;
-	const char *props[5] = { NULL };
+	const char *props[7] = { NULL };
 	char oldest[16];
 	size_t n = 0;
 
 	if (!m->arc.evaluated)
 		return;
+	/* RFC 8601 §2.7 reasonspec: first, before the properties */
+	if (m->arc.cv == ARC_CV_FAIL && m->arc.reason[0]) {
+		props[n++] = "reason";
+		props[n++] = m->arc.reason;
+	}
 	if (m->arc.cv == ARC_CV_PASS) {
 		snprintf(oldest, sizeof(oldest), "%u", m->arc.oldest_pass);
 		props[n++] = "header.oldest-pass";
@@ -225,8 +230,7 @@ reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b)
 		props[n++] = "smtp.remote-ip";
 		props[n++] = ip;
 	}
-	authres_add(b, "arc", arc_cv_str(m->arc.cv),
-	    m->arc.cv == ARC_CV_FAIL ? m->arc.reason : NULL, n ? props : NULL);
+	authres_add(b, "arc", arc_cv_str(m->arc.cv), NULL, n ? props : NULL);
 }
 
 const struct reinject_stage reinject_stage_arc = {

@@ -93,7 +93,7 @@ bool reinject_arc_seal_rcpt(const struct reinject_arc_conf *c, struct span addr)
 /* reinject_arc_verifier - the ARC stage's verifier for m (the seal's body hash), or NULL */
 struct arc_verify *reinject_arc_verifier(const struct reinject_msg *m);
 
-/* reinject_arc_authres - the arc= clause (RFC 8617 §10.1, RFC 8601), if the stage ran */
+/* reinject_arc_authres - the arc= clause (RFC 8617 §10.1, RFC 8601 reason= on fail), if the stage ran */
 void reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b);
 
 #endif

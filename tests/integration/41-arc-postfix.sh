@@ -134,7 +134,7 @@ ma_wait_for 30 two_held || ma_fail "the broken chain was not held"
 id=$(grep 'hold: header X-Mailauth-DMARC: hold' "$pfdir/../maillog" | tail -1 |
     sed 's/.*\]: \([0-9A-F]*\): hold:.*/\1/')
 h=$(postcat -c "$pfdir" -hq "$id" 2>/dev/null | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n[ \t]\+/ /g')
-grep -q "^Authentication-Results: $AUTHSERV;.*arc=fail (signature did not verify) smtp.remote-ip=203.0.113.9" <<<"$h" ||
+grep -q "^Authentication-Results: $AUTHSERV;.*arc=fail reason=\"signature did not verify\" smtp.remote-ip=203.0.113.9" <<<"$h" ||
 	ma_fail "the held broken chain lacks arc=fail: $h"
 grep -q "dmarc=fail (p=reject dis=reject)" <<<"$h" || ma_fail "no dmarc=fail dis=reject: $h"
 ma_ok "a Subject changed after sealing: arc=fail, no override, held"

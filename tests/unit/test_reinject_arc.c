@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dkim_table.h"
@@ -134,15 +135,15 @@ static const struct run runs[] = {
 	{ "sealed_chain_passes", CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY, NULL, false,
 	  "\tarc=pass header.oldest-pass=0 smtp.remote-ip=203.0.113.5", "\tarc=fail" },
 	{ "subject_changed_after_sealing_fails", CHAIN_HEAD "Subject: [list] Example 1\n"
-	  CHAIN_BODY, NULL, false, "\tarc=fail (signature did not verify) smtp.remote-ip=203.0.113.5",
+	  CHAIN_BODY, NULL, false, "\tarc=fail reason=\"signature did not verify\" smtp.remote-ip=203.0.113.5",
 	  "\tarc=pass" },
 	{ "no_chain_is_none", "From: <a@d1.example.org>\nSubject: hi\n\nbody\n", NULL, false,
 	  "\tarc=none", "oldest-pass" },
 	{ "two_sets_pass", CHAIN2, NULL, false, "\tarc=pass header.oldest-pass=0", "\tarc=fail" },
 	{ "set_limit_is_a_fail", CHAIN2, "arc_set_limit = 1", false,
-	  "\tarc=fail (ARC instance above the set limit)", "\tarc=pass" },
+	  "\tarc=fail reason=\"ARC instance above the set limit\"", "\tarc=pass" },
 	{ "signature_limit_is_a_fail", CHAIN2, "arc_signature_limit = 3", false,
-	  "\tarc=fail (ARC signature verification limit reached)", "\tarc=pass" },
+	  "\tarc=fail reason=\"ARC signature verification limit reached\"", "\tarc=pass" },
 	{ "smallest_limits_pass_one_set", CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY,
 	  "arc_hash_size_limit = 64k\narc_signature_limit = 2\narc_set_limit = 1\n"
 	  "arc_dns_query_limit = 1", false, "\tarc=pass", NULL },
@@ -284,6 +285,74 @@ START_TEST(reinject_arc_stage_table_async)
 }
 END_TEST
 
+/*
+ * authres_py - the arc= result of our Authentication-Results field in pre, as
+ * python3-authres (an independent RFC 8601 parser) reads it: "result|reason|
+ * props" in out; false when that parser is not installed.
+ */
+static bool
+authres_py(const char *pre, char *out, size_t size)
+{
+	static const char script[] = "/usr/bin/python3 -c '"
+	    "import sys\n"
+	    "try:\n import authres, authres.arc\n"
+	    "except ImportError:\n sys.exit(77)\n"
+	    "t = sys.stdin.read()\n"
+	    "f = t[t.index(\"Authentication-Results:\"):]\n"
+	    "f = f[:f.index(\"\\r\\n\\r\\n\")] if \"\\r\\n\\r\\n\" in f else f\n"
+	    "import re\n"
+	    "f = re.split(r\"\\r\\n(?![ \\t])\", f)[0]\n"
+	    "h = authres.AuthenticationResultsHeader.parse(f)\n"
+	    "for r in h.results:\n"
+	    " if r.method == \"arc\":\n"
+	    "  print(\"%s|%s|%s\" % (r.result, r.reason, \" \".join(\"%s.%s=%s\" % "
+	    "(p.type, p.name, p.value) for p in r.properties)))\n"
+	    "' >";
+	char cmd[2048], path[64];
+	FILE *p, *in;
+	size_t n;
+	int st;
+
+	snprintf(path, sizeof(path), "/tmp/test_reinject_arc.%ld.authres", (long)getpid());
+	snprintf(cmd, sizeof(cmd), "%s%s 2>&1", script, path);
+	ck_assert_ptr_nonnull(p = popen(cmd, "w"));
+	fputs(pre, p);
+	st = pclose(p);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		return false;
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "python3 authres failed on:\n%s", pre);
+	ck_assert_ptr_nonnull(in = fopen(path, "r"));
+	n = fread(out, 1, size - 1, in);
+	out[n] = '\0';
+	fclose(in);
+	unlink(path);
+	return true;
+}
+
+/* arc=fail carries reason= (RFC 8601 §2.7), which python3-authres reads as the reason */
+START_TEST(reinject_arc_fail_reason_parses_as_rfc8601_reason)
+{
+	struct world w;
+	struct reinject_msg *m;
+	char got[1024];
+
+	world_init(&w, NULL, true);
+	m = run_message(&w, false, CHAIN_HEAD "Subject: [list] Example 1\n" CHAIN_BODY);
+	if (authres_py(buf_cstr(&m->prepend), got, sizeof(got)))
+		ck_assert_str_eq(got, "fail|signature did not verify|smtp.remote-ip=203.0.113.5\n");
+	else
+		fprintf(stderr, "python3-authres not installed: the parse is not checked\n");
+	reinject_msg_free(m);
+	world_free(&w);
+	world_init(&w, NULL, true);
+	m = run_message(&w, false, CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY);
+	if (authres_py(buf_cstr(&m->prepend), got, sizeof(got)))
+		ck_assert_str_eq(got, "pass|None|header.oldest-pass=0 smtp.remote-ip=203.0.113.5\n");
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
 /* A key lookup slower than dkim_timeout: the chain fails, the mail is relayed. */
 START_TEST(reinject_arc_timeout_is_a_fail)
 {
@@ -293,7 +362,7 @@ START_TEST(reinject_arc_timeout_is_a_fail)
 	world_init(&w, "dkim_timeout = 1s", true);
 	dns_mem_set_delay(w.dns, 5000);
 	m = run_message(&w, false, CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY);
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "arc=fail (key lookup timed out)"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "arc=fail reason=\"key lookup timed out\""));
 	ck_assert_ptr_null(m->tempfail);
 	reinject_msg_free(m);
 	world_free(&w);
@@ -734,6 +803,7 @@ main(void)
 	tcase_add_loop_test(tc, reinject_arc_stage_table_sync, 0, (int)ARRAY_LEN(runs));
 	tcase_add_loop_test(tc, reinject_arc_stage_table_async, 0, (int)ARRAY_LEN(runs));
 	tcase_add_test(tc, reinject_arc_timeout_is_a_fail);
+	tcase_add_test(tc, reinject_arc_fail_reason_parses_as_rfc8601_reason);
 	tcase_add_test(tc, reinject_arc_seals_a_passing_chain_on_the_sign_path);
 	tcase_add_test(tc, reinject_arc_seals_a_broken_chain_with_cv_fail);
 	tcase_add_test(tc, reinject_arc_seals_the_first_set_and_only_when_configured);
