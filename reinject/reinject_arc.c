@@ -205,6 +205,21 @@ reinject_arc_free(void *st)
 	arc_verify_free(st);
 }
 
+/* reinject_arc_log - ", arc=STATUS [oldest-pass=N] [(why)] [sealed i=N]", if the stage ran */
+void
+reinject_arc_log(const struct reinject_msg *m, struct buf *b)
+{
+	if (!m->arc.evaluated)
+		return;
+	buf_printf(b, ", arc=%s", arc_cv_str(m->arc.cv));
+	if (m->arc.cv == ARC_CV_PASS)
+		buf_printf(b, " oldest-pass=%u", m->arc.oldest_pass);
+	if (m->arc.cv == ARC_CV_FAIL && m->arc.reason[0])
+		buf_printf(b, " (%s)", m->arc.reason);
+	if (m->arc.sealed)
+		buf_printf(b, " sealed i=%u", m->arc.sealed);
+}
+
 /* reinject_arc_authres - the arc= clause, if the stage ran; a fail says why in reason= */
 void
 reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b)

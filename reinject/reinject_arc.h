@@ -68,6 +68,7 @@ struct reinject_arc_res {
 	bool temporary;			/* fail from a DNS timeout or error */
 	char reason[96];
 	const struct arc_result *result;	/* the verifier's, until the pipeline is freed; or NULL */
+	unsigned sealed;		/* the instance of the set added here, 0: not sealed */
 	/* arc_trusted_sealers: the set that vouches for the From domain */
 	unsigned vouch_instance;	/* 0: none */
 	char vouch_sealer[256];
@@ -92,6 +93,9 @@ bool reinject_arc_seal_rcpt(const struct reinject_arc_conf *c, struct span addr)
 
 /* reinject_arc_verifier - the ARC stage's verifier for m (the seal's body hash), or NULL */
 struct arc_verify *reinject_arc_verifier(const struct reinject_msg *m);
+
+/* reinject_arc_log - ", arc=STATUS [oldest-pass=N] [(why)] [sealed i=N]" for the message's log line, if the stage ran */
+void reinject_arc_log(const struct reinject_msg *m, struct buf *b);
 
 /* reinject_arc_authres - the arc= clause (RFC 8617 §10.1, RFC 8601 reason= on fail), if the stage ran */
 void reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b);

@@ -201,9 +201,10 @@ reinject_arcseal_finish(void *st, struct reinject_msg *m)
 	reinject_arcseal_body_hash(st, m);
 	buf_init(&payload, 65536);
 	reinject_arcseal_payload(m, &payload);
-	if ((set = arc_sign_finish(st, m->arc.cv, buf_cstr(&payload), &err)) != NULL)
+	if ((set = arc_sign_finish(st, m->arc.cv, buf_cstr(&payload), &err)) != NULL) {
 		reinject_msg_prepend(m, set, strlen(set));
-	else
+		m->arc.sealed = arc_sign_instance(st);
+	} else
 		log_info("arc seal: not sealed: %s", err);
 	free(set);
 	buf_clear(&payload);

@@ -160,6 +160,8 @@ uint64_t arc_sign_body_hashed(const struct arc_sign *s);
  */
 char *arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres,
     const char **err);
+/* arc_sign_instance - the instance a new set gets: one above the highest found (§5.1 step 2) */
+unsigned arc_sign_instance(const struct arc_sign *s);
 /* arc_sign_free - destroy */
 void arc_sign_free(struct arc_sign *s);
 

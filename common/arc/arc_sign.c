@@ -394,7 +394,7 @@ arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres, const c
 		*err = "the Authentication-Results payload is empty or badly folded";
 		return NULL;
 	}
-	n = s->chain.max + 1;
+	n = arc_sign_instance(s);
 	if (s->timestamp != -1)
 		snprintf(t, sizeof(t), "%lld",
 		    (long long)(s->timestamp ? s->timestamp : time(NULL)));
@@ -415,6 +415,13 @@ arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres, const c
 	buf_clear(&ams);
 	buf_clear(&as);
 	return res;
+}
+
+/* arc_sign_instance - the instance a new set gets */
+unsigned
+arc_sign_instance(const struct arc_sign *s)
+{
+	return s->chain.max + 1;
 }
 
 /* arc_sign_free - destroy */

@@ -488,6 +488,18 @@ assert_body_hashed_once(const struct reinject_msg *m, const char *text)
 	ck_assert_uint_eq(arc_sign_body_hashed(s), 0);
 }
 
+/* assert_log - the ARC part of m's log line is want */
+static void
+assert_log(const struct reinject_msg *m, const char *want)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	reinject_arc_log(m, &b);
+	ck_assert_str_eq(buf_cstr(&b), want);
+	buf_clear(&b);
+}
+
 /* A list (sign path) relays a chain that passed: sealed as i=2 cv=pass, and it verifies. */
 START_TEST(reinject_arc_seals_a_passing_chain_on_the_sign_path)
 {
@@ -508,6 +520,7 @@ START_TEST(reinject_arc_seals_a_passing_chain_on_the_sign_path)
 	ck_assert_uint_eq(r.sets, 2);
 	/* the AMS of i=1 is relaxed/relaxed without l=: its body hash is the seal's */
 	assert_body_hashed_once(m, text);
+	assert_log(m, ", arc=pass oldest-pass=0 sealed i=2");
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
@@ -526,6 +539,7 @@ START_TEST(reinject_arc_seals_a_broken_chain_with_cv_fail)
 	m = run_message(&w, true, text);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=fail; d=example.org; i=2"));
 	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_FAIL);
+	assert_log(m, ", arc=fail (signature did not verify) sealed i=2");
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
@@ -547,6 +561,7 @@ START_TEST(reinject_arc_seals_the_first_set_and_only_when_configured)
 	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_PASS);
 	/* no chain to validate: the verifier still hashes the body, for the seal only */
 	assert_body_hashed_once(m, text);
+	assert_log(m, ", arc=none sealed i=1");
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
