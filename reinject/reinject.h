@@ -307,6 +307,7 @@ struct reinject_msg {
 	const struct smtp_xforward *xf;
 	enum reinject_mode mode;	/* of the listener */
 	bool sign;			/* listener sign, or internal client */
+	bool arc_seal_rcpt;		/* a recipient in arc_seal_recipient_domains */
 	/* header section */
 	struct buf hdrbuf;		/* its len is charged to ctx->header_bytes */
 	struct buf hdrpend;		/* raw lines of the field the parser still holds */

@@ -2,7 +2,7 @@
  * reinject_arc.c - pipeline stage: validate the ARC chain (RFC 8617 §5.2)
  * with common/arc while the message streams past, and the arc= clause of
  * the Authentication-Results field (RFC 8617 §10.1: ptypes header.oldest-pass
- * and smtp.remote-ip; a comment says why a chain failed).  Mail being signed
+ * and smtp.remote-ip; RFC 8601 §2.7 reason= says why a chain failed).  Mail being signed
  * is not validated.
  */
 #include <stdio.h>
@@ -30,6 +30,19 @@ reinject_arc_begin(struct reinject_msg *m, void **st)
 	lim.dns_query_limit = (unsigned)c->dns_query_limit;
 	lim.hash_size_limit = c->hash_size_limit;
 	*st = arc_verify_new(m->ctx->dns, &lim);
+	/* the seal takes its body hash from here: one pass over the body for both */
+	if (reinject_arc_seals(m))
+		arc_verify_keep_seal_hash(*st);
+}
+
+/* reinject_arc_verifier - the ARC stage's verifier for m, or NULL */
+struct arc_verify *
+reinject_arc_verifier(const struct reinject_msg *m)
+{
+	for (size_t i = 0; i < reinject_nstages; i++)
+		if (reinject_stages[i] == &reinject_stage_arc)
+			return m->stage_state[i];
+	return NULL;
 }
 
 /* reinject_arc_header - one field */
@@ -64,13 +77,34 @@ const struct config_enum reinject_arc_seal_names[] = {
 	{ NULL, 0 },
 };
 
-/* reinject_arc_seals - does this message get an ARC set (arc_seal) */
+/* reinject_arc_seals - does this message get an ARC set (arc_seal, arc_seal_recipient_domains) */
 bool
 reinject_arc_seals(const struct reinject_msg *m)
 {
 	int mode = m->conf->arc.seal;
 
-	return mode == REINJECT_ARC_SEAL_ALL || (mode == REINJECT_ARC_SEAL_SIGN && m->sign);
+	return mode == REINJECT_ARC_SEAL_ALL || (mode == REINJECT_ARC_SEAL_SIGN && m->sign) ||
+	    m->arc_seal_rcpt;
+}
+
+/* reinject_arc_seal_rcpt - recipient addr is in arc_seal_recipient_domains (or below one) */
+bool
+reinject_arc_seal_rcpt(const struct reinject_arc_conf *c, struct span addr)
+{
+	const char *at;
+
+	if (addr.len >= 2 && addr.p[0] == '<' && addr.p[addr.len - 1] == '>') {
+		addr.p++;
+		addr.len -= 2;
+	}
+	if (addr.len == 0 || (at = memrchr(addr.p, '@', addr.len)) == NULL)
+		return false;
+	addr.len -= (size_t)(at + 1 - addr.p);
+	addr.p = at + 1;
+	for (size_t i = 0; i < c->seal_recipient_domains.count; i++)
+		if (domain_is_under(addr.p, addr.len, c->seal_recipient_domains.items[i]))
+			return true;
+	return false;
 }
 
 /* reinject_arc_set - record a result */
@@ -83,43 +117,6 @@ reinject_arc_set(struct reinject_msg *m, enum arc_cv cv, unsigned oldest, const 
 	snprintf(m->arc.reason, sizeof(m->arc.reason), "%s", why);
 }
 
-/* reinject_arc_from - the domain of the first address of the first From field, or "" */
-static void
-reinject_arc_from(const struct reinject_msg *m, char *out, size_t size)
-{
-	struct mailaddr_list l;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < m->nhdrs; i++) {
-		struct span v;
-
-		if (m->hdrs[i].removed || !reinject_msg_field_is(m, i, "From"))
-			continue;
-		v = reinject_msg_field_value(m, i);
-		if (mailaddr_parse_list(v.p, v.len, &l) == 0 && l.count > 0)
-			snprintf(out, size, "%s", l.addr[0].domain);
-		return;
-	}
-}
-
-/* reinject_arc_vouch - which trusted sealer, if any, vouches for the From domain */
-static void
-reinject_arc_vouch(struct reinject_msg *m, const struct arc_result *res)
-{
-	const struct config_list *t = &m->conf->arc.trusted_sealers;
-	unsigned i;
-
-	if (t->count == 0 || res->cv != ARC_CV_PASS)
-		return;
-	reinject_arc_from(m, m->arc.vouch_from, sizeof(m->arc.vouch_from));
-	i = arc_trust_vouch(res, (const char *const *)t->items, m->arc.vouch_from);
-	if (i == 0)
-		return;
-	m->arc.vouch_instance = i;
-	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "%s",
-	    res->set[i - 1].seal_domain);
-}
-
 /* reinject_arc_done - common/arc's verdict */
 static void
 reinject_arc_done(void *arg, const struct arc_result *res)
@@ -128,22 +125,48 @@ reinject_arc_done(void *arg, const struct arc_result *res)
 
 	reinject_arc_set(m, res->cv, res->oldest_pass, res->reason);
 	m->arc.temporary = res->temporary;
-	reinject_arc_vouch(m, res);
+	/* the verifier, and so res, lives until the pipeline is freed: DMARC reads it */
+	m->arc.result = res;
 	reinject_pipeline_next(m);
+}
+
+/* reinject_arc_vouch - the trusted sealer vouching for the deciding From domain d: its instance, or 0 */
+static unsigned
+reinject_arc_vouch(struct reinject_msg *m, const struct dmarc_domain_result *d)
+{
+	const struct config_list *t = &m->conf->arc.trusted_sealers;
+	const struct dmarc_record *rec = dmarc_walk_policy_record(&d->walk);
+	struct arc_trust_from from = {
+		d->from_domain, d->walk.org_domain,
+		rec == NULL || rec->aspf == DMARC_ALIGN_RELAXED,
+		rec == NULL || rec->adkim == DMARC_ALIGN_RELAXED,
+	};
+	unsigned i;
+
+	if (t->count == 0 || m->arc.result == NULL)
+		return 0;
+	i = arc_trust_vouch(m->arc.result, (const char *const *)t->items, &from);
+	if (i == 0)
+		return 0;
+	m->arc.vouch_instance = i;
+	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "%s",
+	    m->arc.result->set[i - 1].seal_domain);
+	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "%s", d->from_domain);
+	return i;
 }
 
 /* reinject_arc_dmarc_override - a trusted sealer's vouch lifts a DMARC failure of its From domain */
 void
-reinject_arc_dmarc_override(const struct reinject_msg *m, struct dmarc_verdict *v)
+reinject_arc_dmarc_override(struct reinject_msg *m, struct dmarc_verdict *v)
 {
 	struct dmarc_domain_result *d;
 	size_t n;
 
-	if (m->arc.vouch_instance == 0 || !v->evaluated || v->decisive < 0 ||
-	    v->result != DMARC_RESULT_FAIL || v->disposition == DMARC_DIS_NONE)
+	if (!v->evaluated || v->decisive < 0 || v->result != DMARC_RESULT_FAIL ||
+	    v->disposition == DMARC_DIS_NONE)
 		return;
 	d = &v->domains[v->decisive];
-	if (strcasecmp(d->from_domain, m->arc.vouch_from) != 0)
+	if (reinject_arc_vouch(m, d) == 0)
 		return;
 	v->disposition = d->disposition = DMARC_DIS_NONE;
 	d->override = DMARC_OVERRIDE_TRUSTED_FORWARDER;
@@ -166,6 +189,7 @@ reinject_arc_timeout(void *st, struct reinject_msg *m)
 {
 	reinject_arc_set(m, ARC_CV_FAIL, 0, "key lookup timed out");
 	m->arc.temporary = true;
+	m->arc.result = NULL;
 	/* freed here: that cancels the lookups, and the callback never runs */
 	for (size_t i = 0; i < reinject_nstages; i++)
 		if (m->stage_state[i] == st) {
@@ -181,17 +205,37 @@ reinject_arc_free(void *st)
 	arc_verify_free(st);
 }
 
-/* reinject_arc_authres - the arc= clause, if the stage ran */
+/* reinject_arc_log - ", arc=STATUS [oldest-pass=N] [(why)] [sealed i=N]", if the stage ran */
+void
+reinject_arc_log(const struct reinject_msg *m, struct buf *b)
+{
+	if (!m->arc.evaluated)
+		return;
+	buf_printf(b, ", arc=%s", arc_cv_str(m->arc.cv));
+	if (m->arc.cv == ARC_CV_PASS)
+		buf_printf(b, " oldest-pass=%u", m->arc.oldest_pass);
+	if (m->arc.cv == ARC_CV_FAIL && m->arc.reason[0])
+		buf_printf(b, " (%s)", m->arc.reason);
+	if (m->arc.sealed)
+		buf_printf(b, " sealed i=%u", m->arc.sealed);
+}
+
+/* reinject_arc_authres - the arc= clause, if the stage ran; a fail says why in reason= */
 void
 reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b)
 {
 	const char *ip = m->xf ? smtp_xforward_addr(m->xf) : NULL;
-	const char *props[5] = { NULL };
+	const char *props[7] = { NULL };
 	char oldest[16];
 	size_t n = 0;
 
 	if (!m->arc.evaluated)
 		return;
+	/* RFC 8601 §2.7 reasonspec: first, before the properties */
+	if (m->arc.cv == ARC_CV_FAIL && m->arc.reason[0]) {
+		props[n++] = "reason";
+		props[n++] = m->arc.reason;
+	}
 	if (m->arc.cv == ARC_CV_PASS) {
 		snprintf(oldest, sizeof(oldest), "%u", m->arc.oldest_pass);
 		props[n++] = "header.oldest-pass";
@@ -201,8 +245,7 @@ reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b)
 		props[n++] = "smtp.remote-ip";
 		props[n++] = ip;
 	}
-	authres_add(b, "arc", arc_cv_str(m->arc.cv),
-	    m->arc.cv == ARC_CV_FAIL ? m->arc.reason : NULL, n ? props : NULL);
+	authres_add(b, "arc", arc_cv_str(m->arc.cv), NULL, n ? props : NULL);
 }
 
 const struct reinject_stage reinject_stage_arc = {

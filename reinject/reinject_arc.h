@@ -30,6 +30,7 @@ struct reinject_arc_conf {
 	int seal;			/* enum reinject_arc_seal */
 	char *seal_domain;		/* the SigningTable is asked for postmaster@ this; "" sign_domain */
 	struct config_list seal_headers;	/* AMS h= names; empty: DKIM's default list */
+	struct config_list seal_recipient_domains;	/* mail to these (or below) is sealed too */
 	struct config_list trusted_sealers;	/* domains whose AAR may override a DMARC failure */
 	int set_limit;
 	int signature_limit;
@@ -50,6 +51,8 @@ struct reinject_arc_conf {
 	    1LL << 40, "bytes hashed for ARC per message; a chain needing more fails"), \
 	CONFIG_KEY_ENUM("arc_seal", st, m.seal, "none", reinject_arc_seal_names, \
 	    "add an ARC set to: none, sign (mail on the sign path) or all relayed mail"), \
+	CONFIG_KEY_LIST("arc_seal_recipient_domains", st, m.seal_recipient_domains, "", \
+	    "also seal mail with a recipient in one of these domains or below"), \
 	CONFIG_KEY_STRING("arc_seal_domain", st, m.seal_domain, "", \
 	    "sealing domain: its SigningTable key (postmaster@domain) seals; empty: sign_domain"), \
 	CONFIG_KEY_LIST("arc_seal_headers", st, m.seal_headers, "", \
@@ -64,6 +67,8 @@ struct reinject_arc_res {
 	unsigned oldest_pass;
 	bool temporary;			/* fail from a DNS timeout or error */
 	char reason[96];
+	const struct arc_result *result;	/* the verifier's, until the pipeline is freed; or NULL */
+	unsigned sealed;		/* the instance of the set added here, 0: not sealed */
 	/* arc_trusted_sealers: the set that vouches for the From domain */
 	unsigned vouch_instance;	/* 0: none */
 	char vouch_sealer[256];
@@ -73,16 +78,26 @@ struct reinject_arc_res {
 struct dmarc_verdict;
 
 /*
- * reinject_arc_dmarc_override - a DMARC failure of the From domain a trusted
- * sealer vouched for: disposition none, override trusted_forwarder (RFC 9990
- * PolicyOverrideType), the reason saying which sealer; else unchanged
+ * reinject_arc_dmarc_override - a DMARC failure of the deciding From domain
+ * that a trusted sealer vouches for (arc_trust_vouch, with that domain's
+ * Organizational Domain and aspf=/adkim=): disposition none, override
+ * trusted_forwarder (RFC 9990 PolicyOverrideType), the reason saying which
+ * sealer; else unchanged
  */
-void reinject_arc_dmarc_override(const struct reinject_msg *m, struct dmarc_verdict *v);
+void reinject_arc_dmarc_override(struct reinject_msg *m, struct dmarc_verdict *v);
 
-/* reinject_arc_seals - does this message get an ARC set (arc_seal) */
+/* reinject_arc_seals - does this message get an ARC set (arc_seal, arc_seal_recipient_domains) */
 bool reinject_arc_seals(const struct reinject_msg *m);
+/* reinject_arc_seal_rcpt - recipient addr (<> optional) is in arc_seal_recipient_domains */
+bool reinject_arc_seal_rcpt(const struct reinject_arc_conf *c, struct span addr);
 
-/* reinject_arc_authres - the arc= clause (RFC 8617 §10.1, RFC 8601), if the stage ran */
+/* reinject_arc_verifier - the ARC stage's verifier for m (the seal's body hash), or NULL */
+struct arc_verify *reinject_arc_verifier(const struct reinject_msg *m);
+
+/* reinject_arc_log - ", arc=STATUS [oldest-pass=N] [(why)] [sealed i=N]" for the message's log line, if the stage ran */
+void reinject_arc_log(const struct reinject_msg *m, struct buf *b);
+
+/* reinject_arc_authres - the arc= clause (RFC 8617 §10.1, RFC 8601 reason= on fail), if the stage ran */
 void reinject_arc_authres(const struct reinject_msg *m, struct authres_builder *b);
 
 #endif

@@ -9,7 +9,9 @@
  * that failed is sealed with cv=fail (§5.1.2); one that could not be
  * checked (DNS trouble) is not sealed.  The AAR carries our
  * Authentication-Results for the message: the one the A-R stage added, or
- * the one our own id wrote on the way in, with arc= first (§4.1.1).
+ * the one our own id wrote on the way in, with arc= first (§4.1.1).  The
+ * body hash of the AMS is the one the ARC stage computed while validating
+ * (arc_verify_keep_seal_hash): the body is hashed once for both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ reinject_arcseal_signer(struct reinject_msg *m)
 		sc.domain = sgs.v[i].domain;
 		sc.selector = sgs.v[i].selector;
 		sc.headers = (const char *const *)c->arc.seal_headers.items;
+		sc.body_hash_given = reinject_arc_verifier(m) != NULL;
 		return arc_sign_new(&sc, &why);
 	}
 	log_warn("arc seal: no rsa-sha256 key for \"%s\" (RFC 8617 needs one)", domain);
@@ -170,6 +173,18 @@ reinject_arcseal_payload(const struct reinject_msg *m, struct buf *out)
 	buf_clear(&res);
 }
 
+/* reinject_arcseal_body_hash - the ARC stage's body hash to the sealer, if it hashes none itself */
+static void
+reinject_arcseal_body_hash(struct arc_sign *s, const struct reinject_msg *m)
+{
+	const struct arc_verify *v = reinject_arc_verifier(m);
+	unsigned char d[EVP_MAX_MD_SIZE];
+	int n;
+
+	if (v && (n = arc_verify_seal_hash(v, d, sizeof(d))) > 0)
+		arc_sign_set_body_hash(s, d, (size_t)n);
+}
+
 /* reinject_arcseal_finish - seal and put the set on top */
 static void
 reinject_arcseal_finish(void *st, struct reinject_msg *m)
@@ -185,11 +200,13 @@ reinject_arcseal_finish(void *st, struct reinject_msg *m)
 		return;
 	}
 	reinject_arcseal_headers(st, m);
+	reinject_arcseal_body_hash(st, m);
 	buf_init(&payload, 65536);
 	reinject_arcseal_payload(m, &payload);
-	if ((set = arc_sign_finish(st, m->arc.cv, buf_cstr(&payload), &err)) != NULL)
+	if ((set = arc_sign_finish(st, m->arc.cv, buf_cstr(&payload), &err)) != NULL) {
 		reinject_msg_prepend(m, set, strlen(set));
-	else
+		m->arc.sealed = arc_sign_instance(st);
+	} else
 		log_info("arc seal: not sealed: %s", err);
 	free(set);
 	buf_clear(&payload);

@@ -358,7 +358,7 @@ dmarc_done(void *arg, const struct dmarc_verdict *v)
 	dmarc_verdict_copy(&s->v, v);
 	reinject_arc_dmarc_override(s->m, &s->v);	/* arc_trusted_sealers */
 	s->evaluated = true;
-	reinject_report_record(s->m, v, &s->in);
+	reinject_report_record(s->m, &s->v, &s->in);	/* with the override */
 	act = dmarc_apply(s, &s->m->conf->dmarc);
 	reinject_failure_record(s->m, v, &s->in);
 	buf_init(&line, 2048);

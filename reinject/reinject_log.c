@@ -2,7 +2,7 @@
  * reinject_log.c - one log line per message, so an administrator can follow
  * it from Postfix's upstream queue id (XFORWARD IDENT) to the downstream one:
  *   IDENT: from=<s>, nrcpt=N, size=S, client=NAME[ADDR], dkim=..., spf=...,
- *   dmarc=RESULT p=POLICY disposition=D header.from=DOMAIN action=A,
+ *   arc=STATUS [oldest-pass=N] [(why)] [sealed i=N], dmarc=RESULT p=POLICY disposition=D header.from=DOMAIN action=A,
  *   signed=..., action=relayed|held|tagged|redirected|deferred|rejected|discarded,
  *   downstream=<reply>, queued_as=ID
  * (the format is documented in reinject(8), LOGGING).
@@ -72,6 +72,7 @@ reinject_log_message(const struct reinject_msg *m, const char *action,
 	reinject_log_dkim(m, &b);
 	if (m->spf.len)
 		buf_printf(&b, ", spf=%s", buf_cstr(&m->spf));
+	reinject_arc_log(m, &b);
 	if (m->dmarc_log[0])
 		buf_printf(&b, ", dmarc=%s", m->dmarc_log);
 	if (m->dkim_act)

@@ -50,6 +50,7 @@ struct reinject_milter {
 	char *sender;
 	unsigned nrcpt;
 	char rcpt_domain[MAILADDR_DOMAIN_SIZE];	/* first recipient's (envelope_to) */
+	bool seal_rcpt;			/* a recipient in arc_seal_recipient_domains */
 	bool auth;			/* {auth_authen} non-empty */
 	unsigned char auth_stage;	/* the MACRO stage auth and i came with */
 	unsigned char ident_stage;
@@ -125,6 +126,7 @@ reinject_milter_end_mail(struct reinject_milter *s)
 	s->sender = NULL;
 	s->nrcpt = 0;
 	s->rcpt_domain[0] = '\0';
+	s->seal_rcpt = false;
 	s->auth = false;
 	free(s->xf.value[SMTP_XFWD_IDENT]);
 	s->xf.value[SMTP_XFWD_IDENT] = NULL;
@@ -158,6 +160,7 @@ reinject_milter_msg(struct reinject_milter *s)
 	m->sender = s->sender ? s->sender : "";
 	m->nrcpt = s->nrcpt;
 	m->rcpt_domain = s->rcpt_domain;
+	m->arc_seal_rcpt = s->seal_rcpt;
 	m->xf = &s->xf;
 	m->mode = REINJECT_MODE_MILTER;
 	/* as OpenDKIM: sign for SASL-authenticated and internal clients */
@@ -292,6 +295,7 @@ reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
 	reinject_milter_end_msg(s);
 	s->nrcpt = 0;
 	s->rcpt_domain[0] = '\0';
+	s->seal_rcpt = false;
 	if (a.len >= 2 && a.p[0] == '<' && a.p[a.len - 1] == '>') {
 		a.p++;
 		a.len -= 2;
@@ -343,6 +347,8 @@ reinject_milter_on_step(struct reinject_milter *s, const struct milter_cmd *c)
 	if (s->nrcpt++ == 0 && c->u.args.n)
 		reinject_report_rcpt_domain(c->u.args.v[0].p, c->u.args.v[0].len,
 		    s->rcpt_domain, sizeof(s->rcpt_domain));
+	if (c->u.args.n > 0)
+		s->seal_rcpt |= reinject_arc_seal_rcpt(&s->ctx->conf->arc, c->u.args.v[0]);
 	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_RCPT &&
 	    reinject_milter_spf_pending(&s->spf)) {
 		reinject_milter_wait(s, MILTER_CMD_RCPT);

@@ -53,6 +53,8 @@ struct reinject_session {
 	unsigned nrcpt, nrcpt_ok;
 	char rcpt_domain[MAILADDR_DOMAIN_SIZE];	/* first accepted recipient's */
 	char rcpt_next[MAILADDR_DOMAIN_SIZE];	/* the one downstream is asked */
+	bool seal_rcpt;			/* an accepted recipient in arc_seal_recipient_domains */
+	bool seal_rcpt_pending;		/* the RCPT awaiting downstream's answer is one */
 	struct buf cmd;			/* command line being mirrored */
 	struct reinject_client *down;
 	struct reinject_msg *msg;
@@ -175,6 +177,7 @@ reinject_server_end_mail(struct reinject_session *s)
 	reinject_server_mail_forget(s);
 	s->nrcpt = s->nrcpt_ok = 0;
 	s->rcpt_domain[0] = '\0';
+	s->seal_rcpt = s->seal_rcpt_pending = false;
 	if (s->data_active)
 		reinject_data_clear(&s->data);
 	s->data_active = false;
@@ -524,8 +527,11 @@ reinject_server_rcpt_done(void *arg, const struct smtp_reply *r, bool failed)
 {
 	struct reinject_session *s = arg;
 
-	if (!failed && smtp_reply_class(r) == 2 && s->nrcpt_ok++ == 0)
-		memcpy(s->rcpt_domain, s->rcpt_next, sizeof(s->rcpt_domain));
+	if (!failed && smtp_reply_class(r) == 2) {
+		if (s->nrcpt_ok++ == 0)
+			memcpy(s->rcpt_domain, s->rcpt_next, sizeof(s->rcpt_domain));
+		s->seal_rcpt |= s->seal_rcpt_pending;
+	}
 	reinject_server_down_relay(s, r, failed);
 }
 
@@ -569,6 +575,7 @@ reinject_server_rcpt(struct reinject_session *s, struct span arg)
 	s->nrcpt++;
 	reinject_report_rcpt_domain(p.addr.p, p.addr.len, s->rcpt_next,
 	    sizeof(s->rcpt_next));
+	s->seal_rcpt_pending = reinject_arc_seal_rcpt(&s->ctx->conf->arc, p.addr);
 	reinject_server_enter(s, RS_WAIT);
 	reinject_client_command(s->down, buf_cstr(&s->cmd),
 	    reinject_server_rcpt_done, s);
@@ -610,6 +617,7 @@ reinject_server_data(struct reinject_session *s, struct span arg)
 	m->sender = s->sender;
 	m->nrcpt = s->nrcpt_ok;
 	m->rcpt_domain = s->rcpt_domain;
+	m->arc_seal_rcpt = s->seal_rcpt;
 	m->xf = &s->xf;
 	m->mode = s->mode;
 	/* without signing keys, internal mail is verified like any other */

@@ -105,6 +105,18 @@ int arc_verify_body(struct arc_verify *v, const char *p, size_t len);
 int arc_verify_finish(struct arc_verify *v, arc_verify_cb cb, void *arg);
 /* arc_verify_error - static reason of an input error, NULL if none */
 const char *arc_verify_error(const struct arc_verify *v);
+/*
+ * arc_verify_keep_seal_hash - before the first body byte: also compute the
+ * body hash a seal of this message needs (relaxed, SHA-256, the whole body;
+ * RFC 8617 §4.1.2), whatever the chain turns out to be.  An AMS with the
+ * same canonicalisation and no l= shares it, so a message that is verified
+ * and then sealed has that body hash computed once.  0/-1 (too late).
+ */
+int arc_verify_keep_seal_hash(struct arc_verify *v);
+/* arc_verify_seal_hash - after finish: that digest into out; its length, or -1 when not kept */
+int arc_verify_seal_hash(const struct arc_verify *v, unsigned char *out, size_t size);
+/* arc_verify_body_hashed - body bytes put through body hashers so far, once per hasher */
+uint64_t arc_verify_body_hashed(const struct arc_verify *v);
 /* arc_verify_free - destroy, cancelling pending lookups */
 void arc_verify_free(struct arc_verify *v);
 
@@ -118,6 +130,7 @@ struct arc_sign_config {
 	time_t timestamp;		/* t=; 0: time() at finish; -1: no t= */
 	struct msg_limits msg;		/* header bounds */
 	unsigned msg_flags;		/* MSG_BARE_LF_OK for the _chunk interface */
+	bool body_hash_given;		/* the body is not hashed here: arc_sign_set_body_hash */
 };
 
 struct arc_sign;
@@ -132,6 +145,10 @@ int arc_sign_chunk(struct arc_sign *s, const char *p, size_t len);
 int arc_sign_header(struct arc_sign *s, const char *field, size_t len);
 int arc_sign_eoh(struct arc_sign *s);
 int arc_sign_body(struct arc_sign *s, const char *p, size_t len);
+/* arc_sign_set_body_hash - with body_hash_given: the relaxed SHA-256 body hash (arc_verify_seal_hash); 0/-1 */
+int arc_sign_set_body_hash(struct arc_sign *s, const unsigned char *digest, size_t len);
+/* arc_sign_body_hashed - body bytes this sealer put through its hasher */
+uint64_t arc_sign_body_hashed(const struct arc_sign *s);
 /*
  * arc_sign_finish - seal for chain validation status cv (the caller's
  * verification of this message), the AAR carrying authres ("authserv-id;
@@ -143,18 +160,29 @@ int arc_sign_body(struct arc_sign *s, const char *p, size_t len);
  */
 char *arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres,
     const char **err);
+/* arc_sign_instance - the instance a new set gets: one above the highest found (§5.1 step 2) */
+unsigned arc_sign_instance(const struct arc_sign *s);
 /* arc_sign_free - destroy */
 void arc_sign_free(struct arc_sign *s);
+
+/* The From domain a trusted sealer may vouch for, and how its identifiers align. */
+struct arc_trust_from {
+	const char *domain;		/* the RFC5322.From domain */
+	const char *org_domain;		/* its Organizational Domain (DNS Tree Walk); NULL: strict only */
+	bool spf_relaxed;		/* the record's aspf=r (the default) */
+	bool dkim_relaxed;		/* the record's adkim=r (the default) */
+};
 
 /*
  * arc_trust_vouch - RFC 8617 §7.2 local policy (arc_trust.c): for a chain that
  * passed, the latest set sealed by one of trusted (domains; the AS d= equal or
- * below) whose AAR records dmarc=pass header.from=from_domain, or spf=pass for
- * a mailfrom in it, or dkim=pass header.d=from_domain (strict alignment).  Its
- * instance, or 0.
+ * below) whose AAR records dmarc=pass header.from=the From domain, or spf=pass
+ * with an smtp.mailfrom aligned with it, or dkim=pass with a header.d aligned
+ * with it (RFC 9989 alignment: relaxed is at or below org_domain).  Its
+ * instance, or 0 (also for res NULL).
  */
 unsigned arc_trust_vouch(const struct arc_result *res, const char *const *trusted,
-    const char *from_domain);
+    const struct arc_trust_from *from);
 
 /* arc_cv_str - "none", "pass", "fail" (RFC 8617 §4.1.3, RFC 8601 arc= words) */
 const char *arc_cv_str(enum arc_cv cv);

@@ -32,15 +32,12 @@ struct arc_sign {
 	char *domain, *selector;
 	const char *const *headers;	/* borrowed from the config, or the DKIM defaults */
 	time_t timestamp;
-	struct msg_limits msg;
-	unsigned msg_flags;
-	struct msg_parser *mp;
-	struct dkim_hdrs hdrs;
+	struct dkim_feed feed;		/* fields, body hasher, input error */
 	struct arc_chain chain;
-	struct dkim_bodyhash_set bhs;
-	struct dkim_bodyhash *bh;
-	bool eoh_done, finished;
-	const char *error;
+	struct dkim_bodyhash *bh;	/* NULL when the body hash is given */
+	bool body_hash_given;
+	unsigned char bh_given[DKIM_BH_MAX];
+	size_t bh_given_len;		/* 0 until arc_sign_set_body_hash */
 };
 
 /* One tag of a field being written. */
@@ -48,6 +45,8 @@ struct arc_sign_tag {
 	const char *name;
 	const char *value;
 };
+
+static const struct dkim_feed_hooks arc_sign_hooks;
 
 /* arc_sign_config_default - relaxed, DKIM's default header list, t= now */
 void
@@ -100,101 +99,85 @@ arc_sign_new(const struct arc_sign_config *c, const char **err)
 	s->selector = xstrdup(c->selector);
 	s->headers = c->headers ? c->headers : dkim_default_sign_headers;
 	s->timestamp = c->timestamp;
-	s->msg = c->msg;
-	msg_limits_fill(&s->msg);
-	s->msg_flags = c->msg_flags;
+	dkim_feed_init(&s->feed, &c->msg, c->msg_flags, &arc_sign_hooks, s);
+	/* the header as it finally leaves may come after the body */
+	s->feed.late_headers = true;
 	arc_chain_init(&s->chain, ARC_SET_LIMIT);
-	s->bh = dkim_bodyhash_get(&s->bhs, DKIM_CANON_RELAXED,
-	    dkim_alg_md(DKIM_ALG_RSA_SHA256), false, 0);
+	s->body_hash_given = c->body_hash_given;
+	if (!s->body_hash_given)
+		s->bh = dkim_bodyhash_get(&s->feed.bhs, DKIM_CANON_RELAXED,
+		    dkim_alg_md(DKIM_ALG_RSA_SHA256), false, 0);
 	return s;
 }
 
-/* arc_sign_fail - record an input error */
-static int
-arc_sign_fail(struct arc_sign *s, const char *why)
+/* arc_sign_on_header - feeder hook: a stored field; ARC fields filed by instance */
+static void
+arc_sign_on_header(void *arg, const char *field, size_t len, size_t nlen)
 {
-	if (s->error == NULL)
-		s->error = why;
-	return -1;
+	struct arc_sign *s = arg;
+	enum arc_field kind;
+
+	(void)nlen;
+	if ((kind = arc_field_kind(field, len)) != ARC_FIELD_OTHER)
+		arc_chain_add(&s->chain, kind, field, len);
 }
 
-/* arc_sign_header - one complete raw field; 0/-1 */
+static const struct dkim_feed_hooks arc_sign_hooks = { arc_sign_on_header, NULL, NULL };
+
+/* arc_sign_header - one complete raw field, also after the body; 0/-1 */
 int
 arc_sign_header(struct arc_sign *s, const char *field, size_t len)
 {
-	enum arc_field kind;
-
-	/* fields may also come after the body (the header as it finally leaves) */
-	if (s->error || s->finished)
-		return -1;
-	if (s->hdrs.n >= s->msg.header_count_limit)
-		return arc_sign_fail(s, "too many header fields");
-	if (len > s->msg.header_size_limit + 2)
-		return arc_sign_fail(s, "header field too large");
-	dkim_hdrs_add(&s->hdrs, field, len, dkim_hdr_name_len(field, len));
-	if ((kind = arc_field_kind(field, len)) != ARC_FIELD_OTHER)
-		arc_chain_add(&s->chain, kind, field, len);
-	return 0;
+	return dkim_feed_header(&s->feed, field, len);
 }
 
 /* arc_sign_eoh - end of the header section; 0/-1 */
 int
 arc_sign_eoh(struct arc_sign *s)
 {
-	if (s->error)
-		return -1;
-	s->eoh_done = true;
-	return 0;
+	return dkim_feed_eoh(&s->feed);
 }
 
 /* arc_sign_body - body bytes, any split; 0/-1 */
 int
 arc_sign_body(struct arc_sign *s, const char *p, size_t len)
 {
-	if (s->error)
-		return -1;
-	s->eoh_done = true;
-	dkim_bodyhash_update(&s->bhs, p, len);
-	return 0;
+	return dkim_feed_body(&s->feed, p, len);
 }
-
-/* arc_sign_cb_header - msg callback: a field */
-static int
-arc_sign_cb_header(void *arg, struct span name, struct span field)
-{
-	(void)name;
-	return arc_sign_header(arg, field.p, field.len);
-}
-
-/* arc_sign_cb_eoh - msg callback: end of header section */
-static int
-arc_sign_cb_eoh(void *arg)
-{
-	return arc_sign_eoh(arg);
-}
-
-/* arc_sign_cb_body - msg callback: body bytes */
-static int
-arc_sign_cb_body(void *arg, const char *p, size_t len)
-{
-	return arc_sign_body(arg, p, len);
-}
-
-static const struct msg_callbacks arc_sign_msg_cb = {
-	arc_sign_cb_header, arc_sign_cb_eoh, arc_sign_cb_body,
-};
 
 /* arc_sign_chunk - raw message bytes, any split; 0/-1 */
 int
 arc_sign_chunk(struct arc_sign *s, const char *p, size_t len)
 {
-	if (s->error)
+	return dkim_feed_chunk(&s->feed, p, len);
+}
+
+/* arc_sign_set_body_hash - the relaxed SHA-256 body hash computed elsewhere; 0/-1 */
+int
+arc_sign_set_body_hash(struct arc_sign *s, const unsigned char *digest, size_t len)
+{
+	if (!s->body_hash_given || len != (size_t)EVP_MD_get_size(EVP_sha256()))
 		return -1;
-	if (s->mp == NULL)
-		s->mp = msg_parser_new(&s->msg, s->msg_flags, &arc_sign_msg_cb, s);
-	if (msg_parser_feed(s->mp, p, len) < 0)
-		return arc_sign_fail(s, msg_parser_error(s->mp));
+	memcpy(s->bh_given, digest, len);
+	s->bh_given_len = len;
 	return 0;
+}
+
+/* arc_sign_body_hashed - body bytes this sealer put through its hasher */
+uint64_t
+arc_sign_body_hashed(const struct arc_sign *s)
+{
+	return s->feed.body_hashed;
+}
+
+/* arc_sign_bh - the body hash for bh=: computed here or given */
+static void
+arc_sign_bh(const struct arc_sign *s, struct buf *out)
+{
+	if (s->bh)
+		dkim_b64_encode(s->bh->digest, s->bh->digest_len, out);
+	else
+		dkim_b64_encode(s->bh_given, s->bh_given_len, out);
 }
 
 /* ---- writing the fields ---- */
@@ -242,7 +225,7 @@ arc_sign_h(const struct arc_sign *s, struct buf *h, struct span **names)
 
 	*names = NULL;
 	for (const char *const *p = s->headers; *p; p++) {
-		size_t count = dkim_hdrs_count(&s->hdrs, span_from_cstr(*p));
+		size_t count = dkim_hdrs_count(&s->feed.hdrs, span_from_cstr(*p));
 
 		/* From is always in h= (RFC 6376 §5.4, §6.1.1), even when absent:
 		 * a verifier ignores a signature whose h= lacks it */
@@ -324,7 +307,7 @@ arc_sign_ams(struct arc_sign *s, unsigned n, const char *t, struct buf *out)
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
 	buf_init(&b64, 2 * DKIM_SIG_B_MAX);
 	nn = arc_sign_h(s, &h, &names);
-	dkim_b64_encode(s->bh->digest, s->bh->digest_len, &bh);
+	arc_sign_bh(s, &bh);
 	snprintf(inst, sizeof(inst), "%u", n);
 	struct arc_sign_tag tags[] = {
 		{ "a", "rsa-sha256" }, { "b", "" }, { "bh", buf_cstr(&bh) },
@@ -334,7 +317,7 @@ arc_sign_ams(struct arc_sign *s, unsigned n, const char *t, struct buf *out)
 	size_t ntags = ARRAY_LEN(tags) - (*t ? 0 : 1);
 
 	arc_sign_write(out, "ARC-Message-Signature", tags, ntags, &b_off);
-	if (dkim_hdr_signing_input(&s->hdrs, names, nn, DKIM_CANON_RELAXED,
+	if (dkim_hdr_signing_input(&s->feed.hdrs, names, nn, DKIM_CANON_RELAXED,
 	    (struct span){ out->data, out->len }, b_off, 0, &in) == 0 &&
 	    arc_sign_sign(s, &in, &b64) == 0) {
 		tags[1].value = buf_cstr(&b64);
@@ -397,19 +380,21 @@ arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres, const c
 	char *res = NULL;
 	unsigned n;
 
-	if (s->error || s->finished || (s->mp && msg_parser_finish(s->mp) < 0)) {
-		*err = s->error ? s->error : s->mp ? msg_parser_error(s->mp) : "already finished";
+	if (dkim_feed_finish(&s->feed) < 0) {
+		*err = s->feed.error ? s->feed.error : "already finished";
 		return NULL;
 	}
-	s->finished = true;
 	if ((*err = arc_sign_refuse(s, cv)) != NULL)
 		return NULL;
+	if (s->body_hash_given && s->bh_given_len == 0) {
+		*err = "no body hash given";
+		return NULL;
+	}
 	if (!arc_sign_payload_ok(authres)) {
 		*err = "the Authentication-Results payload is empty or badly folded";
 		return NULL;
 	}
-	dkim_bodyhash_final(&s->bhs);
-	n = s->chain.max + 1;
+	n = arc_sign_instance(s);
 	if (s->timestamp != -1)
 		snprintf(t, sizeof(t), "%lld",
 		    (long long)(s->timestamp ? s->timestamp : time(NULL)));
@@ -432,6 +417,13 @@ arc_sign_finish(struct arc_sign *s, enum arc_cv cv, const char *authres, const c
 	return res;
 }
 
+/* arc_sign_instance - the instance a new set gets */
+unsigned
+arc_sign_instance(const struct arc_sign *s)
+{
+	return s->chain.max + 1;
+}
+
 /* arc_sign_free - destroy */
 void
 arc_sign_free(struct arc_sign *s)
@@ -441,9 +433,7 @@ arc_sign_free(struct arc_sign *s)
 	EVP_PKEY_free(s->key);
 	free(s->domain);
 	free(s->selector);
-	msg_parser_free(s->mp);
-	dkim_hdrs_clear(&s->hdrs);
+	dkim_feed_clear(&s->feed);
 	arc_chain_clear(&s->chain);
-	dkim_bodyhash_clear(&s->bhs);
 	free(s);
 }

@@ -25,24 +25,24 @@ struct arc_vset {
 struct arc_verify {
 	struct dns_resolver *r;
 	struct arc_limits lim;
-	struct msg_parser *mp;		/* only for the _chunk interface */
-	struct dkim_hdrs hdrs;
+	struct dkim_feed feed;		/* fields, AMS body hashers, input error */
 	struct arc_chain chain;		/* the ARC fields by instance */
 	struct arc_vset vs[ARC_SET_LIMIT + 1];	/* by instance */
 	unsigned n;			/* N, once the structure is known to be sound */
 	struct dkim_lookup **lookups;
 	size_t nlookups;
-	struct dkim_bodyhash_set bhs;
 	uint64_t hashed;		/* bytes put through hashes (body per hasher, header inputs) */
+	size_t ams_hashers;		/* body hashers the AMS need (the seal's kept one aside) */
 	unsigned sigs;			/* signature verifications done */
-	bool eoh_done, finished, reported, decided;
+	bool reported, decided;
 	size_t pending;			/* lookups not yet answered */
 	arc_verify_cb cb;
 	void *cb_arg;
-	const char *error;
 	struct arc_result res;
 	struct arc_set_result *set_res;
 };
+
+static const struct dkim_feed_hooks arc_verify_hooks;
 
 /* arc_limits_default - the named defaults */
 void
@@ -91,17 +91,9 @@ arc_verify_new(struct dns_resolver *r, const struct arc_limits *limits)
 		v->lim.rsa_min_bits = DKIM_RSA_MIN_BITS;
 	msg_limits_fill(&v->lim.msg);
 	arc_chain_init(&v->chain, v->lim.set_limit);
+	dkim_feed_init(&v->feed, &v->lim.msg, v->lim.msg_flags, &arc_verify_hooks, v);
 	v->res.reason = "";
 	return v;
-}
-
-/* arc_verify_fail - record an input error (the message is unusable) */
-static int
-arc_verify_fail(struct arc_verify *v, const char *why)
-{
-	if (v->error == NULL)
-		v->error = why;
-	return -1;
 }
 
 /* arc_verify_decide - settle the result early (structure, limits) */
@@ -116,24 +108,16 @@ arc_verify_decide(struct arc_verify *v, enum arc_cv cv, const char *why, bool li
 	v->res.limit = limit;
 }
 
-/* arc_verify_header - one complete raw field; 0/-1 */
-int
-arc_verify_header(struct arc_verify *v, const char *field, size_t len)
+/* arc_verify_on_header - feeder hook: a stored field; ARC fields filed by instance */
+static void
+arc_verify_on_header(void *arg, const char *field, size_t len, size_t nlen)
 {
+	struct arc_verify *v = arg;
 	enum arc_field kind;
 
-	if (v->error)
-		return -1;
-	if (v->eoh_done)
-		return arc_verify_fail(v, "header field after the end of the header section");
-	if (v->hdrs.n >= v->lim.msg.header_count_limit)
-		return arc_verify_fail(v, "too many header fields");
-	if (len > v->lim.msg.header_size_limit + 2)
-		return arc_verify_fail(v, "header field too large");
-	dkim_hdrs_add(&v->hdrs, field, len, dkim_hdr_name_len(field, len));
+	(void)nlen;
 	if ((kind = arc_field_kind(field, len)) != ARC_FIELD_OTHER)
 		arc_chain_add(&v->chain, kind, field, len);
-	return 0;
 }
 
 /* arc_verify_dns_done - a key lookup answered */
@@ -164,6 +148,16 @@ arc_verify_lookup(struct arc_verify *v, const char *s, const char *d)
 	return lk;
 }
 
+/* arc_verify_ams_use - some AMS uses hasher bh */
+static bool
+arc_verify_ams_use(const struct arc_verify *v, const struct dkim_bodyhash *bh)
+{
+	for (unsigned i = 1; i <= v->n; i++)
+		if (v->vs[i].bh == bh)
+			return true;
+	return false;
+}
+
 /* arc_verify_prepare - lookups and body hashers for every set */
 static void
 arc_verify_prepare(struct arc_verify *v)
@@ -175,9 +169,12 @@ arc_verify_prepare(struct arc_verify *v)
 		x->ams_lk = arc_verify_lookup(v, s->ams.s, s->ams.d);
 		x->seal_lk = arc_verify_lookup(v, s->seal.s, s->seal.d);
 		if (s->ams.alg == DKIM_ALG_RSA_SHA256)
-			x->bh = dkim_bodyhash_get(&v->bhs, s->ams.bcanon,
+			x->bh = dkim_bodyhash_get(&v->feed.bhs, s->ams.bcanon,
 			    dkim_alg_md(s->ams.alg), s->ams.has_l, s->ams.l);
 	}
+	v->ams_hashers = v->feed.bhs.n;
+	if (v->feed.keep && !arc_verify_ams_use(v, v->feed.keep))
+		v->ams_hashers--;
 	if (v->decided)
 		return;
 	/* count them all first: a synchronous answer must not see pending == 0 early */
@@ -186,17 +183,13 @@ arc_verify_prepare(struct arc_verify *v)
 		dkim_lookup_start(v->lookups[i], v->r, arc_verify_dns_done, v);
 }
 
-/* arc_verify_eoh - end of the header section: structure check, key lookups; 0/-1 */
-int
-arc_verify_eoh(struct arc_verify *v)
+/* arc_verify_on_eoh - feeder hook: end of the header section: structure check, key lookups */
+static int
+arc_verify_on_eoh(void *arg)
 {
+	struct arc_verify *v = arg;
 	const char *why;
 
-	if (v->error)
-		return -1;
-	if (v->eoh_done)
-		return 0;
-	v->eoh_done = true;
 	v->res.sets = v->chain.n;
 	if (v->chain.nfields == 0)
 		arc_verify_decide(v, ARC_CV_NONE, "no ARC sets", false);
@@ -220,57 +213,46 @@ arc_verify_hash_charge(struct arc_verify *v, uint64_t n)
 	return false;
 }
 
+/* arc_verify_on_body - feeder hook: hash len body bytes unless decided or past the limit */
+static bool
+arc_verify_on_body(void *arg, size_t len)
+{
+	struct arc_verify *v = arg;
+
+	/* the limit is the chain's: a hasher kept only for the seal is not charged */
+	return !v->decided && arc_verify_hash_charge(v, (uint64_t)len * v->ams_hashers);
+}
+
+static const struct dkim_feed_hooks arc_verify_hooks = {
+	arc_verify_on_header, arc_verify_on_eoh, arc_verify_on_body,
+};
+
+/* arc_verify_header - one complete raw field; 0/-1 */
+int
+arc_verify_header(struct arc_verify *v, const char *field, size_t len)
+{
+	return dkim_feed_header(&v->feed, field, len);
+}
+
+/* arc_verify_eoh - end of the header section: structure check, key lookups; 0/-1 */
+int
+arc_verify_eoh(struct arc_verify *v)
+{
+	return dkim_feed_eoh(&v->feed);
+}
+
 /* arc_verify_body - body bytes, any split; 0/-1 */
 int
 arc_verify_body(struct arc_verify *v, const char *p, size_t len)
 {
-	if (v->error)
-		return -1;
-	if (!v->eoh_done && arc_verify_eoh(v) < 0)
-		return -1;
-	if (v->decided || !arc_verify_hash_charge(v, (uint64_t)len * v->bhs.n))
-		return 0;
-	dkim_bodyhash_update(&v->bhs, p, len);
-	return 0;
+	return dkim_feed_body(&v->feed, p, len);
 }
-
-/* arc_verify_cb_header - msg callback: a field */
-static int
-arc_verify_cb_header(void *arg, struct span name, struct span field)
-{
-	(void)name;
-	return arc_verify_header(arg, field.p, field.len);
-}
-
-/* arc_verify_cb_eoh - msg callback: end of header section */
-static int
-arc_verify_cb_eoh(void *arg)
-{
-	return arc_verify_eoh(arg);
-}
-
-/* arc_verify_cb_body - msg callback: body bytes */
-static int
-arc_verify_cb_body(void *arg, const char *p, size_t len)
-{
-	return arc_verify_body(arg, p, len);
-}
-
-static const struct msg_callbacks arc_verify_msg_cb = {
-	arc_verify_cb_header, arc_verify_cb_eoh, arc_verify_cb_body,
-};
 
 /* arc_verify_chunk - raw message bytes, any split; 0/-1 */
 int
 arc_verify_chunk(struct arc_verify *v, const char *p, size_t len)
 {
-	if (v->error)
-		return -1;
-	if (v->mp == NULL)
-		v->mp = msg_parser_new(&v->lim.msg, v->lim.msg_flags, &arc_verify_msg_cb, v);
-	if (msg_parser_feed(v->mp, p, len) < 0)
-		return arc_verify_fail(v, msg_parser_error(v->mp));
-	return 0;
+	return dkim_feed_chunk(&v->feed, p, len);
 }
 
 /* ---- validating signatures (steps 4-6) ---- */
@@ -338,7 +320,7 @@ arc_verify_ams(struct arc_verify *v, unsigned i)
 	if (bh->digest_len != ams->bhlen || memcmp(bh->digest, ams->bh, bh->digest_len) != 0)
 		return "AMS body hash mismatch";
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
-	if (dkim_hdr_signing_input(&v->hdrs, ams->h, ams->nh, ams->hcanon,
+	if (dkim_hdr_signing_input(&v->feed.hdrs, ams->h, ams->nh, ams->hcanon,
 	    (struct span){ ams->field, ams->field_len }, ams->b_raw_off,
 	    ams->b_raw_len, &in) < 0)
 		why = "AMS signed header fields too large";
@@ -450,7 +432,7 @@ arc_verify_dns_done(void *arg)
 	struct arc_verify *v = arg;
 
 	v->pending--;
-	if (v->finished && v->pending == 0)
+	if (v->feed.finished && v->pending == 0)
 		arc_verify_report(v);
 }
 
@@ -458,16 +440,10 @@ arc_verify_dns_done(void *arg)
 int
 arc_verify_finish(struct arc_verify *v, arc_verify_cb cb, void *arg)
 {
-	if (v->error || v->finished)
+	if (dkim_feed_finish(&v->feed) < 0)
 		return -1;
-	if (v->mp && msg_parser_finish(v->mp) < 0)
-		return arc_verify_fail(v, msg_parser_error(v->mp));
-	if (!v->eoh_done && arc_verify_eoh(v) < 0)
-		return -1;
-	dkim_bodyhash_final(&v->bhs);
 	v->cb = cb;
 	v->cb_arg = arg;
-	v->finished = true;
 	if (v->pending == 0)
 		arc_verify_report(v);
 	return 0;
@@ -477,7 +453,37 @@ arc_verify_finish(struct arc_verify *v, arc_verify_cb cb, void *arg)
 const char *
 arc_verify_error(const struct arc_verify *v)
 {
-	return v->error;
+	return v->feed.error;
+}
+
+/* arc_verify_keep_seal_hash - also hash the body as a seal needs it; 0/-1 (after the header) */
+int
+arc_verify_keep_seal_hash(struct arc_verify *v)
+{
+	if (v->feed.eoh_done || v->feed.error)
+		return -1;
+	v->feed.keep = dkim_bodyhash_get(&v->feed.bhs, DKIM_CANON_RELAXED,
+	    dkim_alg_md(DKIM_ALG_RSA_SHA256), false, 0);
+	return 0;
+}
+
+/* arc_verify_seal_hash - the kept seal body hash into out; its length, or -1 */
+int
+arc_verify_seal_hash(const struct arc_verify *v, unsigned char *out, size_t size)
+{
+	const struct dkim_bodyhash *bh = v->feed.keep;
+
+	if (bh == NULL || !bh->done || bh->digest_len > size)
+		return -1;
+	memcpy(out, bh->digest, bh->digest_len);
+	return (int)bh->digest_len;
+}
+
+/* arc_verify_body_hashed - body bytes put through hashers, once per hasher */
+uint64_t
+arc_verify_body_hashed(const struct arc_verify *v)
+{
+	return v->feed.body_hashed;
 }
 
 /* arc_verify_free - destroy, cancelling pending lookups */
@@ -490,9 +496,7 @@ arc_verify_free(struct arc_verify *v)
 		dkim_lookup_free(v->lookups[i]);
 	free(v->lookups);
 	arc_chain_clear(&v->chain);
-	dkim_hdrs_clear(&v->hdrs);
-	dkim_bodyhash_clear(&v->bhs);
-	msg_parser_free(v->mp);
+	dkim_feed_clear(&v->feed);
 	free(v->set_res);
 	free(v);
 }

@@ -185,6 +185,56 @@ int dkim_hdr_signing_input(const struct dkim_hdrs *hs, const struct span *names,
     size_t nnames, enum dkim_canon c, struct span sigfield, size_t b_off,
     size_t b_len, struct buf *out);
 
+/* ---- dkim_feed.c ---- */
+
+/* What the owner of a feeder adds; each hook may be NULL. */
+struct dkim_feed_hooks {
+	/* a field was stored (name_len from dkim_hdr_name_len): the owner's own parsing */
+	void (*header)(void *arg, const char *field, size_t len, size_t name_len);
+	/* the end of the header section, once: 0/-1 */
+	int (*eoh)(void *arg);
+	/* len body bytes are about to be hashed: false leaves them out (but for keep) */
+	bool (*body)(void *arg, size_t len);
+};
+
+/*
+ * The message feeder of a DKIM or ARC signer or verifier: header fields
+ * stored, the body through a set of hashers, the first input error kept.
+ * Embedded in its owner (the parser points to it).
+ */
+struct dkim_feed {
+	struct msg_limits msg;		/* header bounds */
+	unsigned msg_flags;		/* for the _chunk interface */
+	bool late_headers;		/* fields may also come after the body (until finish) */
+	const struct dkim_feed_hooks *hooks;
+	void *arg;			/* the owner, for the hooks */
+	struct msg_parser *mp;		/* only for the _chunk interface */
+	struct dkim_hdrs hdrs;
+	struct dkim_bodyhash_set bhs;
+	struct dkim_bodyhash *keep;	/* a hasher of bhs fed even when the body hook says no */
+	uint64_t body_hashed;		/* body bytes put through hashers, once per hasher */
+	bool eoh_done, finished;
+	const char *error;		/* static reason of the first input error */
+};
+
+/* dkim_feed_init - an empty feeder for owner arg; lim NULL: the defaults */
+void dkim_feed_init(struct dkim_feed *f, const struct msg_limits *lim, unsigned msg_flags,
+    const struct dkim_feed_hooks *hooks, void *arg);
+/* dkim_feed_fail - record the first input error; -1 */
+int dkim_feed_fail(struct dkim_feed *f, const char *why);
+/* dkim_feed_header - one complete raw field; 0/-1 */
+int dkim_feed_header(struct dkim_feed *f, const char *field, size_t len);
+/* dkim_feed_eoh - end of the header section, once; 0/-1 */
+int dkim_feed_eoh(struct dkim_feed *f);
+/* dkim_feed_body - body bytes, any split; 0/-1 */
+int dkim_feed_body(struct dkim_feed *f, const char *p, size_t len);
+/* dkim_feed_chunk - raw message bytes, any split; 0/-1 */
+int dkim_feed_chunk(struct dkim_feed *f, const char *p, size_t len);
+/* dkim_feed_finish - end of message, final digests; 0, or -1 (error, or finished before) */
+int dkim_feed_finish(struct dkim_feed *f);
+/* dkim_feed_clear - free what the feeder holds */
+void dkim_feed_clear(struct dkim_feed *f);
+
 /* ---- dkim_keycache.c ---- */
 
 /* dkim_keycache_get - a new reference to the cached key of (type, p), or NULL */

@@ -51,14 +51,8 @@ struct dkim_sign {
 	enum dkim_oversign mode;
 	time_t timestamp;
 	unsigned expire_after;
-	struct msg_limits msg;
-	unsigned msg_flags;
-	struct msg_parser *mp;
-	struct dkim_hdrs hdrs;
-	struct dkim_bodyhash_set bhs;
+	struct dkim_feed feed;		/* fields, body hasher, input error */
 	struct dkim_bodyhash *bh;
-	bool eoh_done, finished;
-	const char *error;
 };
 
 /* dkim_sign_config_default - relaxed/relaxed, rsa-sha256, default lists, IF_PRESENT */
@@ -249,96 +243,37 @@ dkim_sign_new(const struct dkim_sign_config *c, const char **err)
 	s->mode = c->oversign_mode;
 	s->timestamp = c->timestamp;
 	s->expire_after = c->expire_after;
-	s->msg = c->msg;
-	msg_limits_fill(&s->msg);
-	s->msg_flags = c->msg_flags;
-	s->bh = dkim_bodyhash_get(&s->bhs, s->bcanon, dkim_alg_md(s->alg), false, 0);
+	dkim_feed_init(&s->feed, &c->msg, c->msg_flags, NULL, s);
+	s->bh = dkim_bodyhash_get(&s->feed.bhs, s->bcanon, dkim_alg_md(s->alg), false, 0);
 	return s;
-}
-
-/* dkim_sign_fail - record an input error */
-static int
-dkim_sign_fail(struct dkim_sign *s, const char *why)
-{
-	if (s->error == NULL)
-		s->error = why;
-	return -1;
 }
 
 /* dkim_sign_header - one complete raw field; 0/-1 */
 int
 dkim_sign_header(struct dkim_sign *s, const char *field, size_t len)
 {
-	if (s->error)
-		return -1;
-	if (s->eoh_done)
-		return dkim_sign_fail(s, "header field after the end of the header section");
-	if (s->hdrs.n >= s->msg.header_count_limit)
-		return dkim_sign_fail(s, "too many header fields");
-	if (len > s->msg.header_size_limit + 2)
-		return dkim_sign_fail(s, "header field too large");
-	dkim_hdrs_add(&s->hdrs, field, len, dkim_hdr_name_len(field, len));
-	return 0;
+	return dkim_feed_header(&s->feed, field, len);
 }
 
 /* dkim_sign_eoh - end of the header section; 0/-1 */
 int
 dkim_sign_eoh(struct dkim_sign *s)
 {
-	if (s->error)
-		return -1;
-	s->eoh_done = true;
-	return 0;
+	return dkim_feed_eoh(&s->feed);
 }
 
 /* dkim_sign_body - body bytes, any split; 0/-1 */
 int
 dkim_sign_body(struct dkim_sign *s, const char *p, size_t len)
 {
-	if (s->error)
-		return -1;
-	s->eoh_done = true;
-	dkim_bodyhash_update(&s->bhs, p, len);
-	return 0;
+	return dkim_feed_body(&s->feed, p, len);
 }
-
-/* dkim_sign_cb_header - msg callback: a field */
-static int
-dkim_sign_cb_header(void *arg, struct span name, struct span field)
-{
-	(void)name;
-	return dkim_sign_header(arg, field.p, field.len);
-}
-
-/* dkim_sign_cb_eoh - msg callback: end of header section */
-static int
-dkim_sign_cb_eoh(void *arg)
-{
-	return dkim_sign_eoh(arg);
-}
-
-/* dkim_sign_cb_body - msg callback: body bytes */
-static int
-dkim_sign_cb_body(void *arg, const char *p, size_t len)
-{
-	return dkim_sign_body(arg, p, len);
-}
-
-static const struct msg_callbacks dkim_sign_msg_cb = {
-	dkim_sign_cb_header, dkim_sign_cb_eoh, dkim_sign_cb_body,
-};
 
 /* dkim_sign_chunk - raw message bytes, any split; 0/-1 */
 int
 dkim_sign_chunk(struct dkim_sign *s, const char *p, size_t len)
 {
-	if (s->error)
-		return -1;
-	if (s->mp == NULL)
-		s->mp = msg_parser_new(&s->msg, s->msg_flags, &dkim_sign_msg_cb, s);
-	if (msg_parser_feed(s->mp, p, len) < 0)
-		return dkim_sign_fail(s, msg_parser_error(s->mp));
-	return 0;
+	return dkim_feed_chunk(&s->feed, p, len);
 }
 
 /* ---- the DKIM-Signature field ---- */
@@ -439,18 +374,18 @@ dkim_fold_b(struct dkim_fold *f, const char *v, size_t n)
 static size_t
 dkim_sign_h_list(const struct dkim_sign *s, const char ***out)
 {
-	size_t n = 0, cap = s->nnames * 2 + s->hdrs.n;
+	size_t n = 0, cap = s->nnames * 2 + s->feed.hdrs.n;
 	const char **h = xcalloc(cap ? cap : 1, sizeof(*h));
 	size_t *count = xcalloc(s->nnames ? s->nnames : 1, sizeof(*count));
 
 	/* each field's name looked up once in the list (about 11 lookups), not
 	 * each of the 40-odd names counted over all the fields */
-	for (size_t k = 0; k < s->hdrs.n; k++) {
-		const struct dkim_hdr *f = &s->hdrs.v[k];
+	for (size_t k = 0; k < s->feed.hdrs.n; k++) {
+		const struct dkim_hdr *f = &s->feed.hdrs.v[k];
 
 		for (size_t i = 0; i < s->nnames; i++)
 			if (s->name_len[i] == f->name_len && ascii_mem_eq_ci(s->names[i],
-			    s->hdrs.text + f->off, f->name_len)) {
+			    s->feed.hdrs.text + f->off, f->name_len)) {
 				count[i]++;
 				break;
 			}
@@ -521,12 +456,10 @@ dkim_sign_finish(struct dkim_sign *s, const char **err)
 	struct span *hs;
 
 	*err = NULL;
-	if (s->error || s->finished || (s->mp && msg_parser_finish(s->mp) < 0)) {
-		*err = s->error ? s->error : s->mp ? msg_parser_error(s->mp) : "already finished";
+	if (dkim_feed_finish(&s->feed) < 0) {
+		*err = s->feed.error ? s->feed.error : "already finished";
 		return NULL;
 	}
-	s->finished = true;
-	dkim_bodyhash_final(&s->bhs);
 	nh = dkim_sign_h_list(s, &h);
 	hs = xcalloc(nh ? nh : 1, sizeof(*hs));
 	for (size_t i = 0; i < nh; i++)
@@ -538,7 +471,7 @@ dkim_sign_finish(struct dkim_sign *s, const char **err)
 	f = (struct dkim_fold){ &field, 0 };
 	dkim_sign_field(s, h, nh, &f);
 	if (field.overflow ||
-	    dkim_hdr_signing_input(&s->hdrs, hs, nh, s->hcanon,
+	    dkim_hdr_signing_input(&s->feed.hdrs, hs, nh, s->hcanon,
 	    (struct span){ field.data, field.len }, field.len, 0, &in) < 0)
 		*err = "signed header fields too large";
 	else if (dkim_crypto_sign(s->key, s->alg, &in, sig, &siglen) < 0)
@@ -578,8 +511,6 @@ dkim_sign_free(struct dkim_sign *s)
 	free(s->selector);
 	free(s->identity);
 	EVP_PKEY_free(s->key);
-	msg_parser_free(s->mp);
-	dkim_hdrs_clear(&s->hdrs);
-	dkim_bodyhash_clear(&s->bhs);
+	dkim_feed_clear(&s->feed);
 	free(s);
 }

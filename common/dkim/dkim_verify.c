@@ -28,26 +28,25 @@ struct dkim_vsig {
 struct dkim_verify {
 	struct dns_resolver *r;
 	struct dkim_limits lim;
-	struct msg_parser *mp;		/* only for the _chunk interface */
-	struct dkim_hdrs hdrs;
+	struct dkim_feed feed;		/* fields, body hashers, input error */
 	struct dkim_vsig *sigs;
 	size_t nsigs, capsigs;
 	struct dkim_lookup **lookups;
 	size_t nlookups;
-	struct dkim_bodyhash_set bhs;
-	bool eoh_done, finished, reported;
+	bool reported;
 	size_t pending;			/* lookups not yet answered */
 	time_t now;
 	bool now_set;
 	dkim_verify_cb cb;
 	void *cb_arg;
-	const char *error;
 	struct dkim_sig_result *results;
 };
 
 /* One judging step: 0 to go on, -1 when it decided the result. */
 typedef int (*dkim_verify_step)(struct dkim_verify *v, struct dkim_vsig *vs,
     EVP_PKEY **key);
+
+static const struct dkim_feed_hooks dkim_verify_hooks;
 
 /* dkim_limits_default - the named defaults */
 void
@@ -108,6 +107,7 @@ dkim_verify_new(struct dns_resolver *r, const struct dkim_limits *limits)
 	if (v->lim.rsa_min_bits < DKIM_RSA_MIN_BITS)
 		v->lim.rsa_min_bits = DKIM_RSA_MIN_BITS;
 	msg_limits_fill(&v->lim.msg);
+	dkim_feed_init(&v->feed, &v->lim.msg, v->lim.msg_flags, &dkim_verify_hooks, v);
 	return v;
 }
 
@@ -117,15 +117,6 @@ dkim_verify_set_time(struct dkim_verify *v, time_t now)
 {
 	v->now = now;
 	v->now_set = true;
-}
-
-/* dkim_verify_fail - record an input error */
-static int
-dkim_verify_fail(struct dkim_verify *v, const char *why)
-{
-	if (v->error == NULL)
-		v->error = why;
-	return -1;
 }
 
 /* dkim_verify_judge - set a result early */
@@ -160,24 +151,12 @@ dkim_verify_add_sig(struct dkim_verify *v, const char *field, size_t len)
 		    "not evaluated: per-message signature limit reached");
 }
 
-/* dkim_verify_header - one complete raw field; 0/-1 */
-int
-dkim_verify_header(struct dkim_verify *v, const char *field, size_t len)
+/* dkim_verify_on_header - feeder hook: a stored field; DKIM-Signature parsed */
+static void
+dkim_verify_on_header(void *arg, const char *field, size_t len, size_t nlen)
 {
-	size_t nlen = dkim_hdr_name_len(field, len);
-
-	if (v->error)
-		return -1;
-	if (v->eoh_done)
-		return dkim_verify_fail(v, "header field after the end of the header section");
-	if (v->hdrs.n >= v->lim.msg.header_count_limit)
-		return dkim_verify_fail(v, "too many header fields");
-	if (len > v->lim.msg.header_size_limit + 2)
-		return dkim_verify_fail(v, "header field too large");
-	dkim_hdrs_add(&v->hdrs, field, len, nlen);
 	if (nlen == 14 && ascii_mem_eq_ci(field, "DKIM-Signature", 14))
-		dkim_verify_add_sig(v, field, len);
-	return 0;
+		dkim_verify_add_sig(arg, field, len);
 }
 
 /* dkim_verify_report - every answer is in and the body is done: judge and report */
@@ -190,7 +169,7 @@ dkim_verify_dns_done(void *arg)
 	struct dkim_verify *v = arg;
 
 	v->pending--;
-	if (v->finished && v->pending == 0)
+	if (v->feed.finished && v->pending == 0)
 		dkim_verify_report(v);
 }
 
@@ -220,17 +199,13 @@ dkim_verify_lookup(struct dkim_verify *v, struct dkim_vsig *vs)
 	return lk;
 }
 
-/* dkim_verify_eoh - end of header section; starts the key lookups; 0/-1 */
-int
-dkim_verify_eoh(struct dkim_verify *v)
+/* dkim_verify_on_eoh - feeder hook: end of header section; starts the key lookups */
+static int
+dkim_verify_on_eoh(void *arg)
 {
+	struct dkim_verify *v = arg;
 	size_t first_new;
 
-	if (v->error)
-		return -1;
-	if (v->eoh_done)
-		return 0;
-	v->eoh_done = true;
 	first_new = v->nlookups;
 	for (size_t i = 0; i < v->nsigs; i++) {
 		struct dkim_vsig *vs = &v->sigs[i];
@@ -242,7 +217,7 @@ dkim_verify_eoh(struct dkim_verify *v)
 		 * read: no SHA-1 pass over the body for it */
 		if (vs->lk == NULL || vs->sig.alg == DKIM_ALG_RSA_SHA1)
 			continue;
-		vs->bh = dkim_bodyhash_get(&v->bhs, vs->sig.bcanon,
+		vs->bh = dkim_bodyhash_get(&v->feed.bhs, vs->sig.bcanon,
 		    dkim_alg_md(vs->sig.alg), vs->sig.has_l, vs->sig.l);
 	}
 	/* count them all first: a synchronous answer must not see pending == 0 early */
@@ -252,55 +227,36 @@ dkim_verify_eoh(struct dkim_verify *v)
 	return 0;
 }
 
+static const struct dkim_feed_hooks dkim_verify_hooks = {
+	dkim_verify_on_header, dkim_verify_on_eoh, NULL,
+};
+
+/* dkim_verify_header - one complete raw field; 0/-1 */
+int
+dkim_verify_header(struct dkim_verify *v, const char *field, size_t len)
+{
+	return dkim_feed_header(&v->feed, field, len);
+}
+
+/* dkim_verify_eoh - end of header section; starts the key lookups; 0/-1 */
+int
+dkim_verify_eoh(struct dkim_verify *v)
+{
+	return dkim_feed_eoh(&v->feed);
+}
+
 /* dkim_verify_body - body bytes, any split; 0/-1 */
 int
 dkim_verify_body(struct dkim_verify *v, const char *p, size_t len)
 {
-	if (v->error)
-		return -1;
-	if (!v->eoh_done && dkim_verify_eoh(v) < 0)
-		return -1;
-	dkim_bodyhash_update(&v->bhs, p, len);
-	return 0;
+	return dkim_feed_body(&v->feed, p, len);
 }
-
-/* dkim_verify_cb_header - msg callback: a field */
-static int
-dkim_verify_cb_header(void *arg, struct span name, struct span field)
-{
-	(void)name;
-	return dkim_verify_header(arg, field.p, field.len);
-}
-
-/* dkim_verify_cb_eoh - msg callback: end of header section */
-static int
-dkim_verify_cb_eoh(void *arg)
-{
-	return dkim_verify_eoh(arg);
-}
-
-/* dkim_verify_cb_body - msg callback: body bytes */
-static int
-dkim_verify_cb_body(void *arg, const char *p, size_t len)
-{
-	return dkim_verify_body(arg, p, len);
-}
-
-static const struct msg_callbacks dkim_verify_msg_cb = {
-	dkim_verify_cb_header, dkim_verify_cb_eoh, dkim_verify_cb_body,
-};
 
 /* dkim_verify_chunk - raw message bytes, any split; 0/-1 */
 int
 dkim_verify_chunk(struct dkim_verify *v, const char *p, size_t len)
 {
-	if (v->error)
-		return -1;
-	if (v->mp == NULL)
-		v->mp = msg_parser_new(&v->lim.msg, v->lim.msg_flags, &dkim_verify_msg_cb, v);
-	if (msg_parser_feed(v->mp, p, len) < 0)
-		return dkim_verify_fail(v, msg_parser_error(v->mp));
-	return 0;
+	return dkim_feed_chunk(&v->feed, p, len);
 }
 
 /* ---- judging one signature: a table of small steps ---- */
@@ -415,7 +371,7 @@ dkim_verify_step_signature(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY
 	int ok;
 
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
-	if (dkim_hdr_signing_input(&v->hdrs, vs->sig.h, vs->sig.nh, vs->sig.hcanon,
+	if (dkim_hdr_signing_input(&v->feed.hdrs, vs->sig.h, vs->sig.nh, vs->sig.hcanon,
 	    (struct span){ vs->sig.field, vs->sig.field_len }, vs->sig.b_raw_off,
 	    vs->sig.b_raw_len, &in) < 0) {
 		buf_clear(&in);
@@ -498,16 +454,10 @@ dkim_verify_report(struct dkim_verify *v)
 int
 dkim_verify_finish(struct dkim_verify *v, dkim_verify_cb cb, void *arg)
 {
-	if (v->error || v->finished)
+	if (dkim_feed_finish(&v->feed) < 0)
 		return -1;
-	if (v->mp && msg_parser_finish(v->mp) < 0)
-		return dkim_verify_fail(v, msg_parser_error(v->mp));
-	if (!v->eoh_done && dkim_verify_eoh(v) < 0)
-		return -1;
-	dkim_bodyhash_final(&v->bhs);
 	v->cb = cb;
 	v->cb_arg = arg;
-	v->finished = true;
 	if (v->pending == 0)
 		dkim_verify_report(v);
 	return 0;
@@ -517,7 +467,7 @@ dkim_verify_finish(struct dkim_verify *v, dkim_verify_cb cb, void *arg)
 const char *
 dkim_verify_error(const struct dkim_verify *v)
 {
-	return v->error;
+	return v->feed.error;
 }
 
 /* dkim_verify_free - destroy, cancelling pending lookups */
@@ -532,9 +482,7 @@ dkim_verify_free(struct dkim_verify *v)
 	for (size_t i = 0; i < v->nsigs; i++)
 		dkim_sig_clear(&v->sigs[i].sig);
 	free(v->sigs);
-	dkim_hdrs_clear(&v->hdrs);
-	dkim_bodyhash_clear(&v->bhs);
-	msg_parser_free(v->mp);
+	dkim_feed_clear(&v->feed);
 	free(v->results);
 	free(v);
 }

@@ -37,7 +37,8 @@ void authres_begin(struct authres_builder *b, const char *authserv_id);
 /*
  * authres_add - add "method=result (comment) ptype.prop=value ..."; props is a
  * NULL-terminated list of "ptype.prop", "value" pairs (values are quoted when
- * they are not RFC 2045 tokens); comment may be NULL.
+ * they are not RFC 2045 tokens); comment may be NULL.  A first pair named
+ * "reason" is the RFC 8601 §2.7 reasonspec (reason="...").
  */
 void authres_add(struct authres_builder *b, const char *method,
     const char *result, const char *comment, const char *const *props);

@@ -427,11 +427,11 @@ def test_protocol(tmp):
                  r"timeout \d+s$", log, re.M) is not None,
        "start-up line gives the DNS setup")
     ok(re.search(r"4ABC\+1: from=<a@example.org>, nrcpt=2, size=\d+, "
-                 r"client=client.example\[2001:db8::1\], dkim=none, spf=none, "
+                 r"client=client.example\[2001:db8::1\], dkim=none, spf=none, arc=none, "
                  r"dmarc=none p=- disposition=none header\.from=\S+ dmarc_action=accept, action=relayed, "
                  r"downstream=250 2.0.0 Ok: queued as S\d+, queued_as=S\d+", log) is not None,
        "one log line per message with upstream id, sender, nrcpt, size, dkim, spf (the result "
-       "DMARC evaluated from XFORWARD), dmarc with policy and disposition, action, downstream id")
+       "DMARC evaluated from XFORWARD), arc, dmarc with policy and disposition, action, downstream id")
 
 
 def proto_dkim(sink, tmp, txt, have_dns):

@@ -5,7 +5,11 @@
 #  1. sealed by a trusted sealer (arc_trusted_sealers): arrives with dmarc=fail,
 #     arc=pass and the override (dis=none override=trusted_forwarder), delivered;
 #  2. the same from an untrusted sealer: held (X-Mailauth-DMARC: hold);
-#  3. a header changed after sealing (trusted sealer): arc=fail, held.
+#  3. a header changed after sealing (trusted sealer): arc=fail, held;
+#  4. mail to a domain of arc_seal_recipient_domains is sealed again here
+#     (i=2, verified by arctool), and only that mail.
+# reinject's log line carries arc=... with oldest-pass, the reason of a fail,
+# and sealed i=N.
 # The lists' seals are made by arctool (common/arc) with each list's key, which
 # the private unbound serves.
 # Ports: 21350-21359 DNS, 21360 smtpd, 21361 sink, 21362 reinject,
@@ -37,7 +41,7 @@ zone_line() {	# "name. IN TXT ( "a" "b" )" from keygen -> dnsserver.sh's "name. 
 {
 	echo '_dmarc.reject.example. TXT "v=DMARC1; p=reject"'
 	echo 'reject.example. TXT "v=spf1 -all"'
-	for l in trusted untrusted; do
+	for l in trusted untrusted ours; do
 		mkdir -p "$MA_TMP/keys/$l"
 		"$RT" keygen -d $l.example -s list -D "$MA_TMP/keys/$l" >/dev/null ||
 			ma_fail "keygen $l"
@@ -49,13 +53,16 @@ dnsport=$MA_DNS_PORT
 
 # --- reinject after-queue, trusting trusted.example's seals ------------------------------
 mkdir -p "$MA_TMP/spool"
-chown reinject "$MA_TMP/spool"
+chown reinject "$MA_TMP/spool" "$MA_TMP/keys/ours/list.private"
 chmod 700 "$MA_TMP/spool"
 printf '%s\n' "myhostname = filter.mailauth.example" "authserv_id = $AUTHSERV" \
     "user = reinject" "worker_processes = 1" "syslog = no" \
     "dns_forwarders = 127.0.0.1@$dnsport" "listen = 127.0.0.1:$FILTER verify" \
     "downstream = 127.0.0.1:$BACK" "spool_directory = $MA_TMP/spool" \
-    "arc_trusted_sealers = trusted.example" >"$MA_TMP/reinject.conf"
+    "arc_trusted_sealers = trusted.example" \
+    "sign_domain = ours.example" "sign_selector = list" \
+    "sign_key_file = $MA_TMP/keys/ours/list.private" \
+    "arc_seal_recipient_domains = seal.example" >"$MA_TMP/reinject.conf"
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused reinject.conf"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
 ma_wait_port $FILTER || ma_fail "reinject not listening on $FILTER"
@@ -74,6 +81,7 @@ ma_postfix_master pf \
 	"  -o mime_header_checks=" \
 	"  -o nested_header_checks=" \
 	"  -o body_checks="
+postconf -c "$pfdir" -e "relay_domains = example.net seal.example"
 ma_postfix_start pf
 ma_wait_port $BACK || ma_fail "re-injection smtpd not listening on $BACK"
 
@@ -93,10 +101,10 @@ listed() {
 	    <"$MA_TMP/$2.raw" >"$MA_TMP/$2.eml" || ma_fail "arctool seal ($1)"
 }
 
-# send NAME - NAME.eml from the list's host through Postfix
+# send NAME [RCPT] - NAME.eml from the list's host through Postfix
 send() {
 	ma_swaks "$MA_TMP/$1.txt" --server 127.0.0.1:$SMTPD --from "staff-bounces@lists.example" \
-	    --to b@example.net --helo mx.lists.example --xclient-addr 203.0.113.9 \
+	    --to "${2:-b@example.net}" --helo mx.lists.example --xclient-addr 203.0.113.9 \
 	    --data "$MA_TMP/$1.eml" || ma_fail "$1 not accepted by smtpd"
 }
 
@@ -112,6 +120,9 @@ grep -q "dmarc=fail (p=reject dis=none override=trusted_forwarder) header.from=r
 grep -q '^X-Mailauth-DMARC' <<<"$h" && ma_fail "marked although overridden: $h"
 ma_assert_grep 'dmarc reject.example fail \(p=reject dis=none.*override=trusted_forwarder\).*trusted sealer trusted.example \(i=1\).*action=accept' \
 	"$MA_TMP/reinject.log" "reinject logs the override with the sealer"
+ma_assert_grep 'from=<staff-bounces@lists.example>, .*, arc=pass oldest-pass=0, dmarc=fail .*action=relayed' \
+	"$MA_TMP/reinject.log" "the message's log line has arc=pass oldest-pass=0"
+grep -q 'd=ours.example' <<<"$h" && ma_fail "sealed although no recipient is in arc_seal_recipient_domains: $h"
 ma_ok "trusted sealer: delivered with dmarc=fail, arc=pass and override=trusted_forwarder"
 
 # --- 2. untrusted sealer: held ----------------------------------------------------------------
@@ -134,7 +145,24 @@ ma_wait_for 30 two_held || ma_fail "the broken chain was not held"
 id=$(grep 'hold: header X-Mailauth-DMARC: hold' "$pfdir/../maillog" | tail -1 |
     sed 's/.*\]: \([0-9A-F]*\): hold:.*/\1/')
 h=$(postcat -c "$pfdir" -hq "$id" 2>/dev/null | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n[ \t]\+/ /g')
-grep -q "^Authentication-Results: $AUTHSERV;.*arc=fail (signature did not verify) smtp.remote-ip=203.0.113.9" <<<"$h" ||
+grep -q "^Authentication-Results: $AUTHSERV;.*arc=fail reason=\"signature did not verify\" smtp.remote-ip=203.0.113.9" <<<"$h" ||
 	ma_fail "the held broken chain lacks arc=fail: $h"
 grep -q "dmarc=fail (p=reject dis=reject)" <<<"$h" || ma_fail "no dmarc=fail dis=reject: $h"
+ma_assert_grep 'from=<staff-bounces@lists.example>, .*, arc=fail \(signature did not verify\), dmarc=fail .*action=held' \
+	"$MA_TMP/reinject.log" "the message's log line has arc=fail with the reason"
 ma_ok "a Subject changed after sealing: arc=fail, no override, held"
+
+# --- 4. a recipient in arc_seal_recipient_domains: sealed again here -----------------------
+listed trusted sealed-list
+send sealed-list staff@seal.example
+ma_sink_wait sink 2 30 || ma_fail "the message to seal.example was not delivered"
+f=$(ma_sink_find sink 'sealed-list')
+h=$(header_of "$f")
+grep -q '^ARC-Seal: .*cv=pass; d=ours.example; i=2; s=list' <<<"$h" || ma_fail "not sealed as i=2 by ours.example: $h"
+sed 's/$/\r/' "$f" | "$TOOL" verify -n "127.0.0.1@$dnsport" >"$MA_TMP/sealed.verify" 2>&1 ||
+	ma_fail "arctool does not verify our seal: $(cat "$MA_TMP/sealed.verify")"
+grep -q '^cv=pass sets=2 oldest-pass=0' "$MA_TMP/sealed.verify" ||
+	ma_fail "unexpected verdict: $(cat "$MA_TMP/sealed.verify")"
+ma_assert_grep 'from=<staff-bounces@lists.example>, .*, arc=pass oldest-pass=0 sealed i=2, dmarc=fail .*action=relayed' \
+	"$MA_TMP/reinject.log" "the message's log line says sealed i=2"
+ma_ok "a recipient in arc_seal_recipient_domains: sealed i=2 cv=pass, verified by arctool"

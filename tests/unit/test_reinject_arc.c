@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dkim_table.h"
@@ -134,15 +135,15 @@ static const struct run runs[] = {
 	{ "sealed_chain_passes", CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY, NULL, false,
 	  "\tarc=pass header.oldest-pass=0 smtp.remote-ip=203.0.113.5", "\tarc=fail" },
 	{ "subject_changed_after_sealing_fails", CHAIN_HEAD "Subject: [list] Example 1\n"
-	  CHAIN_BODY, NULL, false, "\tarc=fail (signature did not verify) smtp.remote-ip=203.0.113.5",
+	  CHAIN_BODY, NULL, false, "\tarc=fail reason=\"signature did not verify\" smtp.remote-ip=203.0.113.5",
 	  "\tarc=pass" },
 	{ "no_chain_is_none", "From: <a@d1.example.org>\nSubject: hi\n\nbody\n", NULL, false,
 	  "\tarc=none", "oldest-pass" },
 	{ "two_sets_pass", CHAIN2, NULL, false, "\tarc=pass header.oldest-pass=0", "\tarc=fail" },
 	{ "set_limit_is_a_fail", CHAIN2, "arc_set_limit = 1", false,
-	  "\tarc=fail (ARC instance above the set limit)", "\tarc=pass" },
+	  "\tarc=fail reason=\"ARC instance above the set limit\"", "\tarc=pass" },
 	{ "signature_limit_is_a_fail", CHAIN2, "arc_signature_limit = 3", false,
-	  "\tarc=fail (ARC signature verification limit reached)", "\tarc=pass" },
+	  "\tarc=fail reason=\"ARC signature verification limit reached\"", "\tarc=pass" },
 	{ "smallest_limits_pass_one_set", CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY,
 	  "arc_hash_size_limit = 64k\narc_signature_limit = 2\narc_set_limit = 1\n"
 	  "arc_dns_query_limit = 1", false, "\tarc=pass", NULL },
@@ -217,12 +218,13 @@ feed(struct reinject_msg *m, const char *text)
 	}
 }
 
-/* run_message - text through the pipeline from client 203.0.113.5; the finished message */
+/* run_message_to - text through the pipeline from client 203.0.113.5, seal_rcpt as the front-end found it */
 static struct reinject_msg *
-run_message(struct world *w, bool sign, const char *text)
+run_message_to(struct world *w, bool sign, bool seal_rcpt, const char *text)
 {
 	struct reinject_msg *m;
 
+	smtp_xforward_clear(&w->xf);
 	w->xf.value[SMTP_XFWD_HELO] = xstrdup("lists.example.org");
 	w->xf.value[SMTP_XFWD_ADDR] = xstrdup("203.0.113.5");
 	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
@@ -231,6 +233,7 @@ run_message(struct world *w, bool sign, const char *text)
 	m->nrcpt = 1;
 	m->xf = &w->xf;
 	m->sign = sign;
+	m->arc_seal_rcpt = seal_rcpt;
 	reinject_pipeline_begin(m);
 	feed(m, text);
 	ck_assert_int_eq(reinject_msg_end(m), 0);
@@ -239,6 +242,13 @@ run_message(struct world *w, bool sign, const char *text)
 		event_base_dispatch(w->base);
 	ck_assert_int_eq(w->done, 1);
 	return m;
+}
+
+/* run_message - text through the pipeline from client 203.0.113.5; the finished message */
+static struct reinject_msg *
+run_message(struct world *w, bool sign, const char *text)
+{
+	return run_message_to(w, sign, false, text);
 }
 
 /* check_run - one table entry, with synchronous or event-loop DNS */
@@ -275,6 +285,74 @@ START_TEST(reinject_arc_stage_table_async)
 }
 END_TEST
 
+/*
+ * authres_py - the arc= result of our Authentication-Results field in pre, as
+ * python3-authres (an independent RFC 8601 parser) reads it: "result|reason|
+ * props" in out; false when that parser is not installed.
+ */
+static bool
+authres_py(const char *pre, char *out, size_t size)
+{
+	static const char script[] = "/usr/bin/python3 -c '"
+	    "import sys\n"
+	    "try:\n import authres, authres.arc\n"
+	    "except ImportError:\n sys.exit(77)\n"
+	    "t = sys.stdin.read()\n"
+	    "f = t[t.index(\"Authentication-Results:\"):]\n"
+	    "f = f[:f.index(\"\\r\\n\\r\\n\")] if \"\\r\\n\\r\\n\" in f else f\n"
+	    "import re\n"
+	    "f = re.split(r\"\\r\\n(?![ \\t])\", f)[0]\n"
+	    "h = authres.AuthenticationResultsHeader.parse(f)\n"
+	    "for r in h.results:\n"
+	    " if r.method == \"arc\":\n"
+	    "  print(\"%s|%s|%s\" % (r.result, r.reason, \" \".join(\"%s.%s=%s\" % "
+	    "(p.type, p.name, p.value) for p in r.properties)))\n"
+	    "' >";
+	char cmd[2048], path[64];
+	FILE *p, *in;
+	size_t n;
+	int st;
+
+	snprintf(path, sizeof(path), "/tmp/test_reinject_arc.%ld.authres", (long)getpid());
+	snprintf(cmd, sizeof(cmd), "%s%s 2>&1", script, path);
+	ck_assert_ptr_nonnull(p = popen(cmd, "w"));
+	fputs(pre, p);
+	st = pclose(p);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		return false;
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "python3 authres failed on:\n%s", pre);
+	ck_assert_ptr_nonnull(in = fopen(path, "r"));
+	n = fread(out, 1, size - 1, in);
+	out[n] = '\0';
+	fclose(in);
+	unlink(path);
+	return true;
+}
+
+/* arc=fail carries reason= (RFC 8601 §2.7), which python3-authres reads as the reason */
+START_TEST(reinject_arc_fail_reason_parses_as_rfc8601_reason)
+{
+	struct world w;
+	struct reinject_msg *m;
+	char got[1024];
+
+	world_init(&w, NULL, true);
+	m = run_message(&w, false, CHAIN_HEAD "Subject: [list] Example 1\n" CHAIN_BODY);
+	if (authres_py(buf_cstr(&m->prepend), got, sizeof(got)))
+		ck_assert_str_eq(got, "fail|signature did not verify|smtp.remote-ip=203.0.113.5\n");
+	else
+		fprintf(stderr, "python3-authres not installed: the parse is not checked\n");
+	reinject_msg_free(m);
+	world_free(&w);
+	world_init(&w, NULL, true);
+	m = run_message(&w, false, CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY);
+	if (authres_py(buf_cstr(&m->prepend), got, sizeof(got)))
+		ck_assert_str_eq(got, "pass|None|header.oldest-pass=0 smtp.remote-ip=203.0.113.5\n");
+	reinject_msg_free(m);
+	world_free(&w);
+}
+END_TEST
+
 /* A key lookup slower than dkim_timeout: the chain fails, the mail is relayed. */
 START_TEST(reinject_arc_timeout_is_a_fail)
 {
@@ -284,7 +362,7 @@ START_TEST(reinject_arc_timeout_is_a_fail)
 	world_init(&w, "dkim_timeout = 1s", true);
 	dns_mem_set_delay(w.dns, 5000);
 	m = run_message(&w, false, CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY);
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "arc=fail (key lookup timed out)"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "arc=fail reason=\"key lookup timed out\""));
 	ck_assert_ptr_null(m->tempfail);
 	reinject_msg_free(m);
 	world_free(&w);
@@ -374,6 +452,54 @@ sealed_verdict(struct world *w, const struct reinject_msg *m, const char *text)
 	return res;
 }
 
+/* state_of - the state stage keeps for m, or NULL */
+static void *
+state_of(const struct reinject_msg *m, const struct reinject_stage *stage)
+{
+	for (size_t i = 0; i < reinject_nstages; i++)
+		if (reinject_stages[i] == stage)
+			return m->stage_state[i];
+	return NULL;
+}
+
+/* body_len - bytes of text's body (after the first empty line) once lines end in CRLF */
+static uint64_t
+body_len(const char *text)
+{
+	const char *b = strstr(text, "\n\n");
+	uint64_t n = 0;
+
+	ck_assert_ptr_nonnull(b);
+	for (b += 2; *b; b++)
+		n += *b == '\n' ? 2 : 1;
+	return n;
+}
+
+/* assert_body_hashed_once - the ARC verifier hashed the body once (one hasher) and the sealer not at all */
+static void
+assert_body_hashed_once(const struct reinject_msg *m, const char *text)
+{
+	const struct arc_verify *v = state_of(m, &reinject_stage_arc);
+	const struct arc_sign *s = state_of(m, &reinject_stage_arcseal);
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(arc_verify_body_hashed(v), body_len(text));
+	ck_assert_uint_eq(arc_sign_body_hashed(s), 0);
+}
+
+/* assert_log - the ARC part of m's log line is want */
+static void
+assert_log(const struct reinject_msg *m, const char *want)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	reinject_arc_log(m, &b);
+	ck_assert_str_eq(buf_cstr(&b), want);
+	buf_clear(&b);
+}
+
 /* A list (sign path) relays a chain that passed: sealed as i=2 cv=pass, and it verifies. */
 START_TEST(reinject_arc_seals_a_passing_chain_on_the_sign_path)
 {
@@ -392,6 +518,9 @@ START_TEST(reinject_arc_seals_a_passing_chain_on_the_sign_path)
 	r = sealed_verdict(&w, m, text);
 	ck_assert_msg(r.cv == ARC_CV_PASS, "%s", r.reason);
 	ck_assert_uint_eq(r.sets, 2);
+	/* the AMS of i=1 is relaxed/relaxed without l=: its body hash is the seal's */
+	assert_body_hashed_once(m, text);
+	assert_log(m, ", arc=pass oldest-pass=0 sealed i=2");
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
@@ -410,6 +539,7 @@ START_TEST(reinject_arc_seals_a_broken_chain_with_cv_fail)
 	m = run_message(&w, true, text);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=fail; d=example.org; i=2"));
 	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_FAIL);
+	assert_log(m, ", arc=fail (signature did not verify) sealed i=2");
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
@@ -429,6 +559,9 @@ START_TEST(reinject_arc_seals_the_first_set_and_only_when_configured)
 	m = run_message(&w, true, text);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=none; d=example.org; i=1"));
 	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_PASS);
+	/* no chain to validate: the verifier still hashes the body, for the seal only */
+	assert_body_hashed_once(m, text);
+	assert_log(m, ", arc=none sealed i=1");
 	reinject_msg_free(m);
 	dkim_table_free(w.ctx.sign_table);
 	world_free(&w);
@@ -442,15 +575,72 @@ START_TEST(reinject_arc_seals_the_first_set_and_only_when_configured)
 }
 END_TEST
 
+/* arc_seal_recipient_domains: which recipients' domains match */
+START_TEST(reinject_arc_seal_recipient_domains_match)
+{
+	static const struct {
+		const char *addr;
+		bool seal;
+	} cases[] = {
+		{ "<a@example.net>", true }, { "a@Example.NET", true },
+		{ "<a@mx.lists.example.net>", true }, { "<a@example.net.>", true },
+		{ "<a@notexample.net>", false }, { "<a@example.net.evil.example>", false },
+		{ "<a@other.example>", false }, { "<>", false }, { "<postmaster>", false },
+		{ "<\"a@example.net\"@other.example>", false },
+	};
+	struct world w;
+
+	world_init(&w, "arc_seal_recipient_domains = example.net, lists.example.org", false);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		ck_assert_msg(reinject_arc_seal_rcpt(&w.conf.arc, span_from_cstr(cases[i].addr)) ==
+		    cases[i].seal, "%s", cases[i].addr);
+	ck_assert(reinject_arc_seal_rcpt(&w.conf.arc, span_from_cstr("<x@lists.example.org>")));
+	world_free(&w);
+	world_init(&w, NULL, false);
+	ck_assert(!reinject_arc_seal_rcpt(&w.conf.arc, span_from_cstr("<a@example.net>")));
+	world_free(&w);
+}
+END_TEST
+
+/* arc_seal = none, but a recipient in arc_seal_recipient_domains: verified mail is sealed, and it verifies */
+START_TEST(reinject_arc_seals_mail_to_a_recipient_domain)
+{
+	const char *text = CHAIN_HEAD "Subject: Example 1\n" CHAIN_BODY, *key;
+	struct world w;
+	struct reinject_msg *m;
+
+	seal_world(&w, "arc_seal = none\narc_seal_recipient_domains = example.net", &key);
+	m = run_message_to(&w, false, true, text);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "cv=pass; d=example.org; i=2"));
+	ck_assert_int_eq(sealed_verdict(&w, m, text).cv, ARC_CV_PASS);
+	assert_body_hashed_once(m, text);
+	reinject_msg_free(m);
+	/* the same message with no recipient there: validated, not sealed */
+	w.done = 0;
+	m = run_message_to(&w, false, false, text);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m->prepend), "\tarc=pass"));
+	ck_assert_ptr_null(strstr(buf_cstr(&m->prepend), "ARC-Seal"));
+	reinject_msg_free(m);
+	dkim_table_free(w.ctx.sign_table);
+	world_free(&w);
+	unlink(key);
+}
+END_TEST
+
 /* ---- arc_trusted_sealers: a list changed a p=reject domain's mail and sealed it ---- */
 
 #define LIST_MSG "From: <ceo@reject.example>\r\nTo: <list@lists.example.org>\r\n" \
 	"Subject: [list] pay\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n\r\n" \
 	"please pay\r\n-- \r\nlist footer\r\n"
 
-/* list_sealed - LIST_MSG sealed by example.org (i=1) with the AAR payload given, LF line ends */
+/* the same from a subdomain of the p=reject domain, which has no record of its own */
+#define LIST_MSG_SUB "From: <ceo@news.reject.example>\r\nTo: <list@lists.example.org>\r\n" \
+	"Subject: [list] pay\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n\r\n" \
+	"please pay\r\n-- \r\nlist footer\r\n"
+
+/* list_sealed - msg (NULL: LIST_MSG) sealed by example.org (i=1) with the AAR payload given, LF line ends */
 static char *
-list_sealed(const char *payload)
+list_sealed(const char *msg, const char *payload)
 {
 	static const char *const hdrs[] = { "from", "to", "subject", "date", NULL };
 	struct arc_sign_config c;
@@ -467,13 +657,14 @@ list_sealed(const char *payload)
 	c.selector = "dummy";
 	c.headers = hdrs;
 	ck_assert_ptr_nonnull(s = arc_sign_new(&c, &why));
-	ck_assert_int_eq(arc_sign_chunk(s, LIST_MSG, strlen(LIST_MSG)), 0);
+	msg = msg ? msg : LIST_MSG;
+	ck_assert_int_eq(arc_sign_chunk(s, msg, strlen(msg)), 0);
 	ck_assert_ptr_nonnull(set = arc_sign_finish(s, ARC_CV_NONE, payload, &why));
 	buf_init(&out, 1 << 16);
 	for (const char *p = set; *p; p++)
 		if (*p != '\r')
 			buf_append_char(&out, *p);
-	for (const char *p = LIST_MSG; *p; p++)
+	for (const char *p = msg; *p; p++)
 		if (*p != '\r')
 			buf_append_char(&out, *p);
 	free(set);
@@ -490,6 +681,8 @@ struct trust_run {
 	const char *setting;
 	bool tamper;			/* body changed after sealing */
 	const char *has, *lacks;
+	const char *msg;		/* NULL: LIST_MSG */
+	const char *record;		/* _dmarc.reject.example; NULL: p=reject */
 };
 
 #define LIST_AR_DMARC "lists.example.org; dmarc=pass header.from=reject.example"
@@ -499,24 +692,48 @@ struct trust_run {
 
 static const struct trust_run trust_runs[] = {
 	{ "trusted_sealer_dmarc_pass_overrides", LIST_AR_DMARC, "arc_trusted_sealers = example.org",
-	  false, OVERRIDDEN, HELD },
+	  false, OVERRIDDEN, HELD, NULL, NULL },
 	{ "trusted_parent_domain_overrides", LIST_AR_SPF, "arc_trusted_sealers = org", false,
-	  OVERRIDDEN, HELD },
-	{ "no_trusted_sealer_nothing_changes", LIST_AR_DMARC, NULL, false, HELD, "override=" },
+	  OVERRIDDEN, HELD, NULL, NULL },
+	{ "no_trusted_sealer_nothing_changes", LIST_AR_DMARC, NULL, false, HELD, "override=", NULL, NULL },
 	{ "untrusted_sealer_is_held", LIST_AR_DMARC, "arc_trusted_sealers = other.example", false,
-	  HELD, "override=" },
+	  HELD, "override=", NULL, NULL },
 	{ "aar_with_dmarc_fail_is_held", "lists.example.org; dmarc=fail header.from=reject.example",
-	  "arc_trusted_sealers = example.org", false, HELD, "override=" },
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL, NULL },
 	{ "aar_for_another_domain_is_held", "lists.example.org; dmarc=pass header.from=other.example",
-	  "arc_trusted_sealers = example.org", false, HELD, "override=" },
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL, NULL },
 	{ "broken_chain_is_held", LIST_AR_DMARC, "arc_trusted_sealers = example.org", true,
-	  "\tarc=fail", "override=" },
+	  "\tarc=fail", "override=", NULL, NULL },
+	/* RFC 9989 relaxed alignment: the same Organizational Domain */
+	{ "spf_pass_relaxed_aligned_overrides",
+	  "lists.example.org; spf=pass smtp.mailfrom=bounce@mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, OVERRIDDEN, HELD, NULL, NULL },
+	{ "dkim_pass_relaxed_aligned_overrides", "lists.example.org; dkim=pass header.d=mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, OVERRIDDEN, HELD, NULL, NULL },
+	{ "dkim_pass_org_domain_for_a_subdomain_overrides",
+	  "lists.example.org; dkim=pass header.d=reject.example", "arc_trusted_sealers = example.org",
+	  false, OVERRIDDEN, HELD, LIST_MSG_SUB, NULL },
+	{ "dmarc_pass_for_the_org_domain_is_held",
+	  "lists.example.org; dmarc=pass header.from=reject.example", "arc_trusted_sealers = example.org",
+	  false, HELD, "override=", LIST_MSG_SUB, NULL },
+	{ "dkim_pass_adkim_strict_is_held", "lists.example.org; dkim=pass header.d=mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL,
+	  "v=DMARC1; p=reject; adkim=s" },
+	{ "spf_pass_aspf_strict_is_held",
+	  "lists.example.org; spf=pass smtp.mailfrom=bounce@mail.reject.example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL,
+	  "v=DMARC1; p=reject; aspf=s" },
+	{ "dkim_pass_other_organization_is_held",
+	  "lists.example.org; dkim=pass header.d=reject.example.net", "arc_trusted_sealers = example.org",
+	  false, HELD, "override=", NULL, NULL },
+	{ "dkim_pass_parent_of_org_domain_is_held", "lists.example.org; dkim=pass header.d=example",
+	  "arc_trusted_sealers = example.org", false, HELD, "override=", NULL, NULL },
 };
 
 START_TEST(reinject_arc_trusted_sealers_table)
 {
 	const struct trust_run *r = &trust_runs[_i];
-	char *text = list_sealed(r->payload);
+	char *text = list_sealed(r->msg, r->payload);
 	struct world w;
 	struct reinject_msg *m;
 	struct buf t;
@@ -527,7 +744,7 @@ START_TEST(reinject_arc_trusted_sealers_table)
 	if (r->tamper)
 		buf_append_str(&t, "added after sealing\n");
 	world_init(&w, r->setting, true);
-	dns_mem_add_txt(w.dns, "_dmarc.reject.example", "v=DMARC1; p=reject");
+	dns_mem_add_txt(w.dns, "_dmarc.reject.example", r->record ? r->record : "v=DMARC1; p=reject");
 	m = run_message(&w, false, buf_cstr(&t));
 	pre = buf_cstr(&m->prepend);
 	ck_assert_msg(strstr(pre, r->has) != NULL, "%s: lacks \"%s\":\n%s", r->name, r->has, pre);
@@ -544,16 +761,22 @@ END_TEST
 START_TEST(reinject_arc_override_in_the_report_record)
 {
 	static struct dmarc_verdict v;	/* about 290 KiB: not on the stack */
+	struct arc_set_result sets[2] = {
+		{ .instance = 1, .seal_domain = "origin.example", .aar = "origin.example; none" },
+		{ .instance = 2, .seal_domain = "lists.example.org",
+		  .aar = "lists.example.org; dmarc=pass header.from=reject.example" },
+	};
+	struct arc_result res = { .cv = ARC_CV_PASS, .reason = "", .sets = 2, .set = sets };
 	struct dmarc_report_record rec;
 	struct dmarc_input in = { 0 };
 	struct world w;
 	struct reinject_msg *m;
 
-	world_init(&w, NULL, false);
+	world_init(&w, "arc_trusted_sealers = example.org", false);
 	m = reinject_msg_new(&w.ctx);
-	m->arc.vouch_instance = 2;
-	snprintf(m->arc.vouch_sealer, sizeof(m->arc.vouch_sealer), "lists.example.org");
-	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "reject.example");
+	m->arc.evaluated = true;
+	m->arc.cv = ARC_CV_PASS;
+	m->arc.result = &res;
 	dmarc_verdict_init(&v);
 	v.evaluated = true;
 	v.result = DMARC_RESULT_FAIL;
@@ -574,7 +797,7 @@ START_TEST(reinject_arc_override_in_the_report_record)
 	/* a vouch for another From domain changes nothing */
 	v.disposition = v.domains[0].disposition = DMARC_DIS_REJECT;
 	v.domains[0].override = DMARC_OVERRIDE_NONE;
-	snprintf(m->arc.vouch_from, sizeof(m->arc.vouch_from), "other.example");
+	snprintf(v.domains[0].from_domain, sizeof(v.domains[0].from_domain), "other.example");
 	reinject_arc_dmarc_override(m, &v);
 	ck_assert_int_eq(v.disposition, DMARC_DIS_REJECT);
 	ck_assert_int_eq(v.domains[0].override, DMARC_OVERRIDE_NONE);
@@ -595,9 +818,12 @@ main(void)
 	tcase_add_loop_test(tc, reinject_arc_stage_table_sync, 0, (int)ARRAY_LEN(runs));
 	tcase_add_loop_test(tc, reinject_arc_stage_table_async, 0, (int)ARRAY_LEN(runs));
 	tcase_add_test(tc, reinject_arc_timeout_is_a_fail);
+	tcase_add_test(tc, reinject_arc_fail_reason_parses_as_rfc8601_reason);
 	tcase_add_test(tc, reinject_arc_seals_a_passing_chain_on_the_sign_path);
 	tcase_add_test(tc, reinject_arc_seals_a_broken_chain_with_cv_fail);
 	tcase_add_test(tc, reinject_arc_seals_the_first_set_and_only_when_configured);
+	tcase_add_test(tc, reinject_arc_seal_recipient_domains_match);
+	tcase_add_test(tc, reinject_arc_seals_mail_to_a_recipient_domain);
 	tcase_add_loop_test(tc, reinject_arc_trusted_sealers_table, 0, (int)ARRAY_LEN(trust_runs));
 	tcase_add_test(tc, reinject_arc_override_in_the_report_record);
 	tcase_set_timeout(tc, 30);
