@@ -254,6 +254,17 @@ enum reinject_action {
 	REINJECT_ACTION_DISCARD,	/* answer 250, nothing relayed */
 };
 
+/*
+ * An SPF result a front-end already has for this envelope (the milter's, from
+ * MAIL FROM): the DMARC stage takes it instead of evaluating SPF again.
+ */
+struct reinject_spf_given {
+	bool known;
+	enum spf_result result;
+	enum spf_identity identity;
+	char domain[256];
+};
+
 struct reinject_msg {
 	struct reinject_ctx *ctx;
 	const struct reinject_conf *conf;
@@ -263,6 +274,7 @@ struct reinject_msg {
 	const struct smtp_xforward *xf;
 	enum reinject_mode mode;	/* of the listener */
 	bool sign;			/* listener sign, or internal client */
+	struct reinject_spf_given spf_given;	/* from the front-end, or !known */
 	/* header section */
 	struct buf hdrbuf;		/* its len is charged to ctx->header_bytes */
 	struct buf hdrpend;		/* raw lines of the field the parser still holds */
@@ -459,7 +471,10 @@ struct reinject_milter_spf {
 	struct spf_eval *eval;
 	bool in_call;		/* inside spf_eval_start: the verdict may come first */
 	bool done;
+	bool evaluated;		/* done by an evaluation (not for want of input) */
 	enum spf_result result;
+	enum spf_identity identity;
+	char domain[256];	/* the domain checked */
 	bool temperror_tempfail;	/* a temperror is refused with 451 4.7.24 */
 	char text[600];		/* reply text of a fail or temperror */
 	void (*cb)(void *arg);	/* the verdict came after spf_eval_start returned */
@@ -481,6 +496,10 @@ int reinject_milter_spf_refusal(const struct reinject_milter_spf *sp,
 /* reinject_milter_spf_refuse - the refusal as a REPLYCODE into out; true if any */
 bool reinject_milter_spf_refuse(const struct reinject_milter_spf *sp,
     struct buf *out);
+/* reinject_milter_spf_give - hand an evaluated result to the message, so the
+ * pipeline does not evaluate SPF a second time */
+void reinject_milter_spf_give(const struct reinject_milter_spf *sp,
+    struct reinject_msg *m);
 /* reinject_milter_eom - the finished message as milter replies (modifications
  * and the final reply) appended to out; returns the action for the log */
 const char *reinject_milter_eom(const struct reinject_msg *m, bool leadspc,

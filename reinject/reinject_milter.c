@@ -279,6 +279,22 @@ reinject_milter_on_helo(struct reinject_milter *s, const struct milter_cmd *c)
 	return 0;
 }
 
+/*
+ * reinject_milter_spf_wanted - evaluate SPF from MAIL FROM: to refuse, or for
+ * DMARC, which then takes this result (evaluated once per transaction); as
+ * policyd after permit_mynetworks and permit_sasl_authenticated, our own
+ * users' mail is never refused for SPF
+ */
+static bool
+reinject_milter_spf_wanted(const struct reinject_milter *s)
+{
+	const struct reinject_conf *c = s->ctx->conf;
+
+	if (s->auth || reinject_milter_internal(s))
+		return false;
+	return c->milter_spf_reject != REINJECT_MILTER_SPF_NO || c->dmarc.enable;
+}
+
 /* reinject_milter_on_mail - a new transaction; the reverse path without <> */
 static int
 reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
@@ -293,10 +309,7 @@ reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
 	}
 	reinject_milter_set(&s->sender, a);
 	reinject_milter_spf_clear(&s->spf);
-	/* as policyd after permit_mynetworks and permit_sasl_authenticated:
-	 * our own users' mail is signed, never refused for SPF */
-	if (s->ctx->conf->milter_spf_reject != REINJECT_MILTER_SPF_NO &&
-	    !s->auth && !reinject_milter_internal(s))
+	if (reinject_milter_spf_wanted(s))
 		reinject_milter_spf_start(&s->spf, s->ctx, &s->xf, s->sender,
 		    reinject_milter_spf_ready, s);
 	reinject_milter_step_reply(s, MILTER_CMD_MAIL);
@@ -475,6 +488,7 @@ reinject_milter_eob_finish(struct reinject_milter *s)
 		reinject_milter_final(s);
 		return;
 	}
+	reinject_milter_spf_give(&s->spf, m);
 	/* no more commands until we answered: the MTA sends none either */
 	s->waiting = true;
 	bufferevent_disable(s->bev, EV_READ);
@@ -488,8 +502,8 @@ reinject_milter_on_eob(struct reinject_milter *s, const struct milter_cmd *c)
 	if (c->u.body.len)
 		reinject_milter_on_body(s, c);
 	reinject_milter_eoh_line(s);
-	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_DATA &&
-	    reinject_milter_spf_pending(&s->spf)) {
+	/* a refusal at end of DATA and DMARC both need the verdict */
+	if (reinject_milter_spf_pending(&s->spf)) {
 		reinject_milter_wait(s, MILTER_CMD_EOB);
 		return 0;
 	}

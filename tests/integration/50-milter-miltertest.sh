@@ -11,6 +11,9 @@
 #  3. spf.lua: SPF evaluated in the milter from connect/HELO/MAIL FROM; a
 #     fail refused with 550 5.7.23 (RFC 7372) at RCPT (milter_spf_reject =
 #     rcpt) or at the end of DATA (= data, a second instance); a pass not;
+#     DMARC takes the milter's SPF result: the private unbound logs each
+#     query and serves the SPF record with TTL 0, and sees one query per
+#     transaction, not two;
 #  4. timeout.lua: milter_message_timeout (2s on the second instance) closes a
 #     message whose end does not come; limit.py: milter_connection_limit (1
 #     on a third instance) closes a connection over it at once;
@@ -42,10 +45,13 @@ chown reinject "$key"
 mkdir -p "$MA_TMP/spool"
 chown reinject "$MA_TMP/spool"
 chmod 700 "$MA_TMP/spool"
+# every query logged, and the SPF record with TTL 0, so that each SPF
+# evaluation of example.org shows as one query in unbound.log
 cat >"$MA_TMP/zone" <<'EOF2'
+log-queries: yes
 zone example.org.
 _dmarc.example.org. TXT "v=DMARC1; p=none"
-example.org. TXT "v=spf1 ip4:198.51.100.7 -all"
+example.org. 0 TXT "v=spf1 ip4:198.51.100.7 -all"
 zone refused.example. refuse
 EOF2
 dnsport=$(sh "$(dirname "$0")/dnsserver.sh" start "$MA_TMP/dns" 20790-20799 "$MA_TMP/zone") ||
@@ -115,8 +121,18 @@ ma_assert_grep 'SPFFAIL1: spf fail: RCPT refused: SPF validation failed for exam
 	"$MA_TMP/reinject.log" "RCPT refusal logged with the domain"
 ma_assert_grep 'SPFTEMP1: spf temperror: RCPT refused: SPF validation error for refused.example' \
 	"$MA_TMP/reinject.log" "RCPT temperror logged"
+# spf_queries - how many times the SPF record of example.org was asked for
+spf_queries() {
+	grep -c ' example\.org\. TXT IN' "$MA_TMP/dns/unbound.log"
+}
+q0=$(spf_queries)
 miltertest -D socket="unix:$MA_TMP/milter2.sock" -D mode=data -s "$DIR/spf.lua" ||
 	ma_fail "spf.lua (data)"
+q1=$(spf_queries)
+# SPFFAIL1 refused before DMARC, SPFPASS1 through DMARC: one evaluation each
+[ $((q1 - q0)) -eq 2 ] ||
+	ma_fail "SPF record asked $((q1 - q0)) times for 2 SPF evaluations (DMARC evaluated again?)"
+ma_ok "SPF evaluated once per transaction: 2 queries for 2 messages, DMARC took the milter's result"
 ma_wait_grep 5 'SPFFAIL1: from=<bob@example.org>, .*action=rejected, reason=SPF validation failed for example.org' \
 	"$MA_TMP/reinject2.log" "end-of-DATA refusal logged"
 ma_assert_grep 'SPFPASS1: from=<bob@example.org>, nrcpt=1, .*spf=pass, .*action=accepted' \
