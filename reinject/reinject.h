@@ -145,6 +145,9 @@ struct reinject_conf {
 	unsigned milter_message_timeout;
 	int milter_spf_reject;		/* enum reinject_milter_spf_mode */
 	bool milter_spf_temperror_tempfail;
+	char *milter_redirect_recipient;	/* redirect: the new recipient */
+	size_t milter_recipient_size_limit;
+	struct config_list milter_sign_daemons;	/* {daemon_name}s signed */
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* iprev stage settings (reinject_iprev.h) */
@@ -275,6 +278,7 @@ struct reinject_msg {
 	enum reinject_mode mode;	/* of the listener */
 	bool sign;			/* listener sign, or internal client */
 	struct reinject_spf_given spf_given;	/* from the front-end, or !known */
+	const char *if_addr;		/* milter {if_addr}: where it came in, or NULL */
 	/* header section */
 	struct buf hdrbuf;		/* its len is charged to ctx->header_bytes */
 	struct buf hdrpend;		/* raw lines of the field the parser still holds */
@@ -500,10 +504,16 @@ bool reinject_milter_spf_refuse(const struct reinject_milter_spf *sp,
  * pipeline does not evaluate SPF a second time */
 void reinject_milter_spf_give(const struct reinject_milter_spf *sp,
     struct reinject_msg *m);
+/* What the end of a message needs from the milter session. */
+struct reinject_milter_eom_in {
+	bool leadspc;			/* HDR_LEADSPC agreed */
+	bool rcpt_actions;		/* ADDRCPT and DELRCPT agreed */
+	const struct buf *rcpts;	/* recipients as sent, each NUL-ended */
+};
 /* reinject_milter_eom - the finished message as milter replies (modifications
  * and the final reply) appended to out; returns the action for the log */
-const char *reinject_milter_eom(const struct reinject_msg *m, bool leadspc,
-    struct buf *out);
+const char *reinject_milter_eom(const struct reinject_msg *m,
+    const struct reinject_milter_eom_in *in, struct buf *out);
 
 /* ---- per-message log line (reinject_log.c) ---- */
 

@@ -17,6 +17,10 @@
 #  4. timeout.lua: milter_message_timeout (2s on the second instance) closes a
 #     message whose end does not come; limit.py: milter_connection_limit (1
 #     on a third instance) closes a connection over it at once;
+#  4b. actions.lua (a fourth instance): dmarc tag changes the Subject in
+#     place (CHGHEADER, not a delete and an insert), redirect deletes each
+#     recipient and adds milter_redirect_recipient (DELRCPT, ADDRCPT),
+#     {daemon_name} in milter_sign_daemons signs, {if_addr} is logged;
 #  5. SIGHUP: the master reloads, the UNIX socket stays, messages flow;
 #  6. malformed.py: length 0, length over the limit, unknown command, broken
 #     layouts, an oversized macro and a command before negotiation close the
@@ -53,6 +57,8 @@ zone example.org.
 _dmarc.example.org. TXT "v=DMARC1; p=none"
 example.org. 0 TXT "v=spf1 ip4:198.51.100.7 -all"
 zone refused.example. refuse
+_dmarc.quar.example. TXT "v=DMARC1; p=quarantine"
+_dmarc.rej.example. TXT "v=DMARC1; p=reject"
 EOF2
 dnsport=$(sh "$(dirname "$0")/dnsserver.sh" start "$MA_TMP/dns" 20790-20799 "$MA_TMP/zone") ||
 	ma_skip "no private DNS server"
@@ -84,6 +90,15 @@ echo "milter_message_timeout = 2s" >>"$MA_TMP/reinject2.conf"
 sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter3.sock milter|" \
 	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject3.conf"
 echo "milter_connection_limit = 1" >>"$MA_TMP/reinject3.conf"
+sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter4.sock milter|" \
+	-e 's/^milter_spf_reject = .*/milter_spf_reject = no/' \
+	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject4.conf"
+cat >>"$MA_TMP/reinject4.conf" <<EOF2
+dmarc_quarantine_action = tag
+dmarc_reject_action = redirect
+milter_redirect_recipient = quarantine@example.net
+milter_sign_daemons = ORIGINATING
+EOF2
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_ok "reinject -t accepts a milter listener on a UNIX socket"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
@@ -92,6 +107,8 @@ ma_bg reinject2 "$REINJECT" -c "$MA_TMP/reinject2.conf" -e
 ma_wait_for 10 test -S "$MA_TMP/milter2.sock" || ma_fail "no socket at $MA_TMP/milter2.sock"
 ma_bg reinject3 "$REINJECT" -c "$MA_TMP/reinject3.conf" -e
 ma_wait_for 10 test -S "$MA_TMP/milter3.sock" || ma_fail "no socket at $MA_TMP/milter3.sock"
+ma_bg reinject4 "$REINJECT" -c "$MA_TMP/reinject4.conf" -e
+ma_wait_for 10 test -S "$MA_TMP/milter4.sock" || ma_fail "no socket at $MA_TMP/milter4.sock"
 
 miltertest -D socket="unix:$sock" -s "$DIR/negotiate.lua" ||
 	ma_fail "negotiate.lua"
@@ -139,6 +156,15 @@ ma_assert_grep 'SPFPASS1: from=<bob@example.org>, nrcpt=1, .*spf=pass, .*action=
 	"$MA_TMP/reinject2.log" "SPF pass accepted, its recipient counted"
 ma_assert_grep 'SPFTEMP1: from=<bob@refused.example>, .*action=deferred, reason=SPF validation error for refused.example' \
 	"$MA_TMP/reinject2.log" "end-of-DATA temperror deferred"
+
+miltertest -D socket="unix:$MA_TMP/milter4.sock" -s "$DIR/actions.lua" ||
+	ma_fail "actions.lua"
+ma_wait_grep 5 'TAG1: from=<x@quar.example>, .*client=client.example\[203.0.113.9\], if_addr=192.0.2.1, .*dmarc_action=tag, action=tagged' \
+	"$MA_TMP/reinject4.log" "tag logged as tagged, with {if_addr}"
+ma_assert_grep 'REDIR1: from=<x@rej.example>, nrcpt=2, .*dmarc_action=redirect, action=redirected' \
+	"$MA_TMP/reinject4.log" "redirect logged as redirected"
+ma_assert_grep 'DAEMON1: from=<alice@example.org>, .*signed=d=example.org s=sel' \
+	"$MA_TMP/reinject4.log" "mail of the ORIGINATING daemon signed"
 
 out=$(miltertest -D socket="unix:$MA_TMP/milter2.sock" -s "$DIR/timeout.lua" 2>&1) &&
 	ma_fail "timeout.lua: the connection stayed open: $out"

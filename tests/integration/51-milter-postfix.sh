@@ -22,8 +22,14 @@
 #  5. milter_spf_reject = rcpt: an SPF fail gets 550 5.7.23 (RFC 7372) at
 #     RCPT; the internal and authenticated submissions above (whose SPF
 #     would fail) were not refused;
+#  5b. {daemon_name}: a second smtpd (20942) with
+#     milter_macro_daemon_name=ORIGINATING, as a submission service, is listed
+#     in milter_sign_daemons: a client neither internal nor authenticated
+#     gets its mail signed there (dkimpy and Mail::DKIM verify), verified on
+#     the main smtpd; the receiving address (Postfix: {daemon_addr}, 127.0.0.1)
+#     is in the log line as if_addr=;
 #  6. the milter stopped: Postfix tempfails (451), nothing accepted unchecked.
-# Ports: 20930-20939 DNS, 20940 smtpd, 20941 sink.
+# Ports: 20930-20939 DNS, 20940 smtpd, 20941 sink, 20942 "submission" smtpd.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +46,7 @@ ma_init 51-milter-postfix
 
 SMTPD=20940
 SINK=20941
+SUBMIT=20942
 AUTHSERV=mx.mailauth.example
 
 # --- key and DNS ---------------------------------------------------------------
@@ -91,6 +98,7 @@ internal_hosts = 192.0.2.99, 127.0.0.1
 dmarc_reject_action = reject
 dmarc_quarantine_action = hold
 milter_spf_reject = rcpt
+milter_sign_daemons = ORIGINATING
 EOF
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
@@ -101,6 +109,9 @@ ma_sink_start sink $SINK
 ma_postfix_create pf $SMTPD $SINK
 ma_postconf pf "smtpd_milters = unix:$sock" "non_smtpd_milters = unix:$sock" \
 	"milter_protocol = 6" "milter_default_action = tempfail"
+# a submission-like service: its {daemon_name} is ORIGINATING
+ma_postfix_master pf "127.0.0.1:$SUBMIT inet n - n - - smtpd" \
+	" -o milter_macro_daemon_name=ORIGINATING"
 ma_postfix_start pf
 pfdir=$(ma_postfix_dir pf)
 
@@ -241,6 +252,33 @@ ma_assert_grep '<\*\* +550 5\.7\.23 SPF validation failed for example\.org' "$MA
 	"SPF fail refused at RCPT with 550 5.7.23"
 ma_assert_grep 'RCPT TO:<b@example.net>' "$MA_TMP/spf.txt" "the refusal answered RCPT"
 ma_assert_no_grep '^ *-> DATA' "$MA_TMP/spf.txt" "no DATA after the refused RCPT"
+
+# --- 5b. {daemon_name} ORIGINATING: signed; {if_addr} logged ---------------------------
+n=$(ma_sink_count sink)
+printf '%s\r\n' "From: Alice <alice@example.org>" "To: b@example.net" \
+	"Subject: daemon signed" "" "Submitted on the ORIGINATING service." >"$MA_TMP/daemon.eml"
+MA_SMTPD_PORT=$SUBMIT ma_swaks "$MA_TMP/daemon.txt" --from alice@example.org --to b@example.net \
+	--helo laptop.example --xclient-addr 203.0.113.60 --data "$MA_TMP/daemon.eml" ||
+	ma_fail "submission on the ORIGINATING service not accepted"
+ma_sink_wait sink $((n + 1)) 30 || ma_fail "ORIGINATING submission did not reach the sink"
+f=$(ma_sink_find sink '^Subject: daemon signed')
+[ -n "$f" ] || ma_fail "ORIGINATING submission not found at the sink"
+ma_assert_grep '^DKIM-Signature: v=1; a=rsa-sha256;' "$f" \
+	"{daemon_name} ORIGINATING (milter_sign_daemons): signed without login or internal address"
+ma_assert_no_grep "^Authentication-Results: $AUTHSERV" "$f" "and not verified"
+verify_both "$f" || ma_fail "delivered ORIGINATING copy does not verify: $(cat "$f")"
+ma_ok "dkimpy and Mail::DKIM verify the ORIGINATING submission"
+ma_wait_grep 5 'reinject\[[0-9]+\]: [0-9A-F]+: from=<alice@example.org>, .*client=[^,]*\[203\.0\.113\.60\], if_addr=127\.0\.0\.1, .*signed=d=example.org' \
+	"$MA_TMP/reinject.log" "the log line names the address Postfix received on ({daemon_addr})"
+printf '%s\r\n' "From: Alice <alice@example.org>" "To: b@example.net" \
+	"Subject: daemon verified" "" "Port 25 this time." >"$MA_TMP/daemon2.eml"
+ma_swaks "$MA_TMP/daemon2.txt" --from alice@example.org --to b@example.net \
+	--helo laptop.example --xclient-addr 198.51.100.7 --data "$MA_TMP/daemon2.eml" ||
+	ma_fail "the same mail on the main smtpd not accepted"
+ma_sink_wait sink $((n + 2)) 30 || ma_fail "main smtpd copy did not reach the sink"
+f=$(ma_sink_find sink '^Subject: daemon verified')
+ma_assert_no_grep '^DKIM-Signature:' "$f" "the main smtpd's {daemon_name}: not signed"
+ma_assert_grep "^Authentication-Results: $AUTHSERV;" "$f" "the main smtpd's mail verified"
 
 # --- 6. milter down: tempfail ---------------------------------------------------------------------
 ma_bg_stop reinject
