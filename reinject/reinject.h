@@ -186,6 +186,9 @@ struct reinject_conf {
 	unsigned milter_message_timeout;
 	int milter_spf_reject;		/* enum reinject_milter_spf_mode */
 	bool milter_spf_temperror_tempfail;
+	char *milter_redirect_recipient;	/* redirect: the new recipient */
+	size_t milter_recipient_size_limit;
+	struct config_list milter_sign_daemons;	/* {daemon_name}s signed */
 	/* DMARC stage settings (reinject_dmarc.h) */
 	struct reinject_dmarc_conf dmarc;
 	/* iprev stage settings (reinject_iprev.h) */
@@ -296,6 +299,17 @@ enum reinject_action {
 	REINJECT_ACTION_DISCARD,	/* answer 250, nothing relayed */
 };
 
+/*
+ * An SPF result a front-end already has for this envelope (the milter's, from
+ * MAIL FROM): the DMARC stage takes it instead of evaluating SPF again.
+ */
+struct reinject_spf_given {
+	bool known;
+	enum spf_result result;
+	enum spf_identity identity;
+	char domain[256];
+};
+
 struct reinject_msg {
 	struct reinject_ctx *ctx;
 	const struct reinject_conf *conf;
@@ -308,6 +322,8 @@ struct reinject_msg {
 	enum reinject_mode mode;	/* of the listener */
 	bool sign;			/* listener sign, or internal client */
 	bool arc_seal_rcpt;		/* a recipient in arc_seal_recipient_domains */
+	struct reinject_spf_given spf_given;	/* from the front-end, or !known */
+	const char *if_addr;		/* milter {if_addr}: where it came in, or NULL */
 	/* header section */
 	struct buf hdrbuf;		/* its len is charged to ctx->header_bytes */
 	struct buf hdrpend;		/* raw lines of the field the parser still holds */
@@ -524,7 +540,10 @@ struct reinject_milter_spf {
 	struct spf_eval *eval;
 	bool in_call;		/* inside spf_eval_start: the verdict may come first */
 	bool done;
+	bool evaluated;		/* done by an evaluation (not for want of input) */
 	enum spf_result result;
+	enum spf_identity identity;
+	char domain[256];	/* the domain checked */
 	bool temperror_tempfail;	/* a temperror is refused with 451 4.7.24 */
 	char text[600];		/* reply text of a fail or temperror */
 	void (*cb)(void *arg);	/* the verdict came after spf_eval_start returned */
@@ -546,10 +565,20 @@ int reinject_milter_spf_refusal(const struct reinject_milter_spf *sp,
 /* reinject_milter_spf_refuse - the refusal as a REPLYCODE into out; true if any */
 bool reinject_milter_spf_refuse(const struct reinject_milter_spf *sp,
     struct buf *out);
+/* reinject_milter_spf_give - hand an evaluated result to the message, so the
+ * pipeline does not evaluate SPF a second time */
+void reinject_milter_spf_give(const struct reinject_milter_spf *sp,
+    struct reinject_msg *m);
+/* What the end of a message needs from the milter session. */
+struct reinject_milter_eom_in {
+	bool leadspc;			/* HDR_LEADSPC agreed */
+	bool rcpt_actions;		/* ADDRCPT and DELRCPT agreed */
+	const struct buf *rcpts;	/* recipients as sent, each NUL-ended */
+};
 /* reinject_milter_eom - the finished message as milter replies (modifications
  * and the final reply) appended to out; returns the action for the log */
-const char *reinject_milter_eom(const struct reinject_msg *m, bool leadspc,
-    struct buf *out);
+const char *reinject_milter_eom(const struct reinject_msg *m,
+    const struct reinject_milter_eom_in *in, struct buf *out);
 
 /* ---- per-message log line (reinject_log.c) ---- */
 

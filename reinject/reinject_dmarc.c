@@ -402,7 +402,19 @@ dmarc_spf_done(void *arg, const struct spf_verdict *v)
 		dmarc_evaluate(s);
 }
 
-/* dmarc_spf - a trusted header result, or our own evaluation */
+/* dmarc_spf_known - SPF from elsewhere (the front-end, a trusted field): DMARC now */
+static void
+dmarc_spf_known(struct dmarc_state *s, enum spf_result result,
+    enum spf_identity identity, const char *domain)
+{
+	s->spf_known = true;
+	s->in.spf = result;
+	s->in.spf_identity = identity;
+	snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", domain);
+	dmarc_evaluate(s);
+}
+
+/* dmarc_spf - the front-end's result, a trusted header result, or our own */
 static void
 dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 {
@@ -412,6 +424,12 @@ dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 	struct spf_limits lim;
 	bool null_sender = s->in.mail_from[0] == '\0';
 
+	if (m->spf_given.known) {
+		/* the milter evaluated it from MAIL FROM: never twice */
+		dmarc_spf_known(s, m->spf_given.result, m->spf_given.identity,
+		    m->spf_given.domain);
+		return;
+	}
 	for (size_t i = 0; i < m->nhdrs; i++) {
 		struct span f = reinject_msg_field(m, i);
 
@@ -425,11 +443,7 @@ dmarc_spf(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 	/* a milter is not shown its MTA's Received field: nothing marks this
 	 * hop's fields, so a header result could be the sender's own */
 	if (sh.found && !c->spf_self && m->mode != REINJECT_MODE_MILTER) {
-		s->spf_known = true;
-		s->in.spf = sh.result;
-		s->in.spf_identity = sh.identity;
-		snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", sh.domain);
-		dmarc_evaluate(s);
+		dmarc_spf_known(s, sh.result, sh.identity, sh.domain);
 		return;
 	}
 	if (s->client.ss_family == 0) {

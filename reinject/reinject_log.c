@@ -1,8 +1,9 @@
 /*
  * reinject_log.c - one log line per message, so an administrator can follow
  * it from Postfix's upstream queue id (XFORWARD IDENT) to the downstream one:
- *   IDENT: from=<s>, nrcpt=N, size=S, client=NAME[ADDR], dkim=..., spf=...,
- *   arc=STATUS [oldest-pass=N] [(why)] [sealed i=N], dmarc=RESULT p=POLICY disposition=D header.from=DOMAIN action=A,
+ *   IDENT: from=<s>, nrcpt=N, size=S, client=NAME[ADDR], if_addr=A (milter),
+ *   dkim=..., spf=..., arc=STATUS [oldest-pass=N] [(why)] [sealed i=N],
+ *   dmarc=RESULT p=POLICY disposition=D header.from=DOMAIN action=A,
  *   signed=..., action=relayed|held|tagged|redirected|deferred|rejected|discarded,
  *   downstream=<reply>, queued_as=ID
  * (the format is documented in reinject(8), LOGGING).
@@ -41,7 +42,8 @@ reinject_log_action(const struct reinject_msg *m, const char *action)
 		{ "hold", "held" }, { "tag", "tagged" }, { "redirect", "redirected" },
 	};
 
-	if (strcmp(action, "relayed") != 0)
+	/* "accepted": what the milter front-end says for relayed */
+	if (strcmp(action, "relayed") != 0 && strcmp(action, "accepted") != 0)
 		return action;
 	if (m->dkim_act && strcmp(m->dkim_act, "hold") == 0)
 		return "held";
@@ -69,6 +71,8 @@ reinject_log_message(const struct reinject_msg *m, const char *action,
 		buf_printf(&b, ", client=%s[%s]",
 		    xf->value[SMTP_XFWD_NAME] ? xf->value[SMTP_XFWD_NAME] : "unknown",
 		    smtp_xforward_addr(xf) ? smtp_xforward_addr(xf) : "unknown");
+	if (m->if_addr)
+		buf_printf(&b, ", if_addr=%s", m->if_addr);
 	reinject_log_dkim(m, &b);
 	if (m->spf.len)
 		buf_printf(&b, ", spf=%s", buf_cstr(&m->spf));

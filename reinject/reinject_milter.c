@@ -6,7 +6,10 @@
  *
  * What XFORWARD gives the SMTP listeners comes from the protocol here: the
  * client name and address from CONNECT, HELO, MAIL FROM, and the macros i
- * (queue id), {auth_authen}, {daemon_name}, {client_addr} and {if_addr}.
+ * (queue id), {auth_authen}, {daemon_name}, {client_addr} and {if_addr}
+ * ({daemon_addr} from Postfix).  {daemon_name} listed in milter_sign_daemons
+ * marks our own users' mail (signed, never refused for SPF); the receiving
+ * address goes into the log line.
  * Header fields and body chunks are fed to the message as the lines the SMTP
  * listeners would have received (reinject_msg.c).  At the end of the message
  * the stages finish (asynchronous DNS) and reinject_milter_eom.c turns the
@@ -34,7 +37,9 @@
 #include "reinject.h"
 
 /* Macros asked for per stage (Postfix and sendmail send these when listed). */
-#define REINJECT_MILTER_MACROS_CONNECT	"j {daemon_name} {client_addr} {if_addr}"
+/* {if_addr} is sendmail's; Postfix has {daemon_addr} (3.2 and later) only */
+#define REINJECT_MILTER_MACROS_CONNECT	\
+	"j {daemon_name} {client_addr} {if_addr} {daemon_addr}"
 #define REINJECT_MILTER_MACROS_ENVFROM	"i {auth_authen}"
 #define REINJECT_MILTER_MACROS_EOM	"i"
 
@@ -46,11 +51,13 @@ struct reinject_milter {
 	bool negotiated;
 	/* connection and transaction, as XFORWARD would carry them */
 	struct smtp_xforward xf;
-	char *daemon;			/* {daemon_name} */
+	char *daemon;			/* {daemon_name}: milter_sign_daemons */
+	char *if_addr;			/* {if_addr} or {daemon_addr}: where mail came in */
 	char *sender;
 	unsigned nrcpt;
 	char rcpt_domain[MAILADDR_DOMAIN_SIZE];	/* first recipient's (envelope_to) */
 	bool seal_rcpt;			/* a recipient in arc_seal_recipient_domains */
+	struct buf rcpts;		/* as sent, NUL-ended, for redirect */
 	bool auth;			/* {auth_authen} non-empty */
 	unsigned char auth_stage;	/* the MACRO stage auth and i came with */
 	unsigned char ident_stage;
@@ -127,6 +134,7 @@ reinject_milter_end_mail(struct reinject_milter *s)
 	s->nrcpt = 0;
 	s->rcpt_domain[0] = '\0';
 	s->seal_rcpt = false;
+	buf_reset(&s->rcpts);
 	s->auth = false;
 	free(s->xf.value[SMTP_XFWD_IDENT]);
 	s->xf.value[SMTP_XFWD_IDENT] = NULL;
@@ -142,6 +150,18 @@ reinject_milter_internal(const struct reinject_milter *s)
 	return s->ctx->internal &&
 	    dkim_table_host_match_text(s->ctx->internal,
 	    s->xf.value[SMTP_XFWD_NAME], addr);
+}
+
+/* reinject_milter_own - our own users' mail: SASL login, an internal client,
+ * or a daemon listed in milter_sign_daemons (OpenDKIM's MTA setting, e.g.
+ * Postfix's submission service with milter_macro_daemon_name=ORIGINATING) */
+static bool
+reinject_milter_own(const struct reinject_milter *s)
+{
+	const struct config_list *d = &s->ctx->conf->milter_sign_daemons;
+
+	return s->auth || reinject_milter_internal(s) ||
+	    (s->daemon && config_list_has_ci(d, s->daemon, strlen(s->daemon)));
 }
 
 /* reinject_milter_msg - the message, begun at its first header or body byte */
@@ -163,8 +183,10 @@ reinject_milter_msg(struct reinject_milter *s)
 	m->arc_seal_rcpt = s->seal_rcpt;
 	m->xf = &s->xf;
 	m->mode = REINJECT_MODE_MILTER;
-	/* as OpenDKIM: sign for SASL-authenticated and internal clients */
-	m->sign = s->ctx->sign_table && (s->auth || reinject_milter_internal(s));
+	m->if_addr = s->if_addr;
+	/* as OpenDKIM: sign for SASL-authenticated and internal clients and
+	 * the daemons of MTA */
+	m->sign = s->ctx->sign_table && reinject_milter_own(s);
 	reinject_pipeline_begin(m);
 	evtimer_add(s->msg_timer, &tv);
 	return m;
@@ -179,6 +201,9 @@ reinject_milter_on_optneg(struct reinject_milter *s, const struct milter_cmd *c)
 
 	w.actions = MILTER_ACT_ADDHDRS | MILTER_ACT_CHGHDRS |
 	    MILTER_ACT_QUARANTINE;
+	/* redirect needs both; without them it holds, as before */
+	if (s->ctx->conf->milter_redirect_recipient[0])
+		w.actions_opt = MILTER_ACT_ADDRCPT | MILTER_ACT_DELRCPT;
 	w.steps_off = MILTER_P_NODATA | MILTER_P_NOUNKNOWN;
 	w.no_reply = MILTER_P_NR_CONN | MILTER_P_NR_HELO | MILTER_P_NR_MAIL |
 	    MILTER_P_NR_DATA | MILTER_P_NR_UNKN | MILTER_P_NR_EOH |
@@ -201,6 +226,15 @@ reinject_milter_on_optneg(struct reinject_milter *s, const struct milter_cmd *c)
 	return 0;
 }
 
+/* reinject_milter_forget_connect - the connect macros of the last connection */
+static void
+reinject_milter_forget_connect(struct reinject_milter *s)
+{
+	free(s->daemon);
+	free(s->if_addr);
+	s->daemon = s->if_addr = NULL;
+}
+
 /*
  * reinject_milter_macro_forget - a stage's new macros replace the values its
  * last ones set (libmilter keeps one set per stage): a login or queue id
@@ -215,6 +249,8 @@ reinject_milter_macro_forget(struct reinject_milter *s, unsigned char stage)
 		free(s->xf.value[SMTP_XFWD_IDENT]);
 		s->xf.value[SMTP_XFWD_IDENT] = NULL;
 	}
+	if (stage == MILTER_CMD_CONNECT)
+		reinject_milter_forget_connect(s);
 }
 
 /* reinject_milter_macro_one - one macro into the session's inputs */
@@ -231,6 +267,11 @@ reinject_milter_macro_one(struct reinject_milter *s, unsigned char stage,
 	}
 	else if (milter_macro_name_eq(mc->name, "daemon_name"))
 		reinject_milter_set(&s->daemon, mc->value);
+	else if (milter_macro_name_eq(mc->name, "if_addr") && mc->value.len)
+		reinject_milter_set(&s->if_addr, mc->value);
+	else if (milter_macro_name_eq(mc->name, "daemon_addr") && mc->value.len &&
+	    !s->if_addr)
+		reinject_milter_set(&s->if_addr, mc->value);
 	else if (milter_macro_name_eq(mc->name, "client_addr") &&
 	    !s->xf.value[SMTP_XFWD_ADDR] && mc->value.len)
 		reinject_milter_set(&s->xf.value[SMTP_XFWD_ADDR], mc->value);
@@ -286,6 +327,22 @@ reinject_milter_on_helo(struct reinject_milter *s, const struct milter_cmd *c)
 	return 0;
 }
 
+/*
+ * reinject_milter_spf_wanted - evaluate SPF from MAIL FROM: to refuse, or for
+ * DMARC, which then takes this result (evaluated once per transaction); as
+ * policyd after permit_mynetworks and permit_sasl_authenticated, our own
+ * users' mail is never refused for SPF
+ */
+static bool
+reinject_milter_spf_wanted(const struct reinject_milter *s)
+{
+	const struct reinject_conf *c = s->ctx->conf;
+
+	if (reinject_milter_own(s))
+		return false;
+	return c->milter_spf_reject != REINJECT_MILTER_SPF_NO || c->dmarc.enable;
+}
+
 /* reinject_milter_on_mail - a new transaction; the reverse path without <> */
 static int
 reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
@@ -301,11 +358,9 @@ reinject_milter_on_mail(struct reinject_milter *s, const struct milter_cmd *c)
 		a.len -= 2;
 	}
 	reinject_milter_set(&s->sender, a);
+	buf_reset(&s->rcpts);
 	reinject_milter_spf_clear(&s->spf);
-	/* as policyd after permit_mynetworks and permit_sasl_authenticated:
-	 * our own users' mail is signed, never refused for SPF */
-	if (s->ctx->conf->milter_spf_reject != REINJECT_MILTER_SPF_NO &&
-	    !s->auth && !reinject_milter_internal(s))
+	if (reinject_milter_spf_wanted(s))
 		reinject_milter_spf_start(&s->spf, s->ctx, &s->xf, s->sender,
 		    reinject_milter_spf_ready, s);
 	reinject_milter_step_reply(s, MILTER_CMD_MAIL);
@@ -347,8 +402,15 @@ reinject_milter_on_step(struct reinject_milter *s, const struct milter_cmd *c)
 	if (s->nrcpt++ == 0 && c->u.args.n)
 		reinject_report_rcpt_domain(c->u.args.v[0].p, c->u.args.v[0].len,
 		    s->rcpt_domain, sizeof(s->rcpt_domain));
-	if (c->u.args.n > 0)
+	if (c->u.args.n > 0) {
 		s->seal_rcpt |= reinject_arc_seal_rcpt(&s->ctx->conf->arc, c->u.args.v[0]);
+		if (s->ctx->conf->milter_redirect_recipient[0]) {
+			/* over milter_recipient_size_limit the sticky flag makes
+			 * redirect hold instead */
+			buf_append(&s->rcpts, c->u.args.v[0].p, c->u.args.v[0].len);
+			buf_append_char(&s->rcpts, '\0');
+		}
+	}
 	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_RCPT &&
 	    reinject_milter_spf_pending(&s->spf)) {
 		reinject_milter_wait(s, MILTER_CMD_RCPT);
@@ -421,8 +483,13 @@ static void
 reinject_milter_final(struct reinject_milter *s)
 {
 	struct reinject_msg *m = s->msg;
-	const char *action = reinject_milter_eom(m,
-	    s->agreed.protocol & MILTER_P_HDR_LEADSPC, &s->out);
+	const uint32_t rcpt = MILTER_ACT_ADDRCPT | MILTER_ACT_DELRCPT;
+	struct reinject_milter_eom_in in = {
+		.leadspc = s->agreed.protocol & MILTER_P_HDR_LEADSPC,
+		.rcpt_actions = (s->agreed.actions & rcpt) == rcpt,
+		.rcpts = &s->rcpts,
+	};
+	const char *action = reinject_milter_eom(m, &in, &s->out);
 
 	reinject_log_message(m, action, NULL, m->tempfail ? m->tempfail :
 	    m->action == REINJECT_ACTION_REJECT ? m->text : NULL);
@@ -488,6 +555,7 @@ reinject_milter_eob_finish(struct reinject_milter *s)
 		reinject_milter_final(s);
 		return;
 	}
+	reinject_milter_spf_give(&s->spf, m);
 	/* no more commands until we answered: the MTA sends none either */
 	s->waiting = true;
 	bufferevent_disable(s->bev, EV_READ);
@@ -501,8 +569,8 @@ reinject_milter_on_eob(struct reinject_milter *s, const struct milter_cmd *c)
 	if (c->u.body.len)
 		reinject_milter_on_body(s, c);
 	reinject_milter_eoh_line(s);
-	if (s->ctx->conf->milter_spf_reject == REINJECT_MILTER_SPF_DATA &&
-	    reinject_milter_spf_pending(&s->spf)) {
+	/* a refusal at end of DATA and DMARC both need the verdict */
+	if (reinject_milter_spf_pending(&s->spf)) {
 		reinject_milter_wait(s, MILTER_CMD_EOB);
 		return 0;
 	}
@@ -558,6 +626,7 @@ reinject_milter_on_quit_nc(struct reinject_milter *s, const struct milter_cmd *c
 	(void)c;
 	reinject_milter_end_mail(s);
 	smtp_xforward_clear(&s->xf);
+	reinject_milter_forget_connect(s);
 	return 0;
 }
 
@@ -709,7 +778,8 @@ reinject_milter_free(struct reinject_milter *s)
 {
 	reinject_milter_end_mail(s);
 	smtp_xforward_clear(&s->xf);
-	free(s->daemon);
+	reinject_milter_forget_connect(s);
+	buf_clear(&s->rcpts);
 	event_free(s->msg_timer);
 	event_free(s->done_ev);
 	event_free(s->spf_ev);
@@ -741,6 +811,7 @@ reinject_milter_accept(struct reinject_ctx *ctx, int fd, const char *peer)
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	/* the largest reply: headers of the message, with their packets */
 	buf_init(&s->out, ctx->conf->header_size_limit + 512 * 1024);
+	buf_init(&s->rcpts, ctx->conf->milter_recipient_size_limit);
 	s->msg_timer = evtimer_new(ctx->base, reinject_milter_expired, s);
 	s->done_ev = evtimer_new(ctx->base, reinject_milter_answer, s);
 	s->spf_ev = evtimer_new(ctx->base, reinject_milter_spf_resume, s);

@@ -45,6 +45,9 @@ reinject_milter_spf_done(void *arg, const struct spf_verdict *v)
 
 	sp->eval = NULL;
 	sp->result = v->result;
+	sp->identity = v->identity;
+	snprintf(sp->domain, sizeof(sp->domain), "%s", v->domain ? v->domain : "");
+	sp->evaluated = true;
 	if (v->result == SPF_RESULT_TEMPERROR)
 		snprintf(sp->text, sizeof(sp->text),
 		    "SPF validation error for %.200s: %.300s, try again later",
@@ -129,4 +132,18 @@ reinject_milter_spf_refuse(const struct reinject_milter_spf *sp, struct buf *out
 		return false;
 	milter_reply_code(out, code, enh, sp->text);
 	return true;
+}
+
+/* reinject_milter_spf_give - the evaluated result for the DMARC stage */
+void
+reinject_milter_spf_give(const struct reinject_milter_spf *sp,
+    struct reinject_msg *m)
+{
+	if (!sp->evaluated)
+		return;
+	m->spf_given.known = true;
+	m->spf_given.result = sp->result;
+	m->spf_given.identity = sp->identity;
+	snprintf(m->spf_given.domain, sizeof(m->spf_given.domain), "%s",
+	    sp->domain);
 }

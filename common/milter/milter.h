@@ -229,11 +229,15 @@ void milter_reply_header(struct buf *out, enum milter_reply_code code,
     uint32_t index, struct span name, struct span value);
 /* milter_reply_quarantine - QUARANTINE with its reason */
 void milter_reply_quarantine(struct buf *out, const char *reason);
+/* milter_reply_rcpt - ADDRCPT or DELRCPT of addr (as the MTA gave it: "<a@b>") */
+void milter_reply_rcpt(struct buf *out, enum milter_reply_code code,
+    struct span addr);
 
 /* ---- negotiation (milter_optneg.c) ---- */
 
 struct milter_want {
 	uint32_t actions;	/* needed: negotiation fails without them */
+	uint32_t actions_opt;	/* used where the MTA allows them */
 	uint32_t steps_off;	/* NO* bits for steps the filter does not need */
 	uint32_t no_reply;	/* NR_* bits wanted where the MTA offers them */
 	uint32_t flags;		/* other bits wanted where offered (HDR_LEADSPC) */

@@ -68,7 +68,7 @@ milter_optneg_answer(const struct milter_optneg *mta,
     const struct milter_want *want, struct milter_optneg *agreed,
     struct buf *out)
 {
-	uint32_t actions = want->actions;
+	uint32_t actions = want->actions | (mta->actions & want->actions_opt);
 	bool lists = milter_optneg_has_macros(want) && mta->version >= 6 &&
 	    (mta->actions & MILTER_ACT_SETSYMLIST);
 

@@ -118,3 +118,13 @@ milter_reply_quarantine(struct buf *out, const char *reason)
 	milter_reply_text(out, reason, strlen(reason));
 	milter_reply_end(out, start);
 }
+
+/* milter_reply_rcpt - ADDRCPT or DELRCPT of one address */
+void
+milter_reply_rcpt(struct buf *out, enum milter_reply_code code, struct span addr)
+{
+	size_t start = milter_reply_begin(out, code);
+
+	milter_reply_text(out, addr.p, addr.len);
+	milter_reply_end(out, start);
+}

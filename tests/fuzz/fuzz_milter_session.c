@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct reinject_conf fz_conf;
 static struct reinject_ctx fz_ctx;
 
-/* fz_init - settings (the defaults, a small packet limit) and the loop, once */
+/* fz_init - settings (the defaults, a small packet limit, a redirect
+ * recipient) and the loop, once */
 static void
 fz_init(void)
 {
@@ -43,6 +44,10 @@ fz_init(void)
 		abort();
 	buf_clear(&err);
 	fz_conf.milter_packet_size_limit = MILTER_PACKET_SIZE_MIN;
+	/* recipients kept for redirect, up to the smallest limit and past it */
+	free(fz_conf.milter_redirect_recipient);
+	fz_conf.milter_redirect_recipient = xstrdup("quarantine@example.net");
+	fz_conf.milter_recipient_size_limit = 1024;
 	fz_ctx.base = event_base_new();
 	fz_ctx.conf = &fz_conf;
 }

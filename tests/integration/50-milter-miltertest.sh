@@ -11,9 +11,16 @@
 #  3. spf.lua: SPF evaluated in the milter from connect/HELO/MAIL FROM; a
 #     fail refused with 550 5.7.23 (RFC 7372) at RCPT (milter_spf_reject =
 #     rcpt) or at the end of DATA (= data, a second instance); a pass not;
+#     DMARC takes the milter's SPF result: the private unbound logs each
+#     query and serves the SPF record with TTL 0, and sees one query per
+#     transaction, not two;
 #  4. timeout.lua: milter_message_timeout (2s on the second instance) closes a
 #     message whose end does not come; limit.py: milter_connection_limit (1
 #     on a third instance) closes a connection over it at once;
+#  4b. actions.lua (a fourth instance): dmarc tag changes the Subject in
+#     place (CHGHEADER, not a delete and an insert), redirect deletes each
+#     recipient and adds milter_redirect_recipient (DELRCPT, ADDRCPT),
+#     {daemon_name} in milter_sign_daemons signs, {if_addr} is logged;
 #  5. SIGHUP: the master reloads, the UNIX socket stays, messages flow;
 #  6. malformed.py: length 0, length over the limit, unknown command, broken
 #     layouts, an oversized macro and a command before negotiation close the
@@ -42,11 +49,16 @@ chown reinject "$key"
 mkdir -p "$MA_TMP/spool"
 chown reinject "$MA_TMP/spool"
 chmod 700 "$MA_TMP/spool"
+# every query logged, and the SPF record with TTL 0, so that each SPF
+# evaluation of example.org shows as one query in unbound.log
 cat >"$MA_TMP/zone" <<'EOF2'
+log-queries: yes
 zone example.org.
 _dmarc.example.org. TXT "v=DMARC1; p=none"
-example.org. TXT "v=spf1 ip4:198.51.100.7 -all"
+example.org. 0 TXT "v=spf1 ip4:198.51.100.7 -all"
 zone refused.example. refuse
+_dmarc.quar.example. TXT "v=DMARC1; p=quarantine"
+_dmarc.rej.example. TXT "v=DMARC1; p=reject"
 EOF2
 dnsport=$(sh "$(dirname "$0")/dnsserver.sh" start "$MA_TMP/dns" 20790-20799 "$MA_TMP/zone") ||
 	ma_skip "no private DNS server"
@@ -78,6 +90,15 @@ echo "milter_message_timeout = 2s" >>"$MA_TMP/reinject2.conf"
 sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter3.sock milter|" \
 	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject3.conf"
 echo "milter_connection_limit = 1" >>"$MA_TMP/reinject3.conf"
+sed -e "s|^listen = .*|listen = unix:$MA_TMP/milter4.sock milter|" \
+	-e 's/^milter_spf_reject = .*/milter_spf_reject = no/' \
+	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject4.conf"
+cat >>"$MA_TMP/reinject4.conf" <<EOF2
+dmarc_quarantine_action = tag
+dmarc_reject_action = redirect
+milter_redirect_recipient = quarantine@example.net
+milter_sign_daemons = ORIGINATING
+EOF2
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_ok "reinject -t accepts a milter listener on a UNIX socket"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
@@ -86,6 +107,8 @@ ma_bg reinject2 "$REINJECT" -c "$MA_TMP/reinject2.conf" -e
 ma_wait_for 10 test -S "$MA_TMP/milter2.sock" || ma_fail "no socket at $MA_TMP/milter2.sock"
 ma_bg reinject3 "$REINJECT" -c "$MA_TMP/reinject3.conf" -e
 ma_wait_for 10 test -S "$MA_TMP/milter3.sock" || ma_fail "no socket at $MA_TMP/milter3.sock"
+ma_bg reinject4 "$REINJECT" -c "$MA_TMP/reinject4.conf" -e
+ma_wait_for 10 test -S "$MA_TMP/milter4.sock" || ma_fail "no socket at $MA_TMP/milter4.sock"
 
 miltertest -D socket="unix:$sock" -s "$DIR/negotiate.lua" ||
 	ma_fail "negotiate.lua"
@@ -115,14 +138,33 @@ ma_assert_grep 'SPFFAIL1: spf fail: RCPT refused: SPF validation failed for exam
 	"$MA_TMP/reinject.log" "RCPT refusal logged with the domain"
 ma_assert_grep 'SPFTEMP1: spf temperror: RCPT refused: SPF validation error for refused.example' \
 	"$MA_TMP/reinject.log" "RCPT temperror logged"
+# spf_queries - how many times the SPF record of example.org was asked for
+spf_queries() {
+	grep -c ' example\.org\. TXT IN' "$MA_TMP/dns/unbound.log"
+}
+q0=$(spf_queries)
 miltertest -D socket="unix:$MA_TMP/milter2.sock" -D mode=data -s "$DIR/spf.lua" ||
 	ma_fail "spf.lua (data)"
+q1=$(spf_queries)
+# SPFFAIL1 refused before DMARC, SPFPASS1 through DMARC: one evaluation each
+[ $((q1 - q0)) -eq 2 ] ||
+	ma_fail "SPF record asked $((q1 - q0)) times for 2 SPF evaluations (DMARC evaluated again?)"
+ma_ok "SPF evaluated once per transaction: 2 queries for 2 messages, DMARC took the milter's result"
 ma_wait_grep 5 'SPFFAIL1: from=<bob@example.org>, .*action=rejected, reason=SPF validation failed for example.org' \
 	"$MA_TMP/reinject2.log" "end-of-DATA refusal logged"
 ma_assert_grep 'SPFPASS1: from=<bob@example.org>, nrcpt=1, .*spf=pass, .*action=accepted' \
 	"$MA_TMP/reinject2.log" "SPF pass accepted, its recipient counted"
 ma_assert_grep 'SPFTEMP1: from=<bob@refused.example>, .*action=deferred, reason=SPF validation error for refused.example' \
 	"$MA_TMP/reinject2.log" "end-of-DATA temperror deferred"
+
+miltertest -D socket="unix:$MA_TMP/milter4.sock" -s "$DIR/actions.lua" ||
+	ma_fail "actions.lua"
+ma_wait_grep 5 'TAG1: from=<x@quar.example>, .*client=client.example\[203.0.113.9\], if_addr=192.0.2.1, .*dmarc_action=tag, action=tagged' \
+	"$MA_TMP/reinject4.log" "tag logged as tagged, with {if_addr}"
+ma_assert_grep 'REDIR1: from=<x@rej.example>, nrcpt=2, .*dmarc_action=redirect, action=redirected' \
+	"$MA_TMP/reinject4.log" "redirect logged as redirected"
+ma_assert_grep 'DAEMON1: from=<alice@example.org>, .*signed=d=example.org s=sel' \
+	"$MA_TMP/reinject4.log" "mail of the ORIGINATING daemon signed"
 
 out=$(miltertest -D socket="unix:$MA_TMP/milter2.sock" -s "$DIR/timeout.lua" 2>&1) &&
 	ma_fail "timeout.lua: the connection stayed open: $out"

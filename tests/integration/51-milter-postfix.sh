@@ -22,8 +22,20 @@
 #  5. milter_spf_reject = rcpt: an SPF fail gets 550 5.7.23 (RFC 7372) at
 #     RCPT; the internal and authenticated submissions above (whose SPF
 #     would fail) were not refused;
+#  5b. {daemon_name}: a second smtpd (20942) with
+#     milter_macro_daemon_name=ORIGINATING, as a submission service, is listed
+#     in milter_sign_daemons: a client neither internal nor authenticated
+#     gets its mail signed there (dkimpy and Mail::DKIM verify), verified on
+#     the main smtpd; the receiving address (Postfix: {daemon_addr}, 127.0.0.1)
+#     is in the log line as if_addr=;
+#  5c. a second reinject (dmarc_quarantine_action = tag, dmarc_reject_action
+#     = redirect, milter_redirect_recipient) behind a third smtpd (20943):
+#     Postfix applies the tag's CHGHEADER to the Subject where it stands
+#     (one Subject, below From, prefixed), and the redirect's DELRCPT and
+#     ADDRCPT (the sink gets the message for the quarantine address only);
 #  6. the milter stopped: Postfix tempfails (451), nothing accepted unchecked.
-# Ports: 20930-20939 DNS, 20940 smtpd, 20941 sink.
+# Ports: 20930-20939 DNS, 20940 smtpd, 20941 sink, 20942 "submission" smtpd,
+# 20943 smtpd with the second reinject.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +52,8 @@ ma_init 51-milter-postfix
 
 SMTPD=20940
 SINK=20941
+SUBMIT=20942
+ACTIONS=20943
 AUTHSERV=mx.mailauth.example
 
 # --- key and DNS ---------------------------------------------------------------
@@ -91,16 +105,29 @@ internal_hosts = 192.0.2.99, 127.0.0.1
 dmarc_reject_action = reject
 dmarc_quarantine_action = hold
 milter_spf_reject = rcpt
+milter_sign_daemons = ORIGINATING
 EOF
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
 ma_wait_for 10 test -S "$sock" || ma_fail "no milter socket at $sock"
+sock2=$MA_TMP/milter2.sock
+sed -e "s|^listen = .*|listen = unix:$sock2 milter|" -e '/^dmarc_.*_action/d' \
+	"$MA_TMP/reinject.conf" >"$MA_TMP/reinject2.conf"
+printf '%s\n' "dmarc_quarantine_action = tag" "dmarc_reject_action = redirect" \
+	"milter_redirect_recipient = quarantine@example.net" >>"$MA_TMP/reinject2.conf"
+ma_bg reinject2 "$REINJECT" -c "$MA_TMP/reinject2.conf" -e
+ma_wait_for 10 test -S "$sock2" || ma_fail "no milter socket at $sock2"
 
 # --- Postfix with the milter ---------------------------------------------------------
 ma_sink_start sink $SINK
 ma_postfix_create pf $SMTPD $SINK
 ma_postconf pf "smtpd_milters = unix:$sock" "non_smtpd_milters = unix:$sock" \
 	"milter_protocol = 6" "milter_default_action = tempfail"
+# a submission-like service: its {daemon_name} is ORIGINATING
+ma_postfix_master pf "127.0.0.1:$SUBMIT inet n - n - - smtpd" \
+	" -o milter_macro_daemon_name=ORIGINATING" \
+	"127.0.0.1:$ACTIONS inet n - n - - smtpd" \
+	" -o smtpd_milters=unix:$sock2"
 ma_postfix_start pf
 pfdir=$(ma_postfix_dir pf)
 
@@ -241,6 +268,61 @@ ma_assert_grep '<\*\* +550 5\.7\.23 SPF validation failed for example\.org' "$MA
 	"SPF fail refused at RCPT with 550 5.7.23"
 ma_assert_grep 'RCPT TO:<b@example.net>' "$MA_TMP/spf.txt" "the refusal answered RCPT"
 ma_assert_no_grep '^ *-> DATA' "$MA_TMP/spf.txt" "no DATA after the refused RCPT"
+
+# --- 5b. {daemon_name} ORIGINATING: signed; {if_addr} logged ---------------------------
+n=$(ma_sink_count sink)
+printf '%s\r\n' "From: Alice <alice@example.org>" "To: b@example.net" \
+	"Subject: daemon signed" "" "Submitted on the ORIGINATING service." >"$MA_TMP/daemon.eml"
+MA_SMTPD_PORT=$SUBMIT ma_swaks "$MA_TMP/daemon.txt" --from alice@example.org --to b@example.net \
+	--helo laptop.example --xclient-addr 203.0.113.60 --data "$MA_TMP/daemon.eml" ||
+	ma_fail "submission on the ORIGINATING service not accepted"
+ma_sink_wait sink $((n + 1)) 30 || ma_fail "ORIGINATING submission did not reach the sink"
+f=$(ma_sink_find sink '^Subject: daemon signed')
+[ -n "$f" ] || ma_fail "ORIGINATING submission not found at the sink"
+ma_assert_grep '^DKIM-Signature: v=1; a=rsa-sha256;' "$f" \
+	"{daemon_name} ORIGINATING (milter_sign_daemons): signed without login or internal address"
+ma_assert_no_grep "^Authentication-Results: $AUTHSERV" "$f" "and not verified"
+verify_both "$f" || ma_fail "delivered ORIGINATING copy does not verify: $(cat "$f")"
+ma_ok "dkimpy and Mail::DKIM verify the ORIGINATING submission"
+ma_wait_grep 5 'reinject\[[0-9]+\]: [0-9A-F]+: from=<alice@example.org>, .*client=[^,]*\[203\.0\.113\.60\], if_addr=127\.0\.0\.1, .*signed=d=example.org' \
+	"$MA_TMP/reinject.log" "the log line names the address Postfix received on ({daemon_addr})"
+printf '%s\r\n' "From: Alice <alice@example.org>" "To: b@example.net" \
+	"Subject: daemon verified" "" "Port 25 this time." >"$MA_TMP/daemon2.eml"
+ma_swaks "$MA_TMP/daemon2.txt" --from alice@example.org --to b@example.net \
+	--helo laptop.example --xclient-addr 198.51.100.7 --data "$MA_TMP/daemon2.eml" ||
+	ma_fail "the same mail on the main smtpd not accepted"
+ma_sink_wait sink $((n + 2)) 30 || ma_fail "main smtpd copy did not reach the sink"
+f=$(ma_sink_find sink '^Subject: daemon verified')
+ma_assert_no_grep '^DKIM-Signature:' "$f" "the main smtpd's {daemon_name}: not signed"
+ma_assert_grep "^Authentication-Results: $AUTHSERV;" "$f" "the main smtpd's mail verified"
+
+# --- 5c. tag and redirect applied by Postfix ------------------------------------------------
+n=$(ma_sink_count sink)
+MA_SMTPD_PORT=$ACTIONS ma_swaks "$MA_TMP/tag.txt" --from x@nospf.example --to b@example.net \
+	--helo spoof.example --xclient-addr 203.0.113.9 \
+	--header "From: <news@quar.example>" --header "Subject: spoof tag" --body "tagged" ||
+	ma_fail "quarantine spoof (tag) not accepted"
+ma_sink_wait sink $((n + 1)) 30 || ma_fail "tagged message did not reach the sink"
+f=$(ma_sink_find sink '^Subject: \[SPAM\] spoof tag')
+[ -n "$f" ] || ma_fail "no tagged Subject at the sink: $(ma_sink_files sink | tail -1 | xargs cat)"
+header_of "$f" >"$MA_TMP/tag.hdr"
+[ "$(grep -c '^Subject:' "$MA_TMP/tag.hdr")" = 1 ] || ma_fail "not one Subject: $(cat "$MA_TMP/tag.hdr")"
+# swaks writes Date, To, From, Subject: the changed Subject stays below From
+awk '/^From:/ { f = NR } /^Subject:/ { s = NR } END { exit !(f && s > f) }' "$MA_TMP/tag.hdr" ||
+	ma_fail "the tagged Subject moved: $(cat "$MA_TMP/tag.hdr")"
+ma_assert_grep '^X-Spam-Flag: YES' "$MA_TMP/tag.hdr" "tag: X-Spam-Flag added"
+ma_ok "tag: Postfix changed the Subject in place (one Subject, still below From)"
+MA_SMTPD_PORT=$ACTIONS ma_swaks "$MA_TMP/redir.txt" --from x@nospf.example \
+	--to b@example.net,c@example.net --helo spoof.example --xclient-addr 203.0.113.9 \
+	--header "From: <ceo@reject.example>" --header "Subject: spoof redirect" --body "redirected" ||
+	ma_fail "reject spoof (redirect) not accepted"
+ma_sink_wait sink $((n + 2)) 30 || ma_fail "redirected message did not reach the sink"
+f=$(ma_sink_find sink '^Subject: spoof redirect')
+[ -n "$f" ] || ma_fail "redirected message not found at the sink"
+ma_assert_grep '^X-Rcpt-Args: <quarantine@example.net>' "$f" "redirect: delivered to milter_redirect_recipient"
+ma_assert_no_grep '^X-Rcpt-Args: <[bc]@example.net>' "$f" "redirect: the original recipients removed"
+ma_wait_grep 5 'reinject\[[0-9]+\]: [0-9A-F]+: from=<x@nospf.example>, nrcpt=2, .*action=redirected' \
+	"$MA_TMP/reinject2.log" "redirect logged as redirected"
 
 # --- 6. milter down: tempfail ---------------------------------------------------------------------
 ma_bg_stop reinject

@@ -20,8 +20,7 @@
 #include "dkim_table.h"
 #include "dmarc.h"
 #include "reinject.h"
-
-#define OUR_ID "mx.ours.example"
+#include "test_reinject_util.h"
 #define SUITE_KEY "v=DKIM1; k=rsa; p=" \
 	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQ" \
 	"iY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pzo" \
@@ -153,95 +152,23 @@ static const struct run runs[] = {
 	  "dkim=", "\tarc=" },
 };
 
-struct world {
-	struct event_base *base;
-	struct dns_resolver *dns;
-	struct reinject_conf conf;
-	struct reinject_ctx ctx;
-	struct smtp_xforward xf;
-	int done;
-};
-
 /* world_init - conf (defaults + one setting), resolver with the suite's key */
 static void
 world_init(struct world *w, const char *setting, bool async)
 {
-	struct buf err;
-	char text[512];
-
-	memset(w, 0, sizeof(*w));
-	config_init(&reinject_conf_schema, &w->conf);
-	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
-	    "spool_directory = /tmp\n%s\n", OUR_ID, OUR_ID, setting ? setting : "");
-	buf_init(&err, 4096);
-	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
-	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
-	buf_clear(&err);
-	w->base = event_base_new();
-	w->dns = dns_mem_new(async ? w->base : NULL);
+	world_setup(w, NULL, setting, async);
 	dns_mem_add_txt(w->dns, "dummy._domainkey.example.org", SUITE_KEY);
-	w->ctx.base = w->base;
-	w->ctx.conf = &w->conf;
-	w->ctx.dns = w->dns;
-}
-
-/* world_free - release */
-static void
-world_free(struct world *w)
-{
-	smtp_xforward_clear(&w->xf);
-	dns_resolver_free(w->dns);
-	event_base_free(w->base);
-	config_free(&reinject_conf_schema, &w->conf);
-}
-
-/* done - the pipeline finished */
-static void
-done(struct reinject_msg *m, void *arg)
-{
-	(void)m;
-	(*(int *)arg)++;
-}
-
-/* feed - the message, line by line with CRLF */
-static void
-feed(struct reinject_msg *m, const char *text)
-{
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t n = nl ? (size_t)(nl - text) : strlen(text);
-		char line[1024];
-
-		snprintf(line, sizeof(line), "%.*s\r\n", (int)n, text);
-		reinject_msg_line(m, line, n + 2);
-		text += n + (nl ? 1 : 0);
-	}
 }
 
 /* run_message_to - text through the pipeline from client 203.0.113.5, seal_rcpt as the front-end found it */
 static struct reinject_msg *
 run_message_to(struct world *w, bool sign, bool seal_rcpt, const char *text)
 {
-	struct reinject_msg *m;
+	struct reinject_msg *m = world_begin(w, "lists.example.org", "203.0.113.5",
+	    "list-bounces@lists.example.org", sign);
 
-	smtp_xforward_clear(&w->xf);
-	w->xf.value[SMTP_XFWD_HELO] = xstrdup("lists.example.org");
-	w->xf.value[SMTP_XFWD_ADDR] = xstrdup("203.0.113.5");
-	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
-	m = reinject_msg_new(&w->ctx);
-	m->sender = "list-bounces@lists.example.org";
-	m->nrcpt = 1;
-	m->xf = &w->xf;
-	m->sign = sign;
 	m->arc_seal_rcpt = seal_rcpt;
-	reinject_pipeline_begin(m);
-	feed(m, text);
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w->done);
-	if (!w->done)
-		event_base_dispatch(w->base);
-	ck_assert_int_eq(w->done, 1);
-	return m;
+	return world_finish(w, m, text);
 }
 
 /* run_message - text through the pipeline from client 203.0.113.5; the finished message */

@@ -15,8 +15,7 @@
 #include "dmarc.h"
 #include "reinject.h"
 #include "reinject_dmarc.h"
-
-#define OUR_ID "mx.ours.example"
+#include "test_reinject_util.h"
 
 struct run {
 	const char *name;
@@ -123,101 +122,24 @@ static const struct run runs[] = {
 	  REINJECT_ACTION_RELAY, 0, false, { NULL }, "dmarc=", NULL, NULL },
 };
 
-struct world {
-	struct event_base *base;
-	struct dns_resolver *dns;
-	struct reinject_conf conf;
-	struct reinject_ctx ctx;
-	struct smtp_xforward xf;
-	int done;
-};
-
 /* world_init - conf (defaults + one setting), resolver with the test zone */
 static void
 world_init(struct world *w, const char *setting)
 {
-	struct buf err;
-	char text[512];
-
-	memset(w, 0, sizeof(*w));
-	config_init(&reinject_conf_schema, &w->conf);
-	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
-	    "spool_directory = /tmp\n%s\n", OUR_ID, OUR_ID, setting ? setting : "");
-	buf_init(&err, 4096);
-	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
-	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
-	buf_clear(&err);
-	w->base = event_base_new();
-	w->dns = dns_mem_new(NULL);
+	world_setup(w, NULL, setting, false);
 	dns_mem_add_txt(w->dns, "_dmarc.quar.example", "v=DMARC1; p=quarantine");
 	dns_mem_add_txt(w->dns, "quar.example", "v=spf1 -all");
 	dns_mem_add_txt(w->dns, "mail.quar.example", "v=spf1 ip4:198.51.100.7 -all");
 	dns_mem_add_txt(w->dns, "_dmarc.reject.example", "v=DMARC1; p=reject");
 	dns_mem_set_rcode(w->dns, "_dmarc.slow.example", DNS_TYPE_TXT, DNS_RCODE_TIMEOUT);
-	w->ctx.base = w->base;
-	w->ctx.conf = &w->conf;
-	w->ctx.dns = w->dns;
 }
 
-/* world_free - release */
-static void
-world_free(struct world *w)
-{
-	smtp_xforward_clear(&w->xf);
-	dns_resolver_free(w->dns);
-	event_base_free(w->base);
-	config_free(&reinject_conf_schema, &w->conf);
-}
-
-static void
-done(struct reinject_msg *m, void *arg)
-{
-	(void)m;
-	(*(int *)arg)++;
-}
-
-/* feed - the message, line by line with CRLF */
-static void
-feed(struct reinject_msg *m, const char *text)
-{
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t n = nl ? (size_t)(nl - text) : strlen(text);
-		char line[1024];
-
-		snprintf(line, sizeof(line), "%.*s\r\n", (int)n, text);
-		reinject_msg_line(m, line, n + 2);
-		text += n + (nl ? 1 : 0);
-	}
-}
-
-/*
- * run_message - text through the pipeline of w as a message from sender,
- * client addr with HELO helo (XFORWARD), to one recipient; the message,
- * finished (the caller frees it)
- */
+/* run_message - text from sender, client addr with HELO helo; finished */
 static struct reinject_msg *
 run_message(struct world *w, const char *helo, const char *addr, const char *sender,
     bool sign, const char *text)
 {
-	struct reinject_msg *m;
-
-	w->xf.value[SMTP_XFWD_HELO] = xstrdup(helo);
-	w->xf.value[SMTP_XFWD_ADDR] = xstrdup(addr);
-	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
-	m = reinject_msg_new(&w->ctx);
-	m->sender = sender;
-	m->nrcpt = 1;
-	m->xf = &w->xf;
-	m->sign = sign;
-	reinject_pipeline_begin(m);
-	feed(m, text);
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w->done);
-	if (!w->done)
-		event_base_dispatch(w->base);
-	ck_assert_int_eq(w->done, 1);
-	return m;
+	return world_run(w, helo, addr, sender, sign, text);
 }
 
 START_TEST(reinject_dmarc_stage_table)

@@ -4,25 +4,7 @@
  * result, the actions (tag, defer, reject; temperror never rejects), the
  * per-worker cache, and mail that is not checked.
  */
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <event2/event.h>
-
-#include "reinject.h"
-
-#define OUR_ID "mx.ours.example"
-
-struct world {
-	struct event_base *base;
-	struct dns_resolver *dns;
-	struct reinject_conf conf;
-	struct reinject_ctx ctx;
-	struct smtp_xforward xf;
-	int done;
-};
+#include "test_reinject_util.h"
 
 /* world_zone - the test zone: a confirmed, an unconfirmed, a failing client */
 static void
@@ -40,87 +22,19 @@ world_zone(struct dns_resolver *r)
 	dns_mem_set_rcode(r, "27.2.0.192.in-addr.arpa", DNS_TYPE_PTR, DNS_RCODE_SERVFAIL);
 }
 
-/* world_init - conf (defaults + settings), resolver with the test zone */
+/* world_init - conf (defaults, no DMARC, settings), resolver with the test zone */
 static void
 world_init(struct world *w, const char *setting)
 {
-	struct buf err;
-	char text[512];
-
-	memset(w, 0, sizeof(*w));
-	config_init(&reinject_conf_schema, &w->conf);
-	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
-	    "spool_directory = /tmp\ndmarc_enable = no\n%s\n", OUR_ID, OUR_ID,
-	    setting ? setting : "");
-	buf_init(&err, 4096);
-	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
-	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
-	buf_clear(&err);
-	w->base = event_base_new();
-	w->dns = dns_mem_new(NULL);
+	world_setup(w, "dmarc_enable = no\n", setting, false);
 	world_zone(w->dns);
-	w->ctx.base = w->base;
-	w->ctx.conf = &w->conf;
-	w->ctx.dns = w->dns;
-}
-
-/* world_free - release */
-static void
-world_free(struct world *w)
-{
-	smtp_xforward_clear(&w->xf);
-	dns_resolver_free(w->dns);
-	event_base_free(w->base);
-	config_free(&reinject_conf_schema, &w->conf);
-}
-
-/* done - the pipeline finished */
-static void
-done(struct reinject_msg *m, void *arg)
-{
-	(void)m;
-	(*(int *)arg)++;
-}
-
-/* feed - the message, line by line with CRLF */
-static void
-feed(struct reinject_msg *m, const char *text)
-{
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t n = nl ? (size_t)(nl - text) : strlen(text);
-		char line[1024];
-
-		snprintf(line, sizeof(line), "%.*s\r\n", (int)n, text);
-		reinject_msg_line(m, line, n + 2);
-		text += n + (nl ? 1 : 0);
-	}
 }
 
 /* run_message - text from client addr through the pipeline; finished */
 static struct reinject_msg *
 run_message(struct world *w, const char *addr, bool sign, const char *text)
 {
-	struct reinject_msg *m;
-
-	smtp_xforward_clear(&w->xf);
-	memset(&w->xf, 0, sizeof(w->xf));
-	w->xf.value[SMTP_XFWD_ADDR] = xstrdup(addr);
-	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
-	w->done = 0;
-	m = reinject_msg_new(&w->ctx);
-	m->sender = "a@sender.example";
-	m->nrcpt = 1;
-	m->xf = &w->xf;
-	m->sign = sign;
-	reinject_pipeline_begin(m);
-	feed(m, text);
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w->done);
-	if (!w->done)
-		event_base_dispatch(w->base);
-	ck_assert_int_eq(w->done, 1);
-	return m;
+	return world_run(w, NULL, addr, "a@sender.example", sign, text);
 }
 
 struct run {
