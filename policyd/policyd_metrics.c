@@ -36,10 +36,12 @@ static const char *const policyd_metrics_identities[] = { "helo", "mailfrom" };
 
 static int policyd_metrics_spf_id[2][POLICYD_M_RESULTS];
 
-/* policyd_metrics_register - the SPF series, every identity and result */
+/* policyd_metrics_register - every series, so that a scrape lists each at 0 */
 static void
 policyd_metrics_register(struct metrics *m)
 {
+	metrics_series(m, POLICYD_M_TEMPFAILS, "");
+	metrics_series(m, POLICYD_M_REQUEST, "");
 	for (int i = 0; i < 2; i++)
 		for (int r = 0; r < POLICYD_M_RESULTS; r++) {
 			struct buf l;

@@ -76,6 +76,9 @@ reinject_metrics_labels(unsigned fam, const char *n1, const char *v1,
 static void
 reinject_metrics_register(void)
 {
+	metrics_series(metrics_proc(), REINJECT_M_TEMPFAILS, "");
+	metrics_series(metrics_proc(), REINJECT_M_DOWNSTREAM, "");
+	metrics_series(metrics_proc(), REINJECT_M_MESSAGE, "");
 	for (int r = DKIM_RESULT_PASS; r <= DKIM_RESULT_POLICY; r++)
 		reinject_metrics_labels(REINJECT_M_DKIM, "result",
 		    dkim_result_str((enum dkim_result)r), NULL, NULL);
