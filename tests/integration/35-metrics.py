@@ -309,6 +309,51 @@ def test_policyd(tmp, forwarder):
             print(text[-3000:])
 
 
+def test_policyd_single(tmp, forwarder):
+    """worker_processes = 1: the one process serves the endpoint on its own
+    loop, under its seccomp filter where built with it"""
+    conf = os.path.join(tmp, "policyd1.conf")
+    with open(conf, "w") as f:
+        f.write("listen = inet:127.0.0.1:%d\nworker_processes = 1\nuser = %s\n"
+                "dns_forwarders = %s\nshutdown_timeout = 2s\n"
+                "metrics_listen = 127.0.0.1:%d\n"
+                % (PORT_POLICYD, policyd_user(), forwarder, PORT_POLICYD_METRICS))
+    os.chmod(conf, 0o644)
+    logpath = os.path.join(tmp, "policyd1.log")
+    p = subprocess.Popen([POLICYD, "-f", "-c", conf], stdout=open(logpath, "w"),
+                         stderr=subprocess.STDOUT)
+    try:
+        ok(rt.wait_for(lambda: scrape(PORT_POLICYD_METRICS)[0] == 200, WAIT),
+           "policyd single process: GET /metrics answers 200")
+        c = PolicyConn()
+        for i in range(3):
+            c.ask(request("a@pass.example", 500 + i))
+        snap = samples(PORT_POLICYD_METRICS)
+        ok(val(snap, "mailauth_policyd_spf_results_total", identity="mailfrom",
+               result="pass") == 3, "policyd single process: 3 mailfrom passes counted")
+        ok(val(snap, "mailauth_sessions_in_flight") == 1,
+           "policyd single process: one session in flight")
+        c.close()
+        with open("/proc/%d/status" % p.pid) as f:
+            confined = re.search(r"^Seccomp:\s+2$", f.read(), re.M) is not None
+        with open(os.path.join(BUILD, "config_build.h")) as f:
+            built = "#define MAILAUTH_SECCOMP 1" in f.read()
+        ok(confined or not built, "policyd single process: served under its seccomp filter")
+        os.kill(p.pid, signal.SIGHUP)
+        snap = wait_value(PORT_POLICYD_METRICS, "mailauth_reloads_total", 1)
+        ok(val(snap, "mailauth_reloads_total") == 1, "policyd single process: one reload counted")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    ok(p.returncode == 0, "policyd single process: clean exit")
+    if rt.FAILED:
+        print(open(logpath).read()[-2000:])
+
+
 def policyd_http(p):
     code, _ = scrape(PORT_POLICYD_METRICS, "/other")
     ok(code == 404, "metrics: an unknown path is 404 (%d)" % code)
@@ -467,6 +512,7 @@ def main():
         os.chmod(os.path.join(tmp, "policyd"), 0o755)
         exported = set()
         exported |= test_policyd(os.path.join(tmp, "policyd"), forwarder) or set()
+        test_policyd_single(os.path.join(tmp, "policyd"), forwarder)
         exported |= test_reinject(os.path.join(tmp, "reinject"), key, forwarder) or set()
         test_dashboard(exported)
     finally:
