@@ -442,6 +442,17 @@ def test_reinject(tmp, key, forwarder):
         ok(delta(s2, s3, "mailauth_reinject_messages_total", action="deferred") == 1,
            "reinject: one deferred message counted")
         ok(val(s3, "mailauth_sessions_in_flight") == 0, "reinject: no session in flight")
+        # -t: the same settings on free ports, the metrics port taken
+        tconf = os.path.join(tmp, "t.conf")
+        with open(r.conf) as f, open(tconf, "w") as g:
+            g.write(re.sub(r"(?m)^listen = .*$", "listen = 127.0.0.1:%d verify" % (PORT_SINK + 10),
+                           f.read()))
+        os.chmod(tconf, 0o644)
+        t = subprocess.run([rt.REINJECT, "-t", "-c", tconf], capture_output=True, text=True)
+        ok(t.returncode == 78 and "metrics_listen 127.0.0.1:%d" % M in t.stderr
+           and "listen 127.0.0.1:%d" % (PORT_SINK + 10) not in t.stderr,
+           "reinject -t: metrics_listen in use is an error (%d: %s)" %
+           (t.returncode, t.stderr.strip()[-300:]))
         # restart and reload
         victim = min(workers(master))
         os.kill(victim, signal.SIGKILL)
