@@ -128,8 +128,13 @@ metrics_series(struct metrics *m, unsigned fam, const char *labels)
 struct metrics *
 metrics_new(const struct metrics_family *fams, size_t nfams)
 {
-	struct metrics *m = xcalloc(1, sizeof(*m));
+	struct metrics *m;
 
+	for (size_t i = 0; i < nfams; i++)
+		if (fams[i].type == METRICS_HISTOGRAM && fams[i].nbounds > METRICS_BUCKET_LIMIT)
+			log_panic("metrics: %s has more than %d buckets", fams[i].name,
+			    METRICS_BUCKET_LIMIT);
+	m = xcalloc(1, sizeof(*m));
 	m->map = mmap(NULL, sizeof(*m->map), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m->map == MAP_FAILED) {
