@@ -101,8 +101,10 @@ policyd_start(struct policyd_server *s, struct event_base *base, bool foreground
 	if (policyd_privs_owner(s, s->config) < 0 ||
 	    policyd_listen_open(s, s->config) < 0)
 		log_fatal("cannot open the listeners");
-	if (policyd_metrics_open(s->config, &err) < 0)
-		log_fatal("%s", buf_cstr(&err));
+	if (policyd_metrics_open(s->config, &err) < 0) {
+		log_error_lines("cannot start", buf_cstr(&err));
+		log_fatal("cannot open the metrics listener");
+	}
 	buf_clear(&err);
 	if (policyd_privs_drop(s->config) < 0)
 		log_fatal("cannot drop privileges");
