@@ -20,6 +20,7 @@
 #include "config_build.h"
 #include "dns_probe.h"
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "sandbox.h"
 #include "util.h"
@@ -94,9 +95,17 @@ policyd_args_parse(int argc, char **argv, struct policyd_args *a)
 static void
 policyd_start(struct policyd_server *s, struct event_base *base, bool foreground)
 {
+	struct buf err;
+
+	buf_init(&err, CONFIG_ERROR_LIMIT);
 	if (policyd_privs_owner(s, s->config) < 0 ||
 	    policyd_listen_open(s, s->config) < 0)
 		log_fatal("cannot open the listeners");
+	if (policyd_metrics_open(s->config, &err) < 0) {
+		log_error_lines("cannot start", buf_cstr(&err));
+		log_fatal("cannot open the metrics listener");
+	}
+	buf_clear(&err);
 	if (policyd_privs_drop(s->config) < 0)
 		log_fatal("cannot drop privileges");
 	if (!foreground) {
@@ -142,6 +151,11 @@ main(int argc, char **argv)
 		rc = EX_OK;
 		if (a.test && policyd_listen_probe(c) < 0)
 			rc = EX_CONFIG;
+		if (a.test && metrics_proc_probe(c->metrics_listen, &err) < 0) {
+			fprintf(stderr, "%s", buf_cstr(&err));
+			rc = EX_CONFIG;
+		}
+		buf_reset(&err);
 		if (a.test && policyd_privs_check(c, a.config) < 0)
 			rc = EX_CONFIG;
 		if (a.test && dns_probe_forwarders((const char *const *)c->dns_forwarders.items,
@@ -177,6 +191,8 @@ main(int argc, char **argv)
 	}
 	if (s.env.dns == NULL)
 		log_fatal("cannot start the resolver");
+	if (!s.is_worker)
+		metrics_proc_serve(base);
 	/* sockets and resolver are set up; a reload only reads files; a single
 	 * process removes its unix sockets at exit */
 	if (sandbox_enter(s.is_worker ? 0 : SANDBOX_UNLINK) < 0) {

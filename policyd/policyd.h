@@ -73,6 +73,7 @@ struct policyd_config {
 	unsigned request_timeout;
 	unsigned connection_timeout;
 	unsigned shutdown_timeout;
+	char *metrics_listen;		/* "" or addr:port (common/metrics) */
 	size_t line_size_limit;
 	size_t request_size_limit;
 	int attribute_count_limit;
@@ -371,6 +372,16 @@ void policyd_log_verdict(const struct policyd_config *c,
     const struct policyd_request *req, const struct policyd_decision *d);
 /* policyd_log_bad_request - a malformed request from a peer */
 void policyd_log_bad_request(const char *peer, const char *error, bool closing);
+
+/* ---- metrics (policyd_metrics.c, common/metrics) ---- */
+
+/* policyd_metrics_open - bind metrics_listen, map the counters; -1 and err */
+int policyd_metrics_open(const struct policyd_config *c, struct buf *err);
+/* policyd_metrics_verdict - count a verdict; started: metrics_now() at the request */
+void policyd_metrics_verdict(const struct policyd_outcome *o,
+    const struct policyd_decision *d, double started);
+/* policyd_metrics_malformed - count the DEFER_IF_PERMIT of a malformed request */
+void policyd_metrics_malformed(void);
 
 /* ---- server, connections, listeners (policyd_server.c, _conn.c, _listen.c) ---- */
 

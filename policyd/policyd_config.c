@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "util.h"
 
@@ -193,6 +194,9 @@ static const struct config_key policyd_keys[] = {
 	    "close a connection after this total time (after its current request)"),
 	CONFIG_KEY_TIME("shutdown_timeout", PC, shutdown_timeout, "30s", 1, 3600,
 	    "on SIGTERM, wait this long for requests in flight"),
+	CONFIG_KEY_STRING_CHECK("metrics_listen", PC, metrics_listen, "",
+	    metrics_listen_check, "addr:port of the Prometheus metrics endpoint; "
+	    "empty: off"),
 	CONFIG_KEY_SIZE("line_size_limit", PC, line_size_limit, "8k", 256, 1048576,
 	    "longest name=value line of a request; longer closes the connection"),
 	CONFIG_KEY_SIZE("request_size_limit", PC, request_size_limit, "64k", 1024,

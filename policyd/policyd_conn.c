@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "util.h"
 
@@ -56,6 +57,7 @@ struct policyd_conn {
 	struct event *ttl_timer;
 	struct event *request_timer;	/* request_timeout of a partial request */
 	unsigned request_timeout;	/* seconds, from the config at accept */
+	double started;			/* metrics_now() when the request was complete */
 	bool busy;			/* a request is being evaluated */
 	bool writing;			/* output left over: the write event is armed */
 	bool closing;			/* close once the reply in flight is sent */
@@ -109,6 +111,7 @@ policyd_conn_free(struct policyd_conn *c)
 	free(c->peer);
 	free(c);
 	s->nconns--;
+	metrics_proc_sessions(-1);
 	policyd_server_conn_gone(s);
 }
 
@@ -173,6 +176,7 @@ policyd_conn_verdict(void *arg, const struct policyd_outcome *o,
 	policyd_decision_init(&d);
 	policyd_action_decide(c->s->config, o, &c->proto.req, headers_sent, &d);
 	policyd_log_verdict(c->s->config, &c->proto.req, &d);
+	policyd_metrics_verdict(o, &d, c->started);
 	policyd_conn_reply(c, buf_cstr(&d.action));
 	policyd_decision_clear(&d);
 	policyd_proto_next(&c->proto);
@@ -196,6 +200,7 @@ policyd_conn_request(struct policyd_conn *c)
 		return;
 	}
 	c->busy = true;
+	c->started = metrics_now();
 	/* a cached verdict is answered before this returns; else c->busy waits */
 	c->wait = policyd_cache_get(c->s->cache, c->s->config, &c->proto.req,
 	    policyd_conn_verdict, c);
@@ -213,6 +218,7 @@ policyd_conn_parsed(struct policyd_conn *c, enum policyd_proto_status st)
 		return true;
 	case POLICYD_PROTO_BAD_REQUEST:
 		policyd_log_bad_request(c->peer, c->proto.error, false);
+		policyd_metrics_malformed();
 		policyd_conn_reply(c, POLICYD_CONN_BAD_REPLY);
 		policyd_proto_next(&c->proto);
 		return true;
@@ -431,5 +437,6 @@ policyd_conn_new(struct policyd_server *s, int fd, const char *peer)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
+	metrics_proc_sessions(1);
 	return c;
 }

@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "prefork.h"
 
@@ -42,7 +43,8 @@ policyd_master_reload(void *arg, int *nworkers)
 	struct policyd_server *s = arg;
 
 	(void)nworkers;
-	policyd_server_reload(s);
+	if (policyd_server_reload(s) == 0)
+		metrics_proc_reloaded();
 	log_info("master: SIGHUP passed to the workers");
 	return PREFORK_RELOAD_SIGNAL;
 }
@@ -55,6 +57,7 @@ policyd_master_worker(void *arg, int slot)
 
 	s->worker_slot = slot;
 	s->is_worker = true;
+	metrics_proc_worker();
 	/* also installs libevent's signal handlers again */
 	if (event_reinit(s->base) < 0)
 		log_fatal("event_reinit failed in a worker");
@@ -85,6 +88,8 @@ static const struct prefork_ops policyd_master_ops = {
 	.worker = policyd_master_worker,
 	.slot = policyd_master_slot,
 	.drain = policyd_master_drain,
+	.wait = metrics_proc_wait,
+	.restarted = metrics_proc_restarted,
 };
 
 /* policyd_master_run - fork and supervise the workers */
@@ -107,6 +112,7 @@ policyd_master_run(struct policyd_server *s)
 	for (int i = 0; i < POLICYD_WORKER_LIMIT; i++)
 		s->worker_conns[i] = UINT_MAX;
 	s->nworkers = pc.nworkers;
+	metrics_proc_master();
 	rc = prefork_run(&pc, &slot);
 	if (rc == 1)
 		return 0;

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "policyd.h"
 #include "util.h"
@@ -44,7 +45,8 @@ policyd_server_startup_changed(const struct policyd_config *a,
     const struct policyd_config *b)
 {
 	static const char *const startup[] = { "listen", "user", "unix_socket_mode",
-	    "worker_processes", "dns_forwarders", "dns_resolv_conf", "dns_timeout", "dns_cache_limit" };
+	    "worker_processes", "dns_forwarders", "dns_resolv_conf", "dns_timeout",
+	    "dns_cache_limit", "metrics_listen" };
 	struct buf va, vb;
 	bool changed = false;
 
@@ -168,7 +170,9 @@ policyd_server_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		if (!s->is_worker)
 			notify_send("RELOADING=1");
-		policyd_server_reload(s);
+		/* a worker's reload is counted once, by its master */
+		if (policyd_server_reload(s) == 0 && s->worker_conns == NULL)
+			metrics_proc_reloaded();
 		if (!s->is_worker)
 			notify_send("READY=1");
 		return;

@@ -22,6 +22,7 @@
 #include "dns_probe.h"
 #include "dkim_table.h"
 #include "log.h"
+#include "metrics.h"
 #include "privs.h"
 #include "reinject.h"
 
@@ -154,6 +155,11 @@ reinject_check(struct reinject_conf *c, const char *path)
 		fprintf(stderr, "%s", buf_cstr(&err));
 		rc = EX_CONFIG;
 	}
+	buf_reset(&err);
+	if (metrics_proc_probe(c->metrics_listen, &err) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		rc = EX_CONFIG;
+	}
 	buf_clear(&err);
 	if (geteuid() != 0) {
 		st = reinject_check_here(c, path);
@@ -229,7 +235,7 @@ main(int argc, char **argv)
 	}
 	if (c.syslog && !to_stderr)
 		log_open("reinject", LOG_DEST_SYSLOG);
-	if (reinject_listen_open(&c, &err) < 0) {
+	if (reinject_listen_open(&c, &err) < 0 || reinject_metrics_open(&c, &err) < 0) {
 		log_error_lines("cannot start", buf_cstr(&err));
 		log_fatal("not started");
 	}

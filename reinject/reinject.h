@@ -121,6 +121,7 @@ struct reinject_conf {
 	char *myhostname;
 	char *authserv_id;
 	int worker_processes;
+	char *metrics_listen;		/* "" or addr:port (common/metrics) */
 	char *user;
 	char *spool_directory;
 	size_t spool_memory_limit;
@@ -349,6 +350,7 @@ struct reinject_msg {
 	const char *dmarc_act;		/* static: the DMARC action taken, or NULL */
 	const char *dkim_act;		/* static: the DKIM On-* action taken, or NULL */
 	bool peer;			/* client in peer_hosts: no stage runs */
+	double started;			/* metrics_now() at reinject_msg_new */
 	/* verdict */
 	enum reinject_action action;
 	int code;			/* REJECT: reply code */
@@ -606,6 +608,20 @@ struct dns_resolver *reinject_worker_dns(struct event_base *base,
     const struct reinject_conf *c);
 /* reinject_listen_open - bind every listener; -1 and a message in err */
 int reinject_listen_open(struct reinject_conf *c, struct buf *err);
+/* ---- metrics (reinject_metrics.c, common/metrics) ---- */
+
+/* reinject_metrics_open - bind metrics_listen, map the counters; -1 and err */
+int reinject_metrics_open(const struct reinject_conf *c, struct buf *err);
+/* reinject_metrics_key - the series counting a key's signatures (-1: off) */
+int reinject_metrics_key(const char *domain, const char *selector);
+/* reinject_metrics_signed - one signature made with the key of series id */
+void reinject_metrics_signed(int id);
+/* reinject_metrics_dmarc - one DMARC verdict (result, disposition) */
+void reinject_metrics_dmarc(int result, int disposition);
+/* reinject_metrics_message - a message's final reply, action as logged */
+void reinject_metrics_message(const struct reinject_msg *m, const char *action,
+    const struct smtp_reply *down);
+
 /* reinject_startlog - start-up lines: listeners, signing keys, DNS (reinject_startlog.c) */
 void reinject_startlog(const struct reinject_conf *c);
 /* reinject_listen_probe - bind and release every listener (-t); -1 and err */

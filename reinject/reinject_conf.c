@@ -12,6 +12,7 @@
 
 #include "milter.h"
 #include "log.h"
+#include "metrics.h"
 #include "reinject.h"
 
 
@@ -72,6 +73,8 @@ static const struct config_key reinject_conf_keys[] = {
 	    "authserv-id of Authentication-Results; empty: myhostname"),
 	CONFIG_KEY_INT("worker_processes", struct reinject_conf, worker_processes, "2", 1, 64,
 	    "pre-forked processes sharing the listeners"),
+	CONFIG_KEY_STRING_CHECK("metrics_listen", struct reinject_conf, metrics_listen, "",
+	    metrics_listen_check, "addr:port of the Prometheus metrics endpoint; empty: off"),
 	CONFIG_KEY_STRING("user", struct reinject_conf, user, "mailauth",
 	    "account to run as after binding (when started as root)"),
 	CONFIG_KEY_STRING("spool_directory", struct reinject_conf, spool_directory,

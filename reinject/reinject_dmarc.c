@@ -337,6 +337,7 @@ dmarc_apply(struct dmarc_state *s, const struct reinject_dmarc_conf *c)
 	struct reinject_msg *m = s->m;
 
 	m->dmarc_act = dmarc_apply_action(s, c);
+	reinject_metrics_dmarc(v->result, v->disposition);
 	snprintf(m->dmarc_log, sizeof(m->dmarc_log), "%s p=%s disposition=%s "
 	    "header.from=%s dmarc_action=%s", dmarc_result_str(v->result),
 	    v->policy ? dmarc_policy_str(v->policy) : "-",

@@ -98,4 +98,6 @@ reinject_log_message(const struct reinject_msg *m, const char *action,
 	}
 	log_info("%s", buf_cstr(&b));
 	buf_clear(&b);
+	/* the line is the message's one account: the metrics count the same */
+	reinject_metrics_message(m, reinject_log_action(m, action), down);
 }

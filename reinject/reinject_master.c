@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "prefork.h"
 #include "reinject.h"
 
@@ -81,6 +82,9 @@ reinject_master_reload(void *arg, int *nworkers)
 	}
 	ms->conf = nc;
 	*nworkers = nc->worker_processes;
+	if (strcmp(nc->metrics_listen, ms->initial->metrics_listen) != 0)
+		log_warn("reload: metrics_listen changed; it takes effect at the next restart");
+	metrics_proc_reloaded();
 	log_info("reloaded %s: starting %d workers", ms->path ? ms->path : "defaults",
 	    nc->worker_processes);
 	return PREFORK_RELOAD_REPLACE;
@@ -93,6 +97,7 @@ reinject_master_worker(void *arg, int slot)
 	(void)arg;
 	(void)slot;
 	signal(SIGHUP, SIG_IGN);
+	metrics_proc_worker();
 }
 
 /* reinject_master_drain - stopping: close our copies of the listeners, so
@@ -123,6 +128,8 @@ static const struct prefork_ops reinject_master_ops = {
 	.worker = reinject_master_worker,
 	.drain = reinject_master_drain,
 	.tick = reinject_master_tick,
+	.wait = metrics_proc_wait,
+	.restarted = metrics_proc_restarted,
 };
 
 /* reinject_master_run - prefork and supervise the workers */
@@ -140,6 +147,7 @@ reinject_master_run(struct reinject_conf *c, const char *conf_path)
 	signal(SIGPIPE, SIG_IGN);
 	log_info("starting %d workers, downstream %s", c->worker_processes,
 	    c->downstream);
+	metrics_proc_master();
 	if ((rc = prefork_run(&pc, &slot)) == 1)
 		_exit(reinject_worker_run(ms.conf));
 	if (ms.conf != c) {

@@ -33,6 +33,7 @@
 #include "dkim_table.h"
 #include "log.h"
 #include "mailaddr.h"
+#include "metrics.h"
 #include "milter.h"
 #include "reinject.h"
 
@@ -786,6 +787,7 @@ reinject_milter_free(struct reinject_milter *s)
 	bufferevent_free(s->bev);
 	buf_clear(&s->out);
 	s->ctx->sessions--;
+	metrics_proc_sessions(-1);
 	s->ctx->milter_sessions--;
 	free(s);
 }
@@ -821,5 +823,6 @@ reinject_milter_accept(struct reinject_ctx *ctx, int fd, const char *peer)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	ctx->sessions++;
+	metrics_proc_sessions(1);
 	ctx->milter_sessions++;
 }

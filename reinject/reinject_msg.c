@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "reinject.h"
 
 /* Copies of each header field held while a message passes: ours (hdrbuf) and
@@ -119,6 +120,7 @@ reinject_msg_new(struct reinject_ctx *ctx)
 
 	m->ctx = ctx;
 	m->conf = ctx->conf;
+	m->started = metrics_now();
 	buf_init(&m->hdrbuf, ctx->conf->header_size_limit);
 	/* a field the parser refuses is at most its limit and one more line */
 	buf_init(&m->hdrpend, MSG_HEADER_SIZE_LIMIT + SMTP_TEXT_LINE_LIMIT + 2);

@@ -25,6 +25,7 @@
 #include "dkim_table.h"
 #include "log.h"
 #include "mailaddr.h"
+#include "metrics.h"
 #include "reinject.h"
 
 enum reinject_sstate {
@@ -977,6 +978,7 @@ reinject_server_free(struct reinject_session *s)
 	bufferevent_free(s->bev);
 	buf_clear(&s->cmd);
 	s->ctx->sessions--;
+	metrics_proc_sessions(-1);
 	log_debug("%s: disconnect", s->peer);
 	free(s);
 }
@@ -1004,6 +1006,7 @@ reinject_server_accept(struct reinject_ctx *ctx, int fd, enum reinject_mode mode
 	bufferevent_setwatermark(s->bev, EV_READ, 0, REINJECT_SERVER_READ_HIGH);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	ctx->sessions++;
+	metrics_proc_sessions(1);
 	if (ctx->sessions > (unsigned)ctx->conf->session_limit || ctx->draining) {
 		snprintf(text, sizeof(text), "%s Error: too many sessions",
 		    ctx->conf->myhostname);

@@ -20,6 +20,7 @@ struct reinject_sign {
 	size_t n;
 	struct dkim_sign *s[DKIM_TABLE_SIGNERS_MAX];
 	char label[DKIM_TABLE_SIGNERS_MAX][320];
+	int metric[DKIM_TABLE_SIGNERS_MAX];	/* the key's series (reinject_metrics.c) */
 };
 
 /* reinject_sign_begin - only for mail to sign, with tables configured */
@@ -146,6 +147,7 @@ reinject_sign_add(struct reinject_sign *rs, struct reinject_msg *m,
 	dkim_sign_eoh(s);
 	snprintf(rs->label[rs->n], sizeof(rs->label[0]), "d=%s s=%s a=%s",
 	    sg->domain, sg->selector, dkim_alg_str(sg->alg));
+	rs->metric[rs->n] = reinject_metrics_key(sg->domain, sg->selector);
 	rs->s[rs->n++] = s;
 }
 
@@ -198,6 +200,7 @@ reinject_sign_finish(void *st, struct reinject_msg *m)
 		reinject_msg_prepend(m, f, strlen(f));
 		buf_printf(&m->signed_by, "%s%s", m->signed_by.len ? ", " : "",
 		    rs->label[i]);
+		reinject_metrics_signed(rs->metric[i]);
 		free(f);
 	}
 	reinject_pipeline_next(m);

@@ -208,6 +208,8 @@ prefork_gone(struct prefork *pf, const struct prefork_proc *p, int st)
 		log_error("worker %ld (slot %d) exited with status %d; starting another",
 		    (long)p->pid, p->slot, WEXITSTATUS(st));
 	pf->pending[p->slot] = true;
+	if (pf->cfg->ops->restarted != NULL)
+		pf->cfg->ops->restarted(pf->cfg->arg, p->slot);
 }
 
 /* prefork_reap - collect every exited worker */
@@ -307,8 +309,11 @@ static int
 prefork_wait(struct prefork *pf, long long wait_ms)
 {
 	struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000 };
-	int sig = sigtimedwait(&pf->set, NULL, wait_ms < 0 ? NULL : &ts);
+	int sig;
 
+	if (pf->cfg->ops->wait != NULL)
+		return pf->cfg->ops->wait(pf->cfg->arg, &pf->set, wait_ms);
+	sig = sigtimedwait(&pf->set, NULL, wait_ms < 0 ? NULL : &ts);
 	return sig < 0 ? 0 : sig;
 }
 

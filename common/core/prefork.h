@@ -13,6 +13,7 @@
 #ifndef MAILAUTH_PREFORK_H
 #define MAILAUTH_PREFORK_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 /* Most workers of one generation. */
@@ -42,6 +43,13 @@ struct prefork_ops {
 	 * stopping, called at least as often as it asks: seconds to the next
 	 * call, 0 for no timed call (signals still call it) */
 	unsigned (*tick)(void *arg);
+	/* wait - optional: wait for one of the blocked signals of set instead
+	 * of sigtimedwait (serving something meanwhile): the signal taken, or
+	 * 0 after wait_ms (-1: no limit) */
+	int (*wait)(void *arg, const sigset_t *set, long long wait_ms);
+	/* restarted - optional: a current worker died and its slot will get
+	 * a new one (not at a reload, a stop or a failed start) */
+	void (*restarted)(void *arg, int slot);
 };
 
 struct prefork_config {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "dns.h"
 #include "util.h"
@@ -31,6 +32,36 @@ dns_resolver_free(struct dns_resolver *r)
 {
 	if (r != NULL)
 		r->ops->free(r);
+}
+
+static dns_observer dns_observer_fn;
+static void *dns_observer_arg;
+
+/* dns_set_observer - who gets each finished lookup's time */
+void
+dns_set_observer(dns_observer fn, void *arg)
+{
+	dns_observer_fn = fn;
+	dns_observer_arg = arg;
+}
+
+/* dns_clock - monotonic seconds */
+double
+dns_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* dns_observe - a finished lookup for the observer, if any */
+void
+dns_observe(double started, enum dns_rcode rc)
+{
+	if (dns_observer_fn != NULL)
+		dns_observer_fn(dns_observer_arg, dns_clock() - started,
+		    rc == DNS_RCODE_TIMEOUT);
 }
 
 static const struct {

@@ -99,6 +99,18 @@ void dns_cancel(struct dns_resolver *r, struct dns_query *q);
 /* dns_resolver_free - destroy a resolver; pending queries are cancelled */
 void dns_resolver_free(struct dns_resolver *r);
 
+/*
+ * dns_set_observer - fn gets each finished lookup of the libunbound backend:
+ * its time in seconds and whether it timed out (metrics).  NULL: none.
+ * One per process.
+ */
+typedef void (*dns_observer)(void *arg, double seconds, bool timeout);
+void dns_set_observer(dns_observer fn, void *arg);
+/* dns_observe - a backend reports a lookup started at started (dns_clock) */
+void dns_observe(double started, enum dns_rcode rc);
+/* dns_clock - monotonic seconds */
+double dns_clock(void);
+
 const char *dns_type_str(enum dns_type t);
 const char *dns_rcode_str(enum dns_rcode rc);
 const char *dns_sec_str(enum dns_sec s);

@@ -63,6 +63,7 @@ struct dns_query {
 	void *arg;
 	struct dns_answer_owned ans;
 	char *why_bogus;
+	double started;			/* dns_clock() at the query, for dns_observe */
 };
 
 struct ub_backend {
@@ -191,6 +192,7 @@ ubq_deliver_timeout(struct dns_query *q)
 	void *arg = q->arg;
 	char *name = xstrdup(q->name);
 
+	dns_observe(q->started, DNS_RCODE_TIMEOUT);
 	dns_answer_owned_init(&t, name, q->type);
 	t.ans.rcode = DNS_RCODE_TIMEOUT;
 	/* release first: the callback may free the resolver */
@@ -213,6 +215,7 @@ ubq_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	/* unlinked before the callback: it may cancel others or free r */
 	ubq_unlink(&q->ub->pending, q);
+	dns_observe(q->started, q->ans.ans.rcode);
 	q->cb(q->arg, &q->ans.ans);
 	ubq_free(q);
 }
@@ -232,6 +235,7 @@ ubq_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	q->type = type;
 	q->cb = cb;
 	q->arg = arg;
+	q->started = dns_clock();
 	q->state = UBQ_WAITING;
 	dns_answer_owned_init(&q->ans, q->name, type);
 	q->timer = evtimer_new(ub->base, ubq_on_timer, q);
