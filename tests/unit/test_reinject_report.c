@@ -401,7 +401,8 @@ queued_files(const char *d)
 START_TEST(reinject_failure_queues_what_ruf_and_fo_ask)
 {
 	struct world w;
-	char fdir[128];
+	char fdir[128], cmd[256];
+	static char out[16384];
 
 	world_init_with(&w, false, "report_failure_enable = yes\n"
 	    "report_failure_queue_limit = 3");
@@ -418,10 +419,20 @@ START_TEST(reinject_failure_queues_what_ruf_and_fo_ask)
 	run_message(&w, "198.51.100.7", "b@mail.ruf.example",
 	    "From: <boss@ruf.example>\nSubject: ok\n\nbody\n");
 	ck_assert_int_eq(queued_files(fdir), 0);
-	/* a spoof: one report */
+	/* a spoof: one report; with report_failure_body the whole message,
+	 * local parts hashed in its header section */
+	w.conf.report.failure_body = true;
 	run_message(&w, "203.0.113.5", "x@unrelated.example",
-	    "From: <boss@ruf.example>\nSubject: forged\n\nbody\n");
+	    "From: <boss@ruf.example>\nSubject: forged\n\nthe body line\n");
 	ck_assert_int_eq(queued_files(fdir), 1);
+	snprintf(cmd, sizeof(cmd), "cat '%s'/*.arf", fdir);
+	run_cmd(cmd, out, sizeof(out));
+	ck_assert_msg(strstr(out, "domain ruf.example\nruf mailto:f@ruf.example\n"), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "Content-Type: message/rfc822\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "Subject: forged\r\n\r\nthe body line\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "From: <h-"));
+	ck_assert_ptr_null(strstr(out, "boss@"));
+	w.conf.report.failure_body = false;
 	/* ruf= of a psd=y record: never (RFC 9991) */
 	run_message(&w, "203.0.113.5", "x@unrelated.example",
 	    "From: <boss@sub.psd.example>\nSubject: forged\n\nbody\n");
