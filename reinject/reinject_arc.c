@@ -2,8 +2,9 @@
  * reinject_arc.c - pipeline stage: validate the ARC chain (RFC 8617 §5.2)
  * with common/arc while the message streams past, and the arc= clause of
  * the Authentication-Results field (RFC 8617 §10.1: ptypes header.oldest-pass
- * and smtp.remote-ip; RFC 8601 §2.7 reason= says why a chain failed).  Mail being signed
- * is not validated.
+ * and smtp.remote-ip; RFC 8601 §2.7 reason= says why a chain failed) and of
+ * the log line.  Mail being signed is validated only when it is sealed.  The
+ * trusted-sealer override (RFC 8617 §7.2) is decided with DMARC's verdict.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 
 #include "authres.h"
 #include "dmarc.h"
-#include "mailaddr.h"
 #include "reinject.h"
 
 /* reinject_arc_begin - a verifier unless the message is to be signed or ARC is off */

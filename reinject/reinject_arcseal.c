@@ -89,7 +89,8 @@ reinject_arcseal_field_end(const char *p, const char *end)
 static void
 reinject_arcseal_headers(struct arc_sign *s, const struct reinject_msg *m)
 {
-	const char *p = m->prepend.data, *end = p + m->prepend.len;
+	/* no field added yet: data is NULL, and NULL + 0 is undefined */
+	const char *p = m->prepend.data, *end = p ? p + m->prepend.len : p;
 
 	while (p && p < end) {
 		const char *e = reinject_arcseal_field_end(p, end);
@@ -153,7 +154,8 @@ reinject_arcseal_clauses(const char *res, struct buf *out)
 static void
 reinject_arcseal_payload(const struct reinject_msg *m, struct buf *out)
 {
-	const char *p = m->prepend.data, *end = p + m->prepend.len;
+	/* no field added yet: data is NULL, and NULL + 0 is undefined */
+	const char *p = m->prepend.data, *end = p ? p + m->prepend.len : p;
 	struct buf res;
 	bool found = false;
 

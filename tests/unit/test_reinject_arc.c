@@ -21,6 +21,7 @@
 #include "dmarc.h"
 #include "reinject.h"
 #include "test_reinject_util.h"
+#include "test_arc_util.h"
 #define SUITE_KEY "v=DKIM1; k=rsa; p=" \
 	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQ" \
 	"iY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pzo" \
@@ -570,36 +571,8 @@ static char *
 list_sealed(const char *msg, const char *payload)
 {
 	static const char *const hdrs[] = { "from", "to", "subject", "date", NULL };
-	struct arc_sign_config c;
-	struct arc_sign *s;
-	struct buf err, out;
-	const char *key = seal_key_file(), *why;
-	char *set;
 
-	buf_init(&err, 1024);
-	arc_sign_config_default(&c);
-	c.key = dkim_key_load_file(key, false, &err);
-	ck_assert_msg(c.key != NULL, "%s", buf_cstr(&err));
-	c.domain = "example.org";
-	c.selector = "dummy";
-	c.headers = hdrs;
-	ck_assert_ptr_nonnull(s = arc_sign_new(&c, &why));
-	msg = msg ? msg : LIST_MSG;
-	ck_assert_int_eq(arc_sign_chunk(s, msg, strlen(msg)), 0);
-	ck_assert_ptr_nonnull(set = arc_sign_finish(s, ARC_CV_NONE, payload, &why));
-	buf_init(&out, 1 << 16);
-	for (const char *p = set; *p; p++)
-		if (*p != '\r')
-			buf_append_char(&out, *p);
-	for (const char *p = msg; *p; p++)
-		if (*p != '\r')
-			buf_append_char(&out, *p);
-	free(set);
-	arc_sign_free(s);
-	EVP_PKEY_free(c.key);
-	buf_clear(&err);
-	unlink(key);
-	return buf_steal(&out);
+	return ta_sealed(msg ? msg : LIST_MSG, hdrs, payload);
 }
 
 struct trust_run {

@@ -13,12 +13,11 @@
 
 #include <event2/event.h>
 
-#include "arc.h"
-#include "dkim.h"
 #include "dmarc.h"
 #include "reinject.h"
 #include "report.h"
 #include "store.h"
+#include "test_arc_util.h"
 
 #define OUR_ID "mx.ours.example"
 
@@ -182,27 +181,38 @@ period_begin(void *arg, const struct store_period *p)
 	return 0;
 }
 
-START_TEST(reinject_report_records_every_policy_message)
+/* report_open - the store w's messages went to, and the metadata of its period */
+static struct store *
+report_open(struct world *w, struct report_meta *m)
 {
-	struct world w;
 	struct store_conf sc;
 	struct store *st;
-	struct report_meta m;
-	struct buf xml, err;
+	struct buf err;
 	char ebuf[128];
 	int64_t begin = -1;
 
-	world_init(&w, true);
-	reinject_report_worker_start(&w.conf);
-	day_mix(&w);
-	reinject_report_worker_stop();
-	reinject_report_store_conf(&w.conf, &sc);
+	reinject_report_store_conf(&w->conf, &sc);
 	buf_init(&err, 1024);
 	ck_assert_ptr_nonnull(st = store_open(&sc, &err));
 	buf_clear(&err);
 	ck_assert_int_eq(store_periods(st, INT64_MAX, period_begin, &begin), 0);
 	ck_assert_int_ge(begin, 0);
-	reinject_report_meta(&w.conf, begin, &m, ebuf, sizeof(ebuf));
+	reinject_report_meta(&w->conf, begin, m, ebuf, sizeof(ebuf));
+	return st;
+}
+
+START_TEST(reinject_report_records_every_policy_message)
+{
+	struct world w;
+	struct store *st;
+	struct report_meta m;
+	struct buf xml;
+
+	world_init(&w, true);
+	reinject_report_worker_start(&w.conf);
+	day_mix(&w);
+	reinject_report_worker_stop();
+	st = report_open(&w, &m);
 	buf_init(&xml, REPORT_XML_SIZE_LIMIT);
 	ck_assert_int_eq(report_xml_build(st, &m, "quar.example", &xml), 0);
 	ck_assert_msg(strstr(xml.data, "<source_ip>198.51.100.7</source_ip>\n"
@@ -244,77 +254,25 @@ START_TEST(reinject_report_envelope_to_is_the_recipient_domain)
 }
 END_TEST
 
-/* The RFC 8463 Appendix A RSA key, which seals below as example.org/dummy. */
-#define SEAL_KEY_TXT "v=DKIM1; k=rsa; p=" \
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQ" \
-	"iY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pzo" \
-	"xZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
 #define LIST_MSG "From: <boss@quar.example>\r\nTo: <list@lists.example.org>\r\n" \
 	"Subject: [list] forwarded\r\n\r\nbody\r\n-- \r\nlist footer\r\n"
-
-/* list_sealed - LIST_MSG sealed by example.org/dummy (i=1), the AAR vouching for quar.example; LF line ends */
-static char *
-list_sealed(void)
-{
-	static const char *const hdrs[] = { "from", "to", "subject", NULL };
-	const char *shared = getenv("MAILAUTH_SHARED"), *why;
-	char path[512];
-	struct arc_sign_config c;
-	struct arc_sign *s;
-	struct buf err, out;
-	char *set;
-
-	snprintf(path, sizeof(path), "%s/testdata/dkim/rfc8463/rsa.key.pem",
-	    shared ? shared : "../shared");
-	buf_init(&err, 1024);
-	arc_sign_config_default(&c);
-	c.key = dkim_key_load_file(path, true, &err);
-	ck_assert_msg(c.key != NULL, "%s", buf_cstr(&err));
-	c.domain = "example.org";
-	c.selector = "dummy";
-	c.headers = hdrs;
-	ck_assert_ptr_nonnull(s = arc_sign_new(&c, &why));
-	ck_assert_int_eq(arc_sign_chunk(s, LIST_MSG, strlen(LIST_MSG)), 0);
-	set = arc_sign_finish(s, ARC_CV_NONE,
-	    "lists.example.org; dmarc=pass header.from=quar.example", &why);
-	ck_assert_msg(set != NULL, "%s", why);
-	buf_init(&out, 1 << 16);
-	for (const char *p = set; *p; p++)
-		if (*p != '\r')
-			buf_append_char(&out, *p);
-	for (const char *p = LIST_MSG; *p; p++)
-		if (*p != '\r')
-			buf_append_char(&out, *p);
-	free(set);
-	arc_sign_free(s);
-	EVP_PKEY_free(c.key);
-	buf_clear(&err);
-	return buf_steal(&out);
-}
 
 /* A trusted sealer lifted the DMARC failure: the report row says so (RFC 9990 PolicyOverrideType). */
 START_TEST(reinject_report_records_the_arc_override)
 {
-	char *text = list_sealed();
+	static const char *const hdrs[] = { "from", "to", "subject", NULL };
+	char *text = ta_sealed(LIST_MSG, hdrs, "lists.example.org; dmarc=pass header.from=quar.example");
 	struct world w;
-	struct store_conf sc;
 	struct store *st;
 	struct report_meta m;
-	struct buf xml, err;
-	char ebuf[128];
-	int64_t begin = -1;
+	struct buf xml;
 
 	world_init_with(&w, true, "arc_trusted_sealers = example.org");
-	dns_mem_add_txt(w.dns, "dummy._domainkey.example.org", SEAL_KEY_TXT);
+	dns_mem_add_txt(w.dns, "dummy._domainkey.example.org", TA_SEAL_KEY_TXT);
 	reinject_report_worker_start(&w.conf);
 	run_message(&w, "203.0.113.5", "list-bounces@lists.example.org", text);
 	reinject_report_worker_stop();
-	reinject_report_store_conf(&w.conf, &sc);
-	buf_init(&err, 1024);
-	ck_assert_ptr_nonnull(st = store_open(&sc, &err));
-	buf_clear(&err);
-	ck_assert_int_eq(store_periods(st, INT64_MAX, period_begin, &begin), 0);
-	reinject_report_meta(&w.conf, begin, &m, ebuf, sizeof(ebuf));
+	st = report_open(&w, &m);
 	buf_init(&xml, REPORT_XML_SIZE_LIMIT);
 	ck_assert_int_eq(report_xml_build(st, &m, "quar.example", &xml), 0);
 	ck_assert_msg(strstr(xml.data, "<disposition>none</disposition>") &&
