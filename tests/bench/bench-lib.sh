@@ -10,7 +10,8 @@
 #             (a copy), $txt (its DKIM record), a private unbound on a port of
 #             PORTS serving example.org (the key, p=none DMARC) and
 #             bench.example, both with an SOA so negative answers are cached,
-#             plus ZONE_LINEs; sets $dnsport, stops it at exit.
+#             plus ZONE_LINEs; sets $dnsport, stops it at exit (and removes
+#             $BENCH_ODIR, when the script set it).
 #   bench_msg_make SIZE SIGNED OUT
 #             a message of about SIZE bytes from alice@example.org,
 #             dkimpy-signed with $key when SIGNED is 1.
@@ -55,7 +56,9 @@ bench_key_dns() {
 	dnsport=$(sh "$BENCH_SRC/tests/integration/dnsserver.sh" start "$MA_TMP/dns" "$ports" "$MA_TMP/zone") ||
 		ma_skip "no private DNS server"
 	dnsport=${dnsport##*$'\n'}
-	trap 'sh "$BENCH_SRC/tests/integration/dnsserver.sh" stop "$MA_TMP/dns"; ma_cleanup' EXIT
+	# BENCH_ODIR: a root-only directory the script made outside $MA_TMP
+	trap 'rc=$?; sh "$BENCH_SRC/tests/integration/dnsserver.sh" stop "$MA_TMP/dns"
+	    [ -z "${BENCH_ODIR:-}" ] || rm -rf "$BENCH_ODIR"; (exit $rc); ma_cleanup' EXIT
 }
 
 # bench_msg_make SIZE SIGNED OUT - a message of about SIZE bytes

@@ -120,6 +120,7 @@ ma_wait_for 10 test -S "$MA_TMP/noop.sock" || ma_fail "milter_noop did not start
 chmod 666 "$MA_TMP/noop.sock"
 # opendkim refuses a key below a world-writable directory (/tmp)
 odir=$(mktemp -d /run/milter-bench.XXXXXX)
+BENCH_ODIR=$odir
 chmod 700 "$odir"
 mv "$MA_TMP/opendkim.key" "$odir/opendkim.key"
 # the key for verification from a file (OpenDKIM's TestPublicKeys), as its

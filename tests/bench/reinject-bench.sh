@@ -12,7 +12,9 @@
 # Prints one line per measurement; tests/bench/README.md records a run.
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
-. "$(dirname "$0")/../integration/lib.sh"
+BENCH_SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$BENCH_SRC/tests/integration/lib.sh"
+. "$BENCH_SRC/tests/bench/bench-lib.sh"
 
 ma_require_cmd postfix postconf /usr/sbin/smtp-sink /usr/sbin/smtp-source opendkim openssl
 ma_require_root
@@ -34,98 +36,12 @@ PF_BACK=20812
 MILTER=20813
 
 # --- key, DNS, messages -------------------------------------------------------
-ma_user_ensure reinject
-key=$MA_TMP/sel.key
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key" 2>/dev/null
-chmod 600 "$key"
-cp "$key" "$MA_TMP/opendkim.key"
-chown reinject "$key"
-txt="v=DKIM1; k=rsa; p=$(openssl pkey -in "$key" -pubout -outform DER 2>/dev/null | base64 -w0)"
-# with an SOA in each zone, as real zones have, so negative answers (no SPF
-# record, the HELO name's) are cached by libunbound instead of asked again
-# for every message
-{
-	echo "zone example.org."
-	echo "example.org. SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 3600"
-	echo "zone bench.example."
-	echo "bench.example. SOA ns.bench.example. hostmaster.bench.example. 1 3600 600 86400 3600"
-	printf 'sel._domainkey.example.org. TXT'
-	for ((i = 0; i < ${#txt}; i += 200)); do printf ' "%s"' "${txt:i:200}"; done
-	echo
-	echo '_dmarc.example.org. TXT "v=DMARC1; p=none"'
-} >"$MA_TMP/zone"
-dnsport=$(sh "$(dirname "$0")/../integration/dnsserver.sh" start "$MA_TMP/dns" 20890-20899 "$MA_TMP/zone") ||
-	ma_skip "no private DNS server"
-dnsport=${dnsport##*$'\n'}
-trap 'sh "$(dirname "$0")/../integration/dnsserver.sh" stop "$MA_TMP/dns"; ma_cleanup' EXIT
-
-# msg_make SIZE SIGNED OUT - a message of about SIZE bytes, dkimpy-signed or not
-msg_make() {
-	"$PY" - "$1" "$2" "$key" "$3" <<'EOF'
-import sys, dkim
-size, signed, key, out = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3], sys.argv[4]
-line = b"The quick brown fox jumps over the lazy dog, 0123456789 abcdefghij.\r\n"
-body = line * (size // len(line) + 1)
-hdr = (b"From: Alice <alice@example.org>\r\nTo: bob@example.net\r\n"
-       b"Subject: benchmark\r\nDate: Wed, 25 Nov 2026 12:00:00 +0000\r\n"
-       b"Message-ID: <bench@example.org>\r\nMIME-Version: 1.0\r\n"
-       b"Content-Type: text/plain; charset=us-ascii\r\n\r\n")
-msg = hdr + body
-if signed:
-    msg = dkim.sign(msg, b"sel", b"example.org", open(key, "rb").read(),
-                    include_headers=[b"from", b"to", b"subject", b"date", b"message-id"]) + msg
-open(out, "wb").write(msg)
-EOF
-}
+bench_key_dns 20890-20899
 for sz in 4096 102400; do
-	msg_make $sz 1 "$MA_TMP/signed-$sz.eml"
-	msg_make $sz 0 "$MA_TMP/plain-$sz.eml"
+	bench_msg_make $sz 1 "$MA_TMP/signed-$sz.eml"
+	bench_msg_make $sz 0 "$MA_TMP/plain-$sz.eml"
 done
-
-# load PORT FILE COUNT SESSIONS - send FILE COUNT times over SESSIONS cached
-# connections (as Postfix's connection cache does); prints messages/s
-load() {
-	"$PY" - "$@" <<'EOF'
-import socket, sys, time
-from multiprocessing import Process, Queue
-port, path, count, sess = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-data = open(path, "rb").read()
-stuffed = b"\r\n".join(b"." + l if l.startswith(b".") else l for l in data.split(b"\r\n"))
-if not stuffed.endswith(b"\r\n"):
-    stuffed += b"\r\n"
-def reply(f):
-    while True:
-        l = f.readline()
-        if len(l) < 4 or l[3:4] == b" ":
-            return l
-def worker(n, q):
-    s = socket.create_connection(("127.0.0.1", port))
-    f = s.makefile("rb")
-    reply(f)
-    s.sendall(b"EHLO bench.example\r\n"); reply(f)
-    bad = 0
-    for i in range(n):
-        s.sendall(b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n")
-        reply(f); reply(f); r = reply(f)
-        if not r.startswith(b"354"):
-            bad += 1
-            s.sendall(b"RSET\r\n"); reply(f)
-            continue
-        s.sendall(stuffed + b".\r\n")
-        if not reply(f).startswith(b"250"):
-            bad += 1
-    s.sendall(b"QUIT\r\n")
-    q.put(bad)
-q = Queue()
-t0 = time.time()
-ps = [Process(target=worker, args=(count // sess + (i < count % sess), q)) for i in range(sess)]
-[p.start() for p in ps]
-[p.join() for p in ps]
-dt = time.time() - t0
-bad = sum(q.get() for _ in ps)
-print("%.0f" % (count / dt), "msg/s", "(%d refused)" % bad if bad else "")
-EOF
-}
+load() { bench_load "$@"; }
 
 # load_ss PORT FILE COUNT SESSIONS - the same with Postfix's smtp-source (one
 # process, -d: sessions kept, no PIPELINING: each command waits for its
@@ -257,7 +173,7 @@ if part rss; then
 	reinject_start
 	wpid=$(pgrep -P "$(ma_bg_pid reinject)" | head -1)
 	rss0=$(awk '/^VmRSS/ { print $2 }' /proc/$wpid/status)
-	msg_make $((50 * 1024 * 1024)) 0 "$MA_TMP/big.eml"
+	bench_msg_make $((50 * 1024 * 1024)) 0 "$MA_TMP/big.eml"
 	load $FILTER "$MA_TMP/big.eml" 1 1 >/dev/null
 	hwm=$(awk '/^VmHWM/ { print $2 }' /proc/$wpid/status)
 	echo "peak RSS, 50 MiB message (verify): worker RSS before ${rss0} KiB, peak ${hwm} KiB, growth $(((hwm - rss0) / 1024)) MiB"
@@ -267,26 +183,7 @@ fi
 
 # --- 3. end to end through Postfix --------------------------------------------
 part e2e || exit 0
-ma_bg pfsink /usr/sbin/smtp-sink -u postfix 127.0.0.1:$PF_SINK 256
-ma_postfix_create pf $PF_SMTPD $PF_SINK
-ma_postfix_content_filter pf $FILTER $PF_BACK 20
-# the scan transport starts at its full concurrency (the filter is local and
-# does not need Postfix's slow start), as master.cf.reinject's comment advises
-ma_postconf pf "content_filter =" "relay_domains = example.net" \
-	"scan_initial_destination_concurrency = 20" "scan_destination_concurrency_limit = 20"
-ma_postfix_start pf
-pfdir=$(ma_postfix_dir pf)
-# delivered - messages the sink took, counted in the log written since
-# mark_log (rescanning the whole log at every poll would cost more and more
-# CPU as the run goes on, and that CPU is measured)
-LOGOFF=0
-mark_log() {
-	LOGOFF=$(stat -c %s "$MA_TMP/pf/maillog" 2>/dev/null || echo 0)
-}
-delivered() {
-	tail -c +$((LOGOFF + 1)) "$MA_TMP/pf/maillog" |
-	    grep -cE "relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PF_SINK,.*status=sent"
-}
+bench_pf_setup $PF_SMTPD $PF_SINK $PF_BACK $FILTER 20
 # busy - CPU time (clock ticks) the whole machine spent outside idle and
 # iowait: tick samples, fair when the machine is saturated, low when it is
 # mostly idle and busy in short bursts (the milter row)
@@ -299,37 +196,30 @@ busy() {
 e2e() {
 	local before t0 t1 n b0 cpu="" rate
 	# warm-up: the reload's new processes start, connections get cached
-	mark_log
-	before=$(delivered)
+	bench_mark_log
+	before=$(bench_delivered)
 	load $PF_SMTPD "$2" $((NE / 5)) $S >/dev/null
-	ma_wait_for 300 eval '[ $(( $(delivered) - before )) -ge '"$((NE / 5))"' ]'
+	ma_wait_for 300 eval '[ $(( $(bench_delivered) - before )) -ge '"$((NE / 5))"' ]'
 	[ -n "${3:-}" ] && cpu_snap "$3" >"$MA_TMP/cpu.snap"
-	mark_log
-	before=$(delivered)
+	bench_mark_log
+	before=$(bench_delivered)
 	b0=$(busy)
 	t0=$(date +%s.%N)
 	load $PF_SMTPD "$2" "$NE" $S >/dev/null
-	ma_wait_for 300 eval '[ $(( $(delivered) - before )) -ge '"$NE"' ]'
+	ma_wait_for 300 eval '[ $(( $(bench_delivered) - before )) -ge '"$NE"' ]'
 	t1=$(date +%s.%N)
-	n=$(( $(delivered) - before ))
+	n=$(( $(bench_delivered) - before ))
 	[ -n "${3:-}" ] && cpu=", filter $(cpu_us_since "$MA_TMP/cpu.snap" "$3" "$n") CPU us/msg"
 	rate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 	echo "end to end, round $round, $1: $rate msg/s ($n delivered, machine $(( ($(busy) - b0) * 1000000 / HZ / n )) CPU us/msg$cpu)"
 	RATES[$1]="${RATES[$1]:-} $rate"
 	ROWS+=("$1")
 }
-# the re-injection smtpd never proxies (its master.cf line has no override)
-postconf -c "$pfdir" -P "127.0.0.1:$PF_BACK/inet/smtpd_proxy_filter="
-pf_mode() {	# pf_mode content_filter milters [proxy_filter]
-	postconf -c "$pfdir" -e "content_filter = $1" "smtpd_milters = $2" \
-	    "milter_default_action = tempfail" "non_smtpd_milters =" \
-	    "smtpd_proxy_filter = ${3:-}" "smtpd_proxy_options = speed_adjust"
-	postfix -c "$pfdir" reload >/dev/null 2>&1
-	sleep 1
-}
+pf_mode() { bench_pf_mode "$@"; }
 # the OpenDKIM milter: opendkim refuses a configuration or key below a
 # world-writable directory (/tmp), so it gets a root-only one
 odir=$(mktemp -d /run/reinject-bench.XXXXXX)
+BENCH_ODIR=$odir
 chmod 700 "$odir"
 mv "$MA_TMP/opendkim.key" "$odir/opendkim.key"
 cat >"$odir/opendkim.conf" <<EOF
@@ -376,11 +266,7 @@ ma_bg_stop opendkim
 rm -rf "$odir"
 reinject_stop
 
-# median LABEL - the median of a setup's rates over the rounds
-median() {
-	tr ' ' '\n' <<<"${RATES[$1]}" | grep . | sort -n |
-	    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+median() { bench_median "$1"; }
 alone=$(median "Postfix alone")
 wiring=$(median "after-queue wiring without a filter")
 echo "# end to end, 4 KiB, median of ${E2E_ROUNDS:-3} rounds: msg/s, % of Postfix alone, % of the after-queue wiring without a filter"
