@@ -178,6 +178,7 @@ main(int argc, char **argv)
 	    (rc = policyd_master_run(&s)) != 0) {
 		/* the master: every worker has exited */
 		log_info("stopped");
+		metrics_proc_close();
 		policyd_server_clear(&s);
 		event_base_free(base);
 		return rc < 0 ? POLICYD_EXIT_CONFIG : 0;
@@ -204,6 +205,7 @@ main(int argc, char **argv)
 		policyd_server_ready(&s);
 	event_base_dispatch(base);
 	log_info("stopped");
+	metrics_proc_close();
 	policyd_server_clear(&s);
 	dns_resolver_free(s.env.dns);
 	event_base_free(base);

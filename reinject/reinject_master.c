@@ -154,6 +154,7 @@ reinject_master_run(struct reinject_conf *c, const char *conf_path)
 		reinject_conf_free(ms.conf);
 		free(ms.conf);
 	}
+	metrics_proc_close();
 	log_info("stopped");
 	return rc < 0 ? 1 : 0;
 }

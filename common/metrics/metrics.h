@@ -184,6 +184,8 @@ int metrics_loop_wait(struct metrics_loop *l, const sigset_t *set, long long wai
  * backend is shared with the master)
  */
 void metrics_loop_forget(struct metrics_loop *l);
+/* metrics_loop_free - in the master: stop serving, close and free everything */
+void metrics_loop_free(struct metrics_loop *l);
 
 /* ---- the process's metrics (metrics_proc.c) ---- */
 
@@ -216,6 +218,8 @@ void metrics_proc_serve(struct event_base *base);
 void metrics_proc_reloaded(void);
 /* metrics_proc_sessions - delta sessions in flight */
 void metrics_proc_sessions(int delta);
+/* metrics_proc_close - at exit: stop serving, free what this process may free */
+void metrics_proc_close(void);
 /* metrics_proc_probe - -t: listen can be bound (bound and released); -1 with err */
 int metrics_proc_probe(const char *listen, struct buf *err);
 

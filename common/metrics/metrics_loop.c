@@ -121,6 +121,22 @@ metrics_loop_wait(struct metrics_loop *l, const sigset_t *set, long long wait_ms
 	return sig;
 }
 
+/* metrics_loop_free - the master's loop, its server and its descriptors */
+void
+metrics_loop_free(struct metrics_loop *l)
+{
+	if (l == NULL)
+		return;
+	metrics_http_free(l->http);
+	if (l->sigev)
+		event_free(l->sigev);
+	event_free(l->timer);
+	event_base_free(l->base);
+	if (l->sigfd >= 0)
+		close(l->sigfd);
+	free(l);
+}
+
 /* metrics_loop_forget - in a new worker: close what the master's loop holds open */
 void
 metrics_loop_forget(struct metrics_loop *l)

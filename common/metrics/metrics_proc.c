@@ -16,6 +16,9 @@ static struct metrics *metrics_proc_map;
 static int metrics_proc_fd = -1;
 static struct metrics_loop *metrics_proc_loop;
 static struct metrics_http *metrics_proc_http;
+/* a worker: the loop is the master's, kept but never used or freed (its
+ * backend is shared with the master) */
+static bool metrics_proc_in_worker;
 
 /* metrics_proc_dns - the resolver's observer */
 static void
@@ -71,7 +74,7 @@ metrics_proc_wait(void *arg, const sigset_t *set, long long wait_ms)
 	int sig;
 
 	(void)arg;
-	if (metrics_proc_loop != NULL)
+	if (metrics_proc_loop != NULL && !metrics_proc_in_worker)
 		return metrics_loop_wait(metrics_proc_loop, set, wait_ms);
 	sig = sigtimedwait(set, NULL, wait_ms < 0 ? NULL : &ts);
 	return sig < 0 ? 0 : sig;
@@ -98,7 +101,7 @@ metrics_proc_worker(void)
 		metrics_loop_forget(metrics_proc_loop);
 	else if (metrics_proc_fd >= 0)
 		close(metrics_proc_fd);
-	metrics_proc_loop = NULL;
+	metrics_proc_in_worker = true;
 	metrics_proc_fd = -1;
 }
 
@@ -127,6 +130,23 @@ metrics_proc_sessions(int delta)
 {
 	metrics_gauge_add(metrics_proc_map, metrics_common(metrics_proc_map,
 	    METRICS_SESSIONS), delta);
+}
+
+/* metrics_proc_close - free the server, the master's loop and the map */
+void
+metrics_proc_close(void)
+{
+	if (metrics_proc_map == NULL)
+		return;
+	metrics_http_free(metrics_proc_http);
+	metrics_proc_http = NULL;
+	if (!metrics_proc_in_worker) {
+		metrics_loop_free(metrics_proc_loop);
+		metrics_proc_loop = NULL;
+	}
+	dns_set_observer(NULL, NULL);
+	metrics_free(metrics_proc_map);
+	metrics_proc_map = NULL;
 }
 
 /* metrics_proc_probe - bind and release */

@@ -104,7 +104,7 @@ START_TEST(label_values_are_escaped)
 }
 END_TEST
 
-/* test_child - fork a process that attaches, runs fn, and exits (or waits) */
+/* test_child - fork a process that attaches, counts, and exits (or waits) */
 static pid_t
 test_child(struct metrics *m, int id, int gauge, bool stay)
 {
@@ -115,9 +115,10 @@ test_child(struct metrics *m, int id, int gauge, bool stay)
 		return pid;
 	if (metrics_attach(m) < 0)
 		_exit(1);
-	metrics_inc(m, id, 5);
+	/* the counter last: the parent polls for it, then reads the others */
 	metrics_gauge_add(m, metrics_common(m, METRICS_SESSIONS), gauge);
 	metrics_observe(m, metrics_series(m, T_LATENCY, ""), 0.5);
+	metrics_inc(m, id, 5);
 	if (stay)
 		pause();
 	_exit(0);
