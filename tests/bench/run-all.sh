@@ -57,6 +57,8 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/run-all.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 START=$(date +%s)
+# the tree measured, read before the run (files edited during it are not in it)
+COMMIT=$(git -C "$SRC" describe --always --dirty --tags 2>/dev/null || echo unknown)
 # budget NAME - seconds for a bench: its share of the total budget
 budget() {
 	local share
@@ -253,7 +255,7 @@ table >"$TMP/table"
 	echo
 	echo "## run $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
-	echo "commit $(git -C "$SRC" describe --always --dirty --tags 2>/dev/null || echo unknown);" \
+	echo "commit $COMMIT;" \
 	    "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores," \
 	    "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory," \
 	    "$(uname -r); budget $MINUTES min, took $(( ($(date +%s) - START) / 60 )) min $(( ($(date +%s) - START) % 60 )) s"
