@@ -79,7 +79,13 @@ LOADS=()
 : >"$ROWS"
 # row KEY VALUE UNIT PEERS LIMIT SHARE CPUSHARE DIR - one figure (DIR + higher is better, - lower)
 row() {
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"
+	local a out=""
+	# an empty field would vanish when the row is read back (tab is IFS
+	# white space): it is written as "-"
+	for a in "$@"; do
+		out+="${a:--}"$'\t'
+	done
+	printf '%s\n' "${out%$'\t'}" >>"$ROWS"
 }
 # run NAME CMD... - one bench with its load average noted; output in $TMP/NAME.out
 run() {
@@ -179,7 +185,7 @@ if want milter; then
 	ne=$(awk -v b="$b" 'BEGIN { n = int((b - 50) / 8 / 1.2 * 15 / 10) * 10; print (n < 50) ? 50 : (n > 1000 ? 1000 : n) }')
 	run milter env NE="$ne" E2E_ROUNDS=1 "$HERE/milter-bench.sh" "$BUILD"
 	# "LABEL   N msg/s   X%   Y%" (of Postfix alone, of the milter ceiling)
-	sed -n 's/^\(.*[^ ]\) *\([0-9]*\) msg\/s *\([0-9]*\)% *\([0-9]*\)%$/\1\t\2\t\3\t\4/p' \
+	sed -n 's/^\(.*[^ ]\)  *\([0-9][0-9]*\) msg\/s  *\([0-9][0-9]*\)%  *\([0-9][0-9]*\)%$/\1\t\2\t\3\t\4/p' \
 	    "$TMP/milter.out" >"$TMP/milter.sum"
 	if [ -s "$TMP/milter.sum" ]; then
 		get() { awk -F'\t' -v l="$1" 'index($1, l) == 1 { print $2; exit }' "$TMP/milter.sum"; }
