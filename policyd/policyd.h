@@ -81,7 +81,7 @@ struct policyd_config {
 	struct config_list dns_forwarders;
 	char *dns_resolv_conf;
 	unsigned dns_timeout;
-	int dns_cache_limit;
+	size_t dns_cache_size_limit;
 	/* spf */
 	int helo_reject;
 	int mail_from_reject;

@@ -210,8 +210,8 @@ static const struct config_key policyd_keys[] = {
 	    "resolv.conf to read when no forwarders are set; empty: /etc/resolv.conf"),
 	CONFIG_KEY_TIME("dns_timeout", PC, dns_timeout, "5s", 1, 300,
 	    "time limit of one DNS query"),
-	CONFIG_KEY_INT("dns_cache_limit", PC, dns_cache_limit, "10000", 0, 10000000,
-	    "positive DNS answers kept in the process for their TTL; 0: none"),
+	CONFIG_KEY_SIZE("dns_cache_size_limit", PC, dns_cache_size_limit, "4m", 0,
+	    1073741824, "memory for positive DNS answers kept for their TTL; 0: none"),
 	/* spf */
 	CONFIG_KEY_ENUM("helo_reject", PC, helo_reject, "fail", policyd_reject_names,
 	    "HELO results that reject: fail, softfail, not_pass, null, never, no_check"),

@@ -2,7 +2,7 @@
  * policyd_dns.c - the resolver from the dns_* settings: libunbound on the
  * daemon's event loop (common/dns/dns_unbound.c), forwarding to dns_forwarders or
  * to the servers of dns_resolv_conf, behind an answer cache of
- * dns_cache_limit entries (common/dns/dns_cache.c: positive answers for
+ * dns_cache_size_limit bytes (common/dns/dns_cache.c: positive answers for
  * their TTL, which spares libunbound's per-lookup work on its own cache hits).
  */
 
@@ -28,5 +28,5 @@ policyd_dns_new(struct event_base *base, const struct policyd_config *c,
 		log_error("resolver: %s", err ? err : "cannot start libunbound");
 		return NULL;
 	}
-	return c->dns_cache_limit > 0 ? dns_cache_new(r, (size_t)c->dns_cache_limit) : r;
+	return c->dns_cache_size_limit > 0 ? dns_cache_new(r, c->dns_cache_size_limit) : r;
 }

@@ -162,15 +162,17 @@ void dns_mem_set_sec(struct dns_resolver *r, const char *name, enum dns_sec sec)
 /* ---- answer cache (dns_cache.c) ---- */
 
 /*
- * dns_cache_new - a resolver that keeps up to limit positive answers of inner
- * (NOERROR with records, DNSSEC status not bogus) for their TTL (dns_answer.ttl,
- * at most DNS_CACHE_TTL_MAX) and answers them again, before dns_query()
- * returns, until the TTL has run out.  Negative answers, errors and timeouts
+ * dns_cache_new - a resolver that keeps positive answers of inner (NOERROR
+ * with records, DNSSEC status not bogus), up to size_limit bytes in all, for
+ * their TTL (dns_answer.ttl, at most DNS_CACHE_TTL_MAX) and answers them
+ * again, before dns_query() returns, until the TTL has run out.  Negative answers, errors and timeouts
  * always go to inner.  It is a DNS cache (RFC 1035 §3.2.1, RFC 2181 §5.2, §8),
  * not a cache of verdicts.  Takes inner over: dns_resolver_free frees both.
  */
 #define DNS_CACHE_TTL_MAX	86400	/* as libunbound's cache-max-ttl default */
-struct dns_resolver *dns_cache_new(struct dns_resolver *inner, size_t limit);
+struct dns_resolver *dns_cache_new(struct dns_resolver *inner, size_t size_limit);
+/* dns_cache_bytes - bytes the cached answers hold now (names, records, bookkeeping) */
+size_t dns_cache_bytes(const struct dns_resolver *r);
 /* dns_cache_set_clock - tests: seconds from a clock they control */
 void dns_cache_set_clock(struct dns_resolver *r, long long (*now)(void));
 

@@ -14,8 +14,9 @@
  * longer than its TTL allows; TTLs are capped at DNS_CACHE_TTL_MAX.  Only
  * NOERROR answers with records that are not bogus are kept, with their DNSSEC
  * status; negative answers (NXDOMAIN, NODATA), errors and timeouts always go
- * to the resolver behind.  At most limit entries, the least recently used
- * dropped first.  An entry is pinned while its answer is being delivered: the
+ * to the resolver behind.  The entries hold at most size_limit bytes in all
+ * (records, names, bookkeeping: a record may be 64 KiB, so a count alone
+ * would not bound the memory), the least recently used dropped first.  An entry is pinned while its answer is being delivered: the
  * callback may query again, and the answer it gets may evict.  This is a DNS
  * cache, not a verdict cache: every evaluation still runs in full.
  */
@@ -38,6 +39,7 @@ struct dc_entry {
 	enum dns_type type;
 	long long expires;		/* monotonic second it stops being valid */
 	unsigned pins;			/* deliveries in progress */
+	size_t size;			/* bytes held, counted against size_limit */
 	enum dns_sec sec;
 	size_t count;
 	struct dns_rr *rr;		/* copies; data in one block */
@@ -48,7 +50,7 @@ struct dc_entry {
 struct dc {
 	struct dns_resolver *inner;
 	struct dc_entry **buckets;
-	size_t nbuckets, count, limit;
+	size_t nbuckets, count, bytes, size_limit;
 	struct dc_entry *lru_head, *lru_tail;
 	struct dns_query *pending;	/* misses in flight */
 	long long (*now)(void);
@@ -169,18 +171,19 @@ dc_remove(struct dc *dc, struct dc_entry *e)
 	*pp = e->hnext;
 	dc_lru_unlink(dc, e);
 	dc->count--;
+	dc->bytes -= e->size;
 	free(e->rr);
 	free(e->data);
 	free(e);
 }
 
-/* dc_make_room - drop least recently used entries until one more fits */
+/* dc_make_room - drop least recently used entries until size more bytes fit */
 static void
-dc_make_room(struct dc *dc)
+dc_make_room(struct dc *dc, size_t size)
 {
 	struct dc_entry *e = dc->lru_tail, *prev;
 
-	for (; e != NULL && dc->count >= dc->limit; e = prev) {
+	for (; e != NULL && dc->bytes + size > dc->size_limit; e = prev) {
 		prev = e->prev;
 		if (e->pins == 0)
 			dc_remove(dc, e);
@@ -193,6 +196,18 @@ dc_cacheable(const struct dns_answer *a)
 {
 	return a->rcode == DNS_RCODE_NOERROR && a->count > 0 && a->ttl > 0 &&
 	    a->sec != DNS_SEC_BOGUS;
+}
+
+/* dc_size - the bytes an entry for key and a holds */
+static size_t
+dc_size(const char *key, const struct dns_answer *a)
+{
+	size_t n = sizeof(struct dc_entry) + strlen(key) + 1 +
+	    a->count * sizeof(struct dns_rr);
+
+	for (size_t i = 0; i < a->count; i++)
+		n += a->rr[i].len + 1;
+	return n;
 }
 
 /* dc_copy - an entry holding copies of a's records */
@@ -227,15 +242,20 @@ dc_store(struct dc *dc, const char *key, enum dns_type type,
 {
 	struct dc_entry *e = dc_find(dc, key, type);
 	uint32_t ttl = a->ttl < DNS_CACHE_TTL_MAX ? a->ttl : DNS_CACHE_TTL_MAX;
+	size_t size = dc_size(key, a);
 
 	if (e != NULL && e->pins > 0)
 		return;		/* being delivered: the next miss stores it */
 	if (e != NULL)
 		dc_remove(dc, e);
-	dc_make_room(dc);
-	if (dc->count >= dc->limit)
-		return;		/* every entry pinned */
+	if (size > dc->size_limit)
+		return;
+	dc_make_room(dc, size);
+	if (dc->bytes + size > dc->size_limit)
+		return;		/* what is left is pinned */
 	e = dc_copy(key, type, a);
+	e->size = size;
+	dc->bytes += size;
 	e->expires = dc->now() + ttl;
 	e->hash = dc_hash(key, type);
 	e->hnext = dc->buckets[e->hash & (dc->nbuckets - 1)];
@@ -379,23 +399,31 @@ static const struct dns_backend_ops dc_ops = {
 	.free = dc_free,
 };
 
-/* dns_cache_new - a cache of up to limit answers in front of inner */
+/* dns_cache_new - a cache of up to size_limit bytes of answers in front of inner */
 struct dns_resolver *
-dns_cache_new(struct dns_resolver *inner, size_t limit)
+dns_cache_new(struct dns_resolver *inner, size_t size_limit)
 {
 	struct dns_resolver *r = xcalloc(1, sizeof(*r));
 	struct dc *dc = xcalloc(1, sizeof(*dc));
 
 	dc->inner = inner;
-	dc->limit = limit;
+	dc->size_limit = size_limit;
 	dc->nbuckets = 16;
-	while (dc->nbuckets < limit && dc->nbuckets < DC_BUCKETS_MAX)
+	/* about one bucket per small answer (a TXT record of ~100 bytes) */
+	while (dc->nbuckets < size_limit / 256 && dc->nbuckets < DC_BUCKETS_MAX)
 		dc->nbuckets *= 2;
 	dc->buckets = xcalloc(dc->nbuckets, sizeof(*dc->buckets));
 	dc->now = dc_monotonic;
 	r->ops = &dc_ops;
 	r->impl = dc;
 	return r;
+}
+
+/* dns_cache_bytes - bytes the entries hold now */
+size_t
+dns_cache_bytes(const struct dns_resolver *r)
+{
+	return ((const struct dc *)r->impl)->bytes;
 }
 
 /* dns_cache_set_clock - tests: seconds from a clock they control */

@@ -1,7 +1,7 @@
 /*
  * test_dns_cache.c - the answer cache in front of a resolver (dns_cache.c):
  * positive answers reused only while their TTL lasts, negative answers,
- * errors and bogus data never reused, the limit, cancellation, and a
+ * errors and bogus data never reused, the size limit, cancellation, and a
  * callback that queries again while its answer is delivered.
  */
 #include <check.h>
@@ -48,7 +48,7 @@ record(void *arg, const struct dns_answer *a)
 	}
 }
 
-/* setup - a synchronous in-memory zone with a TTL, behind a cache of limit */
+/* setup - a synchronous in-memory zone with a TTL, behind a cache of limit bytes */
 static struct dns_resolver *
 setup(struct dns_resolver **inner, uint32_t ttl, size_t limit)
 {
@@ -66,6 +66,22 @@ setup(struct dns_resolver **inner, uint32_t ttl, size_t limit)
 	return r;
 }
 
+/* entry_size - the bytes one of the zone's TXT answers takes in the cache
+ * (a, b and c are of one size) */
+static size_t
+entry_size(void)
+{
+	struct dns_resolver *inner, *r = setup(&inner, 60, 1u << 20);
+	struct got g = { 0 };
+	size_t n;
+
+	dns_query(r, "a.example", DNS_TYPE_TXT, record, &g);
+	n = dns_cache_bytes(r);
+	ck_assert_uint_gt(n, strlen("a.example") + strlen("v=spf1 -all"));
+	dns_resolver_free(r);
+	return n;
+}
+
 /* ask - one lookup through r; the number of queries the zone behind got so far */
 static unsigned
 ask(struct dns_resolver *r, struct dns_resolver *inner, const char *name,
@@ -79,7 +95,7 @@ ask(struct dns_resolver *r, struct dns_resolver *inner, const char *name,
 
 START_TEST(dns_cache_reuses_a_positive_answer_until_its_ttl_ends)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 60, 100);
+	struct dns_resolver *inner, *r = setup(&inner, 60, 1u << 20);
 	struct got g;
 
 	ck_assert_uint_eq(ask(r, inner, "a.example", DNS_TYPE_TXT, &g), 1);
@@ -101,7 +117,7 @@ END_TEST
 
 START_TEST(dns_cache_names_match_without_case_and_trailing_dot)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 60, 100);
+	struct dns_resolver *inner, *r = setup(&inner, 60, 1u << 20);
 	struct got g;
 
 	ck_assert_uint_eq(ask(r, inner, "A.Example.", DNS_TYPE_TXT, &g), 1);
@@ -113,7 +129,7 @@ END_TEST
 
 START_TEST(dns_cache_ttl_zero_is_never_reused)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 0, 100);
+	struct dns_resolver *inner, *r = setup(&inner, 0, 1u << 20);
 	struct got g;
 
 	ck_assert_uint_eq(ask(r, inner, "a.example", DNS_TYPE_TXT, &g), 1);
@@ -124,7 +140,7 @@ END_TEST
 
 START_TEST(dns_cache_ttl_is_capped)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 0x7fffffffu, 100);
+	struct dns_resolver *inner, *r = setup(&inner, 0x7fffffffu, 1u << 20);
 	struct got g;
 
 	ck_assert_uint_eq(ask(r, inner, "a.example", DNS_TYPE_TXT, &g), 1);
@@ -138,7 +154,7 @@ END_TEST
 
 START_TEST(dns_cache_never_reuses_negative_or_failed_answers)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 60, 100);
+	struct dns_resolver *inner, *r = setup(&inner, 60, 1u << 20);
 	struct got g;
 
 	dns_mem_set_rcode(inner, "fail.example", 0, DNS_RCODE_SERVFAIL);
@@ -163,7 +179,7 @@ END_TEST
 
 START_TEST(dns_cache_keeps_dnssec_status_never_bogus)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 60, 100);
+	struct dns_resolver *inner, *r = setup(&inner, 60, 1u << 20);
 	struct got g;
 
 	dns_mem_set_sec(inner, "b.example", DNS_SEC_SECURE);
@@ -178,9 +194,10 @@ START_TEST(dns_cache_keeps_dnssec_status_never_bogus)
 }
 END_TEST
 
-START_TEST(dns_cache_limit_drops_the_least_recently_used)
+START_TEST(dns_cache_size_limit_drops_the_least_recently_used)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 60, 2);
+	size_t one = entry_size();
+	struct dns_resolver *inner, *r = setup(&inner, 60, 2 * one + one / 2);
 	struct got g;
 
 	ck_assert_uint_eq(ask(r, inner, "a.example", DNS_TYPE_TXT, &g), 1);
@@ -189,6 +206,13 @@ START_TEST(dns_cache_limit_drops_the_least_recently_used)
 	ck_assert_uint_eq(ask(r, inner, "c.example", DNS_TYPE_TXT, &g), 3);	/* b goes */
 	ck_assert_uint_eq(ask(r, inner, "a.example", DNS_TYPE_TXT, &g), 3);
 	ck_assert_uint_eq(ask(r, inner, "b.example", DNS_TYPE_TXT, &g), 4);
+	ck_assert_uint_le(dns_cache_bytes(r), 2 * one + one / 2);
+	dns_resolver_free(r);
+	/* an answer larger than the whole cache is not kept */
+	r = setup(&inner, 60, one - 1);
+	ck_assert_uint_eq(ask(r, inner, "a.example", DNS_TYPE_TXT, &g), 1);
+	ck_assert_uint_eq(ask(r, inner, "a.example", DNS_TYPE_TXT, &g), 2);
+	ck_assert_uint_eq(dns_cache_bytes(r), 0);
 	dns_resolver_free(r);
 }
 END_TEST
@@ -217,7 +241,8 @@ query_again(void *arg, const struct dns_answer *a)
 
 START_TEST(dns_cache_callback_may_query_while_its_answer_is_delivered)
 {
-	struct dns_resolver *inner, *r = setup(&inner, 60, 1);
+	size_t one = entry_size();
+	struct dns_resolver *inner, *r = setup(&inner, 60, one + one / 2);
 	struct again x = { .r = r };
 	struct got g;
 
@@ -243,7 +268,7 @@ START_TEST(dns_cache_asynchronous_misses_cancel_and_deliver)
 
 	dns_mem_set_ttl(inner, 60);
 	dns_mem_add_txt(inner, "a.example", "v=spf1 -all");
-	r = dns_cache_new(inner, 10);
+	r = dns_cache_new(inner, 1u << 20);
 	q1 = dns_query(r, "a.example", DNS_TYPE_TXT, record, &g1);
 	q2 = dns_query(r, "a.example", DNS_TYPE_TXT, record, &g2);
 	ck_assert_ptr_nonnull(q1);
@@ -282,7 +307,7 @@ main(void)
 	tcase_add_test(tc, dns_cache_ttl_is_capped);
 	tcase_add_test(tc, dns_cache_never_reuses_negative_or_failed_answers);
 	tcase_add_test(tc, dns_cache_keeps_dnssec_status_never_bogus);
-	tcase_add_test(tc, dns_cache_limit_drops_the_least_recently_used);
+	tcase_add_test(tc, dns_cache_size_limit_drops_the_least_recently_used);
 	tcase_add_test(tc, dns_cache_callback_may_query_while_its_answer_is_delivered);
 	tcase_add_test(tc, dns_cache_asynchronous_misses_cancel_and_deliver);
 	suite_add_tcase(s, tc);
