@@ -111,6 +111,8 @@ run_message(struct world *w, enum reinject_mode mode, const char *addr,
 {
 	struct reinject_msg *m;
 
+	smtp_xforward_clear(&w->xf);
+	memset(&w->xf, 0, sizeof(w->xf));
 	w->xf.value[SMTP_XFWD_HELO] = xstrdup("mx.sender.example");
 	w->xf.value[SMTP_XFWD_ADDR] = xstrdup(addr);
 	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
