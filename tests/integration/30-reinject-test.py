@@ -1037,27 +1037,45 @@ def fault_downstream_down():
     c.close()
 
 
-def main():
+def print_logs(tmp, tail):
+    """the last tail bytes of every reinject.log below tmp"""
+    for root, _, files in sorted(os.walk(tmp)):
+        if "reinject.log" in files:
+            path = os.path.join(root, "reinject.log")
+            print("# " + path)
+            with open(path, errors="replace") as f:
+                print(f.read()[-tail:])
+
+
+def run_test(prefix, test, tail=4000, where=None):
+    """test(tmp) in a fresh directory (kept with MA_KEEP set); a crash of
+    the test is a failure, shown with the daemons' logs; the exit code"""
     if not os.access(REINJECT, os.X_OK):
         print("SKIP: %s not built" % REINJECT)
         return 77
-    which = sys.argv[1] if len(sys.argv) > 1 else "protocol"
-    tmp = tempfile.mkdtemp(prefix="ma-reinject-")
+    tmp = tempfile.mkdtemp(prefix=prefix, dir=where)
+    os.chmod(tmp, 0o755)	# reinject's account reaches the files below it
+    rc = 0
     try:
-        {"protocol": test_protocol, "faults": test_faults}[which](tmp)
-    except Exception as e:  # a crash of the test is a failure, with its log
+        rc = test(tmp)
+    except Exception as e:
         import traceback
         traceback.print_exc()
         FAILED.append(repr(e))
-    if FAILED:
-        try:
-            print(open(os.path.join(tmp, "reinject.log")).read()[-4000:])
-        except OSError:
-            pass
+    if FAILED and tail:
+        print_logs(tmp, tail)
     if not os.environ.get("MA_KEEP"):
         shutil.rmtree(tmp, ignore_errors=True)
+    if rc == 77:
+        return 77
     print("%d failed" % len(FAILED))
     return 1 if FAILED else 0
+
+
+def main():
+    which = sys.argv[1] if len(sys.argv) > 1 else "protocol"
+    return run_test("ma-reinject-",
+                    {"protocol": test_protocol, "faults": test_faults}[which])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3) || { echo "SKIP: python3 missing"; exit 77; }
 exec "$PY" - "$(dirname "$0")" <<'EOF'
-import importlib.util
 import os
 import re
 import shutil
@@ -27,15 +26,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 here = sys.argv[1]
-spec = importlib.util.spec_from_file_location(
-    "rt", os.path.join(here, "30-reinject-test.py"))
-rt = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(rt)
 sys.path.insert(0, here)
+from rtload import rt  # noqa: E402
 import dnstest  # noqa: E402
 rt.PORT_BLOCKS["hset"] = [21600, 21610, 21620, 21630, 21640]
 ok = rt.ok
@@ -326,30 +321,9 @@ def test(tmp):
     return 0
 
 
-def main():
-    if not os.access(rt.REINJECT, os.X_OK):
-        print("SKIP: %s not built" % rt.REINJECT)
-        return 77
-    # in the build directory, not /tmp: OpenDKIM refuses a configuration and
-    # keys below a directory others can write (RequireSafeKeys), and
-    # reinject refuses "RequireSafeKeys false", so the one file both read
-    # must sit in a safe place
-    tmp = tempfile.mkdtemp(prefix="ma-hset-", dir=os.path.abspath(rt.BUILD))
-    os.chmod(tmp, 0o755)
-    rc = 0
-    try:
-        rc = test(tmp)
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        rt.FAILED.append(repr(e))
-    if not os.environ.get("MA_KEEP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    if rc == 77:
-        return 77
-    print("%d failed" % len(rt.FAILED))
-    return 1 if rt.FAILED else 0
-
-
-sys.exit(main())
+# in the build directory, not /tmp: OpenDKIM refuses a configuration and
+# keys below a directory others can write (RequireSafeKeys), and
+# reinject refuses "RequireSafeKeys false", so the one file both read
+# must sit in a safe place
+sys.exit(rt.run_test("ma-hset-", test, where=os.path.abspath(rt.BUILD)))
 EOF
