@@ -8,57 +8,31 @@
  * dmarc_ignore_from_domains (IgnoreMailFrom), omit_headers (OmitHeaders)
  * and a sign_domain list (a Domain data set).
  */
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <openssl/pem.h>
 
 #include "dkim_table.h"
-#include "reinject.h"
 #include "reinject_dmarc.h"
+#include "test_reinject_util.h"
 
-#define OUR_ID "mx.ours.example"
 #define SIG(d) "DKIM-Signature: v=1; a=rsa-sha256; d=" d "; s=s1; h=from; " \
 	"bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\n"
 
-struct world {
-	struct event_base *base;
-	struct dns_resolver *dns;
-	struct reinject_conf conf;
-	struct reinject_ctx ctx;
-	struct smtp_xforward xf;
-	int done;
-};
-
-/* world_init - defaults, the settings, the test zone */
+/* world_init - the shared world with the settings, the test zone and tables */
 static void
 world_init(struct world *w, const char *settings)
 {
 	struct buf err;
-	char text[2048];
 
-	memset(w, 0, sizeof(*w));
-	config_init(&reinject_conf_schema, &w->conf);
-	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
-	    "spool_directory = /tmp\n%s\n", OUR_ID, OUR_ID, settings ? settings : "");
-	buf_init(&err, 4096);
-	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
-	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
-	w->base = event_base_new();
-	w->dns = dns_mem_new(NULL);
+	world_setup(w, settings, NULL, false);
 	dns_mem_add_txt(w->dns, "_dmarc.reject.example", "v=DMARC1; p=reject");
 	dns_mem_add_txt(w->dns, "reject.example", "v=spf1 -all");
 	dns_mem_add_txt(w->dns, "s1._domainkey.bad.example", "v=DKIM1; p=!!!");
 	dns_mem_set_rcode(w->dns, "s1._domainkey.slow.example", DNS_TYPE_TXT,
 	    DNS_RCODE_TIMEOUT);
-	w->ctx.base = w->base;
-	w->ctx.conf = &w->conf;
-	w->ctx.dns = w->dns;
+	buf_init(&err, 4096);
 	ck_assert_msg(reinject_worker_tables(&w->conf, &w->ctx.sign_table,
 	    &w->ctx.internal, &err) == 0, "%s", buf_cstr(&err));
 	ck_assert_msg(reinject_worker_peers(&w->conf, &w->ctx.peers, &err) == 0,
@@ -66,42 +40,17 @@ world_init(struct world *w, const char *settings)
 	buf_clear(&err);
 }
 
-/* world_free - release */
+/* world_release - the tables, then the shared world */
 static void
-world_free(struct world *w)
+world_release(struct world *w)
 {
-	smtp_xforward_clear(&w->xf);
 	if (w->ctx.sign_table)
 		dkim_table_free(w->ctx.sign_table);
 	if (w->ctx.internal)
 		dkim_table_host_free(w->ctx.internal);
 	if (w->ctx.peers)
 		dkim_table_host_free(w->ctx.peers);
-	dns_resolver_free(w->dns);
-	event_base_free(w->base);
-	config_free(&reinject_conf_schema, &w->conf);
-}
-
-static void
-done(struct reinject_msg *m, void *arg)
-{
-	(void)m;
-	(*(int *)arg)++;
-}
-
-/* feed - the message, line by line with CRLF */
-static void
-feed(struct reinject_msg *m, const char *text)
-{
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t n = nl ? (size_t)(nl - text) : strlen(text);
-		char line[1024];
-
-		snprintf(line, sizeof(line), "%.*s\r\n", (int)n, text);
-		reinject_msg_line(m, line, n + 2);
-		text += n + (nl ? 1 : 0);
-	}
+	world_free(w);
 }
 
 /* run_message - text from client addr through the pipeline in mode */
@@ -109,27 +58,11 @@ static struct reinject_msg *
 run_message(struct world *w, enum reinject_mode mode, const char *addr,
     bool sign, const char *text)
 {
-	struct reinject_msg *m;
+	struct reinject_msg *m = world_begin(w, "mx.sender.example", addr,
+	    "x@unrelated.example", sign);
 
-	smtp_xforward_clear(&w->xf);
-	memset(&w->xf, 0, sizeof(w->xf));
-	w->xf.value[SMTP_XFWD_HELO] = xstrdup("mx.sender.example");
-	w->xf.value[SMTP_XFWD_ADDR] = xstrdup(addr);
-	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
-	m = reinject_msg_new(&w->ctx);
-	m->sender = "x@unrelated.example";
-	m->nrcpt = 1;
-	m->xf = &w->xf;
 	m->mode = mode;
-	m->sign = sign;
-	reinject_pipeline_begin(m);
-	feed(m, text);
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w->done);
-	if (!w->done)
-		event_base_dispatch(w->base);
-	ck_assert_int_eq(w->done, 1);
-	return m;
+	return world_finish(w, m, text);
 }
 
 struct run {
@@ -275,7 +208,7 @@ START_TEST(message_actions_by_mode)
 		ck_assert_msg(m->dkim_act == NULL, "%s: dkim_act %s", r->name,
 		    m->dkim_act);
 	reinject_msg_free(m);
-	world_free(&w);
+	world_release(&w);
 }
 END_TEST
 
@@ -361,19 +294,17 @@ START_TEST(domain_list_signs_each_and_omit_headers_are_left_out)
 	ck_assert_msg(strstr(pre, "h=From : To : From : To;") != NULL, "%s", pre);
 	ck_assert_msg(!strstr(pre, "subject") && !strstr(pre, "Subject"), "%s", pre);
 	reinject_msg_free(m);
-	w.done = 0;
 	m = run_message(&w, REINJECT_MODE_SIGN, "192.0.2.1", true,
 	    "From: <u@a.example>\n\nbody\n");
 	ck_assert_msg(strstr(buf_cstr(&m->prepend), "d=a.example") != NULL, "%s",
 	    buf_cstr(&m->prepend));
 	reinject_msg_free(m);
-	w.done = 0;
 	m = run_message(&w, REINJECT_MODE_SIGN, "192.0.2.1", true,
 	    "From: <u@c.example>\n\nbody\n");
 	ck_assert_msg(strstr(buf_cstr(&m->prepend), "DKIM-Signature") == NULL, "%s",
 	    buf_cstr(&m->prepend));
 	reinject_msg_free(m);
-	world_free(&w);
+	world_release(&w);
 	unlink(key);
 	rmdir(dir);
 }

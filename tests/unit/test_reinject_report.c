@@ -5,68 +5,41 @@
  * RFC 9990 XSD, and "reinject report list|show|generate|mail" show the same
  * data from the command line.  Off by default: no store is touched.
  */
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "dmarc.h"
-#include "reinject.h"
 #include "report.h"
 #include "store.h"
 #include "test_arc_util.h"
-
-#define OUR_ID "mx.ours.example"
-
-struct world {
-	struct event_base *base;
-	struct dns_resolver *dns;
-	struct reinject_conf conf;
-	struct reinject_ctx ctx;
-	struct smtp_xforward xf;
-	int done;
-};
+#include "test_reinject_util.h"
 
 static char dir[64];
 static char confpath[128];
 
-/* world_init - conf with reporting into dir (when enable), the test zone */
+/* world_init_with - the shared world reporting into dir (when enable), the
+ * same settings in dir/reinject.conf for the command line, the test zone */
 static void
 world_init_with(struct world *w, bool enable, const char *extra)
 {
-	struct buf err;
-	char text[1024];
+	char set[1024];
 	FILE *f;
 
 	snprintf(dir, sizeof(dir), "/tmp/test_rreport.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	memset(w, 0, sizeof(*w));
-	config_init(&reinject_conf_schema, &w->conf);
-	snprintf(text, sizeof(text), "authserv_id = %s\nmyhostname = %s\n"
-	    "spool_directory = /tmp\nreport_enable = %s\nreport_store = %s/r.db\n"
+	snprintf(set, sizeof(set), "report_enable = %s\nreport_store = %s/r.db\n"
 	    "report_spool_file = %s/r.spool\nreport_batch_interval_ms = 10\n"
-	    "report_org_name = Ours\nreport_email = dmarc@ours.example\n%s\n",
-	    OUR_ID, OUR_ID, enable ? "yes" : "no", dir, dir, extra);
-	buf_init(&err, 4096);
-	ck_assert_msg(config_load_mem(&reinject_conf_schema, &w->conf, "test", text,
-	    strlen(text), &err) == 0, "%s", buf_cstr(&err));
-	buf_clear(&err);
+	    "report_org_name = Ours\nreport_email = dmarc@ours.example\n",
+	    enable ? "yes" : "no", dir, dir);
+	world_setup(w, set, extra, false);
 	snprintf(confpath, sizeof(confpath), "%s/reinject.conf", dir);
 	ck_assert_ptr_nonnull(f = fopen(confpath, "w"));
-	fputs(text, f);
+	fprintf(f, "authserv_id = %s\nmyhostname = %s\nspool_directory = /tmp\n"
+	    "%s%s\n", OUR_ID, OUR_ID, set, extra);
 	fclose(f);
-	w->base = event_base_new();
-	w->dns = dns_mem_new(NULL);
 	dns_mem_add_txt(w->dns, "_dmarc.quar.example",
 	    "v=DMARC1; p=quarantine; rua=mailto:agg@quar.example!10m; fo=1");
 	dns_mem_add_txt(w->dns, "quar.example", "v=spf1 -all");
 	dns_mem_add_txt(w->dns, "mail.quar.example", "v=spf1 ip4:198.51.100.7 -all");
-	w->ctx.base = w->base;
-	w->ctx.conf = &w->conf;
-	w->ctx.dns = w->dns;
 }
 
 /* world_init - conf with reporting into dir (when enable), the test zone */
@@ -76,59 +49,26 @@ world_init(struct world *w, bool enable)
 	world_init_with(w, enable, "");
 }
 
-/* world_free - release and remove dir */
+/* world_release - the shared world, then dir */
 static void
-world_free(struct world *w)
+world_release(struct world *w)
 {
 	char cmd[128];
 
-	smtp_xforward_clear(&w->xf);
-	dns_resolver_free(w->dns);
-	event_base_free(w->base);
-	config_free(&reinject_conf_schema, &w->conf);
+	world_free(w);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void
-done(struct reinject_msg *m, void *arg)
-{
-	(void)m;
-	(*(int *)arg)++;
 }
 
 /* run_message - one message from sender at client addr through the pipeline */
 static void
 run_message(struct world *w, const char *addr, const char *sender, const char *text)
 {
-	struct reinject_msg *m;
+	struct reinject_msg *m = world_begin(w, "mx.sender.example", addr, sender,
+	    false);
 
-	smtp_xforward_clear(&w->xf);
-	w->xf.value[SMTP_XFWD_HELO] = xstrdup("mx.sender.example");
-	w->xf.value[SMTP_XFWD_ADDR] = xstrdup(addr);
-	w->xf.value[SMTP_XFWD_IDENT] = xstrdup("TESTQID");
-	w->done = 0;
-	m = reinject_msg_new(&w->ctx);
-	m->sender = sender;
-	m->nrcpt = 1;
 	m->rcpt_domain = "example.net";
-	m->xf = &w->xf;
-	reinject_pipeline_begin(m);
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t n = (size_t)(nl - text);
-		char line[512];
-
-		snprintf(line, sizeof(line), "%.*s\r\n", (int)n, text);
-		reinject_msg_line(m, line, n + 2);
-		text = nl + 1;
-	}
-	ck_assert_int_eq(reinject_msg_end(m), 0);
-	reinject_pipeline_run(m, done, &w->done);
-	if (!w->done)
-		event_base_dispatch(w->base);
-	ck_assert_int_eq(w->done, 1);
-	reinject_msg_free(m);
+	reinject_msg_free(world_finish(w, m, text));
 }
 
 /* day_mix - 3 aligned passes from 198.51.100.7, 2 forgeries from 203.0.113.5,
@@ -229,7 +169,7 @@ START_TEST(reinject_report_records_every_policy_message)
 	ck_assert_int_eq(report_xml_build(st, &m, "nopolicy.example", &xml), -1);
 	buf_clear(&xml);
 	store_close(st);
-	world_free(&w);
+	world_release(&w);
 }
 END_TEST
 
@@ -279,7 +219,7 @@ START_TEST(reinject_report_records_the_arc_override)
 	    strstr(xml.data, "<type>trusted_forwarder</type>"), "%s", xml.data);
 	buf_clear(&xml);
 	store_close(st);
-	world_free(&w);
+	world_release(&w);
 	free(text);
 }
 END_TEST
@@ -295,7 +235,7 @@ START_TEST(reinject_report_off_by_default)
 	reinject_report_worker_stop();
 	snprintf(db, sizeof(db), "%s/r.db", dir);
 	ck_assert_int_eq(access(db, F_OK), -1);
-	world_free(&w);
+	world_release(&w);
 }
 END_TEST
 
@@ -337,7 +277,7 @@ START_TEST(reinject_report_command_lists_shows_and_mails)
 	    reinject_bin(), confpath, begin);
 	ck_assert_int_ne(run_cmd(cmd, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "no records"));
-	world_free(&w);
+	world_release(&w);
 }
 END_TEST
 
@@ -405,7 +345,7 @@ START_TEST(reinject_failure_queues_what_ruf_and_fo_ask)
 		run_message(&w, "203.0.113.5", "x@unrelated.example",
 		    "From: <boss@ruf.example>\nSubject: forged\n\nbody\n");
 	ck_assert_int_eq(queued_files(fdir), 3);
-	world_free(&w);
+	world_release(&w);
 }
 END_TEST
 
@@ -443,7 +383,7 @@ START_TEST(reinject_report_mail_dmarc_reads_our_report)
 	    "record 203.0.113.5 2 quarantine fail fail quar.example unrelated.example\n"
 	    "records 2\n", b, b, b + 86399);
 	ck_assert_str_eq(out, want);
-	world_free(&w);
+	world_release(&w);
 	/* with RFC 9990's namespace (the default) it finds no report element */
 	world_init(&w, true);
 	reinject_report_worker_start(&w.conf);
@@ -453,7 +393,7 @@ START_TEST(reinject_report_mail_dmarc_reads_our_report)
 	    "'%s/tests/unit/report_maildmarc.pl' 2>&1", reinject_bin(), confpath, begin,
 	    src ? src : "..");
 	ck_assert_int_ne(run_cmd(cmd, out, sizeof(out)), 0);
-	world_free(&w);
+	world_release(&w);
 }
 END_TEST
 
