@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "dkim_table.h"
 #include "reinject_rollover.h"
 #include "util.h"
 
@@ -26,25 +27,6 @@ rollover_trim(const char *p, size_t len)
 	    p[len - 1] == '\r'))
 		len--;
 	return (struct span){ p, len };
-}
-
-/* rollover_selector_ok - letters, digits, '-', '_' and inner dots */
-static bool
-rollover_selector_ok(struct span s)
-{
-	if (s.len == 0 || s.len > REINJECT_ROLLOVER_SELECTOR_MAX ||
-	    s.p[0] == '.' || s.p[s.len - 1] == '.')
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		char c = s.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-			return false;
-		if (c == '.' && i + 1 < s.len && s.p[i + 1] == '.')
-			return false;
-	}
-	return true;
 }
 
 /* rollover_path_ok - absolute, no NUL, fits */
@@ -70,7 +52,7 @@ rollover_set(const struct rollover_line *l, struct span k, struct span v)
 	char *dst;
 
 	if (span_eq_ci(k, "next_selector")) {
-		if (!rollover_selector_ok(v))
+		if (!dkim_table_label_ok(v, REINJECT_ROLLOVER_SELECTOR_MAX))
 			return rollover_err(l, "next_selector: not a selector "
 			    "(letters, digits, '-', '_' and dots)");
 		dst = l->plan->selector;

@@ -20,12 +20,14 @@ lower_str(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-/* valid_label_text - domain or selector characters (RFC 6376 §3.1, §3.5) */
-static bool
-valid_label_text(struct span s)
+/*
+ * dkim_table_label_ok - s is a domain or selector of at most max bytes:
+ * letters, digits, '-', '_' and inner single dots (RFC 6376 §3.1, §3.5)
+ */
+bool
+dkim_table_label_ok(struct span s, size_t max)
 {
-	if (s.len == 0 || s.len > DKIM_TABLE_DOMAIN_MAX || s.p[0] == '.' ||
-	    s.p[s.len - 1] == '.')
+	if (s.len == 0 || s.len > max || s.p[0] == '.' || s.p[s.len - 1] == '.')
 		return false;
 	for (size_t i = 0; i < s.len; i++) {
 		char c = s.p[i];
@@ -33,7 +35,7 @@ valid_label_text(struct span s)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
 			return false;
-		if (c == '.' && s.p[i + 1] == '.')
+		if (c == '.' && i + 1 < s.len && s.p[i + 1] == '.')
 			return false;
 	}
 	return true;
@@ -157,12 +159,12 @@ key_fields(struct tkey *k, struct span v, struct span f[3],
 		    "domain:selector:keyfile[:algorithm]", (int)l->key.len, l->key.p);
 		return -1;
 	}
-	if (!(f[0].len == 1 && f[0].p[0] == '%') && !valid_label_text(f[0])) {
+	if (!(f[0].len == 1 && f[0].p[0] == '%') && !dkim_table_label_ok(f[0], DKIM_TABLE_DOMAIN_MAX)) {
 		dkim_table_file_err(err, errsz, l, "\"%.*s\" is not a domain name",
 		    (int)f[0].len, f[0].p);
 		return -1;
 	}
-	if (!valid_label_text(f[1])) {
+	if (!dkim_table_label_ok(f[1], DKIM_TABLE_DOMAIN_MAX)) {
 		dkim_table_file_err(err, errsz, l, "\"%.*s\" is not a selector",
 		    (int)f[1].len, f[1].p);
 		return -1;

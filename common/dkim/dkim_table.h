@@ -172,6 +172,9 @@ int dkim_table_key_get(const struct dkim_table *t, size_t i,
  */
 int dkim_table_key_switch(struct dkim_table *t, size_t i, const char *selector,
     EVP_PKEY *key, enum dkim_alg alg);
+/* dkim_table_label_ok - a domain or selector of at most max bytes (RFC 6376 §3.1) */
+bool dkim_table_label_ok(struct span s, size_t max);
+
 /*
  * dkim_table_lookup - signers for a sender address ("user@domain", no angle
  * brackets, matched case-insensitively).  0 with out->n == 0 when nothing matches;
