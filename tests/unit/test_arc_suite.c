@@ -525,62 +525,52 @@ limits_default(void)
 	return l;
 }
 
-START_TEST(arc_set_limit_fails_a_longer_chain)
-{
-	struct arc_limits l = limits_default();
-	struct outcome o;
+/* The verification limits of struct arc_limits. */
+enum arc_limit_kind { LIM_SET, LIM_SIG, LIM_DNS, LIM_HASH };
 
-	l.set_limit = 4;
-	o = run_named("cv_pass_i5_1", &l, NULL);
-	ck_assert_int_eq(o.cv, ARC_CV_FAIL);
-	ck_assert(o.limit);
-	l.set_limit = 5;
-	ck_assert_int_eq(run_named("cv_pass_i5_1", &l, NULL).cv, ARC_CV_PASS);
+/* arc_limit_set - l with the limit of kind set to v */
+static void
+arc_limit_set(struct arc_limits *l, enum arc_limit_kind kind, unsigned v)
+{
+	switch (kind) {
+	case LIM_SET: l->set_limit = v; break;
+	case LIM_SIG: l->sig_limit = v; break;
+	case LIM_DNS: l->dns_query_limit = v; break;
+	case LIM_HASH: l->hash_size_limit = v; break;
+	}
 }
-END_TEST
 
-START_TEST(arc_signature_limit_fails_the_chain)
-{
-	struct arc_limits l = limits_default();
-	struct outcome o;
-
+/* Each verification limit: one under what the scenario needs fails the
+ * chain with the limit flagged (and its reason), exactly enough passes. */
+static const struct {
+	const char *scenario;
+	enum arc_limit_kind kind;
+	unsigned under, enough;		/* enough 0: not checked */
+	const char *reason;		/* or NULL */
+} limit_cases[] = {
+	{ "cv_pass_i5_1", LIM_SET, 4, 5, NULL },
 	/* two sets: AMS(2), AMS(1), AS(2), AS(1) */
-	l.sig_limit = 3;
-	o = run_named("cv_pass_i2_1", &l, NULL);
-	ck_assert_int_eq(o.cv, ARC_CV_FAIL);
-	ck_assert(o.limit);
-	ck_assert_str_eq(o.reason, "ARC signature verification limit reached");
-	l.sig_limit = 4;
-	ck_assert_int_eq(run_named("cv_pass_i2_1", &l, NULL).cv, ARC_CV_PASS);
-}
-END_TEST
-
-START_TEST(arc_dns_limit_fails_the_chain)
-{
-	struct arc_limits l = limits_default();
-	struct outcome o;
-
+	{ "cv_pass_i2_1", LIM_SIG, 3, 4, "ARC signature verification limit reached" },
 	/* AMS and AS under different selectors and domains: two lookups */
-	l.dns_query_limit = 1;
-	o = run_named("ams_as_diff_s_d", &l, NULL);
-	ck_assert_int_eq(o.cv, ARC_CV_FAIL);
-	ck_assert(o.limit);
-	ck_assert_str_eq(o.reason, "ARC key lookup limit reached");
-	l.dns_query_limit = 2;
-	ck_assert_int_eq(run_named("ams_as_diff_s_d", &l, NULL).cv, ARC_CV_PASS);
-}
-END_TEST
+	{ "ams_as_diff_s_d", LIM_DNS, 1, 2, "ARC key lookup limit reached" },
+	{ "cv_pass_i1_1", LIM_HASH, 64, 0, "ARC hashing size limit reached" },
+};
 
-START_TEST(arc_hash_limit_fails_the_chain)
+START_TEST(arc_limit_fails_the_chain)
 {
 	struct arc_limits l = limits_default();
 	struct outcome o;
 
-	l.hash_size_limit = 64;
-	o = run_named("cv_pass_i1_1", &l, NULL);
+	arc_limit_set(&l, limit_cases[_i].kind, limit_cases[_i].under);
+	o = run_named(limit_cases[_i].scenario, &l, NULL);
 	ck_assert_int_eq(o.cv, ARC_CV_FAIL);
 	ck_assert(o.limit);
-	ck_assert_str_eq(o.reason, "ARC hashing size limit reached");
+	if (limit_cases[_i].reason)
+		ck_assert_str_eq(o.reason, limit_cases[_i].reason);
+	if (limit_cases[_i].enough == 0)
+		return;
+	arc_limit_set(&l, limit_cases[_i].kind, limit_cases[_i].enough);
+	ck_assert_int_eq(run_named(limit_cases[_i].scenario, &l, NULL).cv, ARC_CV_PASS);
 }
 END_TEST
 
@@ -818,10 +808,7 @@ main(void)
 	tcase_add_test(tc, arc_seal_header_list_needs_from);
 	tcase_add_test(tc, arc_oldest_pass_zero_when_every_ams_validates);
 	tcase_add_test(tc, arc_oldest_pass_names_the_lowest_validating_ams);
-	tcase_add_test(tc, arc_set_limit_fails_a_longer_chain);
-	tcase_add_test(tc, arc_signature_limit_fails_the_chain);
-	tcase_add_test(tc, arc_dns_limit_fails_the_chain);
-	tcase_add_test(tc, arc_hash_limit_fails_the_chain);
+	tcase_add_loop_test(tc, arc_limit_fails_the_chain, 0, ARRAY_LEN(limit_cases));
 	tcase_add_test(tc, arc_key_timeout_fails_as_temporary);
 	tcase_add_test(tc, arc_no_arc_fields_is_none);
 	tcase_set_timeout(tc, 300);
