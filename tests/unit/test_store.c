@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -473,6 +475,64 @@ START_TEST(store_batch_counts_loss_when_spool_is_full)
 }
 END_TEST
 
+/* kill_child_bursts - in a forked process: BURSTS bursts of BURST rows, each
+ * committed before the next, the last queued only; then a byte on fd */
+#define KILL_BURSTS	5
+#define KILL_BURST	7
+
+static void
+kill_child_bursts(int fd)
+{
+	struct store_batch *b = batch(dbpath, 1 << 20);
+	struct store_batch_stats st;
+	struct store_row r;
+
+	for (int k = 0; k < KILL_BURSTS; k++) {
+		for (int i = 0; i < KILL_BURST; i++) {
+			row(&r, 1000 + k * KILL_BURST + i, "example.com", "192.0.2.1", "none");
+			store_batch_add(b, &r);
+		}
+		for (int w = 0; k + 1 < KILL_BURSTS && w < 1000; w++) {
+			store_batch_stats(b, &st);
+			if (st.committed == (k + 1) * KILL_BURST)
+				break;
+			usleep(10 * 1000);
+		}
+	}
+	if (write(fd, "x", 1) != 1)
+		_exit(1);
+	pause();
+	_exit(0);
+}
+
+/* a process killed with SIGKILL loses at most the rows not yet committed:
+ * the last burst (reinject.conf(5), "Loss bound"); every earlier row stays */
+START_TEST(store_batch_sigkill_loses_only_the_uncommitted_rows)
+{
+	int fds[2], status;
+	char c;
+	pid_t pid;
+	long long n;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		close(fds[0]);
+		kill_child_bursts(fds[1]);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	n = backend == STORE_SQLITE ? sql_int(dbpath, "SELECT count(*) FROM record") :
+	    pg_query("SELECT count(*) FROM record");
+	ck_assert_msg(n >= (KILL_BURSTS - 1) * KILL_BURST && n <= KILL_BURSTS * KILL_BURST,
+	    "%lld rows after SIGKILL", n);
+}
+END_TEST
+
 START_TEST(store_spool_refuses_a_symlink)
 {
 	char spool[300], target[300];
@@ -505,6 +565,7 @@ store_suite(void)
 	tcase_add_test(tc, store_batch_commits_every_row);
 	tcase_add_test(tc, store_batch_spools_while_store_is_down_and_replays);
 	tcase_add_test(tc, store_batch_counts_loss_when_spool_is_full);
+	tcase_add_test(tc, store_batch_sigkill_loses_only_the_uncommitted_rows);
 	tcase_add_test(tc, store_spool_refuses_a_symlink);
 	suite_add_tcase(s, tc);
 	if (!pg_conninfo)
@@ -519,6 +580,7 @@ store_suite(void)
 	tcase_add_test(tc, store_purge_only_sent_and_old);
 	tcase_add_test(tc, store_batch_commits_every_row);
 	tcase_add_test(tc, store_batch_counts_loss_when_spool_is_full);
+	tcase_add_test(tc, store_batch_sigkill_loses_only_the_uncommitted_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }
