@@ -391,9 +391,11 @@ rollover_recheck(struct rollover_key *rk, int rc, const char *text)
 	}
 	/* not known either way: the next check asks again */
 	if (rc == REINJECT_TOOL_DNS_ERROR) {
-		log_warn("dkim rollover: d=%s: cannot check the record of s=%s now: "
-		    "%s; still signing with s=%s", rk->domain, rk->plan.selector,
-		    text, rk->plan.selector);
+		if (strcmp(text, rk->last) != 0)
+			log_warn("dkim rollover: d=%s: cannot check the record of s=%s "
+			    "now: %s; still signing with s=%s", rk->domain,
+			    rk->plan.selector, text, rk->plan.selector);
+		snprintf(rk->last, sizeof(rk->last), "%s", text);
 		return;
 	}
 	rollover_fall_back(rk, text);

@@ -16,6 +16,8 @@
 
 /* Longest file name of a directory entry (POSIX NAME_MAX on Linux). */
 #define STORE_NAME_MAX	255
+/* Room kept in a name for the temporary file's "." and ".<pid>". */
+#define STORE_TMP_ROOM	24
 
 /* store_char_ok - a character of a domain or selector in a file name */
 static bool
@@ -33,7 +35,7 @@ reinject_rollover_store_name(const char *domain, const char *selector,
 	int n = snprintf(out, size, "dkim-rollover.%s._domainkey.%s", selector,
 	    domain);
 
-	if (n < 0 || (size_t)n >= size || n > STORE_NAME_MAX)
+	if (n < 0 || (size_t)n >= size || n > STORE_NAME_MAX - STORE_TMP_ROOM)
 		return -1;
 	for (const char *p = out; *p; p++)
 		if (!store_char_ok(*p) || (p[0] == '.' && p[1] == '.'))
@@ -116,7 +118,7 @@ int
 reinject_rollover_store_write(int dfd, const char *dir, const char *name,
     const struct reinject_rollover_state *st, bool replace, struct buf *err)
 {
-	char text[REINJECT_ROLLOVER_STATE_MAX], tmp[STORE_NAME_MAX + 32];
+	char text[REINJECT_ROLLOVER_STATE_MAX], tmp[STORE_NAME_MAX + 1];
 	int len = reinject_rollover_state_format(st, text, sizeof(text));
 	int fd, rc = -1, saved;
 
