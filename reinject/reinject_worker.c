@@ -265,8 +265,10 @@ reinject_worker_run(const struct reinject_conf *c)
 	w.sigterm = evsignal_new(w.ctx.base, SIGTERM, reinject_worker_term, &w);
 	evsignal_add(w.sigterm, NULL);
 	/* keys, tables and resolver are loaded: from here on only sockets and
-	 * spool files (a reload starts new workers from the master) */
-	if (sandbox_enter(SANDBOX_WRITE_FILES | SANDBOX_UNLINK) < 0)
+	 * spool files (a reload starts new workers from the master), and a key
+	 * rollover's state file renamed into place */
+	if (sandbox_enter(SANDBOX_WRITE_FILES | SANDBOX_UNLINK |
+	    (w.rollover != NULL ? SANDBOX_RENAME : 0)) < 0)
 		return PREFORK_EXIT_CONFIG;
 	event_base_dispatch(w.ctx.base);
 	reinject_rollover_free(w.rollover);

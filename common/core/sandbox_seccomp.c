@@ -6,7 +6,7 @@
  * AF_UNIX (syslog), AF_INET and AF_INET6 only, ioctl() for FIONREAD,
  * FIONBIO and TCGETS only, prlimit64() for reading only, open() and
  * openat() for reading only unless the worker writes files (reinject's
- * spool), unlink() only where asked.  no_new_privs is
+ * spool), unlink() and rename() only where asked.  no_new_privs is
  * set with the filter.  Names unknown on this architecture are skipped.
  */
 #include <errno.h>
@@ -94,7 +94,8 @@ sandbox_conditional(scmp_filter_ctx ctx)
 }
 
 /* sandbox_files - open() and openat() for reading only unless
- * SANDBOX_WRITE_FILES; unlink() and unlinkat() only with SANDBOX_UNLINK */
+ * SANDBOX_WRITE_FILES; unlink() and unlinkat() only with SANDBOX_UNLINK,
+ * rename(), renameat() and renameat2() only with SANDBOX_RENAME */
 static int
 sandbox_files(scmp_filter_ctx ctx, unsigned flags)
 {
@@ -111,6 +112,9 @@ sandbox_files(scmp_filter_ctx ctx, unsigned flags)
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, writing, 0));
 	if (rc == 0 && (flags & SANDBOX_UNLINK))
 		rc = sandbox_allow(ctx, "unlink") < 0 ? -1 : sandbox_allow(ctx, "unlinkat");
+	if (rc == 0 && (flags & SANDBOX_RENAME))
+		rc = sandbox_allow(ctx, "rename") < 0 || sandbox_allow(ctx,
+		    "renameat") < 0 ? -1 : sandbox_allow(ctx, "renameat2");
 	return rc;
 }
 

@@ -5,7 +5,8 @@
  * worker would want is refused with EPERM, the process living on: execve,
  * chmod, chown, rename, link, mkdir, kill of another process, a netlink
  * socket, setuid; without SANDBOX_WRITE_FILES (policyd) also opening a file
- * for writing, and without SANDBOX_UNLINK unlink.  Each case runs in its own forked child (Check's fork
+ * for writing, without SANDBOX_UNLINK unlink, and without SANDBOX_RENAME
+ * rename (with it, rename only: link and chmod stay refused).  Each case runs in its own forked child (Check's fork
  * mode), so the filter never reaches the test runner.  Built without
  * libseccomp the cases are skipped with a message.
  */
@@ -155,6 +156,28 @@ START_TEST(sandbox_allows_what_a_worker_does)
 }
 END_TEST
 
+/* a reinject worker with a key rollover puts its state file in place by
+ * rename, and may do no more than that: link and chmod stay refused */
+START_TEST(sandbox_rename_flag_allows_rename_only)
+{
+	char tmp[160], to[160];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s/.state.tmp", dir);
+	snprintf(to, sizeof(to), "%s/state", dir);
+	if (!confined_as(SANDBOX_WRITE_FILES | SANDBOX_UNLINK | SANDBOX_RENAME))
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(renameat2(AT_FDCWD, tmp, AT_FDCWD, to, RENAME_NOREPLACE), 0);
+	ck_assert_msg(rename(to, tmp) == 0, "rename: %s", strerror(errno));
+	refused(link(tmp, to));
+	refused(chmod(tmp, 0666));
+	ck_assert_int_eq(unlink(tmp), 0);
+}
+END_TEST
+
 /* policyd's workers write no file: opening for writing or creating is refused */
 START_TEST(sandbox_read_only_worker_reads_but_never_writes_files)
 {
@@ -189,6 +212,7 @@ sandbox_suite(void)
 	tcase_add_test(tc, sandbox_refuses_changing_files_and_other_processes);
 	tcase_add_test(tc, sandbox_read_only_worker_reads_but_never_writes_files);
 	tcase_add_test(tc, sandbox_allows_what_a_worker_does);
+	tcase_add_test(tc, sandbox_rename_flag_allows_rename_only);
 	suite_add_tcase(su, tc);
 	return su;
 }
