@@ -16,22 +16,16 @@
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3) || { echo "SKIP: python3 missing"; exit 77; }
 exec "$PY" - "$(dirname "$0")" <<'EOF'
-import importlib.util
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
 here = sys.argv[1]
-spec = importlib.util.spec_from_file_location(
-    "rt", os.path.join(here, "30-reinject-test.py"))
-rt = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(rt)
 sys.path.insert(0, here)
+from rtload import rt  # noqa: E402
 import dnstest  # noqa: E402
 rt.PORT_BLOCKS["rollrestart"] = [21700, 21710, 21720, 21730, 21740]
 ok = rt.ok
@@ -279,31 +273,5 @@ def test(tmp):
     return 0
 
 
-def main():
-    if not os.access(rt.REINJECT, os.X_OK):
-        print("SKIP: %s not built" % rt.REINJECT)
-        return 77
-    tmp = tempfile.mkdtemp(prefix="ma-rollrestart-")
-    os.chmod(tmp, 0o755)
-    rc = 0
-    try:
-        rc = test(tmp)
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        rt.FAILED.append(repr(e))
-    if rt.FAILED:
-        try:
-            print(open(os.path.join(tmp, "reinject.log")).read()[-8000:])
-        except OSError:
-            pass
-    if not os.environ.get("MA_KEEP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    if rc == 77:
-        return 77
-    print("%d failed" % len(rt.FAILED))
-    return 1 if rt.FAILED else 0
-
-
-sys.exit(main())
+sys.exit(rt.run_test("ma-rollrestart-", test, tail=8000))
 EOF
