@@ -13,8 +13,11 @@
 # sha256, text appended after l= and an unsigned message.  The verdict per signature (d=, s=)
 # in OpenDKIM's Authentication-Results field and in reinject's must agree;
 # where they differ by design the test asserts exactly the difference that
-# reinject.conf(5), OPENDKIM CONFIGURATION, documents.  dkimpy checks the
-# good messages against the same unbound.  Ports: a free block in
+# reinject.conf(5), OPENDKIM CONFIGURATION, documents.  A second run adds
+# "On-BadSignature reject" and "On-KeyNotFound tempfail" to the file and
+# sends to a proxy listener of reinject (where reject is a 550): the
+# accept / reject / tempfail decision per message is compared the same
+# way.  dkimpy checks the good messages against the same unbound.  Ports: a free block in
 # 21650-21699.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3) || { echo "SKIP: python3 missing"; exit 77; }
@@ -54,6 +57,11 @@ Socket inet:@PORT@@127.0.0.1
 PidFile @DIR@/opendkim.pid
 Syslog no
 Background no
+"""
+
+# the second run: the On-* actions that refuse mail
+ACTIONS = """On-BadSignature reject
+On-KeyNotFound tempfail
 """
 
 
@@ -194,13 +202,14 @@ def opendkim_verify(d, port, msgs):
                 lines = f.read().splitlines()
         except OSError:
             lines = ["reply none"]
-        res[name] = (lines[0].split()[-1], lines[1:])
+        res[name] = (" ".join(lines[0].split()[1:]), lines[1:])
     return res
 
 
-def reinject_verify(d, conf_path, P, sink, msgs):
-    """each message through reinject's verify listener; {name: (code, [A-R])}"""
-    r = rt.Reinject(d, P, P + 2, "opendkim_config = %s\n" % conf_path)
+def reinject_verify(d, conf_path, P, sink, msgs, extra=""):
+    """each message through reinject's verify listener (or the listener
+    extra names on port P); {name: (code, [A-R])}"""
+    r = rt.Reinject(d, P, P + 2, "opendkim_config = %s\n%s" % (conf_path, extra))
     p = subprocess.run([rt.REINJECT, "-t", "-c", r.conf], capture_output=True, text=True)
     ok(p.returncode == 0, "reinject -t with opendkim_config = %s (%s)"
        % (conf_path, (p.stdout + p.stderr).strip()[-300:]))
@@ -215,9 +224,11 @@ def reinject_verify(d, conf_path, P, sink, msgs):
             reps, final = rt.transaction(c, ["bob@example.com"], data,
                                          "MAIL FROM:<alice@example.org>")
             c.close()
-            rt.wait_for(lambda: len(sink.messages) > n, 5)
+            code = final[0] if final else None
+            if code == 250:
+                rt.wait_for(lambda: len(sink.messages) > n, 5)
             got = sink.messages[-1]["data"] if len(sink.messages) > n else b""
-            res[name] = (final[0] if final else None, ar_fields(got))
+            res[name] = (code, ar_fields(got))
     finally:
         r.stop()
     ok(not re.search(r"Sanitizer|runtime error|panic", r.logtext()),
@@ -322,6 +333,59 @@ def compare(msgs, od, ri):
            % (name, sig, want, EXPECTED[name][sig], why, rv))
 
 
+# with ACTIONS: OpenDKIM's decision per message, the others accepted
+DECIDED = {
+    "body-altered": "reject",
+    "header-altered": "reject",
+    "no-key": "tempfail",
+    "revoked": "reject",
+}
+
+# where reinject decides otherwise: message -> (its decision, why)
+DECIDED_DIFFERENT = {
+    "k-ed25519": ("reject", "dkim=permerror, where OpenDKIM passes"),
+    "k-unknown": ("reject", "its On-BadSignature covers a key record of an "
+                  "unknown k=; OpenDKIM's reports fail and accepts"),
+    "key-h-sha1": ("reject", "its On-BadSignature covers a key record whose "
+                   "h= lacks the hash; OpenDKIM's reports fail and accepts"),
+}
+
+
+def opendkim_decision(reply):
+    """accept, reject or tempfail from the milter's reply"""
+    if reply in ("accept", "continue"):
+        return "accept"
+    if reply == "reject" or reply.startswith("replycode 5"):
+        return "reject"
+    if reply == "tempfail" or reply.startswith("replycode 4"):
+        return "tempfail"
+    return reply
+
+
+def reinject_decision(code):
+    """accept, reject or tempfail from the proxy listener's reply"""
+    if code == 250:
+        return "accept"
+    return {5: "reject", 4: "tempfail"}.get((code or 0) // 100, str(code))
+
+
+def compare_actions(msgs, od, ri):
+    """under ACTIONS, OpenDKIM decides as DECIDED, reinject (proxy listener:
+    reject is a 550, tempfail a 451) the same but for DECIDED_DIFFERENT"""
+    for name in msgs:
+        o, r = opendkim_decision(od[name][0]), reinject_decision(ri[name][0])
+        want = DECIDED.get(name, "accept")
+        ok(o == want, "actions %s: OpenDKIM decides %s (want %s; %s)"
+           % (name, o, want, od[name][0]))
+        if name not in DECIDED_DIFFERENT:
+            ok(r == o, "actions %s: reinject decides as OpenDKIM, %s (%s)"
+               % (name, r, ri[name][0]))
+            continue
+        rwant, why = DECIDED_DIFFERENT[name]
+        ok(r == rwant and r != o, "actions %s: reinject decides %s, OpenDKIM %s "
+           "(%s); got %s" % (name, rwant, o, why, r))
+
+
 def keygen(keys, sel, kind="rsa", bits=2048):
     size = ["-b", str(bits)] if kind == "rsa" else []
     p = subprocess.run([rt.REINJECT, "keygen", "-t", kind] + size +
@@ -368,8 +432,8 @@ def test(tmp):
             ("kunknown", "v=DKIM1; k=dsa; p=" + pub),
             ("hsha1", "v=DKIM1; k=rsa; h=sha1; p=" + pub)]
     dns = dnstest.Server(tmp, "%d" % (P + 5))
-    if dns.start([("%s._domainkey.example.org." % s, 300, "TXT", val)
-                  for s, val in zone]) == 77:
+    records = [("%s._domainkey.example.org." % s, 300, "TXT", val) for s, val in zone]
+    if dns.start(records) == 77:
         print("SKIP: unbound missing")
         return 77
     msgs = messages(k)
@@ -394,6 +458,17 @@ def test(tmp):
        "k-ed25519: dkimpy refuses an rsa-sha256 signature whose key record "
        "says k=ed25519 (RFC 6376 6.1.2)")
     compare(msgs, od, ri)
+    with open(conf, "a") as f:
+        f.write(ACTIONS)
+    sink = rt.Sink(P + 2)
+    dns.start(records)
+    try:
+        od = opendkim_verify(d, P + 3, msgs)
+        ri = reinject_verify(d, conf, P, sink, msgs, "listen = 127.0.0.1:%d proxy\n" % P)
+    finally:
+        sink.close()
+        dns.stop()
+    compare_actions(msgs, od, ri)
     return 0
 
 

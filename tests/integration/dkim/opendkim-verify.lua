@@ -4,8 +4,9 @@
 -- as they are (CRLF).
 -- Globals from miltertest -D: sock (inet:PORT@127.0.0.1), list (a file naming
 -- one message per line), outdir.  For each message writes outdir/<name>: a
--- first line "reply CODE" (the milter's answer to end of message: accept,
--- continue, tempfail, reject, discard, or other), then each
+-- first line "reply WHAT" (the milter's answer to end of message: accept,
+-- continue, tempfail, reject, discard, "replycode" and the SMTP reply when
+-- it set one of its own, or other), then each
 -- Authentication-Results field opendkim added, one per line, folding
 -- unfolded.
 
@@ -34,14 +35,41 @@ local function header_fields(head)
 	return fields
 end
 
--- reply_name - the word for the milter's end-of-message reply
-local function reply_name(r)
+-- the parts of the replies OpenDKIM sets of its own (opendkim.c,
+-- dkimf_libstatus): the milter protocol carries the whole line, and
+-- miltertest matches it only whole
+local RCODES = { "550", "554", "451", "450", "421" }
+local XCODES = { "5.7.0", "5.7.1", "5.7.5", "4.7.0", "4.7.1", "4.7.5", "4.3.0", "4.4.3" }
+local TEXTS = {
+	"bad DKIM signature data", "DKIM signature verification failed",
+	"DKIM signature syntax error", "no DKIM signature data",
+	"DKIM key retrieval failed", "internal DKIM error",
+	"resource unavailable", "DKIM security violation",
+}
+
+-- reply_line - the reply OpenDKIM set, or "other"
+local function reply_line(conn)
+	for _, rc in ipairs(RCODES) do
+		for _, xc in ipairs(XCODES) do
+			for _, text in ipairs(TEXTS) do
+				if mt.eom_check(conn, MT_SMTPREPLY, rc, xc, text) then
+					return rc .. " " .. xc .. " " .. text
+				end
+			end
+		end
+	end
+	return "other"
+end
+
+-- reply_name - the words for the milter's end-of-message reply
+local function reply_name(conn)
+	local r = mt.getreply(conn)
+	if r == SMFIR_REPLYCODE then return "replycode " .. reply_line(conn) end
 	if r == SMFIR_ACCEPT then return "accept" end
 	if r == SMFIR_CONTINUE then return "continue" end
 	if r == SMFIR_TEMPFAIL then return "tempfail" end
 	if r == SMFIR_REJECT then return "reject" end
 	if r == SMFIR_DISCARD then return "discard" end
-	if r == SMFIR_REPLYCODE then return "replycode" end
 	return "other"
 end
 
@@ -75,7 +103,7 @@ local function send_message(msg)
 		pos = pos + BODY_CHUNK
 	end
 	if mt.eom(conn) ~= nil then error("eom") end
-	local out = { "reply " .. reply_name(mt.getreply(conn)) }
+	local out = { "reply " .. reply_name(conn) }
 	for n = 0, AR_LIMIT - 1 do
 		local ar = mt.getheader(conn, "Authentication-Results", n)
 		if ar == nil then break end
