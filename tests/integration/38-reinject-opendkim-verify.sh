@@ -10,18 +10,19 @@
 # key record, a revoked key, key records with a wrong k=, a 1024-bit key, a
 # good ed25519-sha256 signature, two signatures (one good, one bad), an
 # expired x=, a t= in the future, rsa-sha1, a key record whose h= lacks
-# sha256, text appended after l= and an unsigned message.  The verdict per signature (d=, s=)
-# in OpenDKIM's Authentication-Results field and in reinject's must agree;
-# where they differ by design the test asserts exactly the difference that
-# reinject.conf(5), OPENDKIM CONFIGURATION, documents.  A second run adds
-# "On-BadSignature reject" and "On-KeyNotFound tempfail" to the file and
-# sends to a proxy listener of reinject (where reject is a 550): the
-# accept / reject / tempfail decision per message is compared the same
-# way.  dkimpy checks the good messages against the same unbound.  Ports: a free block in
-# 21650-21699.
+# sha256, text appended after l= and an unsigned message.  The verdict per
+# signature (d=, s=) in OpenDKIM's Authentication-Results field and in
+# reinject's must agree; where they differ by design the test asserts
+# exactly the difference that reinject.conf(5), OPENDKIM CONFIGURATION,
+# documents.  A second run adds "On-BadSignature reject" and
+# "On-KeyNotFound tempfail" to the file and sends to a proxy listener of
+# reinject (where reject is a 550): the accept / reject / tempfail decision
+# per message is compared the same way.  dkimpy checks the good messages
+# against the same unbound.  Ports: a free block in 21650-21699.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3) || { echo "SKIP: python3 missing"; exit 77; }
 exec "$PY" - "$(dirname "$0")" <<'PYEOF'
+import base64
 import importlib.util
 import os
 import re
@@ -79,6 +80,7 @@ def sign(msg, key, sel, canon=(b"relaxed", b"relaxed"), alg=b"rsa-sha256",
     import dkim
 
     class Timed(dkim.DKIM):
+        """dkimpy's signer with t= replaced and x= added"""
         def gen_header(self, fields, *args):
             if t is not None:
                 fields = [(k, b"%d" % t) if k == b"t" else (k, v) for k, v in fields]
@@ -396,9 +398,9 @@ def keygen(keys, sel, kind="rsa", bits=2048):
         value = f.read().strip()
     if kind == "ed25519":
         # dkimpy's form: the 32-byte seed in base64 (end of the PKCS#8 DER)
-        der = subprocess.run(["openssl", "pkey", "-in", os.path.join(keys, sel + ".private"),
-                              "-outform", "DER"], capture_output=True, check=True).stdout
-        import base64
+        pem = os.path.join(keys, sel + ".private")
+        der = subprocess.run(["openssl", "pkey", "-in", pem, "-outform", "DER"],
+                             capture_output=True, check=True).stdout
         return base64.b64encode(der[-32:]), value
     with open(os.path.join(keys, sel + ".private"), "rb") as f:
         return f.read(), value
