@@ -12,14 +12,15 @@
 #     dkim, and the original header section, local parts hashed;
 #  2. fo=0 (default): an aligned SPF pass gets no report, a spoof gets one;
 #  3. report_failure_rate_limit 2: of 4 spoofs of one domain, 2 reports are
-#     sent and the others dropped (logged);
+#     sent and the others dropped (logged); with report_enable the counts
+#     are those of the report store (SQLite here; table failure_rate);
 #  4. the report mails themselves (multipart/report) get no reports.
 # Ports: 21500-21509 DNS, 21510 smtpd, 21511 sink, 21512 reinject,
 # 21514 re-injection smtpd.
 
 . "$(dirname "$0")/lib.sh"
 
-ma_require_cmd postfix postconf /usr/sbin/smtp-sink swaks
+ma_require_cmd postfix postconf /usr/sbin/smtp-sink swaks sqlite3
 ma_require_root
 PY=/usr/bin/python3
 SRC=${MAILAUTH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -54,9 +55,9 @@ trap 'rc=$?; sh "$SRC/tests/integration/dnsserver.sh" stop "$MA_TMP/dns"; (exit 
 dnsport=${dnsport##*$'\n'}
 
 # --- reinject with failure reports ---------------------------------------------
-mkdir -p "$MA_TMP/spool" "$MA_TMP/failure"
-chown reinject "$MA_TMP/spool" "$MA_TMP/failure"
-chmod 700 "$MA_TMP/spool" "$MA_TMP/failure"
+mkdir -p "$MA_TMP/spool" "$MA_TMP/failure" "$MA_TMP/store"
+chown reinject "$MA_TMP/spool" "$MA_TMP/failure" "$MA_TMP/store"
+chmod 700 "$MA_TMP/spool" "$MA_TMP/failure" "$MA_TMP/store"
 {
 	echo "myhostname = filter.mailauth.example"
 	echo "authserv_id = mx.mailauth.example"
@@ -71,6 +72,9 @@ chmod 700 "$MA_TMP/spool" "$MA_TMP/failure"
 	echo "report_failure_directory = $MA_TMP/failure"
 	echo "report_failure_interval = 10s"
 	echo "report_failure_rate_limit = 2"
+	echo "report_enable = yes"
+	echo "report_store = $MA_TMP/store/reports.db"
+	echo "report_spool_file = $MA_TMP/store/reports.spool"
 	echo "report_relay = 127.0.0.1:$SMTPD"
 	echo "report_email = dmarc-failure@filter.mailauth.example"
 } >"$MA_TMP/reinject.conf"
@@ -138,7 +142,10 @@ ma_wait_grep 60 'rate\.example\): report_failure_rate_limit reached this hour; d
 sleep 12
 n=$(ma_sink_find sink '^X-Rcpt-Args: <ruf@rate.example>' | wc -l)
 [ "$n" = 2 ] || ma_fail "rate.example: $n reports sent, expected 2"
-ma_ok "report_failure_rate_limit 2: 2 of 4 reports of rate.example sent"
+n=$(sqlite3 "$MA_TMP/store/reports.db" \
+	"SELECT count FROM failure_rate WHERE policy_domain = 'rate.example'")
+[ "$n" = 2 ] || ma_fail "rate.example: the store counted '$n' reports, expected 2"
+ma_ok "report_failure_rate_limit 2: 2 of 4 reports of rate.example sent, counted in the store"
 
 # --- 4. no reports about reports -----------------------------------------------------
 ma_assert_grep 'dmarc failure report for fo1\.example queued' "$MA_TMP/reinject.log" \
