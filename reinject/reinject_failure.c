@@ -311,6 +311,7 @@ failure_fill(struct report_failure *f, const struct reinject_msg *m,
 	f->spf_aligned_pass = d->spf_aligned;
 	f->spf_result = spf_result_str(rec->spf_result);
 	f->spf_domain = rec->spf_domain;
+	f->spf_records = &m->spf_records;
 	f->dkim = rec->dkim;
 	f->ndkim = rec->ndkim;
 	f->arrival = time(NULL);

@@ -10,7 +10,9 @@
 #     report-type=feedback-report, message/feedback-report with
 #     Feedback-Type: auth-failure, Auth-Failure: dmarc, Identity-Alignment:
 #     dkim, and the original header section, local parts hashed;
-#  2. fo=0 (default): an aligned SPF pass gets no report, a spoof gets one;
+#  2. fo=0 (default): an aligned SPF pass gets no report, a spoof gets one,
+#     with SPF-DNS holding the record the private DNS serves for its MAIL
+#     FROM domain;
 #  3. report_failure_rate_limit 2: of 4 spoofs of one domain, 2 reports are
 #     sent and the others dropped (logged); with report_enable the counts
 #     are those of the report store (SQLite here; table failure_rate);
@@ -128,7 +130,8 @@ send 198.51.100.7 b@mail.fo0.example boss@fo0.example
 send 203.0.113.5 x@unrelated.example boss@fo0.example
 ma_wait_for 60 has_report ruf@fo0.example || ma_fail "no failure report for fo0.example"
 "$PY" "$CHECK" "$(report_dump ruf@fo0.example)" headers Auth-Failure=dmarc \
-	"Identity-Alignment=dkim, spf" Source-IP=203.0.113.5 ||
+	"Identity-Alignment=dkim, spf" Source-IP=203.0.113.5 \
+	'SPF-DNS=txt : unrelated.example : "v=spf1 -all"' ||
 	ma_fail "the fo0.example report is wrong"
 sleep 12	# one more sender pass: nothing else for fo0.example may come
 [ "$(ma_sink_find sink '^X-Rcpt-Args: <ruf@fo0.example>' | wc -l)" = 1 ] ||
