@@ -263,9 +263,11 @@ struct reinject_spool {
 	size_t wlen;
 	size_t size;		/* bytes written in total */
 	int error;		/* errno of the first failure, sticky */
+	bool dropped;		/* dir NULL: more than memory_limit came, none kept */
 };
 
-/* reinject_spool_init - dir NULL: count the bytes, keep none */
+/* reinject_spool_init - dir NULL: count the bytes, and keep them in memory
+ * while they fit memory_limit (0: keep none); past it, none are kept */
 void reinject_spool_init(struct reinject_spool *sp, const char *dir,
     size_t memory_limit);
 /* reinject_spool_write - append; -1 after a failure (sticky, see error) */
