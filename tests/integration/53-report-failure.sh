@@ -16,6 +16,8 @@
 #  3. report_failure_rate_limit 2: of 4 spoofs of one domain, 2 reports are
 #     sent and the others dropped (logged); with report_enable the counts
 #     are those of the report store (SQLite here; table failure_rate);
+#  3b. the store cannot be opened: the sender logs it and counts in its own
+#     file (2 of 3 reports of another domain sent);
 #  4. the report mails themselves (multipart/report) get no reports.
 # Ports: 21500-21509 DNS, 21510 smtpd, 21511 sink, 21512 reinject,
 # 21514 re-injection smtpd.
@@ -46,6 +48,7 @@ ma_user_ensure reinject || ma_skip "cannot create user reinject"
 	echo '_dmarc.fo0.example. TXT "v=DMARC1; p=none; ruf=mailto:ruf@fo0.example"'
 	echo 'mail.fo0.example. TXT "v=spf1 ip4:198.51.100.7 -all"'
 	echo '_dmarc.rate.example. TXT "v=DMARC1; p=none; ruf=mailto:ruf@rate.example"'
+	echo '_dmarc.down.example. TXT "v=DMARC1; p=none; ruf=mailto:ruf@down.example"'
 	echo 'unrelated.example. TXT "v=spf1 -all"'
 	# the reports' own domain asks for failure reports too: a loop if
 	# reports were reported on
@@ -149,6 +152,21 @@ n=$(sqlite3 "$MA_TMP/store/reports.db" \
 	"SELECT count FROM failure_rate WHERE policy_domain = 'rate.example'")
 [ "$n" = 2 ] || ma_fail "rate.example: the store counted '$n' reports, expected 2"
 ma_ok "report_failure_rate_limit 2: 2 of 4 reports of rate.example sent, counted in the store"
+
+# --- 3b. the store down: this host's own counts ----------------------------------------
+mv "$MA_TMP/store/reports.db" "$MA_TMP/store/reports.db.away"
+mkdir "$MA_TMP/store/reports.db"	# the sender's next open fails
+for i in 1 2 3; do send 203.0.113.5 x@unrelated.example "boss$i@down.example"; done
+ma_wait_grep 60 'down\.example\): report_failure_rate_limit reached this hour; dropped' \
+	"$MA_TMP/reinject.log" "store down: the limit still holds"
+ma_assert_grep 'failure report rates counted by this host alone' "$MA_TMP/reinject.log" \
+	"store down: the fallback to the host's own counts is logged"
+sleep 12
+n=$(ma_sink_find sink '^X-Rcpt-Args: <ruf@down.example>' | wc -l)
+[ "$n" = 2 ] || ma_fail "down.example: $n reports sent, expected 2"
+ma_assert_grep '^[0-9]+ 2 down\.example$' "$MA_TMP/failure/rate" \
+	"the host's file counted them"
+ma_ok "store down: 2 of 3 reports of down.example sent, counted in the host's file"
 
 # --- 4. no reports about reports -----------------------------------------------------
 ma_assert_grep 'dmarc failure report for fo1\.example queued' "$MA_TMP/reinject.log" \
