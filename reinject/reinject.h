@@ -263,9 +263,11 @@ struct reinject_spool {
 	size_t wlen;
 	size_t size;		/* bytes written in total */
 	int error;		/* errno of the first failure, sticky */
+	bool dropped;		/* dir NULL: more than memory_limit came, none kept */
 };
 
-/* reinject_spool_init - dir NULL: count the bytes, keep none */
+/* reinject_spool_init - dir NULL: count the bytes, and keep them in memory
+ * while they fit memory_limit (0: keep none); past it, none are kept */
 void reinject_spool_init(struct reinject_spool *sp, const char *dir,
     size_t memory_limit);
 /* reinject_spool_write - append; -1 after a failure (sticky, see error) */
@@ -324,6 +326,8 @@ struct reinject_msg {
 	bool sign;			/* listener sign, or internal client */
 	bool arc_seal_rcpt;		/* a recipient in arc_seal_recipient_domains */
 	struct reinject_spf_given spf_given;	/* from the front-end, or !known */
+	struct spf_records spf_records;	/* the SPF records of the result DMARC
+					 * used (RFC 6591 SPF-DNS); n 0: none */
 	const char *if_addr;		/* milter {if_addr}: where it came in, or NULL */
 	/* header section */
 	struct buf hdrbuf;		/* its len is charged to ctx->header_bytes */
@@ -546,6 +550,7 @@ struct reinject_milter_spf {
 	enum spf_result result;
 	enum spf_identity identity;
 	char domain[256];	/* the domain checked */
+	struct spf_records records;	/* its v=spf1 records, for failure reports */
 	bool temperror_tempfail;	/* a temperror is refused with 451 4.7.24 */
 	char text[600];		/* reply text of a fail or temperror */
 	void (*cb)(void *arg);	/* the verdict came after spf_eval_start returned */

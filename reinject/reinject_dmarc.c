@@ -398,6 +398,7 @@ dmarc_spf_done(void *arg, const struct spf_verdict *v)
 	s->in.spf = v->result;
 	s->in.spf_identity = v->identity;
 	snprintf(s->spf_domain, sizeof(s->spf_domain), "%s", v->domain ? v->domain : "");
+	s->m->spf_records = *v->records;	/* for failure reports (SPF-DNS) */
 	s->spf_done = true;
 	if (!s->in_call)
 		dmarc_evaluate(s);

@@ -208,7 +208,9 @@ failure_body(const struct reinject_msg *m, const struct reinject_conf *c,
 	size_t off = 0;
 	ssize_t n;
 
-	if (!c->report.failure_body || m->raw || !m->spool.dir ||
+	/* the milter's spool has no directory: it holds the body only when
+	 * it kept it (reading fails otherwise) */
+	if (!c->report.failure_body || m->raw ||
 	    m->size > c->report.failure_body_size_limit)
 		return false;
 	while ((n = reinject_spool_read((struct reinject_spool *)&m->spool, off, chunk,
@@ -311,6 +313,7 @@ failure_fill(struct report_failure *f, const struct reinject_msg *m,
 	f->spf_aligned_pass = d->spf_aligned;
 	f->spf_result = spf_result_str(rec->spf_result);
 	f->spf_domain = rec->spf_domain;
+	f->spf_records = &m->spf_records;
 	f->dkim = rec->dkim;
 	f->ndkim = rec->ndkim;
 	f->arrival = time(NULL);

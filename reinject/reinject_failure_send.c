@@ -6,8 +6,12 @@
  *   - skipped while still being written, dropped when malformed or older
  *     than report_failure_lifetime;
  *   - dropped when its policy domain had report_failure_rate_limit reports
- *     in this hour (RFC 9991 "DMARC Failure Reports": rate limiting; the
- *     counts are kept in the file "rate" of the directory);
+ *     in this hour (RFC 9991 "DMARC Failure Reports": rate limiting).  With
+ *     report_enable the count is the fleet's, in the report store (a count
+ *     is taken before sending, atomically below the limit, and given back
+ *     when the report is not sent); this host's own counts are kept in the
+ *     file "rate" of the directory too, and used alone when the store is
+ *     down (logged);
  *   - sent to each ruf= mailto destination that is not on
  *     report_ignore_mailto, whose size limit the report fits, and that
  *     is in the policy domain's Organizational Domain or confirmed by
@@ -33,6 +37,7 @@
 #include "reinject_report.h"
 #include "report.h"
 #include "report_failure.h"
+#include "store.h"
 
 /* Our bound on queue files looked at in one pass (the queue holds at most
  * report_failure_queue_limit; a longer listing is read in later passes). */
@@ -49,6 +54,7 @@ struct fsend {
 	struct event_base *base;
 	struct dns_resolver *dns;
 	struct report_rate rate;
+	struct store *st;		/* the fleet's counts; NULL: the file only */
 	char from[300];
 	int sent, dropped, kept;
 };
@@ -168,16 +174,15 @@ fsend_dests(struct fsend *s, const struct report_fjob *j, size_t size,
 	}
 }
 
-/* fsend_deliver - To: and the report to the relay; true when done with
- * the file (sent, or refused for good) */
-static bool
+/* fsend_deliver - To: and the report to the relay; the relay's answer */
+static enum report_smtp_result
 fsend_deliver(struct fsend *s, const char *name, const struct report_fjob *j,
     const struct fsend_dest *d)
 {
 	struct report_smtp relay = { s->c->report.relay, s->c->myhostname,
 	    s->c->report.send_timeout };
 	struct buf msg, why;
-	bool done = true;
+	enum report_smtp_result rc;
 
 	buf_init(&msg, j->msg_len + 64 * DMARC_URI_SIZE_LIMIT);
 	buf_init(&why, 1024);
@@ -186,7 +191,8 @@ fsend_deliver(struct fsend *s, const char *name, const struct report_fjob *j,
 		buf_printf(&msg, "%s<%s>", i ? ",\r\n " : "", d->to[i]);
 	buf_append_str(&msg, "\r\n");
 	buf_append(&msg, j->msg, j->msg_len);
-	switch (report_smtp_send(&relay, s->from, d->to, d->nto, msg.data, msg.len, &why)) {
+	switch ((rc = report_smtp_send(&relay, s->from, d->to, d->nto, msg.data, msg.len,
+	    &why))) {
 	case REPORT_SMTP_SENT:
 		log_info("dmarc failure report %s (%s): sent to %zu recipients, %zu bytes",
 		    name, j->domain, d->nto, msg.len);
@@ -198,7 +204,6 @@ fsend_deliver(struct fsend *s, const char *name, const struct report_fjob *j,
 		log_warn("dmarc failure report %s (%s): %s; kept for the next pass", name,
 		    j->domain, buf_cstr(&why));
 		s->kept++;
-		done = false;
 		break;
 	case REPORT_SMTP_PERMFAIL:
 		fsend_drop(s, name, j->domain, buf_cstr(&why));
@@ -206,7 +211,42 @@ fsend_deliver(struct fsend *s, const char *name, const struct report_fjob *j,
 	}
 	buf_clear(&msg);
 	buf_clear(&why);
-	return done;
+	return rc;
+}
+
+/* fsend_store_down - log the store's error; the file alone from now on */
+static void
+fsend_store_down(struct fsend *s)
+{
+	log_warn("report store: %s; failure report rates counted by this host "
+	    "alone (file %s) for this pass", store_error(s->st), FSEND_RATE);
+	store_close(s->st);
+	s->st = NULL;
+}
+
+/* fsend_rate_take - may one more report go to domain this hour: the
+ * fleet's count in the store (taken now), else this host's file */
+static bool
+fsend_rate_take(struct fsend *s, const char *domain, bool *taken)
+{
+	int limit = s->c->report.failure_rate_limit, rc;
+
+	*taken = false;
+	if (s->st && (rc = store_rate_take(s->st, domain, s->hour, limit)) >= 0) {
+		*taken = rc == 1;
+		return *taken;
+	}
+	if (s->st)
+		fsend_store_down(s);
+	return report_rate_allows(&s->rate, domain, s->hour, (unsigned)limit);
+}
+
+/* fsend_rate_return - give back the store's count of a report not sent */
+static void
+fsend_rate_return(struct fsend *s, const char *domain)
+{
+	if (s->st && store_rate_return(s->st, domain, s->hour) < 0)
+		fsend_store_down(s);
 }
 
 /* fsend_job - a parsed, due queue file: rate limit, destinations, send */
@@ -214,22 +254,24 @@ static void
 fsend_job(struct fsend *s, const char *name, const struct report_fjob *j)
 {
 	struct fsend_dest *d;
+	bool taken, sent = false;
 
-	if (!report_rate_allows(&s->rate, j->domain, s->hour,
-	    (unsigned)s->c->report.failure_rate_limit)) {
+	if (!fsend_rate_take(s, j->domain, &taken)) {
 		fsend_drop(s, name, j->domain, "report_failure_rate_limit reached this hour");
 		return;
 	}
 	d = xmalloc(sizeof(*d));
 	fsend_dests(s, j, j->msg_len + 64 * DMARC_URI_SIZE_LIMIT, d);
 	if (d->nto)
-		fsend_deliver(s, name, j, d);
+		sent = fsend_deliver(s, name, j, d) == REPORT_SMTP_SENT;
 	else if (d->temp) {
 		log_warn("dmarc failure report %s (%s): a destination could not be "
 		    "verified (DNS); kept for the next pass", name, j->domain);
 		s->kept++;
 	} else
 		fsend_drop(s, name, j->domain, "no usable ruf= destination");
+	if (taken && !sent)
+		fsend_rate_return(s, j->domain);
 	free(d);
 }
 
@@ -355,6 +397,24 @@ fsend_run(struct fsend *s)
 		    s->dropped, s->kept);
 }
 
+/* fsend_store_open - with report_enable, the store holding the fleet's
+ * counts; when it cannot be opened, the file alone (logged) */
+static void
+fsend_store_open(struct fsend *s)
+{
+	struct store_conf sc;
+	struct buf err;
+
+	if (!s->c->report.enable)
+		return;
+	reinject_report_store_conf(s->c, &sc);
+	buf_init(&err, 1024);
+	if (!(s->st = store_open(&sc, &err)))
+		log_warn("%s; failure report rates counted by this host alone (file %s) "
+		    "for this pass", buf_cstr(&err), FSEND_RATE);
+	buf_clear(&err);
+}
+
 /* reinject_failure_send_due - one pass over the queue */
 int
 reinject_failure_send_due(const struct reinject_conf *c, long long now)
@@ -376,7 +436,9 @@ reinject_failure_send_due(const struct reinject_conf *c, long long now)
 			snprintf(s.from, sizeof(s.from), "dmarc-noreply@%s", c->myhostname);
 		s.base = event_base_new();
 		if ((s.dns = reinject_worker_dns(s.base, c)) != NULL) {
+			fsend_store_open(&s);
 			fsend_run(&s);
+			store_close(s.st);
 			dns_resolver_free(s.dns);
 			rc = 0;
 		}

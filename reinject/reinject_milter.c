@@ -165,6 +165,17 @@ reinject_milter_own(const struct reinject_milter *s)
 	    (s->daemon && config_list_has_ci(d, s->daemon, strlen(s->daemon)));
 }
 
+/* reinject_milter_keep - bytes of the body kept for failure reports: with
+ * report_failure_body, as many as report_failure_body_size_limit allows
+ * (and the empty line before the body); else none */
+static size_t
+reinject_milter_keep(const struct reinject_conf *c)
+{
+	if (!c->dmarc.enable || !c->report.failure_enable || !c->report.failure_body)
+		return 0;
+	return c->report.failure_body_size_limit + 2;
+}
+
 /* reinject_milter_msg - the message, begun at its first header or body byte */
 static struct reinject_msg *
 reinject_milter_msg(struct reinject_milter *s)
@@ -175,9 +186,10 @@ reinject_milter_msg(struct reinject_milter *s)
 	if (s->msg)
 		return s->msg;
 	m = s->msg = reinject_msg_new(s->ctx);
-	/* the MTA keeps the message: stream it through the stages, spool none */
+	/* the MTA keeps the message: stream it through the stages, spool none
+	 * but a body small enough for a failure report */
 	reinject_spool_clear(&m->spool);
-	reinject_spool_init(&m->spool, NULL, 0);
+	reinject_spool_init(&m->spool, NULL, reinject_milter_keep(s->ctx->conf));
 	m->sender = s->sender ? s->sender : "";
 	m->nrcpt = s->nrcpt;
 	m->rcpt_domain = s->rcpt_domain;

@@ -47,6 +47,7 @@ reinject_milter_spf_done(void *arg, const struct spf_verdict *v)
 	sp->result = v->result;
 	sp->identity = v->identity;
 	snprintf(sp->domain, sizeof(sp->domain), "%s", v->domain ? v->domain : "");
+	sp->records = *v->records;
 	sp->evaluated = true;
 	if (v->result == SPF_RESULT_TEMPERROR)
 		snprintf(sp->text, sizeof(sp->text),
@@ -146,4 +147,5 @@ reinject_milter_spf_give(const struct reinject_milter_spf *sp,
 	m->spf_given.identity = sp->identity;
 	snprintf(m->spf_given.domain, sizeof(m->spf_given.domain), "%s",
 	    sp->domain);
+	m->spf_records = sp->records;
 }

@@ -3,7 +3,9 @@
  * an unlinked temporary file of spool_directory (O_TMPFILE where the file
  * system has it, else mkstemp + unlink), so RSS stays flat for large mail and
  * nothing is left behind when the process dies.  Without a directory the
- * spool only counts: the milter front-end keeps no copy, the MTA has one.
+ * spool counts, and keeps the bytes in memory only while they fit its
+ * memory limit: the milter front-end keeps no copy (the MTA has one) except
+ * a small body a failure report is to include (report_failure_body).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +109,11 @@ reinject_spool_write(struct reinject_spool *sp, const char *p, size_t len)
 	if (sp->error)
 		return -1;
 	if (!sp->dir) {
+		/* all or nothing: a cut copy would be read as the whole */
+		if (sp->mem.max && !sp->dropped && buf_append(&sp->mem, p, len) < 0) {
+			buf_clear(&sp->mem);
+			sp->dropped = true;
+		}
 		sp->size += len;
 		return 0;
 	}
@@ -139,7 +146,7 @@ reinject_spool_read(struct reinject_spool *sp, size_t off, char *p, size_t n)
 
 	if (off >= sp->size)
 		return 0;
-	if (!sp->dir)
+	if (!sp->dir && (!sp->mem.max || sp->dropped))
 		return -1;	/* counted, not kept */
 	if (n > sp->size - off)
 		n = sp->size - off;

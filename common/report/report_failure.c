@@ -11,7 +11,9 @@
  *      Delivery-Result, Original-Mail-From, Original-Envelope-Id,
  *      Arrival-Date, Reporting-MTA, Source-IP, Reported-Domain, and for a
  *      failed signature of an aligned (or, fo=d, any) domain DKIM-Domain,
- *      DKIM-Identity and DKIM-Selector (RFC 6591 §3.1, RFC 9991);
+ *      DKIM-Identity and DKIM-Selector (RFC 6591 §3.1, RFC 9991), and
+ *      when SPF gave no aligned pass, SPF-DNS, one per v=spf1 record the
+ *      evaluation retrieved at the SPF domain (RFC 6591 §3.1, §3.2);
  *   3. the original header section as text/rfc822-headers (RFC 6522 §4), or
  *      the whole message as message/rfc822 when the body is given.
  */
@@ -125,6 +127,89 @@ fail_dkim_fields(struct buf *out, const struct report_failure *f)
 	}
 }
 
+/* fail_spf_width - the width of one record byte as written (a quoted-pair
+ * counts two) */
+static size_t
+fail_spf_width(char c)
+{
+	return c == '"' || c == '\\' ? 2 : 1;
+}
+
+/* fail_spf_run - the width of (p, len) up to its first blank */
+static size_t
+fail_spf_run(const char *p, size_t len)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < len && p[i] != ' ' && p[i] != '\t'; i++)
+		w += fail_spf_width(p[i]);
+	return w;
+}
+
+/* fail_spf_widest - the widest run of (p, len) between blanks */
+static size_t
+fail_spf_widest(const char *p, size_t len)
+{
+	size_t max = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		size_t w = fail_spf_run(p + i, len - i);
+
+		if (w > max)
+			max = w;
+		while (i < len && p[i] != ' ' && p[i] != '\t')
+			i++;
+	}
+	return max;
+}
+
+/* fail_spf_char - byte k of record (p, len) inside the quoted-string: '"'
+ * and '\\' as quoted-pairs, controls and 8-bit bytes as '?', a tab as a
+ * blank; folded before a blank when the next run would pass the fold
+ * column (RFC 5322 §3.2.2 FWS inside a quoted-string) */
+static void
+fail_spf_char(struct buf *out, const char *p, size_t len, size_t k, size_t *col)
+{
+	unsigned char c = (unsigned char)p[k];
+
+	if (c == '\t')
+		c = ' ';
+	if (c == ' ' && *col > 1 &&
+	    *col + 1 + fail_spf_run(p + k + 1, len - k - 1) > REPORT_FOLD_COLUMN) {
+		buf_append_str(out, "\r\n");
+		*col = 0;
+	}
+	if (c == '"' || c == '\\')
+		buf_append(out, "\\", 1);
+	buf_append(out, c < 0x20 || c >= 0x7f ? "?" : (const char *)&c, 1);
+	*col += fail_spf_width((char)c);
+}
+
+/* fail_spf_dns - SPF-DNS: txt : domain : "record", a field per record
+ * (RFC 6591 §3.1); a record with a blank-free run too long for a line of
+ * RFC 5322 §2.1.1 is left out */
+static void
+fail_spf_dns(struct buf *out, const struct report_failure *f)
+{
+	const struct spf_records *r = f->spf_records;
+
+	if (!r || !f->spf_domain[0] || f->spf_aligned_pass ||
+	    (f->kind != REPORT_FAIL_DMARC && f->kind != REPORT_FAIL_SPF))
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		const char *p = r->text + r->off[i];
+		size_t col, start = out->len;
+
+		if (fail_spf_widest(p, r->len[i]) > REPORT_SPF_DNS_RUN_LIMIT)
+			continue;
+		buf_printf(out, "SPF-DNS: txt : %s : \"", f->spf_domain);
+		col = out->len - start;
+		for (size_t k = 0; k < r->len[i]; k++)
+			fail_spf_char(out, p, r->len[i], k, &col);
+		buf_append_str(out, "\"\r\n");
+	}
+}
+
 /* fail_feedback - the message/feedback-report part's fields */
 static void
 fail_feedback(struct buf *out, const struct report_failure *f)
@@ -142,6 +227,7 @@ fail_feedback(struct buf *out, const struct report_failure *f)
 	if (f->delivery_result)
 		buf_printf(out, "Delivery-Result: %s\r\n", f->delivery_result);
 	fail_dkim_fields(out, f);
+	fail_spf_dns(out, f);
 	if (f->envelope_id && f->envelope_id[0])
 		buf_printf(out, "Original-Envelope-Id: %s\r\n", f->envelope_id);
 	buf_printf(out, "Original-Mail-From: <%s>\r\nArrival-Date: ", f->mail_from);

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "dmarc.h"
+#include "spf.h"
 #include "store.h"
 
 /* What a failure report is about (RFC 6591 §3.1 Auth-Failure). */
@@ -49,6 +50,13 @@ struct report_fail_facts {
  * applies in that order */
 enum report_fail_kind report_fail_due(const struct report_fail_facts *f);
 
+/* SPF-DNS fields are folded before a blank where the next word would pass
+ * this column (RFC 5322 §2.1.1's 78); a record holding a longer run
+ * without blanks than REPORT_SPF_DNS_RUN_LIMIT is left out (no line may
+ * pass RFC 5322's 998). */
+#define REPORT_FOLD_COLUMN		78
+#define REPORT_SPF_DNS_RUN_LIMIT	600
+
 /* One failure report's content (report_failure_build). */
 struct report_failure {
 	enum report_fail_kind kind;
@@ -66,6 +74,7 @@ struct report_failure {
 	const char *dmarc_result;
 	bool dkim_aligned_pass, spf_aligned_pass;
 	const char *spf_result, *spf_domain;
+	const struct spf_records *spf_records;	/* at spf_domain, or NULL */
 	const struct dmarc_report_dkim *dkim;
 	size_t ndkim;
 	time_t arrival;

@@ -2,6 +2,7 @@
  * store.c - the report store's backend-independent calls: open by type, then
  * every call through the backend's store_ops (store.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,4 +167,37 @@ int64_t
 store_purge(struct store *st, int64_t before)
 {
 	return st->ops->purge(st, before);
+}
+
+/* store_rate_key - domain in lower case into out (size) */
+static void
+store_rate_key(const char *domain, char *out, size_t size)
+{
+	size_t i = 0;
+
+	for (; domain[i] && i + 1 < size; i++)
+		out[i] = (char)tolower((unsigned char)domain[i]);
+	out[i] = '\0';
+}
+
+/* store_rate_take - count one failure report if below limit */
+int
+store_rate_take(struct store *st, const char *domain, int64_t hour, int64_t limit)
+{
+	char key[DMARC_DOMAIN_SIZE];
+
+	if (limit < 1)
+		return 0;
+	store_rate_key(domain, key, sizeof(key));
+	return st->ops->rate_take(st, key, hour, limit);
+}
+
+/* store_rate_return - uncount a failure report not sent */
+int
+store_rate_return(struct store *st, const char *domain, int64_t hour)
+{
+	char key[DMARC_DOMAIN_SIZE];
+
+	store_rate_key(domain, key, sizeof(key));
+	return st->ops->rate_return(st, key, hour);
 }

@@ -20,6 +20,9 @@
  *   report(policy_domain, period_begin, period_end, report_id, state,
  *          claimed_by, claimed_time, attempts, next_attempt, sent_time)
  *          one row per (policy domain, period)
+ *   failure_rate(policy_domain, hour, count)   (version 2)
+ *          RFC 9991 failure reports sent per policy domain and UTC hour
+ *          (hour = seconds since the epoch / 3600), shared by the fleet
  * Enumerated values are kept as their RFC 9990 names, so a report row is the
  * GROUP BY of its columns and the XML prints them as stored.
  */
@@ -34,7 +37,7 @@
 #include "dmarc.h"
 
 /* Schema version written by this code (table schema_version). */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 /* rua= URIs joined by blanks: DMARC_URI_LIMIT URIs of DMARC_URI_SIZE_LIMIT */
 #define STORE_RUA_SIZE		(DMARC_URI_LIMIT * DMARC_URI_SIZE_LIMIT)
 /* "result domain selector;" per signature, DMARC_DKIM_LIMIT of them */
@@ -119,6 +122,9 @@ struct store_ops {
 	int (*release)(struct store *st, const char *domain, int64_t begin,
 	    int64_t retry_at);
 	int64_t (*purge)(struct store *st, int64_t before);
+	int (*rate_take)(struct store *st, const char *domain, int64_t hour,
+	    int64_t limit);
+	int (*rate_return)(struct store *st, const char *domain, int64_t hour);
 	void (*close)(struct store *st);
 };
 
@@ -179,5 +185,15 @@ int store_release(struct store *st, const char *domain, int64_t begin,
 /* store_purge - delete records older than before whose report was sent;
  * rows deleted or -1 */
 int64_t store_purge(struct store *st, int64_t before);
+
+/* store_rate_take - one more failure report to domain in hour, if fewer
+ * than limit were counted: 1 counted, 0 at the limit, -1 error.  Fleet-safe:
+ * one conditional upsert (INSERT .. ON CONFLICT DO UPDATE .. WHERE count <
+ * limit), so hosts sharing the store together count at most limit.  The
+ * domain is compared without case. */
+int store_rate_take(struct store *st, const char *domain, int64_t hour,
+    int64_t limit);
+/* store_rate_return - give back a count taken for a report not sent */
+int store_rate_return(struct store *st, const char *domain, int64_t hour);
 
 #endif

@@ -51,6 +51,10 @@ static const char *const pg_upgrade[STORE_SCHEMA_VERSION] = {
 	" state TEXT NOT NULL, claimed_by TEXT NOT NULL, claimed_time BIGINT NOT NULL,"
 	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt BIGINT NOT NULL DEFAULT 0,"
 	" sent_time BIGINT, PRIMARY KEY (policy_domain, period_begin));",
+	/* 1 -> 2 */
+	"CREATE TABLE failure_rate ("
+	" policy_domain TEXT NOT NULL, hour BIGINT NOT NULL,"
+	" count INTEGER NOT NULL, PRIMARY KEY (policy_domain, hour));",
 };
 
 /* pg_fail - record the server's message; -1 */
@@ -348,11 +352,40 @@ pg_purge(struct store *st, int64_t before)
 	    " 'failed') AND p.period_end <= $1::bigint AND NOT EXISTS (SELECT 1 FROM"
 	    " record r WHERE r.policy_domain = p.policy_domain AND r.time >="
 	    " p.period_begin AND r.time < p.period_end)", 1, v) < 0 ||
-	    pg_exec(s, "COMMIT") < 0) {
+	    pg_change(s, "DELETE FROM failure_rate WHERE hour < $1::bigint / 3600", 1,
+	    v) < 0 || pg_exec(s, "COMMIT") < 0) {
 		PQclear(PQexec(s->db, "ROLLBACK"));
 		return -1;
 	}
 	return n;
+}
+
+/* pg_rate_take - count one failure report unless at limit: one upsert,
+ * run under the row's lock, so concurrent hosts never pass the limit */
+static int
+pg_rate_take(struct store *st, const char *domain, int64_t hour, int64_t limit)
+{
+	char a[32], b[32];
+	const char *v[] = { domain, pg_num(a, sizeof(a), hour),
+	    pg_num(b, sizeof(b), limit) };
+	int64_t n = pg_change(PG(st), "INSERT INTO failure_rate (policy_domain, hour,"
+	    " count) VALUES ($1, $2::bigint, 1) ON CONFLICT (policy_domain, hour) DO"
+	    " UPDATE SET count = failure_rate.count + 1 WHERE failure_rate.count <"
+	    " $3::bigint", 3, v);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+/* pg_rate_return - one count back */
+static int
+pg_rate_return(struct store *st, const char *domain, int64_t hour)
+{
+	char a[32];
+	const char *v[] = { domain, pg_num(a, sizeof(a), hour) };
+
+	return pg_change(PG(st), "UPDATE failure_rate SET count = count - 1 WHERE"
+	    " policy_domain = $1 AND hour = $2::bigint AND count > 0", 2, v) < 0 ?
+	    -1 : 0;
 }
 
 /* pg_close - disconnect and free */
@@ -368,7 +401,7 @@ pg_close(struct store *st)
 
 static const struct store_ops pg_ops = {
 	pg_put, pg_periods, pg_groups, pg_policy, pg_claim, pg_finish, pg_release,
-	pg_purge, pg_close,
+	pg_purge, pg_rate_take, pg_rate_return, pg_close,
 };
 
 /* store_pgsql_check - does the conninfo parse (libpq's own reading) */

@@ -47,6 +47,10 @@ static const char *const sq_upgrade[STORE_SCHEMA_VERSION] = {
 	" state TEXT NOT NULL, claimed_by TEXT NOT NULL, claimed_time INTEGER NOT NULL,"
 	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL DEFAULT 0,"
 	" sent_time INTEGER, PRIMARY KEY (policy_domain, period_begin));",
+	/* 1 -> 2 */
+	"CREATE TABLE failure_rate ("
+	" policy_domain TEXT NOT NULL, hour INTEGER NOT NULL,"
+	" count INTEGER NOT NULL, PRIMARY KEY (policy_domain, hour));",
 };
 
 #define SQ_COLUMNS \
@@ -397,11 +401,37 @@ sq_purge(struct store *st, int64_t before)
 	    " period_end <= ?2 AND NOT EXISTS (SELECT 1 FROM"
 	    " record r WHERE r.policy_domain = report.policy_domain AND"
 	    " r.time >= report.period_begin AND r.time < report.period_end)",
-	    "", before, 0, NULL, NULL) < 0 || sq_exec(s, "COMMIT") < 0) {
+	    "", before, 0, NULL, NULL) < 0 || sq_change(s, "DELETE FROM failure_rate"
+	    " WHERE hour < ?2", "", before / 3600, 0, NULL, NULL) < 0 ||
+	    sq_exec(s, "COMMIT") < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	return n;
+}
+
+/* sq_rate_take - count one failure report unless at limit (one upsert,
+ * under SQLite's write lock) */
+static int
+sq_rate_take(struct store *st, const char *domain, int64_t hour, int64_t limit)
+{
+	int n = sq_change(SQ(st), "INSERT INTO failure_rate (policy_domain, hour,"
+	    " count) VALUES (?1, ?2, 1) ON CONFLICT (policy_domain, hour) DO UPDATE"
+	    " SET count = failure_rate.count + 1 WHERE failure_rate.count < ?3",
+	    domain, hour, limit, NULL, NULL);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+/* sq_rate_return - one count back */
+static int
+sq_rate_return(struct store *st, const char *domain, int64_t hour)
+{
+	int n = sq_change(SQ(st), "UPDATE failure_rate SET count = count - 1"
+	    " WHERE policy_domain = ?1 AND hour = ?2 AND count > 0", domain, hour, 0,
+	    NULL, NULL);
+
+	return n < 0 ? -1 : 0;
 }
 
 /* sq_close - finalize and close */
@@ -418,7 +448,7 @@ sq_close(struct store *st)
 
 static const struct store_ops sq_ops = {
 	sq_put, sq_periods, sq_groups, sq_policy, sq_claim, sq_finish_report,
-	sq_release, sq_purge, sq_close,
+	sq_release, sq_purge, sq_rate_take, sq_rate_return, sq_close,
 };
 
 /* sq_setup - pragmas, schema, the prepared insert */

@@ -66,6 +66,25 @@ struct spf_request {
 	const char *default_explanation;
 };
 
+/*
+ * The v=spf1 TXT records an evaluation retrieved at the checked identity's
+ * domain (not those of include: or redirect= targets), for the RFC 6591
+ * §3.1 SPF-DNS field of failure reports.  Our bound: at most
+ * SPF_RECORDS_LIMIT records of SPF_RECORDS_SIZE bytes in all; a record that
+ * does not fit whole is left out (only the report loses it; the result is
+ * evaluated on the records as received).
+ */
+#define SPF_RECORDS_LIMIT	4
+#define SPF_RECORDS_SIZE	4096
+struct spf_records {
+	size_t n;
+	size_t off[SPF_RECORDS_LIMIT], len[SPF_RECORDS_LIMIT];	/* in text */
+	size_t used;
+	char text[SPF_RECORDS_SIZE];	/* the records as received, back to back */
+};
+/* spf_records_add - keep record (p, len) if it fits; false if not */
+bool spf_records_add(struct spf_records *r, const char *p, size_t len);
+
 struct spf_verdict {
 	enum spf_result result;
 	enum spf_identity identity;
@@ -79,6 +98,7 @@ struct spf_verdict {
 	unsigned lookups;		/* DNS queries made */
 	unsigned void_lookups;
 	unsigned dns_terms;		/* DNS-querying terms evaluated (RFC 7208 §4.6.4) */
+	const struct spf_records *records;	/* v=spf1 records at domain; never NULL */
 };
 
 typedef void (*spf_callback)(void *arg, const struct spf_verdict *v);

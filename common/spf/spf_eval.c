@@ -387,6 +387,9 @@ eval_record_answer(struct spf_eval *e, const struct dns_answer *a)
 		if (spf_record_is_spf1(a->rr[i].data, a->rr[i].len)) {
 			found = &a->rr[i];
 			n++;
+			/* the identity's own records, for reports (SPF-DNS) */
+			if (e->depth == 1 && !f->redirect)
+				spf_records_add(&e->records, a->rr[i].data, a->rr[i].len);
 		}
 	if (a->rcode == DNS_RCODE_NXDOMAIN || n == 0) {
 		eval_no_record(e, a->rcode == DNS_RCODE_NXDOMAIN ? "NXDOMAIN" : "no v=spf1 TXT");
@@ -540,6 +543,7 @@ eval_deliver(struct spf_eval *e)
 	v.lookups = e->lookups;
 	v.void_lookups = e->voids;
 	v.dns_terms = e->dns_terms;
+	v.records = &e->records;
 	e->cb(e->cbarg, &v);
 }
 

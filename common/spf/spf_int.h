@@ -162,6 +162,7 @@ struct spf_eval {
 	bool ptr_void;		/* the PTR lookup was a void lookup */
 	spf_step_fn after_ptr;
 
+	struct spf_records records;	/* v=spf1 records of the identity's domain */
 	enum spf_result result;
 	char *mechanism;	/* matching term, NULL for the default result */
 	struct buf reason;

@@ -21,6 +21,10 @@
 #     place (CHGHEADER, not a delete and an insert), redirect deletes each
 #     recipient and adds milter_redirect_recipient (DELRCPT, ADDRCPT),
 #     {daemon_name} in milter_sign_daemons signs, {if_addr} is logged;
+#     failure.lua (same instance, report_failure_body = yes,
+#     report_failure_body_size_limit = 1k): the queued failure report of a
+#     small spoof holds its body (message/rfc822) and SPF-DNS, that of one
+#     over the limit the header section only;
 #  5. SIGHUP: the master reloads, the UNIX socket stays, messages flow;
 #  6. malformed.py: length 0, length over the limit, unknown command, broken
 #     layouts, an oversized macro and a command before negotiation close the
@@ -59,6 +63,8 @@ example.org. 0 TXT "v=spf1 ip4:198.51.100.7 -all"
 zone refused.example. refuse
 _dmarc.quar.example. TXT "v=DMARC1; p=quarantine"
 _dmarc.rej.example. TXT "v=DMARC1; p=reject"
+_dmarc.fail.example. TXT "v=DMARC1; p=none; ruf=mailto:ruf@fail.example"
+fail.example. TXT "v=spf1 -all"
 EOF2
 dnsport=$(sh "$(dirname "$0")/dnsserver.sh" start "$MA_TMP/dns" 20790-20799 "$MA_TMP/zone") ||
 	ma_skip "no private DNS server"
@@ -98,7 +104,15 @@ dmarc_quarantine_action = tag
 dmarc_reject_action = redirect
 milter_redirect_recipient = quarantine@example.net
 milter_sign_daemons = ORIGINATING
+report_failure_enable = yes
+report_failure_directory = $MA_TMP/failure4
+report_failure_interval = 1h
+report_failure_body = yes
+report_failure_body_size_limit = 1k
 EOF2
+mkdir -p "$MA_TMP/failure4"
+chown reinject "$MA_TMP/failure4"
+chmod 700 "$MA_TMP/failure4"
 "$REINJECT" -c "$MA_TMP/reinject.conf" -t || ma_fail "reinject -t refused the configuration"
 ma_ok "reinject -t accepts a milter listener on a UNIX socket"
 ma_bg reinject "$REINJECT" -c "$MA_TMP/reinject.conf" -e
@@ -165,6 +179,30 @@ ma_assert_grep 'REDIR1: from=<x@rej.example>, nrcpt=2, .*dmarc_action=redirect, 
 	"$MA_TMP/reinject4.log" "redirect logged as redirected"
 ma_assert_grep 'DAEMON1: from=<alice@example.org>, .*signed=d=example.org s=sel' \
 	"$MA_TMP/reinject4.log" "mail of the ORIGINATING daemon signed"
+
+miltertest -D socket="unix:$MA_TMP/milter4.sock" -s "$DIR/failure.lua" ||
+	ma_fail "failure.lua"
+# report SUBJECT - the queued failure report of that message, without the
+# queue file's preamble (up to its first empty line)
+report() {
+	local f
+	f=$(grep -l "^Subject: $1" "$MA_TMP"/failure4/*.arf 2>/dev/null | head -1)
+	[ -n "$f" ] && sed '1,/^$/d' "$f"
+}
+ma_wait_for 10 report "fbody small" >/dev/null || ma_fail "no failure report for FBODY1"
+ma_wait_for 10 report "fbody big" >/dev/null || ma_fail "no failure report for FBIG1"
+report "fbody small" >"$MA_TMP/fbody-small.eml"
+report "fbody big" >"$MA_TMP/fbody-big.eml"
+"$PY" "$(dirname "$0")/../unit/report_afrf_check.py" "$MA_TMP/fbody-small.eml" message \
+	Reported-Domain=fail.example 'SPF-DNS=txt : fail.example : "v=spf1 -all"' ||
+	ma_fail "the milter's report of a small message lacks its body (or SPF-DNS)"
+ma_assert_grep '^failure-body-marker-7' "$MA_TMP/fbody-small.eml" "the body chunks are in it"
+ma_assert_grep '^second line' "$MA_TMP/fbody-small.eml" "the body chunks are in it, whole"
+ma_ok "milter, report_failure_body: the report holds the body (message/rfc822) and SPF-DNS"
+"$PY" "$(dirname "$0")/../unit/report_afrf_check.py" "$MA_TMP/fbody-big.eml" headers ||
+	ma_fail "the milter's report of a message over the limit is not header-only"
+ma_assert_no_grep 'big-body-marker' "$MA_TMP/fbody-big.eml" "no body over report_failure_body_size_limit"
+ma_ok "milter: a message over report_failure_body_size_limit is reported with its header only"
 
 out=$(miltertest -D socket="unix:$MA_TMP/milter2.sock" -s "$DIR/timeout.lua" 2>&1) &&
 	ma_fail "timeout.lua: the connection stayed open: $out"

@@ -10,16 +10,21 @@
 #     report-type=feedback-report, message/feedback-report with
 #     Feedback-Type: auth-failure, Auth-Failure: dmarc, Identity-Alignment:
 #     dkim, and the original header section, local parts hashed;
-#  2. fo=0 (default): an aligned SPF pass gets no report, a spoof gets one;
+#  2. fo=0 (default): an aligned SPF pass gets no report, a spoof gets one,
+#     with SPF-DNS holding the record the private DNS serves for its MAIL
+#     FROM domain;
 #  3. report_failure_rate_limit 2: of 4 spoofs of one domain, 2 reports are
-#     sent and the others dropped (logged);
+#     sent and the others dropped (logged); with report_enable the counts
+#     are those of the report store (SQLite here; table failure_rate);
+#  3b. the store cannot be opened: the sender logs it and counts in its own
+#     file (2 of 3 reports of another domain sent);
 #  4. the report mails themselves (multipart/report) get no reports.
 # Ports: 21500-21509 DNS, 21510 smtpd, 21511 sink, 21512 reinject,
 # 21514 re-injection smtpd.
 
 . "$(dirname "$0")/lib.sh"
 
-ma_require_cmd postfix postconf /usr/sbin/smtp-sink swaks
+ma_require_cmd postfix postconf /usr/sbin/smtp-sink swaks sqlite3
 ma_require_root
 PY=/usr/bin/python3
 SRC=${MAILAUTH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -43,6 +48,7 @@ ma_user_ensure reinject || ma_skip "cannot create user reinject"
 	echo '_dmarc.fo0.example. TXT "v=DMARC1; p=none; ruf=mailto:ruf@fo0.example"'
 	echo 'mail.fo0.example. TXT "v=spf1 ip4:198.51.100.7 -all"'
 	echo '_dmarc.rate.example. TXT "v=DMARC1; p=none; ruf=mailto:ruf@rate.example"'
+	echo '_dmarc.down.example. TXT "v=DMARC1; p=none; ruf=mailto:ruf@down.example"'
 	echo 'unrelated.example. TXT "v=spf1 -all"'
 	# the reports' own domain asks for failure reports too: a loop if
 	# reports were reported on
@@ -54,9 +60,9 @@ trap 'rc=$?; sh "$SRC/tests/integration/dnsserver.sh" stop "$MA_TMP/dns"; (exit 
 dnsport=${dnsport##*$'\n'}
 
 # --- reinject with failure reports ---------------------------------------------
-mkdir -p "$MA_TMP/spool" "$MA_TMP/failure"
-chown reinject "$MA_TMP/spool" "$MA_TMP/failure"
-chmod 700 "$MA_TMP/spool" "$MA_TMP/failure"
+mkdir -p "$MA_TMP/spool" "$MA_TMP/failure" "$MA_TMP/store"
+chown reinject "$MA_TMP/spool" "$MA_TMP/failure" "$MA_TMP/store"
+chmod 700 "$MA_TMP/spool" "$MA_TMP/failure" "$MA_TMP/store"
 {
 	echo "myhostname = filter.mailauth.example"
 	echo "authserv_id = mx.mailauth.example"
@@ -71,6 +77,9 @@ chmod 700 "$MA_TMP/spool" "$MA_TMP/failure"
 	echo "report_failure_directory = $MA_TMP/failure"
 	echo "report_failure_interval = 10s"
 	echo "report_failure_rate_limit = 2"
+	echo "report_enable = yes"
+	echo "report_store = $MA_TMP/store/reports.db"
+	echo "report_spool_file = $MA_TMP/store/reports.spool"
 	echo "report_relay = 127.0.0.1:$SMTPD"
 	echo "report_email = dmarc-failure@filter.mailauth.example"
 } >"$MA_TMP/reinject.conf"
@@ -124,7 +133,8 @@ send 198.51.100.7 b@mail.fo0.example boss@fo0.example
 send 203.0.113.5 x@unrelated.example boss@fo0.example
 ma_wait_for 60 has_report ruf@fo0.example || ma_fail "no failure report for fo0.example"
 "$PY" "$CHECK" "$(report_dump ruf@fo0.example)" headers Auth-Failure=dmarc \
-	"Identity-Alignment=dkim, spf" Source-IP=203.0.113.5 ||
+	"Identity-Alignment=dkim, spf" Source-IP=203.0.113.5 \
+	'SPF-DNS=txt : unrelated.example : "v=spf1 -all"' ||
 	ma_fail "the fo0.example report is wrong"
 sleep 12	# one more sender pass: nothing else for fo0.example may come
 [ "$(ma_sink_find sink '^X-Rcpt-Args: <ruf@fo0.example>' | wc -l)" = 1 ] ||
@@ -138,7 +148,25 @@ ma_wait_grep 60 'rate\.example\): report_failure_rate_limit reached this hour; d
 sleep 12
 n=$(ma_sink_find sink '^X-Rcpt-Args: <ruf@rate.example>' | wc -l)
 [ "$n" = 2 ] || ma_fail "rate.example: $n reports sent, expected 2"
-ma_ok "report_failure_rate_limit 2: 2 of 4 reports of rate.example sent"
+n=$(sqlite3 "$MA_TMP/store/reports.db" \
+	"SELECT count FROM failure_rate WHERE policy_domain = 'rate.example'")
+[ "$n" = 2 ] || ma_fail "rate.example: the store counted '$n' reports, expected 2"
+ma_ok "report_failure_rate_limit 2: 2 of 4 reports of rate.example sent, counted in the store"
+
+# --- 3b. the store down: this host's own counts ----------------------------------------
+mv "$MA_TMP/store/reports.db" "$MA_TMP/store/reports.db.away"
+mkdir "$MA_TMP/store/reports.db"	# the sender's next open fails
+for i in 1 2 3; do send 203.0.113.5 x@unrelated.example "boss$i@down.example"; done
+ma_wait_grep 60 'down\.example\): report_failure_rate_limit reached this hour; dropped' \
+	"$MA_TMP/reinject.log" "store down: the limit still holds"
+ma_assert_grep 'failure report rates counted by this host alone' "$MA_TMP/reinject.log" \
+	"store down: the fallback to the host's own counts is logged"
+sleep 12
+n=$(ma_sink_find sink '^X-Rcpt-Args: <ruf@down.example>' | wc -l)
+[ "$n" = 2 ] || ma_fail "down.example: $n reports sent, expected 2"
+ma_assert_grep '^[0-9]+ 2 down\.example$' "$MA_TMP/failure/rate" \
+	"the host's file counted them"
+ma_ok "store down: 2 of 3 reports of down.example sent, counted in the host's file"
 
 # --- 4. no reports about reports -----------------------------------------------------
 ma_assert_grep 'dmarc failure report for fo1\.example queued' "$MA_TMP/reinject.log" \

@@ -3,7 +3,8 @@
  * (reinject_milter_eom.c): deletions by per-name index, insertions on top in
  * order, a tagged Subject changed in place, hold as QUARANTINE, redirect as
  * DELRCPT/ADDRCPT (or QUARANTINE when it cannot be done), reject / tempfail
- * / discard as final replies.
+ * / discard as final replies; and the milter's spool without a directory,
+ * which keeps a body for failure reports only while it fits its limit.
  */
 #include <check.h>
 #include <stdio.h>
@@ -282,6 +283,35 @@ START_TEST(milter_eom_final_replies)
 }
 END_TEST
 
+START_TEST(milter_spool_keeps_the_body_only_within_its_limit)
+{
+	struct reinject_spool sp;
+	char out[32];
+
+	/* no limit: counted, none kept */
+	reinject_spool_init(&sp, NULL, 0);
+	ck_assert_int_eq(reinject_spool_write(&sp, "\r\nbody", 6), 0);
+	ck_assert_uint_eq(sp.size, 6);
+	ck_assert_int_eq(reinject_spool_read(&sp, 0, out, sizeof(out)), -1);
+	reinject_spool_clear(&sp);
+	/* within the limit: kept whole, across writes */
+	reinject_spool_init(&sp, NULL, 10);
+	ck_assert_int_eq(reinject_spool_write(&sp, "\r\nbo", 4), 0);
+	ck_assert_int_eq(reinject_spool_write(&sp, "dy\r\n", 4), 0);
+	ck_assert_int_eq(reinject_spool_read(&sp, 0, out, sizeof(out)), 8);
+	ck_assert(memcmp(out, "\r\nbody\r\n", 8) == 0);
+	ck_assert_int_eq(reinject_spool_read(&sp, 2, out, 3), 3);
+	ck_assert(memcmp(out, "bod", 3) == 0);
+	/* past it: nothing kept (never a cut body), still counted */
+	ck_assert_int_eq(reinject_spool_write(&sp, "more", 4), 0);
+	ck_assert_uint_eq(sp.size, 12);
+	ck_assert_int_eq(reinject_spool_read(&sp, 0, out, sizeof(out)), -1);
+	ck_assert_int_eq(reinject_spool_write(&sp, "x", 1), 0);
+	ck_assert_int_eq(reinject_spool_read(&sp, 0, out, sizeof(out)), -1);
+	reinject_spool_clear(&sp);
+}
+END_TEST
+
 static Suite *
 reinject_milter_suite(void)
 {
@@ -295,6 +325,7 @@ reinject_milter_suite(void)
 	tcase_add_test(tc, milter_eom_tag_without_subject_inserts_one);
 	tcase_add_test(tc, milter_eom_redirect_replaces_every_recipient);
 	tcase_add_test(tc, milter_eom_final_replies);
+	tcase_add_test(tc, milter_spool_keeps_the_body_only_within_its_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

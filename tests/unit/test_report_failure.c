@@ -2,8 +2,9 @@
  * test_report_failure.c - DMARC failure reports (RFC 9991): when fo= asks
  * for one, the RFC 6591 message (its MIME structure parsed by Python's
  * email package, tests/unit/report_afrf_check.py), redaction of local parts,
- * the queue file format, the hourly rate limit per policy domain, and the
- * ruf= override of an external destination's confirming record.
+ * the SPF-DNS fields (folded, escaped, bounded), the queue file format, the
+ * hourly rate limit per policy domain, and the ruf= override of an external
+ * destination's confirming record.
  */
 #include <check.h>
 #include <stdio.h>
@@ -109,6 +110,10 @@ END_TEST
 
 /* ---- the message ---- */
 
+/* the SPF records and SPF alignment afrf_sample reports */
+static const struct spf_records *sample_records;
+static bool sample_spf_aligned;
+
 /* afrf_sample - a report of kind with body or not into out; 0 or -1 */
 static int
 afrf_sample(struct buf *out, enum report_fail_kind kind, bool body)
@@ -131,6 +136,7 @@ afrf_sample(struct buf *out, enum report_fail_kind kind, bool body)
 		.dkim = dk, .ndkim = 2, .arrival = 86400, .message_id = "1.ab.0@mx.example.net",
 		.headers = hdrs, .headers_len = sizeof(hdrs) - 1,
 		.body = body ? "hello\r\n" : NULL, .body_len = body ? 7 : 0,
+		.spf_records = sample_records, .spf_aligned_pass = sample_spf_aligned,
 	};
 
 	return report_failure_build(&f, out);
@@ -175,6 +181,116 @@ START_TEST(report_failure_message_is_rfc6591)
 	ck_assert_int_eq(afrf_sample(&out, REPORT_FAIL_SPF, false), 0);
 	ck_assert_ptr_nonnull(strstr(out.data, "\r\nAuth-Failure: spf\r\n"));
 	buf_clear(&out);
+}
+END_TEST
+
+/* spf_dns_count - SPF-DNS fields in (s) */
+static int
+spf_dns_count(const char *s)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, "\nSPF-DNS: ")) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* spf_dns_unfold - the n-th SPF-DNS field of s unfolded (RFC 5322 §3.2.2:
+ * CRLF before a blank removed) into out; every line of it at most 78 */
+static void
+spf_dns_unfold(const char *s, int n, char *out, size_t size)
+{
+	const char *p = s, *end;
+	size_t k = 0, col = 0;
+
+	for (int i = 0; i <= n; i++)
+		ck_assert_ptr_nonnull(p = strstr(p + 1, "\nSPF-DNS: "));
+	p++;
+	end = strstr(p, "\"\r\n");
+	ck_assert_ptr_nonnull(end);
+	for (; p <= end && k + 1 < size; p++) {
+		if (p[0] == '\r' && p[1] == '\n' && p[2] == ' ') {
+			ck_assert_uint_le(col, 78);
+			col = 0;
+			p++;
+			continue;
+		}
+		out[k++] = *p;
+		col++;
+	}
+	ck_assert_uint_le(col, 78);
+	out[k] = '\0';
+}
+
+START_TEST(report_failure_spf_dns_field)
+{
+	struct spf_records r;
+	struct buf out, longrec, want;
+	char got[8192], run[700];
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&longrec, 4096);
+	buf_init(&want, 8192);
+	buf_append_str(&longrec, "v=spf1");
+	for (int i = 0; i < 30; i++)
+		buf_printf(&longrec, " ip4:198.51.100.%d", i);
+	buf_append_str(&longrec, " exp=\"q\\\x01\xff\t-all");
+	memset(run, 'a', sizeof(run));
+	ck_assert(spf_records_add(&r, "v=spf1 ip4:192.0.2.0/24 -all", 28));
+	ck_assert(spf_records_add(&r, longrec.data, longrec.len));
+	ck_assert(spf_records_add(&r, run, sizeof(run)));	/* too long a line */
+	sample_records = &r;
+	buf_init(&out, 1 << 20);
+	ck_assert_int_eq(afrf_sample(&out, REPORT_FAIL_DMARC, false), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\r\nSPF-DNS: txt : spoof.example : "
+	    "\"v=spf1 ip4:192.0.2.0/24 -all\"\r\n"));
+	ck_assert_int_eq(spf_dns_count(out.data), 2);
+	/* folded before blanks; quotes and backslashes as quoted-pairs,
+	 * controls and 8-bit bytes as '?', the tab as a blank */
+	spf_dns_unfold(out.data, 1, got, sizeof(got));
+	buf_append_str(&want, "SPF-DNS: txt : spoof.example : \"");
+	buf_append(&want, longrec.data, longrec.len - 15);
+	buf_append_str(&want, " exp=\\\"q\\\\?? -all\"");
+	ck_assert_str_eq(got, buf_cstr(&want));
+	ck_assert_ptr_nonnull(strstr(out.data, "\r\n ip4:"));
+	afrf_check(&out, "headers");
+	/* SPF gave an aligned pass: not about SPF, no SPF-DNS */
+	sample_spf_aligned = true;
+	buf_reset(&out);
+	ck_assert_int_eq(afrf_sample(&out, REPORT_FAIL_DMARC, false), 0);
+	ck_assert_int_eq(spf_dns_count(out.data), 0);
+	sample_spf_aligned = false;
+	/* a signature report (fo=d) is not about SPF */
+	buf_reset(&out);
+	ck_assert_int_eq(afrf_sample(&out, REPORT_FAIL_DKIM, false), 0);
+	ck_assert_int_eq(spf_dns_count(out.data), 0);
+	buf_reset(&out);
+	ck_assert_int_eq(afrf_sample(&out, REPORT_FAIL_SPF, false), 0);
+	ck_assert_int_eq(spf_dns_count(out.data), 2);
+	sample_records = NULL;
+	buf_clear(&out);
+	buf_clear(&longrec);
+	buf_clear(&want);
+}
+END_TEST
+
+START_TEST(report_failure_spf_records_bound)
+{
+	struct spf_records r;
+	char big[SPF_RECORDS_SIZE];
+
+	memset(&r, 0, sizeof(r));
+	memset(big, 'x', sizeof(big));
+	ck_assert(spf_records_add(&r, big, sizeof(big)));	/* exactly full */
+	ck_assert(!spf_records_add(&r, big, 1));
+	memset(&r, 0, sizeof(r));
+	ck_assert(spf_records_add(&r, big, sizeof(big) - 10));
+	ck_assert(!spf_records_add(&r, big, 11));	/* does not fit whole: left out */
+	ck_assert(spf_records_add(&r, big, 10));
+	ck_assert_uint_eq(r.n, 2);
+	for (int i = 0; i < SPF_RECORDS_LIMIT; i++)
+		spf_records_add(&r, big, 0);
+	ck_assert_uint_eq(r.n, SPF_RECORDS_LIMIT);
 }
 END_TEST
 
@@ -290,6 +406,8 @@ failure_suite(void)
 	tcase_add_loop_test(tc, report_failure_redacts_local_parts, 0,
 	    ARRAY_LEN(redact_cases));
 	tcase_add_test(tc, report_failure_message_is_rfc6591);
+	tcase_add_test(tc, report_failure_spf_dns_field);
+	tcase_add_test(tc, report_failure_spf_records_bound);
 	tcase_add_test(tc, report_failure_message_size_limit);
 	tcase_add_test(tc, report_failure_queue_file_round_trip);
 	tcase_add_test(tc, report_failure_rate_limit_per_domain_and_hour);

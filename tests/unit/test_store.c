@@ -2,7 +2,8 @@
  * test_store.c - the DMARC report store: rows from DMARC records in RFC 9990
  * terms, the SQLite schema and its version, grouping, the last policy, claims
  * (one report per domain and period), retention, the spool and the batch
- * writer (store down: spooled and replayed; spool full: counted loss).
+ * writer (store down: spooled and replayed; spool full: counted loss), and
+ * the failure report counts per domain and hour that hosts share.
  *
  * The tests that do not look at SQLite itself run a second time on
  * PostgreSQL when MAILAUTH_TEST_PGSQL holds the conninfo of a database the
@@ -80,7 +81,7 @@ setup_pgsql(void)
 	setup();
 	backend = STORE_PGSQL;
 	snprintf(dbpath, sizeof(dbpath), "%s", pg_conninfo);
-	pg_query("DROP TABLE IF EXISTS record, report, schema_version");
+	pg_query("DROP TABLE IF EXISTS record, report, failure_rate, schema_version");
 }
 
 /* down_path - a store that cannot be opened, on the backend under test */
@@ -385,6 +386,79 @@ START_TEST(store_pgsql_schema_version)
 }
 END_TEST
 
+/* rate_takes - in a child process with its own handle: n takes of one
+ * domain-hour at limit; exits with how many were counted */
+static void
+rate_takes(int n, int64_t limit)
+{
+	struct store *st = open_db(dbpath);
+	int got = 0;
+
+	for (int i = 0; i < n; i++) {
+		int rc = store_rate_take(st, "fleet.example", 500, limit);
+
+		if (rc < 0) {
+			fprintf(stderr, "store_rate_take: %s\n", store_error(st));
+			_exit(100);
+		}
+		got += rc;
+	}
+	store_close(st);
+	_exit(got);
+}
+
+START_TEST(store_failure_rate_is_one_count_for_the_fleet)
+{
+	struct store *a, *b;
+	pid_t pid[2];
+	int total = 0;
+
+	/* a version 1 store gets the table at open (upgrade 1 -> 2) */
+	store_close(open_db(dbpath));
+	sql_int(dbpath, "DROP TABLE failure_rate");
+	sql_int(dbpath, "UPDATE schema_version SET version = 1");
+	a = open_db(dbpath);
+	b = open_db(dbpath);
+	ck_assert_int_eq(sql_int(dbpath, "SELECT version FROM schema_version"), 2);
+
+	/* two hosts sharing the store, limit 3: three takes in all */
+	ck_assert_int_eq(store_rate_take(a, "Shared.Example", 10, 3), 1);
+	ck_assert_int_eq(store_rate_take(b, "shared.example", 10, 3), 1);
+	ck_assert_int_eq(store_rate_take(a, "shared.example", 10, 3), 1);
+	ck_assert_int_eq(store_rate_take(b, "shared.example", 10, 3), 0);
+	ck_assert_int_eq(store_rate_take(a, "SHARED.example", 10, 3), 0);
+	/* another domain and the next hour count apart */
+	ck_assert_int_eq(store_rate_take(b, "other.example", 10, 3), 1);
+	ck_assert_int_eq(store_rate_take(b, "shared.example", 11, 3), 1);
+	/* a report not sent gives its count back */
+	ck_assert_int_eq(store_rate_return(a, "shared.example", 10), 0);
+	ck_assert_int_eq(store_rate_take(b, "shared.example", 10, 3), 1);
+	ck_assert_int_eq(store_rate_take(a, "shared.example", 10, 3), 0);
+	ck_assert_int_eq(sql_int(dbpath, "SELECT count FROM failure_rate WHERE"
+	    " policy_domain = 'shared.example' AND hour = 10"), 3);
+	/* hours before the purge cut-off go */
+	ck_assert_int_ge(store_purge(a, 11 * 3600), 0);
+	ck_assert_int_eq(sql_int(dbpath, "SELECT count(*) FROM failure_rate"), 1);
+	store_close(a);
+	store_close(b);
+	/* two processes racing, 40 takes each, limit 7: exactly 7 counted */
+	for (int i = 0; i < 2; i++)
+		if ((pid[i] = fork()) == 0)
+			rate_takes(40, 7);
+	for (int i = 0; i < 2; i++) {
+		int status;
+
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_lt(WEXITSTATUS(status), 100);
+		total += WEXITSTATUS(status);
+	}
+	ck_assert_int_eq(total, 7);
+	ck_assert_int_eq(sql_int(dbpath, "SELECT count FROM failure_rate WHERE"
+	    " policy_domain = 'fleet.example'"), 7);
+}
+END_TEST
+
 static struct store_batch *
 batch(const char *db, size_t spool_limit)
 {
@@ -562,6 +636,7 @@ store_suite(void)
 	tcase_add_test(tc, store_groups_count_identical_rows);
 	tcase_add_test(tc, store_claim_is_once_per_domain_and_period);
 	tcase_add_test(tc, store_purge_only_sent_and_old);
+	tcase_add_test(tc, store_failure_rate_is_one_count_for_the_fleet);
 	tcase_add_test(tc, store_batch_commits_every_row);
 	tcase_add_test(tc, store_batch_spools_while_store_is_down_and_replays);
 	tcase_add_test(tc, store_batch_counts_loss_when_spool_is_full);
@@ -578,6 +653,7 @@ store_suite(void)
 	tcase_add_test(tc, store_groups_count_identical_rows);
 	tcase_add_test(tc, store_claim_is_once_per_domain_and_period);
 	tcase_add_test(tc, store_purge_only_sent_and_old);
+	tcase_add_test(tc, store_failure_rate_is_one_count_for_the_fleet);
 	tcase_add_test(tc, store_batch_commits_every_row);
 	tcase_add_test(tc, store_batch_counts_loss_when_spool_is_full);
 	tcase_add_test(tc, store_batch_sigkill_loses_only_the_uncommitted_rows);
