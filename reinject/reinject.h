@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dkim.h"
+#include "metrics.h"
 #include "msg.h"
 #include "reinject_arc.h"
 #include "reinject_dmarc.h"
@@ -122,6 +123,7 @@ struct reinject_conf {
 	char *authserv_id;
 	int worker_processes;
 	char *metrics_listen;		/* "" or addr:port (common/metrics) */
+	struct metrics_conf metrics;	/* the endpoint's limits */
 	char *user;
 	char *spool_directory;
 	size_t spool_memory_limit;

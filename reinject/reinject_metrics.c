@@ -97,7 +97,7 @@ reinject_metrics_register(void)
 int
 reinject_metrics_open(const struct reinject_conf *c, struct buf *err)
 {
-	if (metrics_proc_open(c->metrics_listen, reinject_metrics_families,
+	if (metrics_proc_open(c->metrics_listen, &c->metrics, reinject_metrics_families,
 	    REINJECT_M_COUNT, err) < 0)
 		return -1;
 	if (metrics_proc() != NULL)

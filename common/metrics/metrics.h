@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "config.h"
 
 /* Series (family plus label set) in one map, values per process, processes. */
 #define METRICS_SERIES_LIMIT	512
@@ -149,18 +150,42 @@ struct event_base;
 struct metrics_http;
 
 /*
- * metrics_listen_bind - a listening TCP socket for "addr:port" ("[v6]:port");
- * -1 with a line in err (the reason, and what to do for a bind error).
+ * The endpoint's limits, settings of both daemons (reinject.conf(5),
+ * policyd.conf(5)), declared once here for both settings tables by
+ * METRICS_CONFIG_KEYS(struct, member); read at start-up only.
  */
-int metrics_listen_bind(const char *spec, struct buf *err);
+struct metrics_conf {
+	size_t header_limit;		/* bytes of a request line and header */
+	unsigned idle_timeout;		/* s a scrape connection may idle or stall */
+	int connection_limit;		/* scrape connections open at once */
+};
+#define METRICS_CONFIG_KEYS(st, f) \
+	CONFIG_KEY_SIZE("metrics_header_limit", st, f.header_limit, "8k", 512, \
+	    1048576, "bytes of a scrape's request line and header; more gets 400 " \
+	    "and a close"), \
+	CONFIG_KEY_TIME("metrics_idle_timeout", st, f.idle_timeout, "10s", 1, 3600, \
+	    "close a scrape connection idle or stalled this long"), \
+	CONFIG_KEY_INT("metrics_connection_limit", st, f.connection_limit, "16", 1, \
+	    1024, "scrape connections open at once; one more is closed at once")
+
+/* metrics_conf_same - a and b set the same limits (a reload changes none) */
+bool metrics_conf_same(const struct metrics_conf *a, const struct metrics_conf *b);
+
+/*
+ * metrics_listen_bind - a listening TCP socket for "addr:port" ("[v6]:port")
+ * with backlog connections waiting to be accepted; -1 with a line in err
+ * (the reason, and what to do for a bind error).
+ */
+int metrics_listen_bind(const char *spec, int backlog, struct buf *err);
 /* metrics_listen_check - a config check (config.h): "" or a numeric addr:port */
 int metrics_listen_check(const void *field, struct buf *err);
 /*
  * metrics_http_new - serve GET /metrics from m on the listening socket fd
- * (taken over) on base; any other path is 404, any other method 501.
+ * (taken over) on base within the limits of mc; any other path is 404, any
+ * other method 501.
  */
 struct metrics_http *metrics_http_new(struct event_base *base, int fd,
-    struct metrics *m);
+    struct metrics *m, const struct metrics_conf *mc);
 /* metrics_http_free - stop serving, close the socket and the connections */
 void metrics_http_free(struct metrics_http *h);
 
@@ -172,7 +197,8 @@ struct metrics_loop;
  * metrics_loop_new - an event loop of its own that serves m on fd (taken
  * over) for a pre-forking master (prefork_ops.wait).  NULL on error.
  */
-struct metrics_loop *metrics_loop_new(struct metrics *m, int fd);
+struct metrics_loop *metrics_loop_new(struct metrics *m, int fd,
+    const struct metrics_conf *mc);
 /*
  * metrics_loop_wait - serve until one of the blocked signals of set is
  * pending (taken, and returned) or wait_ms passed (0; -1: no limit)
@@ -198,10 +224,11 @@ void metrics_loop_free(struct metrics_loop *l);
 
 /*
  * metrics_proc_open - before the privilege drop: bind listen ("" : off),
- * make the map of fams, observe DNS lookups.  0, or -1 with err.
+ * make the map of fams, observe DNS lookups; serve within the limits of mc
+ * (copied).  0, or -1 with err.
  */
-int metrics_proc_open(const char *listen, const struct metrics_family *fams,
-    size_t nfams, struct buf *err);
+int metrics_proc_open(const char *listen, const struct metrics_conf *mc,
+    const struct metrics_family *fams, size_t nfams, struct buf *err);
 /* metrics_proc - the process's map, NULL when off */
 struct metrics *metrics_proc(void);
 /* metrics_proc_master - a pre-forking master: its cell, its serving loop */

@@ -20,6 +20,13 @@ a downstream 451 counts a downstream error and a tempfail; messages per
 action and the message histogram's _count match; restart and reload as for
 policyd, counters kept across the reload's new generation.
 
+The endpoint's limits, with policyd served by the master (two workers) and
+by a single process: a request header past metrics_header_limit gets 400
+and a close; a connection idle for metrics_idle_timeout (1s) is closed;
+with metrics_connection_limit (3) connections open, one more is closed at
+once while the three still get answers, and a fourth is served after one
+of them closed.
+
 etc/grafana/mailauth.json is valid JSON and every metric it names is
 exported by one of the two daemons.
 
@@ -354,6 +361,137 @@ def test_policyd_single(tmp, forwarder):
         print(open(logpath).read()[-2000:])
 
 
+def recv_all(s, limit):
+    """what arrives until the peer closes, and when it closed (None: it did
+    not within limit seconds)"""
+    s.settimeout(limit)
+    data, start = b"", time.time()
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data, time.time() - start
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        return data, None
+
+
+def http_get(s):
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    s.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n", 1)[0]
+
+
+LIMIT_CONNS = 3
+
+
+def limits_header(what):
+    port = PORT_POLICYD_METRICS
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 1100 +
+              b"\r\n\r\n")
+    data, closed = recv_all(s, 5)
+    s.close()
+    ok(data.startswith(b"HTTP/1.1 400 ") and closed is not None,
+       "%s: a header past metrics_header_limit (1k) gets 400 and a close (%r, %s)" %
+       (what, data[:40], closed))
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 800 +
+              b"\r\n\r\n")
+    data, _ = recv_all(s, 5)
+    s.close()
+    ok(data.startswith(b"HTTP/1.1 200 "),
+       "%s: a header within metrics_header_limit is served (%r)" % (what, data[:40]))
+
+
+def limits_idle(what):
+    s = socket.create_connection(("127.0.0.1", PORT_POLICYD_METRICS), timeout=5)
+    data, closed = recv_all(s, 5)
+    s.close()
+    ok(data == b"" and closed is not None and 0.8 <= closed < 3,
+       "%s: a connection idle for metrics_idle_timeout (1s) is closed (after %s s)" %
+       (what, closed))
+    s = socket.create_connection(("127.0.0.1", PORT_POLICYD_METRICS), timeout=5)
+    first = http_get(s)
+    data, closed = recv_all(s, 5)
+    s.close()
+    ok(first.startswith(b"HTTP/1.1 200") and closed is not None and closed < 3,
+       "%s: an idle keep-alive connection is closed too (%r, after %s s)" %
+       (what, first, closed))
+
+
+def limits_connections(what):
+    port = PORT_POLICYD_METRICS
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5)
+            for _ in range(LIMIT_CONNS)]
+    time.sleep(0.3)
+    extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+    data, closed = recv_all(extra, 0.8)
+    extra.close()
+    ok(data == b"" and closed is not None and closed < 0.5,
+       "%s: connection %d past metrics_connection_limit (%d) is closed at once (%s)" %
+       (what, LIMIT_CONNS + 1, LIMIT_CONNS, closed))
+    lines = [http_get(s) for s in held]
+    ok(all(x.startswith(b"HTTP/1.1 200") for x in lines),
+       "%s: the %d open connections still get answers (%s)" % (what, LIMIT_CONNS, lines))
+    held.pop().close()
+    time.sleep(0.3)
+    again = socket.create_connection(("127.0.0.1", port), timeout=5)
+    line = http_get(again)
+    ok(line.startswith(b"HTTP/1.1 200"),
+       "%s: after one closed, a new connection is served (%r)" % (what, line))
+    again.close()
+    for s in held:
+        s.close()
+
+
+def test_limits(tmp, forwarder, nworkers):
+    """metrics_header_limit, metrics_idle_timeout, metrics_connection_limit"""
+    what = "policyd (%d worker%s)" % (nworkers, "s" if nworkers > 1 else "")
+    conf = os.path.join(tmp, "limits%d.conf" % nworkers)
+    with open(conf, "w") as f:
+        f.write("listen = inet:127.0.0.1:%d\nworker_processes = %d\nuser = %s\n"
+                "dns_forwarders = %s\nshutdown_timeout = 2s\n"
+                "metrics_listen = 127.0.0.1:%d\nmetrics_header_limit = 1k\n"
+                "metrics_idle_timeout = 1s\nmetrics_connection_limit = %d\n"
+                % (PORT_POLICYD, nworkers, policyd_user(), forwarder,
+                   PORT_POLICYD_METRICS, LIMIT_CONNS))
+    os.chmod(conf, 0o644)
+    logpath = os.path.join(tmp, "limits%d.log" % nworkers)
+    p = subprocess.Popen([POLICYD, "-f", "-c", conf], stdout=open(logpath, "w"),
+                         stderr=subprocess.STDOUT)
+    try:
+        ok(rt.wait_for(lambda: scrape(PORT_POLICYD_METRICS)[0] == 200, WAIT),
+           "%s: GET /metrics answers 200" % what)
+        limits_header(what)
+        limits_idle(what)
+        limits_connections(what)
+        ok(scrape(PORT_POLICYD_METRICS)[0] == 200, "%s: still serving" % what)
+        ok(p.poll() is None, "%s: still running" % what)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    text = open(logpath).read()
+    ok(p.returncode == 0, "%s: clean exit" % what)
+    ok("more than metrics_connection_limit (%d)" % LIMIT_CONNS in text,
+       "%s: the closed connection is logged" % what)
+    ok(not re.search(r"Sanitizer|runtime error|panic", text),
+       "%s: no sanitizer report or panic" % what)
+    if rt.FAILED:
+        print(text[-2000:])
+
+
 def policyd_http(p):
     code, _ = scrape(PORT_POLICYD_METRICS, "/other")
     ok(code == 404, "metrics: an unknown path is 404 (%d)" % code)
@@ -524,6 +662,8 @@ def main():
         exported = set()
         exported |= test_policyd(os.path.join(tmp, "policyd"), forwarder) or set()
         test_policyd_single(os.path.join(tmp, "policyd"), forwarder)
+        test_limits(os.path.join(tmp, "policyd"), forwarder, 2)
+        test_limits(os.path.join(tmp, "policyd"), forwarder, 1)
         exported |= test_reinject(os.path.join(tmp, "reinject"), key, forwarder) or set()
         test_dashboard(exported)
     finally:
