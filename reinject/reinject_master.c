@@ -87,6 +87,7 @@ reinject_master_reload(void *arg, int *nworkers)
 	if (!metrics_conf_same(&nc->metrics, &ms->initial->metrics))
 		log_warn("reload: a metrics_*_limit or metrics_idle_timeout changed; it "
 		    "takes effect at the next restart");
+	reinject_metrics_keys(nc);
 	metrics_proc_reloaded();
 	log_info("reloaded %s: starting %d workers", ms->path ? ms->path : "defaults",
 	    nc->worker_processes);

@@ -5,12 +5,15 @@
  * really taken, 4xx answers, downstream errors and the time per message,
  * beside the families of every daemon (reloads, worker restarts, DNS
  * lookups, sessions).  Series with fixed labels are registered before the
- * fork; a signing key's series on its first signature (keys come from the
- * configuration: a bounded set; past METRICS_SERIES_LIMIT a signature is
- * counted under domain="_other").
+ * fork, and so is the signatures series of every key of the configuration
+ * whose domain is fixed (again at each reload), so a scrape lists each at 0;
+ * a key whose domain comes from the sender ("%") or a rollover's next
+ * selector gets its series on its first signature.  Past
+ * METRICS_SERIES_LIMIT a signature is counted under domain="_other".
  */
 #include <string.h>
 
+#include "dkim_table.h"
 #include "dmarc.h"
 #include "log.h"
 #include "metrics.h"
@@ -119,6 +122,33 @@ reinject_metrics_key(const char *domain, const char *selector)
 		id = reinject_metrics_labels(REINJECT_M_SIGNATURES, "domain", "_other",
 		    "selector", "_other");
 	return id;
+}
+
+/* reinject_metrics_keys - the signatures series of each key with a fixed domain */
+void
+reinject_metrics_keys(const struct reinject_conf *c)
+{
+	struct dkim_table *t;
+	struct dkim_hostlist *h;
+	struct dkim_table_key_info k;
+	struct buf err;
+
+	if (metrics_proc() == NULL)
+		return;
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	/* errors were reported by reinject_worker_check, which ran before */
+	(void)reinject_worker_tables(c, &t, &h, &err);
+	for (size_t i = 0; t != NULL && dkim_table_key_get(t, i, &k) == 0; i++)
+		if (strcmp(k.domain, "%") != 0 &&
+		    reinject_metrics_labels(REINJECT_M_SIGNATURES, "domain", k.domain,
+		    "selector", k.selector) < 0)
+			log_warn("metrics: no series left for the signatures of d=%s s=%s",
+			    k.domain, k.selector);
+	if (t)
+		dkim_table_free(t);
+	if (h)
+		dkim_table_host_free(h);
+	buf_clear(&err);
 }
 
 /* reinject_metrics_signed - a signature made with the key of series id */

@@ -25,7 +25,8 @@ by a single process: a request header past metrics_header_limit gets 400
 and a close; a connection idle for metrics_idle_timeout (1s) is closed;
 with metrics_connection_limit (3) connections open, one more is closed at
 once while the three still get answers, and a fourth is served after one
-of them closed.
+of them closed.  reinject: the signatures series of every configured key
+(the sign_* key and a KeyTable's) is listed at 0 before any mail.
 
 etc/grafana/mailauth.json is valid JSON and every metric it names is
 exported by one of the two daemons.
@@ -520,7 +521,8 @@ def test_reinject(tmp, key, forwarder):
     os.chmod(key, 0o600)
     sink = rt.Sink(PORT_SINK)
     r = rt.Reinject(tmp, PORT_REINJECT, PORT_SINK,
-                    "sign_domain = example.org\nsign_selector = sel\nsign_key_file = %s\n"
+                    "sign_domain = example.org, example.com\nsign_selector = sel\n"
+                    "sign_key_file = %s\n"
                     "dns_forwarders = %s\nmetrics_listen = 127.0.0.1:%d\n"
                     % (key, forwarder, PORT_REINJECT_METRICS))
     r.start()
@@ -530,6 +532,12 @@ def test_reinject(tmp, key, forwarder):
         ok(rt.wait_for(lambda: len(workers(master)) == WORKERS, WAIT), "reinject: two workers")
         ok(rt.wait_for(lambda: scrape(M)[0] == 200, WAIT), "reinject: GET /metrics answers 200")
         s0 = samples(M)
+        sig = "mailauth_reinject_signatures_total"
+        for d in ("example.org", "example.com"):
+            k = (sig, frozenset({"domain": d, "selector": "sel"}.items()))
+            ok(k in s0 and s0[k] == 0,
+               "reinject: the series of key %s/sel is listed at 0 before any mail (%s)" %
+               (d, s0.get(k)))
         # signed on the sign listener
         signed = 6
         for i in range(signed):
@@ -606,6 +614,9 @@ def test_reinject(tmp, key, forwarder):
         ok(delta(s0, s6, "mailauth_reinject_signatures_total",
                  domain="example.org", selector="sel") == signed + 1,
            "reinject: signature counts kept across the restart and the reload")
+        k = (sig, frozenset({"domain": "example.com", "selector": "sel"}.items()))
+        ok(s6.get(k) == 0, "reinject: the unused key's series is still listed at 0 (%s)" %
+           s6.get(k))
         return names(M)
     finally:
         r.stop()
