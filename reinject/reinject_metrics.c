@@ -8,8 +8,10 @@
  * fork, and so is the signatures series of every key of the configuration
  * whose domain is fixed (again at each reload), so a scrape lists each at 0;
  * a key whose domain comes from the sender ("%") or a rollover's next
- * selector gets its series on its first signature.  Past
- * METRICS_SERIES_LIMIT a signature is counted under domain="_other".
+ * selector gets its series on its first signature.  With the map full
+ * (metrics_series_limit), a key without a series counts under
+ * domain="_other",selector="_other", registered first and listed at 0, so
+ * that it always has a place.
  */
 #include <string.h>
 
@@ -94,6 +96,8 @@ reinject_metrics_register(void)
 	    sizeof(reinject_metrics_actions[0]); i++)
 		reinject_metrics_labels(REINJECT_M_MESSAGES, "action",
 		    reinject_metrics_actions[i], NULL, NULL);
+	reinject_metrics_labels(REINJECT_M_SIGNATURES, "domain", "_other", "selector",
+	    "_other");
 }
 
 /* reinject_metrics_open - bind metrics_listen and map the counters (as root) */
@@ -142,8 +146,8 @@ reinject_metrics_keys(const struct reinject_conf *c)
 		if (strcmp(k.domain, "%") != 0 &&
 		    reinject_metrics_labels(REINJECT_M_SIGNATURES, "domain", k.domain,
 		    "selector", k.selector) < 0)
-			log_warn("metrics: no series left for the signatures of d=%s s=%s",
-			    k.domain, k.selector);
+			log_warn("metrics: metrics_series_limit reached; the signatures "
+			    "of d=%s s=%s count under domain=\"_other\"", k.domain, k.selector);
 	if (t)
 		dkim_table_free(t);
 	if (h)

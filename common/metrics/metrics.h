@@ -28,17 +28,16 @@
 #include "buf.h"
 #include "config.h"
 
-/* Series (family plus label set) in one map, values per process, processes. */
-#define METRICS_SERIES_LIMIT	512
-#define METRICS_VALUE_LIMIT	1024
-/* every worker of a generation and the draining ones (prefork), the master */
+/* Processes with a cell: every worker of a generation and the draining ones
+ * (prefork), the master.  The series a map holds is metrics_series_limit. */
 #define METRICS_CELL_LIMIT	272
 /* One series' label text, e.g. identity="helo",result="pass". */
 #define METRICS_LABELS_SIZE	256
 /* Upper bounds of one histogram's buckets (+Inf comes on top). */
 #define METRICS_BUCKET_LIMIT	16
-/* Bound on one exposition (the text of every series). */
-#define METRICS_TEXT_LIMIT	(1024 * 1024)
+/* Bound on one exposition: this many bytes per series the map may hold
+ * (a counter's line is at most ~350; a histogram's 18 lines share it). */
+#define METRICS_TEXT_PER_SERIES	2048
 
 enum metrics_type {
 	METRICS_COUNTER,
@@ -85,10 +84,14 @@ struct metrics;
 /*
  * metrics_new - the shared map for the families fams[0..nfams) (which must
  * outlive it; the first METRICS_COMMON_COUNT are METRICS_FAMILIES_COMMON),
- * with the label-less series of every family registered.  Before the fork.
- * The calling process has no cell until metrics_attach.  NULL if mmap fails.
+ * holding series_limit series, with the label-less series of every common
+ * family registered.  Before the fork.  The calling process has no cell
+ * until metrics_attach.  NULL if mmap fails.
  */
-struct metrics *metrics_new(const struct metrics_family *fams, size_t nfams);
+struct metrics *metrics_new(const struct metrics_family *fams, size_t nfams,
+    int series_limit);
+/* metrics_text_limit - the bound on m's exposition (metrics_collect's out) */
+size_t metrics_text_limit(const struct metrics *m);
 /* metrics_free - unmap (the map stays for other processes that have it) */
 void metrics_free(struct metrics *m);
 /*
@@ -101,7 +104,7 @@ int metrics_attach(struct metrics *m);
 /*
  * metrics_series - the id of the series (fam, labels), registered on first
  * use; labels as metrics_label_append writes them, "" for none.  -1 when the
- * registry or the values are full (nothing is counted for it then).
+ * registry is full (metrics_series_limit; nothing is counted for it then).
  */
 int metrics_series(struct metrics *m, unsigned fam, const char *labels);
 /* metrics_label_append - name="value" with the value escaped, comma before when not first */
@@ -122,7 +125,7 @@ void metrics_dns_observe(struct metrics *m, double seconds, bool timeout);
 
 /*
  * metrics_collect - the exposition of every series, summed over the cells.
- * 0, or -1 when out would pass METRICS_TEXT_LIMIT.
+ * 0, or -1 when out is full (make it metrics_text_limit(m) bytes).
  */
 int metrics_collect(const struct metrics *m, struct buf *out);
 
@@ -158,6 +161,7 @@ struct metrics_conf {
 	size_t header_limit;		/* bytes of a request line and header */
 	unsigned idle_timeout;		/* s a scrape connection may idle or stall */
 	int connection_limit;		/* scrape connections open at once */
+	int series_limit;		/* series the shared map holds */
 };
 #define METRICS_CONFIG_KEYS(st, f) \
 	CONFIG_KEY_SIZE("metrics_header_limit", st, f.header_limit, "8k", 512, \
@@ -166,7 +170,10 @@ struct metrics_conf {
 	CONFIG_KEY_TIME("metrics_idle_timeout", st, f.idle_timeout, "10s", 1, 3600, \
 	    "close a scrape connection idle or stalled this long"), \
 	CONFIG_KEY_INT("metrics_connection_limit", st, f.connection_limit, "16", 1, \
-	    1024, "scrape connections open at once; one more is closed at once")
+	    1024, "scrape connections open at once; one more is closed at once"), \
+	CONFIG_KEY_INT("metrics_series_limit", st, f.series_limit, "512", 64, 4096, \
+	    "series (a family and one label set) the shared map holds; past it " \
+	    "a new series is not counted")
 
 /* metrics_conf_same - a and b set the same limits (a reload changes none) */
 bool metrics_conf_same(const struct metrics_conf *a, const struct metrics_conf *b);

@@ -121,9 +121,9 @@ metrics_http_reply(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics is served here");
 		return;
 	}
-	buf_init(&text, METRICS_TEXT_LIMIT);
+	buf_init(&text, metrics_text_limit(h->m));
 	if (metrics_collect(h->m, &text) < 0) {
-		log_warn("metrics: the exposition passed %d bytes", METRICS_TEXT_LIMIT);
+		log_warn("metrics: the exposition passed %zu bytes", metrics_text_limit(h->m));
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		buf_clear(&text);
 		return;
@@ -251,5 +251,5 @@ bool
 metrics_conf_same(const struct metrics_conf *a, const struct metrics_conf *b)
 {
 	return a->header_limit == b->header_limit && a->idle_timeout == b->idle_timeout &&
-	    a->connection_limit == b->connection_limit;
+	    a->connection_limit == b->connection_limit && a->series_limit == b->series_limit;
 }

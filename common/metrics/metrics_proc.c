@@ -39,7 +39,7 @@ metrics_proc_open(const char *listen, const struct metrics_conf *mc,
 	/* more waiting than may be served at once would only wait to be closed */
 	if ((metrics_proc_fd = metrics_listen_bind(listen, mc->connection_limit, err)) < 0)
 		return -1;
-	if ((metrics_proc_map = metrics_new(fams, nfams)) == NULL) {
+	if ((metrics_proc_map = metrics_new(fams, nfams, mc->series_limit)) == NULL) {
 		buf_printf(err, "metrics: cannot map the shared counters\n");
 		close(metrics_proc_fd);
 		metrics_proc_fd = -1;

@@ -26,7 +26,10 @@ and a close; a connection idle for metrics_idle_timeout (1s) is closed;
 with metrics_connection_limit (3) connections open, one more is closed at
 once while the three still get answers, and a fourth is served after one
 of them closed.  reinject: the signatures series of every configured key
-(the sign_* key and a KeyTable's) is listed at 0 before any mail.
+(two sign_domain entries) is listed at 0 before any mail.  With
+metrics_series_limit = 64 and 30 signing domains, the map holds exactly 64
+series, the keys left out are logged and a signature by one of them counts
+under domain="_other".
 
 etc/grafana/mailauth.json is valid JSON and every metric it names is
 exported by one of the two daemons.
@@ -628,6 +631,59 @@ def test_reinject(tmp, key, forwarder):
             print(r.logtext()[-3000:])
 
 
+SERIES_LIMIT = 64
+SERIES_DOMAINS = 30
+
+
+def test_reinject_series(tmp, key, forwarder):
+    """metrics_series_limit = 64 and 30 signing domains: the first ones get
+    their series at 0, the rest are logged, and a signature with a key left
+    out counts under domain="_other" """
+    sink = rt.Sink(PORT_SINK)
+    doms = ["d%02d.example" % i for i in range(SERIES_DOMAINS)]
+    r = rt.Reinject(tmp, PORT_REINJECT, PORT_SINK,
+                    "sign_domain = %s\nsign_selector = sel\nsign_key_file = %s\n"
+                    "dns_forwarders = %s\nmetrics_listen = 127.0.0.1:%d\n"
+                    "metrics_series_limit = %d\n"
+                    % (", ".join(doms), key, forwarder, PORT_REINJECT_METRICS, SERIES_LIMIT))
+    r.start()
+    M = PORT_REINJECT_METRICS
+    sig = "mailauth_reinject_signatures_total"
+    try:
+        ok(rt.wait_for(lambda: scrape(M)[0] == 200, WAIT),
+           "reinject series: GET /metrics answers 200")
+        s0 = samples(M)
+        series = {(n[:-6] if n.endswith("_total") else n, l) for (n, l) in s0
+                  if not re.search(r"_(bucket|sum|count|created)$", n)}
+        hist = {n[:-6] for (n, _) in s0 if n.endswith("_count")}
+        ok(len(series) + len(hist) == SERIES_LIMIT,
+           "reinject series: the map holds exactly metrics_series_limit (%d) series (%d)" %
+           (SERIES_LIMIT, len(series) + len(hist)))
+        listed = [d for d in doms if (sig, frozenset({"domain": d, "selector": "sel"}.items()))
+                  in s0]
+        ok(0 < len(listed) < SERIES_DOMAINS and listed == doms[:len(listed)],
+           "reinject series: the first %d keys are listed, the rest left out" % len(listed))
+        other = (sig, frozenset({"domain": "_other", "selector": "_other"}.items()))
+        ok(s0.get(other) == 0, "reinject series: _other is listed at 0 (%s)" % s0.get(other))
+        left = SERIES_DOMAINS - len(listed)
+        ok(r.logtext().count("metrics_series_limit reached") == left,
+           "reinject series: each of the %d keys left out is logged" % left)
+        last = rt.message("left-out").replace(b"a@example.org", b"a@%s" % doms[-1].encode())
+        ok(send(PORT_REINJECT + 1, last) == 250, "reinject series: a message signed by %s" %
+           doms[-1])
+        s1 = samples(M)
+        ok(s1.get(other) == 1, "reinject series: its signature counts under _other (%s)" %
+           s1.get(other))
+    finally:
+        r.stop()
+        sink.close()
+        ok(r.p.returncode == 0, "reinject series: clean exit")
+        ok(not re.search(r"Sanitizer|runtime error|panic", r.logtext()),
+           "reinject series: no sanitizer report or panic")
+        if rt.FAILED:
+            print(r.logtext()[-3000:])
+
+
 # ---------------------------------------------------------------- grafana
 
 def test_dashboard(exported):
@@ -676,6 +732,8 @@ def main():
         test_limits(os.path.join(tmp, "policyd"), forwarder, 2)
         test_limits(os.path.join(tmp, "policyd"), forwarder, 1)
         exported |= test_reinject(os.path.join(tmp, "reinject"), key, forwarder) or set()
+        os.makedirs(os.path.join(tmp, "series"))
+        test_reinject_series(os.path.join(tmp, "series"), key, forwarder)
         test_dashboard(exported)
     finally:
         if dnsdir:
