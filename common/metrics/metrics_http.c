@@ -14,9 +14,9 @@
  * this file for each new connection's bufferevent (evhttp_set_bevcb), which
  * is kept with a reference of its own until the loop runs the adoption
  * event; by then evhttp has made the connection (the bufferevent's callback
- * argument), which is closed when over the limit or else given a close
- * callback that counts it out.  A bufferevent evhttp freed meanwhile has no
- * callback argument left and is only counted out.
+ * argument), which is closed when the limit is reached or else counted in
+ * and given a close callback that counts it out.  A bufferevent evhttp
+ * freed meanwhile has no callback argument left and is only released.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,8 +46,9 @@
 struct metrics_http {
 	struct evhttp *http;
 	struct metrics *m;
-	int open;			/* connections, adopted or not */
+	int open;			/* connections adopted and not closed */
 	int limit;			/* metrics_connection_limit */
+	bool warned;			/* at the limit, logged once */
 	struct event *adopt;		/* runs metrics_http_adopt */
 	struct bufferevent **fresh;	/* made for evhttp, not adopted yet */
 	size_t nfresh, fresh_size;
@@ -146,6 +147,7 @@ metrics_http_closed(struct evhttp_connection *evcon, void *arg)
 	/* a reset calls back and so may the free that follows it */
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
 	h->open--;
+	h->warned = false;
 }
 
 /* metrics_http_take - adopt one fresh connection, or close it past the limit */
@@ -155,17 +157,20 @@ metrics_http_take(struct metrics_http *h, struct bufferevent *bev)
 	struct evhttp_connection *evcon;
 	void *arg = NULL;
 
+	/* NULL: evhttp gave up on it already */
 	bufferevent_getcb(bev, NULL, NULL, NULL, &arg);
 	evcon = arg;
-	if (evcon == NULL)
-		h->open--;	/* evhttp gave up on it already */
-	else if (h->open > h->limit) {
-		log_warn("metrics: more than metrics_connection_limit (%d) scrape "
-		    "connections; one closed", h->limit);
+	if (evcon != NULL && h->open >= h->limit) {
+		/* once per crossing: a client retrying at once must not flood the log */
+		if (!h->warned)
+			log_warn("metrics: more than metrics_connection_limit (%d) scrape "
+			    "connections; closing the new ones", h->limit);
+		h->warned = true;
 		evhttp_connection_free(evcon);
-		h->open--;
-	} else
+	} else if (evcon != NULL) {
 		evhttp_connection_set_closecb(evcon, metrics_http_closed, h);
+		h->open++;
+	}
 	bufferevent_decref(bev);
 }
 
@@ -197,7 +202,6 @@ metrics_http_bev(struct event_base *base, void *arg)
 	}
 	bufferevent_incref(bev);
 	h->fresh[h->nfresh++] = bev;
-	h->open++;
 	event_active(h->adopt, EV_TIMEOUT, 0);
 	return bev;
 }
