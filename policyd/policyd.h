@@ -22,6 +22,7 @@
 #include "config.h"
 #include "dns.h"
 #include "iprev.h"
+#include "metrics.h"
 #include "prefork.h"
 #include "spf.h"
 
@@ -74,6 +75,7 @@ struct policyd_config {
 	unsigned connection_timeout;
 	unsigned shutdown_timeout;
 	char *metrics_listen;		/* "" or addr:port (common/metrics) */
+	struct metrics_conf metrics;	/* the endpoint's limits */
 	size_t line_size_limit;
 	size_t request_size_limit;
 	int attribute_count_limit;

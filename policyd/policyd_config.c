@@ -197,6 +197,7 @@ static const struct config_key policyd_keys[] = {
 	CONFIG_KEY_STRING_CHECK("metrics_listen", PC, metrics_listen, "",
 	    metrics_listen_check, "addr:port of the Prometheus metrics endpoint; "
 	    "empty: off"),
+	METRICS_CONFIG_KEYS(PC, metrics),
 	CONFIG_KEY_SIZE("line_size_limit", PC, line_size_limit, "8k", 256, 1048576,
 	    "longest name=value line of a request; longer closes the connection"),
 	CONFIG_KEY_SIZE("request_size_limit", PC, request_size_limit, "64k", 1024,

@@ -59,7 +59,7 @@ policyd_metrics_register(struct metrics *m)
 int
 policyd_metrics_open(const struct policyd_config *c, struct buf *err)
 {
-	if (metrics_proc_open(c->metrics_listen, policyd_metrics_families,
+	if (metrics_proc_open(c->metrics_listen, &c->metrics, policyd_metrics_families,
 	    POLICYD_M_COUNT, err) < 0)
 		return -1;
 	if (metrics_proc() != NULL)

@@ -247,6 +247,7 @@ main(int argc, char **argv)
 		log_fatal("not started");
 	}
 	reinject_startlog(&c);
+	reinject_metrics_keys(&c);
 	ch = reinject_master_run(&c, path);
 	reinject_conf_free(&c);
 	buf_clear(&err);

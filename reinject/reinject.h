@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dkim.h"
+#include "metrics.h"
 #include "msg.h"
 #include "reinject_arc.h"
 #include "reinject_dmarc.h"
@@ -122,6 +123,7 @@ struct reinject_conf {
 	char *authserv_id;
 	int worker_processes;
 	char *metrics_listen;		/* "" or addr:port (common/metrics) */
+	struct metrics_conf metrics;	/* the endpoint's limits */
 	char *user;
 	char *spool_directory;
 	size_t spool_memory_limit;
@@ -617,6 +619,8 @@ int reinject_listen_open(struct reinject_conf *c, struct buf *err);
 
 /* reinject_metrics_open - bind metrics_listen, map the counters; -1 and err */
 int reinject_metrics_open(const struct reinject_conf *c, struct buf *err);
+/* reinject_metrics_keys - every configured key's signatures series, at 0 */
+void reinject_metrics_keys(const struct reinject_conf *c);
 /* reinject_metrics_key - the series counting a key's signatures (-1: off) */
 int reinject_metrics_key(const char *domain, const char *selector);
 /* reinject_metrics_signed - one signature made with the key of series id */

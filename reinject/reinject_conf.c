@@ -75,6 +75,7 @@ static const struct config_key reinject_conf_keys[] = {
 	    "pre-forked processes sharing the listeners"),
 	CONFIG_KEY_STRING_CHECK("metrics_listen", struct reinject_conf, metrics_listen, "",
 	    metrics_listen_check, "addr:port of the Prometheus metrics endpoint; empty: off"),
+	METRICS_CONFIG_KEYS(struct reinject_conf, metrics),
 	CONFIG_KEY_STRING("user", struct reinject_conf, user, "mailauth",
 	    "account to run as after binding (when started as root)"),
 	CONFIG_KEY_STRING("spool_directory", struct reinject_conf, spool_directory,

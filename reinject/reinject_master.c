@@ -84,6 +84,10 @@ reinject_master_reload(void *arg, int *nworkers)
 	*nworkers = nc->worker_processes;
 	if (strcmp(nc->metrics_listen, ms->initial->metrics_listen) != 0)
 		log_warn("reload: metrics_listen changed; it takes effect at the next restart");
+	if (!metrics_conf_same(&nc->metrics, &ms->initial->metrics))
+		log_warn("reload: a metrics_*_limit or metrics_idle_timeout changed; it "
+		    "takes effect at the next restart");
+	reinject_metrics_keys(nc);
 	metrics_proc_reloaded();
 	log_info("reloaded %s: starting %d workers", ms->path ? ms->path : "defaults",
 	    nc->worker_processes);

@@ -5,12 +5,17 @@
  * really taken, 4xx answers, downstream errors and the time per message,
  * beside the families of every daemon (reloads, worker restarts, DNS
  * lookups, sessions).  Series with fixed labels are registered before the
- * fork; a signing key's series on its first signature (keys come from the
- * configuration: a bounded set; past METRICS_SERIES_LIMIT a signature is
- * counted under domain="_other").
+ * fork, and so is the signatures series of every key of the configuration
+ * whose domain is fixed (again at each reload), so a scrape lists each at 0;
+ * a key whose domain comes from the sender ("%") or a rollover's next
+ * selector gets its series on its first signature.  With the map full
+ * (metrics_series_limit), a key without a series counts under
+ * domain="_other",selector="_other", registered first and listed at 0, so
+ * that it always has a place.
  */
 #include <string.h>
 
+#include "dkim_table.h"
 #include "dmarc.h"
 #include "log.h"
 #include "metrics.h"
@@ -91,13 +96,15 @@ reinject_metrics_register(void)
 	    sizeof(reinject_metrics_actions[0]); i++)
 		reinject_metrics_labels(REINJECT_M_MESSAGES, "action",
 		    reinject_metrics_actions[i], NULL, NULL);
+	reinject_metrics_labels(REINJECT_M_SIGNATURES, "domain", "_other", "selector",
+	    "_other");
 }
 
 /* reinject_metrics_open - bind metrics_listen and map the counters (as root) */
 int
 reinject_metrics_open(const struct reinject_conf *c, struct buf *err)
 {
-	if (metrics_proc_open(c->metrics_listen, reinject_metrics_families,
+	if (metrics_proc_open(c->metrics_listen, &c->metrics, reinject_metrics_families,
 	    REINJECT_M_COUNT, err) < 0)
 		return -1;
 	if (metrics_proc() != NULL)
@@ -119,6 +126,33 @@ reinject_metrics_key(const char *domain, const char *selector)
 		id = reinject_metrics_labels(REINJECT_M_SIGNATURES, "domain", "_other",
 		    "selector", "_other");
 	return id;
+}
+
+/* reinject_metrics_keys - the signatures series of each key with a fixed domain */
+void
+reinject_metrics_keys(const struct reinject_conf *c)
+{
+	struct dkim_table *t;
+	struct dkim_hostlist *h;
+	struct dkim_table_key_info k;
+	struct buf err;
+
+	if (metrics_proc() == NULL)
+		return;
+	buf_init(&err, CONFIG_ERROR_LIMIT);
+	/* errors were reported by reinject_worker_check, which ran before */
+	(void)reinject_worker_tables(c, &t, &h, &err);
+	for (size_t i = 0; t != NULL && dkim_table_key_get(t, i, &k) == 0; i++)
+		if (strcmp(k.domain, "%") != 0 &&
+		    reinject_metrics_labels(REINJECT_M_SIGNATURES, "domain", k.domain,
+		    "selector", k.selector) < 0)
+			log_warn("metrics: metrics_series_limit reached; the signatures "
+			    "of d=%s s=%s count under domain=\"_other\"", k.domain, k.selector);
+	if (t)
+		dkim_table_free(t);
+	if (h)
+		dkim_table_host_free(h);
+	buf_clear(&err);
 }
 
 /* reinject_metrics_signed - a signature made with the key of series id */

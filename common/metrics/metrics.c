@@ -1,11 +1,15 @@
 /*
  * metrics.c - the shared map of series and per-process cells (see metrics.h).
  *
- * Layout: a registry of series (family, label text, offset of its values)
- * and METRICS_CELL_LIMIT cells, each an owner pid and METRICS_VALUE_LIMIT
- * 64-bit values.  A series is added under a spin lock in the map (a few
- * stores; no process sleeps holding it) and published by a release store of
- * the series count, so a scrape reads the registry without the lock.  A
+ * Layout: a registry of metrics_series_limit series (family, label text,
+ * offset of its values), then METRICS_CELL_LIMIT cells, each an owner pid
+ * and the 64-bit values of every series: one per series and the buckets of
+ * each histogram family on top (the daemons' histograms have no labels,
+ * one series each), so the series run out first.  The sizes are set when
+ * the map is made, at start-up.  A series is added under a spin lock in
+ * the map (a few stores; no process sleeps holding it) and published by a
+ * release store of the series count, so a scrape reads the registry
+ * without the lock.  A
  * value is only changed by atomic adds in the cell of the process that
  * changes it.  Gauges are signed deltas kept modulo 2^64.
  */
@@ -34,25 +38,35 @@ struct metrics_entry {
 
 struct metrics_cell {
 	int32_t owner;		/* pid; 0: never taken */
-	uint64_t v[METRICS_VALUE_LIMIT];
+	uint64_t v[];		/* value_limit of them */
 };
 
 struct metrics_map {
 	uint32_t lock;		/* registry writers */
 	uint32_t nseries;	/* published with release */
 	uint32_t nvalues;
-	struct metrics_entry series[METRICS_SERIES_LIMIT];
-	struct metrics_cell cell[METRICS_CELL_LIMIT];
+	struct metrics_entry series[];	/* series_limit of them, then the cells */
 };
 
 struct metrics {
 	struct metrics_map *map;
+	size_t map_size;
+	char *cells;		/* in the map, after the registry */
+	size_t cell_size;
+	uint32_t series_limit, value_limit;
 	const struct metrics_family *fams;
 	size_t nfams;
 	int cell;		/* this process's, -1: none */
 	pid_t pid;		/* of the process that took the cell */
 	int common[METRICS_COMMON_COUNT];
 };
+
+/* metrics_cell - cell c of the map */
+static struct metrics_cell *
+metrics_cell(const struct metrics *m, int c)
+{
+	return (struct metrics_cell *)(void *)(m->cells + (size_t)c * m->cell_size);
+}
 
 /* metrics_width - values one series of family f takes */
 static uint32_t
@@ -96,7 +110,7 @@ metrics_add(struct metrics *m, unsigned fam, const char *labels)
 
 	if (id >= 0)
 		return id;
-	if (n == METRICS_SERIES_LIMIT || map->nvalues + w > METRICS_VALUE_LIMIT)
+	if (n == m->series_limit || map->nvalues + w > m->value_limit)
 		return -1;
 	map->series[n].fam = fam;
 	map->series[n].base = map->nvalues;
@@ -124,27 +138,47 @@ metrics_series(struct metrics *m, unsigned fam, const char *labels)
 	return id;
 }
 
+/* metrics_layout - the sizes of a map of series_limit series; the registry's */
+static size_t
+metrics_layout(struct metrics *m, uint32_t series_limit)
+{
+	size_t regsize;
+
+	m->series_limit = series_limit;
+	m->value_limit = series_limit;
+	for (size_t i = 0; i < m->nfams; i++)
+		m->value_limit += metrics_width(&m->fams[i]) - 1;
+	m->cell_size = sizeof(struct metrics_cell) + m->value_limit * sizeof(uint64_t);
+	regsize = sizeof(struct metrics_map) + series_limit * sizeof(struct metrics_entry);
+	regsize = (regsize + 63) & ~(size_t)63;	/* the cells' values stay aligned */
+	m->map_size = regsize + METRICS_CELL_LIMIT * m->cell_size;
+	return regsize;
+}
+
 /* metrics_new - the map, with the label-less series of every family */
 struct metrics *
-metrics_new(const struct metrics_family *fams, size_t nfams)
+metrics_new(const struct metrics_family *fams, size_t nfams, int series_limit)
 {
 	struct metrics *m;
+	size_t regsize;
 
 	for (size_t i = 0; i < nfams; i++)
 		if (fams[i].type == METRICS_HISTOGRAM && fams[i].nbounds > METRICS_BUCKET_LIMIT)
 			log_panic("metrics: %s has more than %d buckets", fams[i].name,
 			    METRICS_BUCKET_LIMIT);
 	m = xcalloc(1, sizeof(*m));
-	m->map = mmap(NULL, sizeof(*m->map), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (m->map == MAP_FAILED) {
-		log_error("metrics: mmap: %s", strerror(errno));
-		free(m);
-		return NULL;
-	}
 	m->fams = fams;
 	m->nfams = nfams;
 	m->cell = -1;
+	regsize = metrics_layout(m, series_limit > 0 ? (uint32_t)series_limit : 1);
+	m->map = mmap(NULL, m->map_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m->map == MAP_FAILED) {
+		log_error("metrics: mmap of %zu bytes: %s", m->map_size, strerror(errno));
+		free(m);
+		return NULL;
+	}
+	m->cells = (char *)m->map + regsize;
 	for (size_t i = 0; i < METRICS_COMMON_COUNT && i < nfams; i++)
 		m->common[i] = metrics_series(m, (unsigned)i, "");
 	return m;
@@ -156,8 +190,15 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	munmap(m->map, sizeof(*m->map));
+	munmap(m->map, m->map_size);
 	free(m);
+}
+
+/* metrics_text_limit - bytes an exposition of a full registry may take */
+size_t
+metrics_text_limit(const struct metrics *m)
+{
+	return (size_t)m->series_limit * METRICS_TEXT_PER_SERIES;
 }
 
 /* metrics_alive - the cell's owner still runs (EPERM: it does, as another user) */
@@ -193,7 +234,7 @@ metrics_attach(struct metrics *m)
 	m->cell = -1;
 	m->pid = self;
 	for (int i = 0; i < METRICS_CELL_LIMIT; i++) {
-		struct metrics_cell *c = &m->map->cell[i];
+		struct metrics_cell *c = metrics_cell(m, i);
 		int32_t owner = __atomic_load_n(&c->owner, __ATOMIC_ACQUIRE);
 
 		if (owner != 0 && (owner == self || metrics_alive(m, owner)))
@@ -217,7 +258,7 @@ metrics_value(struct metrics *m, int id, uint32_t k)
 	if (m == NULL || m->cell < 0 || id < 0 ||
 	    (uint32_t)id >= __atomic_load_n(&m->map->nseries, __ATOMIC_ACQUIRE))
 		return NULL;
-	return &m->map->cell[m->cell].v[m->map->series[id].base + k];
+	return &metrics_cell(m, m->cell)->v[m->map->series[id].base + k];
 }
 
 /* metrics_inc - add n to a counter */
@@ -295,10 +336,12 @@ metrics_sum(const struct metrics *m, uint32_t i, const bool *live, uint64_t *v)
 
 	memset(v, 0, w * sizeof(*v));
 	for (int c = 0; c < METRICS_CELL_LIMIT; c++) {
-		if (m->map->cell[c].owner == 0 || (f->type == METRICS_GAUGE && !live[c]))
+		const struct metrics_cell *cell = metrics_cell(m, c);
+
+		if (cell->owner == 0 || (f->type == METRICS_GAUGE && !live[c]))
 			continue;
 		for (uint32_t k = 0; k < w; k++)
-			v[k] += __atomic_load_n(&m->map->cell[c].v[e->base + k],
+			v[k] += __atomic_load_n(&cell->v[e->base + k],
 			    __ATOMIC_RELAXED);
 	}
 }
@@ -309,12 +352,12 @@ metrics_collect(const struct metrics *m, struct buf *out)
 {
 	uint32_t n = __atomic_load_n(&m->map->nseries, __ATOMIC_ACQUIRE);
 	struct metrics_sample *s = xcalloc(n ? n : 1, sizeof(*s));
-	uint64_t *vals = xcalloc(METRICS_VALUE_LIMIT, sizeof(*vals));
+	uint64_t *vals = xcalloc(m->value_limit, sizeof(*vals));
 	bool live[METRICS_CELL_LIMIT];
 	int rc;
 
 	for (int c = 0; c < METRICS_CELL_LIMIT; c++)
-		live[c] = metrics_alive(m, __atomic_load_n(&m->map->cell[c].owner,
+		live[c] = metrics_alive(m, __atomic_load_n(&metrics_cell(m, c)->owner,
 		    __ATOMIC_ACQUIRE));
 	for (uint32_t i = 0; i < n; i++) {
 		s[i].fam = m->map->series[i].fam;

@@ -26,18 +26,18 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "config.h"
 
-/* Series (family plus label set) in one map, values per process, processes. */
-#define METRICS_SERIES_LIMIT	512
-#define METRICS_VALUE_LIMIT	1024
-/* every worker of a generation and the draining ones (prefork), the master */
+/* Processes with a cell: every worker of a generation and the draining ones
+ * (prefork), the master.  The series a map holds is metrics_series_limit. */
 #define METRICS_CELL_LIMIT	272
 /* One series' label text, e.g. identity="helo",result="pass". */
 #define METRICS_LABELS_SIZE	256
 /* Upper bounds of one histogram's buckets (+Inf comes on top). */
 #define METRICS_BUCKET_LIMIT	16
-/* Bound on one exposition (the text of every series). */
-#define METRICS_TEXT_LIMIT	(1024 * 1024)
+/* Bound on one exposition: this many bytes per series the map may hold
+ * (a counter's line is at most ~350; a histogram's 18 lines share it). */
+#define METRICS_TEXT_PER_SERIES	2048
 
 enum metrics_type {
 	METRICS_COUNTER,
@@ -84,10 +84,14 @@ struct metrics;
 /*
  * metrics_new - the shared map for the families fams[0..nfams) (which must
  * outlive it; the first METRICS_COMMON_COUNT are METRICS_FAMILIES_COMMON),
- * with the label-less series of every family registered.  Before the fork.
- * The calling process has no cell until metrics_attach.  NULL if mmap fails.
+ * holding series_limit series, with the label-less series of every common
+ * family registered.  Before the fork.  The calling process has no cell
+ * until metrics_attach.  NULL if mmap fails.
  */
-struct metrics *metrics_new(const struct metrics_family *fams, size_t nfams);
+struct metrics *metrics_new(const struct metrics_family *fams, size_t nfams,
+    int series_limit);
+/* metrics_text_limit - the bound on m's exposition (metrics_collect's out) */
+size_t metrics_text_limit(const struct metrics *m);
 /* metrics_free - unmap (the map stays for other processes that have it) */
 void metrics_free(struct metrics *m);
 /*
@@ -100,7 +104,7 @@ int metrics_attach(struct metrics *m);
 /*
  * metrics_series - the id of the series (fam, labels), registered on first
  * use; labels as metrics_label_append writes them, "" for none.  -1 when the
- * registry or the values are full (nothing is counted for it then).
+ * registry is full (metrics_series_limit; nothing is counted for it then).
  */
 int metrics_series(struct metrics *m, unsigned fam, const char *labels);
 /* metrics_label_append - name="value" with the value escaped, comma before when not first */
@@ -121,7 +125,7 @@ void metrics_dns_observe(struct metrics *m, double seconds, bool timeout);
 
 /*
  * metrics_collect - the exposition of every series, summed over the cells.
- * 0, or -1 when out would pass METRICS_TEXT_LIMIT.
+ * 0, or -1 when out is full (make it metrics_text_limit(m) bytes).
  */
 int metrics_collect(const struct metrics *m, struct buf *out);
 
@@ -149,18 +153,46 @@ struct event_base;
 struct metrics_http;
 
 /*
- * metrics_listen_bind - a listening TCP socket for "addr:port" ("[v6]:port");
- * -1 with a line in err (the reason, and what to do for a bind error).
+ * The endpoint's limits, settings of both daemons (reinject.conf(5),
+ * policyd.conf(5)), declared once here for both settings tables by
+ * METRICS_CONFIG_KEYS(struct, member); read at start-up only.
  */
-int metrics_listen_bind(const char *spec, struct buf *err);
+struct metrics_conf {
+	size_t header_limit;		/* bytes of a request line and header */
+	unsigned idle_timeout;		/* s a scrape connection may idle or stall */
+	int connection_limit;		/* scrape connections open at once */
+	int series_limit;		/* series the shared map holds */
+};
+#define METRICS_CONFIG_KEYS(st, f) \
+	CONFIG_KEY_SIZE("metrics_header_limit", st, f.header_limit, "8k", 512, \
+	    1048576, "bytes of a scrape's request line and header; more gets 400 " \
+	    "and a close"), \
+	CONFIG_KEY_TIME("metrics_idle_timeout", st, f.idle_timeout, "10s", 1, 3600, \
+	    "close a scrape connection idle or stalled this long"), \
+	CONFIG_KEY_INT("metrics_connection_limit", st, f.connection_limit, "16", 1, \
+	    1024, "scrape connections open at once; one more is closed at once"), \
+	CONFIG_KEY_INT("metrics_series_limit", st, f.series_limit, "512", 64, 4096, \
+	    "series (a family and one label set) the shared map holds; past it " \
+	    "a new series is not counted")
+
+/* metrics_conf_same - a and b set the same limits (a reload changes none) */
+bool metrics_conf_same(const struct metrics_conf *a, const struct metrics_conf *b);
+
+/*
+ * metrics_listen_bind - a listening TCP socket for "addr:port" ("[v6]:port")
+ * with backlog connections waiting to be accepted; -1 with a line in err
+ * (the reason, and what to do for a bind error).
+ */
+int metrics_listen_bind(const char *spec, int backlog, struct buf *err);
 /* metrics_listen_check - a config check (config.h): "" or a numeric addr:port */
 int metrics_listen_check(const void *field, struct buf *err);
 /*
  * metrics_http_new - serve GET /metrics from m on the listening socket fd
- * (taken over) on base; any other path is 404, any other method 501.
+ * (taken over) on base within the limits of mc; any other path is 404, any
+ * other method 501.
  */
 struct metrics_http *metrics_http_new(struct event_base *base, int fd,
-    struct metrics *m);
+    struct metrics *m, const struct metrics_conf *mc);
 /* metrics_http_free - stop serving, close the socket and the connections */
 void metrics_http_free(struct metrics_http *h);
 
@@ -172,7 +204,8 @@ struct metrics_loop;
  * metrics_loop_new - an event loop of its own that serves m on fd (taken
  * over) for a pre-forking master (prefork_ops.wait).  NULL on error.
  */
-struct metrics_loop *metrics_loop_new(struct metrics *m, int fd);
+struct metrics_loop *metrics_loop_new(struct metrics *m, int fd,
+    const struct metrics_conf *mc);
 /*
  * metrics_loop_wait - serve until one of the blocked signals of set is
  * pending (taken, and returned) or wait_ms passed (0; -1: no limit)
@@ -198,10 +231,11 @@ void metrics_loop_free(struct metrics_loop *l);
 
 /*
  * metrics_proc_open - before the privilege drop: bind listen ("" : off),
- * make the map of fams, observe DNS lookups.  0, or -1 with err.
+ * make the map of fams, observe DNS lookups; serve within the limits of mc
+ * (copied).  0, or -1 with err.
  */
-int metrics_proc_open(const char *listen, const struct metrics_family *fams,
-    size_t nfams, struct buf *err);
+int metrics_proc_open(const char *listen, const struct metrics_conf *mc,
+    const struct metrics_family *fams, size_t nfams, struct buf *err);
 /* metrics_proc - the process's map, NULL when off */
 struct metrics *metrics_proc(void);
 /* metrics_proc_master - a pre-forking master: its cell, its serving loop */

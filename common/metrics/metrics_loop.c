@@ -43,7 +43,7 @@ metrics_loop_wake(evutil_socket_t fd, short what, void *arg)
 
 /* metrics_loop_new - the master's loop serving m on fd */
 struct metrics_loop *
-metrics_loop_new(struct metrics *m, int fd)
+metrics_loop_new(struct metrics *m, int fd, const struct metrics_conf *mc)
 {
 	struct metrics_loop *l = xcalloc(1, sizeof(*l));
 
@@ -51,7 +51,7 @@ metrics_loop_new(struct metrics *m, int fd)
 	l->sigfd = -1;
 	if ((l->base = event_base_new()) == NULL ||
 	    (l->timer = evtimer_new(l->base, metrics_loop_wake, l)) == NULL ||
-	    (l->http = metrics_http_new(l->base, fd, m)) == NULL) {
+	    (l->http = metrics_http_new(l->base, fd, m, mc)) == NULL) {
 		log_error("metrics: cannot set up the master's loop");
 		if (l->timer)
 			event_free(l->timer);

@@ -16,6 +16,7 @@ static struct metrics *metrics_proc_map;
 static int metrics_proc_fd = -1;
 static struct metrics_loop *metrics_proc_loop;
 static struct metrics_http *metrics_proc_http;
+static struct metrics_conf metrics_proc_conf;
 /* a worker: the loop is the master's, kept but never used or freed (its
  * backend is shared with the master) */
 static bool metrics_proc_in_worker;
@@ -29,14 +30,16 @@ metrics_proc_dns(void *arg, double seconds, bool timeout)
 
 /* metrics_proc_open - bind, map, observe DNS */
 int
-metrics_proc_open(const char *listen, const struct metrics_family *fams,
-    size_t nfams, struct buf *err)
+metrics_proc_open(const char *listen, const struct metrics_conf *mc,
+    const struct metrics_family *fams, size_t nfams, struct buf *err)
 {
 	if (listen[0] == '\0')
 		return 0;
-	if ((metrics_proc_fd = metrics_listen_bind(listen, err)) < 0)
+	metrics_proc_conf = *mc;
+	/* more waiting than may be served at once would only wait to be closed */
+	if ((metrics_proc_fd = metrics_listen_bind(listen, mc->connection_limit, err)) < 0)
 		return -1;
-	if ((metrics_proc_map = metrics_new(fams, nfams)) == NULL) {
+	if ((metrics_proc_map = metrics_new(fams, nfams, mc->series_limit)) == NULL) {
 		buf_printf(err, "metrics: cannot map the shared counters\n");
 		close(metrics_proc_fd);
 		metrics_proc_fd = -1;
@@ -61,7 +64,8 @@ metrics_proc_master(void)
 	if (metrics_proc_map == NULL)
 		return;
 	metrics_attach(metrics_proc_map);
-	metrics_proc_loop = metrics_loop_new(metrics_proc_map, metrics_proc_fd);
+	metrics_proc_loop = metrics_loop_new(metrics_proc_map, metrics_proc_fd,
+	    &metrics_proc_conf);
 	if (metrics_proc_loop == NULL)
 		log_error("metrics: not served");
 }
@@ -112,7 +116,8 @@ metrics_proc_serve(struct event_base *base)
 	if (metrics_proc_map == NULL)
 		return;
 	metrics_attach(metrics_proc_map);
-	metrics_proc_http = metrics_http_new(base, metrics_proc_fd, metrics_proc_map);
+	metrics_proc_http = metrics_http_new(base, metrics_proc_fd, metrics_proc_map,
+	    &metrics_proc_conf);
 	if (metrics_proc_http == NULL)
 		log_error("metrics: not served");
 }
@@ -157,7 +162,7 @@ metrics_proc_probe(const char *listen, struct buf *err)
 
 	if (listen[0] == '\0')
 		return 0;
-	if ((fd = metrics_listen_bind(listen, err)) < 0)
+	if ((fd = metrics_listen_bind(listen, 1, err)) < 0)
 		return -1;
 	close(fd);
 	return 0;

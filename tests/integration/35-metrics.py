@@ -20,6 +20,18 @@ a downstream 451 counts a downstream error and a tempfail; messages per
 action and the message histogram's _count match; restart and reload as for
 policyd, counters kept across the reload's new generation.
 
+The endpoint's limits, with policyd served by the master (two workers) and
+by a single process: a request header past metrics_header_limit gets 400
+and a close; a connection idle for metrics_idle_timeout (1s) is closed;
+with metrics_connection_limit (3) connections open, one more is closed at
+once while the three still get answers, and a fourth is served after one
+of them closed; of a burst of four, the first three are served and the
+last closed, each time the limit is reached logged once.  reinject: the signatures series of every configured key
+(two sign_domain entries) is listed at 0 before any mail.  With
+metrics_series_limit = 64 and 30 signing domains, the map holds exactly 64
+series, the keys left out are logged and a signature by one of them counts
+under domain="_other".
+
 etc/grafana/mailauth.json is valid JSON and every metric it names is
 exported by one of the two daemons.
 
@@ -354,6 +366,156 @@ def test_policyd_single(tmp, forwarder):
         print(open(logpath).read()[-2000:])
 
 
+def recv_all(s, limit):
+    """what arrives until the peer closes, and when it closed (None: it did
+    not within limit seconds)"""
+    s.settimeout(limit)
+    data, start = b"", time.time()
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data, time.time() - start
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        return data, None
+
+
+def http_get(s):
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    s.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n", 1)[0]
+
+
+LIMIT_CONNS = 3
+
+
+def limits_header(what):
+    port = PORT_POLICYD_METRICS
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 1100 +
+              b"\r\n\r\n")
+    data, closed = recv_all(s, 5)
+    s.close()
+    ok(data.startswith(b"HTTP/1.1 400 ") and closed is not None,
+       "%s: a header past metrics_header_limit (1k) gets 400 and a close (%r, %s)" %
+       (what, data[:40], closed))
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 800 +
+              b"\r\n\r\n")
+    data, _ = recv_all(s, 5)
+    s.close()
+    ok(data.startswith(b"HTTP/1.1 200 "),
+       "%s: a header within metrics_header_limit is served (%r)" % (what, data[:40]))
+
+
+def limits_idle(what):
+    s = socket.create_connection(("127.0.0.1", PORT_POLICYD_METRICS), timeout=5)
+    data, closed = recv_all(s, 5)
+    s.close()
+    ok(data == b"" and closed is not None and 0.8 <= closed < 3,
+       "%s: a connection idle for metrics_idle_timeout (1s) is closed (after %s s)" %
+       (what, closed))
+    s = socket.create_connection(("127.0.0.1", PORT_POLICYD_METRICS), timeout=5)
+    first = http_get(s)
+    data, closed = recv_all(s, 5)
+    s.close()
+    ok(first.startswith(b"HTTP/1.1 200") and closed is not None and closed < 3,
+       "%s: an idle keep-alive connection is closed too (%r, after %s s)" %
+       (what, first, closed))
+
+
+def limits_connections(what):
+    port = PORT_POLICYD_METRICS
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5)
+            for _ in range(LIMIT_CONNS)]
+    time.sleep(0.3)
+    extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+    data, closed = recv_all(extra, 0.8)
+    extra.close()
+    ok(data == b"" and closed is not None and closed < 0.5,
+       "%s: connection %d past metrics_connection_limit (%d) is closed at once (%s)" %
+       (what, LIMIT_CONNS + 1, LIMIT_CONNS, closed))
+    lines = [http_get(s) for s in held]
+    ok(all(x.startswith(b"HTTP/1.1 200") for x in lines),
+       "%s: the %d open connections still get answers (%s)" % (what, LIMIT_CONNS, lines))
+    held.pop().close()
+    time.sleep(0.3)
+    again = socket.create_connection(("127.0.0.1", port), timeout=5)
+    line = http_get(again)
+    ok(line.startswith(b"HTTP/1.1 200"),
+       "%s: after one closed, a new connection is served (%r)" % (what, line))
+    again.close()
+    for s in held:
+        s.close()
+    time.sleep(0.3)
+    # a burst of limit + 1 at once (the listen backlog is the limit, so the
+    # kernel queues at most one more): the first limit served, the last closed
+    burst = [socket.create_connection(("127.0.0.1", port), timeout=5)
+             for _ in range(LIMIT_CONNS + 1)]
+    time.sleep(0.3)
+    results = []
+    for s in burst:
+        try:
+            line = http_get(s)
+        except OSError:
+            line = b""
+        results.append(line)
+    for s in burst:
+        s.close()
+    ok(all(x.startswith(b"HTTP/1.1 200") for x in results[:-1]) and results[-1] == b"",
+       "%s: of a burst of %d, the first %d are served and the last closed (%s)" %
+       (what, LIMIT_CONNS + 1, LIMIT_CONNS, results))
+
+
+def test_limits(tmp, forwarder, nworkers):
+    """metrics_header_limit, metrics_idle_timeout, metrics_connection_limit"""
+    what = "policyd (%d worker%s)" % (nworkers, "s" if nworkers > 1 else "")
+    conf = os.path.join(tmp, "limits%d.conf" % nworkers)
+    with open(conf, "w") as f:
+        f.write("listen = inet:127.0.0.1:%d\nworker_processes = %d\nuser = %s\n"
+                "dns_forwarders = %s\nshutdown_timeout = 2s\n"
+                "metrics_listen = 127.0.0.1:%d\nmetrics_header_limit = 1k\n"
+                "metrics_idle_timeout = 1s\nmetrics_connection_limit = %d\n"
+                % (PORT_POLICYD, nworkers, policyd_user(), forwarder,
+                   PORT_POLICYD_METRICS, LIMIT_CONNS))
+    os.chmod(conf, 0o644)
+    logpath = os.path.join(tmp, "limits%d.log" % nworkers)
+    p = subprocess.Popen([POLICYD, "-f", "-c", conf], stdout=open(logpath, "w"),
+                         stderr=subprocess.STDOUT)
+    try:
+        ok(rt.wait_for(lambda: scrape(PORT_POLICYD_METRICS)[0] == 200, WAIT),
+           "%s: GET /metrics answers 200" % what)
+        limits_header(what)
+        limits_idle(what)
+        limits_connections(what)
+        ok(scrape(PORT_POLICYD_METRICS)[0] == 200, "%s: still serving" % what)
+        ok(p.poll() is None, "%s: still running" % what)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    text = open(logpath).read()
+    ok(p.returncode == 0, "%s: clean exit" % what)
+    warned = text.count("more than metrics_connection_limit (%d)" % LIMIT_CONNS)
+    ok(warned == 2, "%s: each of the 2 times the limit was reached is logged once (%d)" %
+       (what, warned))
+    ok(not re.search(r"Sanitizer|runtime error|panic", text),
+       "%s: no sanitizer report or panic" % what)
+    if rt.FAILED:
+        print(text[-2000:])
+
+
 def policyd_http(p):
     code, _ = scrape(PORT_POLICYD_METRICS, "/other")
     ok(code == 404, "metrics: an unknown path is 404 (%d)" % code)
@@ -382,7 +544,8 @@ def test_reinject(tmp, key, forwarder):
     os.chmod(key, 0o600)
     sink = rt.Sink(PORT_SINK)
     r = rt.Reinject(tmp, PORT_REINJECT, PORT_SINK,
-                    "sign_domain = example.org\nsign_selector = sel\nsign_key_file = %s\n"
+                    "sign_domain = example.org, example.com\nsign_selector = sel\n"
+                    "sign_key_file = %s\n"
                     "dns_forwarders = %s\nmetrics_listen = 127.0.0.1:%d\n"
                     % (key, forwarder, PORT_REINJECT_METRICS))
     r.start()
@@ -392,6 +555,12 @@ def test_reinject(tmp, key, forwarder):
         ok(rt.wait_for(lambda: len(workers(master)) == WORKERS, WAIT), "reinject: two workers")
         ok(rt.wait_for(lambda: scrape(M)[0] == 200, WAIT), "reinject: GET /metrics answers 200")
         s0 = samples(M)
+        sig = "mailauth_reinject_signatures_total"
+        for d in ("example.org", "example.com"):
+            k = (sig, frozenset({"domain": d, "selector": "sel"}.items()))
+            ok(k in s0 and s0[k] == 0,
+               "reinject: the series of key %s/sel is listed at 0 before any mail (%s)" %
+               (d, s0.get(k)))
         # signed on the sign listener
         signed = 6
         for i in range(signed):
@@ -468,6 +637,9 @@ def test_reinject(tmp, key, forwarder):
         ok(delta(s0, s6, "mailauth_reinject_signatures_total",
                  domain="example.org", selector="sel") == signed + 1,
            "reinject: signature counts kept across the restart and the reload")
+        k = (sig, frozenset({"domain": "example.com", "selector": "sel"}.items()))
+        ok(s6.get(k) == 0, "reinject: the unused key's series is still listed at 0 (%s)" %
+           s6.get(k))
         return names(M)
     finally:
         r.stop()
@@ -475,6 +647,59 @@ def test_reinject(tmp, key, forwarder):
         ok(r.p.returncode == 0, "reinject: clean exit")
         ok(not re.search(r"Sanitizer|runtime error|panic", r.logtext()),
            "reinject: no sanitizer report or panic")
+        if rt.FAILED:
+            print(r.logtext()[-3000:])
+
+
+SERIES_LIMIT = 64
+SERIES_DOMAINS = 30
+
+
+def test_reinject_series(tmp, key, forwarder):
+    """metrics_series_limit = 64 and 30 signing domains: the first ones get
+    their series at 0, the rest are logged, and a signature with a key left
+    out counts under domain="_other" """
+    sink = rt.Sink(PORT_SINK)
+    doms = ["d%02d.example" % i for i in range(SERIES_DOMAINS)]
+    r = rt.Reinject(tmp, PORT_REINJECT, PORT_SINK,
+                    "sign_domain = %s\nsign_selector = sel\nsign_key_file = %s\n"
+                    "dns_forwarders = %s\nmetrics_listen = 127.0.0.1:%d\n"
+                    "metrics_series_limit = %d\n"
+                    % (", ".join(doms), key, forwarder, PORT_REINJECT_METRICS, SERIES_LIMIT))
+    r.start()
+    M = PORT_REINJECT_METRICS
+    sig = "mailauth_reinject_signatures_total"
+    try:
+        ok(rt.wait_for(lambda: scrape(M)[0] == 200, WAIT),
+           "reinject series: GET /metrics answers 200")
+        s0 = samples(M)
+        series = {(n[:-6] if n.endswith("_total") else n, l) for (n, l) in s0
+                  if not re.search(r"_(bucket|sum|count|created)$", n)}
+        hist = {n[:-6] for (n, _) in s0 if n.endswith("_count")}
+        ok(len(series) + len(hist) == SERIES_LIMIT,
+           "reinject series: the map holds exactly metrics_series_limit (%d) series (%d)" %
+           (SERIES_LIMIT, len(series) + len(hist)))
+        listed = [d for d in doms if (sig, frozenset({"domain": d, "selector": "sel"}.items()))
+                  in s0]
+        ok(0 < len(listed) < SERIES_DOMAINS and listed == doms[:len(listed)],
+           "reinject series: the first %d keys are listed, the rest left out" % len(listed))
+        other = (sig, frozenset({"domain": "_other", "selector": "_other"}.items()))
+        ok(s0.get(other) == 0, "reinject series: _other is listed at 0 (%s)" % s0.get(other))
+        left = SERIES_DOMAINS - len(listed)
+        ok(r.logtext().count("metrics_series_limit reached") == left,
+           "reinject series: each of the %d keys left out is logged" % left)
+        last = rt.message("left-out").replace(b"a@example.org", b"a@%s" % doms[-1].encode())
+        ok(send(PORT_REINJECT + 1, last) == 250, "reinject series: a message signed by %s" %
+           doms[-1])
+        s1 = samples(M)
+        ok(s1.get(other) == 1, "reinject series: its signature counts under _other (%s)" %
+           s1.get(other))
+    finally:
+        r.stop()
+        sink.close()
+        ok(r.p.returncode == 0, "reinject series: clean exit")
+        ok(not re.search(r"Sanitizer|runtime error|panic", r.logtext()),
+           "reinject series: no sanitizer report or panic")
         if rt.FAILED:
             print(r.logtext()[-3000:])
 
@@ -524,7 +749,11 @@ def main():
         exported = set()
         exported |= test_policyd(os.path.join(tmp, "policyd"), forwarder) or set()
         test_policyd_single(os.path.join(tmp, "policyd"), forwarder)
+        test_limits(os.path.join(tmp, "policyd"), forwarder, 2)
+        test_limits(os.path.join(tmp, "policyd"), forwarder, 1)
         exported |= test_reinject(os.path.join(tmp, "reinject"), key, forwarder) or set()
+        os.makedirs(os.path.join(tmp, "series"))
+        test_reinject_series(os.path.join(tmp, "series"), key, forwarder)
         test_dashboard(exported)
     finally:
         if dnsdir:

@@ -2,7 +2,8 @@
  * test_metrics.c - common/metrics: the text exposition (format 0.0.4) byte
  * for byte, label escaping, the shared map summed over processes (a counter
  * kept after its process exited, a dead process's gauge left out and reset
- * when its cell is taken again), the registry's bound, metrics_listen's
+ * when its cell is taken again), the registry's bound (metrics_series_limit,
+ * exactly), metrics_listen's
  * check.
  */
 #include <check.h>
@@ -139,14 +140,14 @@ test_collect(struct metrics *m)
 {
 	struct buf out;
 
-	buf_init(&out, METRICS_TEXT_LIMIT);
+	buf_init(&out, metrics_text_limit(m));
 	ck_assert_int_eq(metrics_collect(m, &out), 0);
 	return buf_steal(&out);
 }
 
 START_TEST(map_sums_processes_and_drops_dead_gauges)
 {
-	struct metrics *m = metrics_new(test_fams, T_NFAMS);
+	struct metrics *m = metrics_new(test_fams, T_NFAMS, 512);
 	int id = metrics_series(m, T_RESULTS, "kind=\"pass\"");
 	pid_t live, gone;
 	char *text;
@@ -186,20 +187,35 @@ START_TEST(map_sums_processes_and_drops_dead_gauges)
 }
 END_TEST
 
-START_TEST(registry_is_bounded)
+/* Sizes of metrics_series_limit a map is made with. */
+static const int registry_limits[] = { 64, 100, 4096 };
+
+START_TEST(registry_holds_exactly_its_series_limit)
 {
-	struct metrics *m = metrics_new(test_fams, T_NFAMS);
-	char labels[64];
+	int limit = registry_limits[_i];
+	struct metrics *m = metrics_new(test_fams, T_NFAMS, limit);
+	char labels[64], *text;
 	int id = 0, n = 0;
 
-	while (id >= 0 && n < 2 * METRICS_SERIES_LIMIT) {
+	ck_assert_ptr_nonnull(m);
+	/* the common families' series are registered already; a histogram
+	 * takes its buckets on top of its one series */
+	ck_assert_int_ge(metrics_series(m, T_LATENCY, ""), 0);
+	while (id >= 0 && n < 2 * limit) {
 		snprintf(labels, sizeof(labels), "k=\"%d\"", n++);
 		id = metrics_series(m, T_RESULTS, labels);
 	}
 	ck_assert_int_eq(id, -1);
-	ck_assert_int_le(n, METRICS_SERIES_LIMIT + 1);
-	/* counting into no series is harmless */
+	ck_assert_int_eq(n - 1, limit - METRICS_COMMON_COUNT - 1);
+	/* a full registry still finds its series, and its exposition fits */
+	snprintf(labels, sizeof(labels), "k=\"%d\"", 0);
+	ck_assert_int_ge(metrics_series(m, T_RESULTS, labels), 0);
 	metrics_attach(m);
+	metrics_inc(m, metrics_series(m, T_RESULTS, labels), 3);
+	text = test_collect(m);
+	ck_assert_ptr_nonnull(strstr(text, "t_results_total{k=\"0\"} 3\n"));
+	free(text);
+	/* counting into no series is harmless */
 	metrics_inc(m, -1, 1);
 	metrics_observe(m, -1, 1.0);
 	metrics_free(m);
@@ -241,7 +257,8 @@ metrics_suite(void)
 	tcase_add_test(tc, text_reports_a_full_buffer);
 	tcase_add_test(tc, label_values_are_escaped);
 	tcase_add_test(tc, map_sums_processes_and_drops_dead_gauges);
-	tcase_add_test(tc, registry_is_bounded);
+	tcase_add_loop_test(tc, registry_holds_exactly_its_series_limit, 0,
+	    ARRAY_LEN(registry_limits));
 	tcase_add_loop_test(tc, listen_check_wants_numeric_addr_and_port, 0,
 	    ARRAY_LEN(listen_cases));
 	suite_add_tcase(s, tc);
