@@ -46,7 +46,7 @@ policyd_server_startup_changed(const struct policyd_config *a,
 {
 	static const char *const startup[] = { "listen", "user", "unix_socket_mode",
 	    "worker_processes", "dns_forwarders", "dns_resolv_conf", "dns_timeout",
-	    "dns_cache_size_limit", "metrics_listen", "metrics_header_limit",
+	    "dns_cache_size_limit", "metrics_listen", "metrics_header_size_limit",
 	    "metrics_idle_timeout", "metrics_connection_limit", "metrics_series_limit" };
 	struct buf va, vb;
 	bool changed = false;

@@ -164,7 +164,7 @@ struct metrics_conf {
 	int series_limit;		/* series the shared map holds */
 };
 #define METRICS_CONFIG_KEYS(st, f) \
-	CONFIG_KEY_SIZE("metrics_header_limit", st, f.header_limit, "8k", 512, \
+	CONFIG_KEY_SIZE("metrics_header_size_limit", st, f.header_limit, "8k", 512, \
 	    1048576, "bytes of a scrape's request line and header; more gets 400 " \
 	    "and a close"), \
 	CONFIG_KEY_TIME("metrics_idle_timeout", st, f.idle_timeout, "10s", 1, 3600, \

@@ -4,7 +4,7 @@
  * answers 200 with the exposition (Content-Type text/plain; version=0.0.4);
  * another path is 404; another method is 501 (evhttp refuses a method
  * not allowed).  A request's line and header are bounded by
- * metrics_header_limit (past it evhttp answers 400 and closes the
+ * metrics_header_size_limit (past it evhttp answers 400 and closes the
  * connection) and a body is
  * refused; an idle or slow connection is closed after metrics_idle_timeout.
  *

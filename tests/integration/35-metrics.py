@@ -21,7 +21,7 @@ action and the message histogram's _count match; restart and reload as for
 policyd, counters kept across the reload's new generation.
 
 The endpoint's limits, with policyd served by the master (two workers) and
-by a single process: a request header past metrics_header_limit gets 400
+by a single process: a request header past metrics_header_size_limit gets 400
 and a close; a connection idle for metrics_idle_timeout (1s) is closed;
 with metrics_connection_limit (3) connections open, one more is closed at
 once while the three still get answers, and a fourth is served after one
@@ -404,7 +404,7 @@ def limits_header(what):
     data, closed = recv_all(s, 5)
     s.close()
     ok(data.startswith(b"HTTP/1.1 400 ") and closed is not None,
-       "%s: a header past metrics_header_limit (1k) gets 400 and a close (%r, %s)" %
+       "%s: a header past metrics_header_size_limit (1k) gets 400 and a close (%r, %s)" %
        (what, data[:40], closed))
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 800 +
@@ -412,7 +412,7 @@ def limits_header(what):
     data, _ = recv_all(s, 5)
     s.close()
     ok(data.startswith(b"HTTP/1.1 200 "),
-       "%s: a header within metrics_header_limit is served (%r)" % (what, data[:40]))
+       "%s: a header within metrics_header_size_limit is served (%r)" % (what, data[:40]))
 
 
 def limits_idle(what):
@@ -475,13 +475,13 @@ def limits_connections(what):
 
 
 def test_limits(tmp, forwarder, nworkers):
-    """metrics_header_limit, metrics_idle_timeout, metrics_connection_limit"""
+    """metrics_header_size_limit, metrics_idle_timeout, metrics_connection_limit"""
     what = "policyd (%d worker%s)" % (nworkers, "s" if nworkers > 1 else "")
     conf = os.path.join(tmp, "limits%d.conf" % nworkers)
     with open(conf, "w") as f:
         f.write("listen = inet:127.0.0.1:%d\nworker_processes = %d\nuser = %s\n"
                 "dns_forwarders = %s\nshutdown_timeout = 2s\n"
-                "metrics_listen = 127.0.0.1:%d\nmetrics_header_limit = 1k\n"
+                "metrics_listen = 127.0.0.1:%d\nmetrics_header_size_limit = 1k\n"
                 "metrics_idle_timeout = 1s\nmetrics_connection_limit = %d\n"
                 % (PORT_POLICYD, nworkers, policyd_user(), forwarder,
                    PORT_POLICYD_METRICS, LIMIT_CONNS))

@@ -270,7 +270,7 @@ static const struct {
 	{ "cache_ttl = 2d\n", ":1: cache_ttl: value 172800 out of range" },
 	{ "\nmetrics_connection_limit = 0\n", ":2: metrics_connection_limit: value 0 out of range" },
 	{ "metrics_idle_timeout = 2h\n", ":1: metrics_idle_timeout: value 7200 out of range" },
-	{ "metrics_header_limit = 100\n", ":1: metrics_header_limit: value 100 out of range" },
+	{ "metrics_header_size_limit = 100\n", ":1: metrics_header_size_limit: value 100 out of range" },
 	{ "listen = tcp:127.0.0.1:10040\n", ":1: listen: bad socket \"tcp:127.0.0.1:10040\"" },
 	{ "\nlisten = inet:127.0.0.1:99999\n", ":2: listen: bad socket" },
 	{ "listen = unix:relative/path\n", ":1: listen: bad socket" },

@@ -86,7 +86,7 @@ static const struct {
 	{ "\nrecipient_limit = 0\n", ":2: " },
 	{ "\n\nmetrics_connection_limit = 1025\n", ":3: metrics_connection_limit: value 1025 out of range" },
 	{ "metrics_idle_timeout = 0\n", ":1: metrics_idle_timeout: value 0 out of range" },
-	{ "metrics_header_limit = 2m\n", ":1: metrics_header_limit: value 2097152 out of range" },
+	{ "metrics_header_size_limit = 2m\n", ":1: metrics_header_size_limit: value 2097152 out of range" },
 	{ "bare_newline_action = maybe\n", ":1: " },
 	{ "long_line_action = cut\n", ":1: " },
 	{ "message_size_limit = lots\n", ":1: " },
