@@ -17,18 +17,6 @@ struct rollover_line {
 	struct buf *err;
 };
 
-/* rollover_trim - without blanks at either end */
-static struct span
-rollover_trim(const char *p, size_t len)
-{
-	while (len > 0 && (p[0] == ' ' || p[0] == '\t'))
-		p++, len--;
-	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
-	    p[len - 1] == '\r'))
-		len--;
-	return (struct span){ p, len };
-}
-
 /* rollover_path_ok - absolute, no NUL, fits */
 static bool
 rollover_path_ok(struct span s)
@@ -74,15 +62,15 @@ rollover_set(const struct rollover_line *l, struct span k, struct span v)
 static int
 rollover_line(const struct rollover_line *l, const char *p, size_t len)
 {
-	struct span s = rollover_trim(p, len);
+	struct span s = span_trim((struct span){ p, len });
 	const char *eq;
 
 	if (s.len == 0 || s.p[0] == '#')
 		return 0;
 	if ((eq = memchr(s.p, '=', s.len)) == NULL)
 		return rollover_err(l, "expected \"name = value\"");
-	return rollover_set(l, rollover_trim(s.p, (size_t)(eq - s.p)),
-	    rollover_trim(eq + 1, s.len - (size_t)(eq - s.p) - 1));
+	return rollover_set(l, span_trim((struct span){ s.p, (size_t)(eq - s.p) }),
+	    span_trim((struct span){ eq + 1, s.len - (size_t)(eq - s.p) - 1 }));
 }
 
 /* reinject_rollover_parse - a plan file's text into plan */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dkim_table.h"
 #include "reinject_rollover.h"
 #include "util.h"
 
@@ -25,42 +26,11 @@ struct state_line {
 	struct buf *err;
 };
 
-/* state_trim - without blanks at either end */
-static struct span
-state_trim(const char *p, size_t len)
-{
-	while (len > 0 && (p[0] == ' ' || p[0] == '\t'))
-		p++, len--;
-	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
-	    p[len - 1] == '\r'))
-		len--;
-	return (struct span){ p, len };
-}
-
-/* state_name_ok - a selector or domain: letters, digits, '-', '_', inner dots */
-static bool
-state_name_ok(struct span s)
-{
-	if (s.len == 0 || s.len > REINJECT_ROLLOVER_SELECTOR_MAX ||
-	    s.p[0] == '.' || s.p[s.len - 1] == '.')
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		char c = s.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-			return false;
-		if (c == '.' && i + 1 < s.len && s.p[i + 1] == '.')
-			return false;
-	}
-	return true;
-}
-
 /* state_copy - a checked name into dst (room for the longest name) */
 static int
 state_copy(char *dst, struct span v)
 {
-	if (!state_name_ok(v))
+	if (!dkim_table_label_ok(v, REINJECT_ROLLOVER_SELECTOR_MAX))
 		return -1;
 	memcpy(dst, v.p, v.len);
 	dst[v.len] = '\0';
@@ -166,15 +136,15 @@ state_set(struct state_line *l, struct span k, struct span v)
 static int
 state_line(struct state_line *l, const char *p, size_t len)
 {
-	struct span s = state_trim(p, len);
+	struct span s = span_trim((struct span){ p, len });
 	const char *eq;
 
 	if (s.len == 0 || s.p[0] == '#')
 		return 0;
 	if ((eq = memchr(s.p, '=', s.len)) == NULL)
 		return state_err(l, NULL, "expected \"name = value\"");
-	return state_set(l, state_trim(s.p, (size_t)(eq - s.p)),
-	    state_trim(eq + 1, s.len - (size_t)(eq - s.p) - 1));
+	return state_set(l, span_trim((struct span){ s.p, (size_t)(eq - s.p) }),
+	    span_trim((struct span){ eq + 1, s.len - (size_t)(eq - s.p) - 1 }));
 }
 
 /* reinject_rollover_state_parse - a state file's text into st */
