@@ -342,6 +342,43 @@ def transaction(c, rcpts, msg, mail="MAIL FROM:<a@example.org>"):
     return reps, c.reply()
 
 
+def dkim_selectors(data):
+    """the s= of each DKIM-Signature field of a message, top first"""
+    hdr = data.split(b"\r\n\r\n", 1)[0].decode()
+    out = []
+    for m in re.finditer(r"^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", hdr,
+                         re.M | re.I):
+        v = re.sub(r"\s+", "", m.group(1))
+        out.append(dict(t.split("=", 1) for t in v.split(";") if "=" in t).get("s"))
+    return out
+
+
+def relay_one(port, sink, subject):
+    """one message from alice@example.org through the listener on port; what
+    the sink got (b"" when nothing came), 250 checked"""
+    c = Client(port)
+    c.reply()
+    c.cmd("EHLO client.example")
+    n = len(sink.messages)
+    msg = (b"From: alice@example.org\r\nTo: b@example.com\r\nSubject: " +
+           subject.encode() + b"\r\nMessage-ID: <" + subject.encode() +
+           b"@example.org>\r\n\r\nBody of " + subject.encode() + b".\r\n")
+    _, final = transaction(c, ["b@example.com"], msg, "MAIL FROM:<alice@example.org>")
+    c.close()
+    wait_for(lambda: len(sink.messages) > n, 5)
+    ok(final is not None and final[0] == 250, "%s: relayed (250)" % subject)
+    return sink.messages[-1]["data"] if len(sink.messages) > n else b""
+
+
+def dkimpy_verifies(data, dns):
+    """dkimpy's verdict on the top signature, keys from dnstest's server dns"""
+    import dkim
+    try:
+        return dkim.DKIM(data).verify(dnsfunc=dns.dnsfunc())
+    except dkim.DKIMException:
+        return False
+
+
 def wait_for(pred, secs=5):
     end = time.time() + secs
     while time.time() < end:

@@ -52,39 +52,6 @@ def value(keys, sel):
         return f.read().strip()
 
 
-def sel_of(data):
-    hdr = data.split(b"\r\n\r\n", 1)[0].decode()
-    out = []
-    for m in re.finditer(r"^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", hdr,
-                         re.M | re.I):
-        v = re.sub(r"\s+", "", m.group(1))
-        out.append(dict(t.split("=", 1) for t in v.split(";") if "=" in t).get("s"))
-    return out
-
-
-def send(port, sink, subject):
-    c = rt.Client(port)
-    c.reply()
-    c.cmd("EHLO client.example")
-    n = len(sink.messages)
-    msg = (b"From: alice@example.org\r\nTo: b@example.com\r\nSubject: " +
-           subject.encode() + b"\r\nMessage-ID: <" + subject.encode() +
-           b"@example.org>\r\n\r\nBody of " + subject.encode() + b".\r\n")
-    reps, final = rt.transaction(c, ["b@example.com"], msg, "MAIL FROM:<alice@example.org>")
-    c.close()
-    rt.wait_for(lambda: len(sink.messages) > n, 5)
-    ok(final is not None and final[0] == 250, "%s: relayed (250)" % subject)
-    return sink.messages[-1]["data"] if len(sink.messages) > n else b""
-
-
-def verifies(data, dns):
-    import dkim
-    try:
-        return dkim.DKIM(data).verify(dnsfunc=dns.dnsfunc())
-    except dkim.DKIMException:
-        return False
-
-
 class Log:
     """the log from a mark on: what one run of reinject wrote"""
 
@@ -118,9 +85,9 @@ def restart_with_dns_down(r, log, dns, sink, made, recs):
     log.mark()
     r.start()
     restarted = time.time()
-    data = send(r.port, sink, "after-restart")
-    ok(sel_of(data) == ["rsa2027"], "the first message after the restart is "
-       "signed with s=rsa2027 at once (%s)" % sel_of(data))
+    data = rt.relay_one(r.port, sink, "after-restart")
+    ok(rt.dkim_selectors(data) == ["rsa2027"], "the first message after the restart is "
+       "signed with s=rsa2027 at once (%s)" % rt.dkim_selectors(data))
     made.append(data)
     ok(log.count(r"signing with s=rsa2027 at once: the switch from s=rsa2026 "
                  r"at [^\n]* is kept in " + re.escape(r.spool + "/" + STATE)) >= 1,
@@ -152,8 +119,8 @@ def phase_restart(r, log, dns, sink, made, recs, state_path):
        "the state file is the run user's, mode 0600")
     ok(not [f for f in os.listdir(r.spool) if f.startswith(".dkim-rollover")],
        "no temporary state file left behind")
-    made.append(send(r.port, sink, "before-restart"))
-    ok(sel_of(made[-1]) == ["rsa2027"], "before the restart: s=rsa2027")
+    made.append(rt.relay_one(r.port, sink, "before-restart"))
+    ok(rt.dkim_selectors(made[-1]) == ["rsa2027"], "before the restart: s=rsa2027")
     time.sleep(3)
     ok(log.count(r"can be removed now") == 0, "no notice before the keep time")
     restarted = restart_with_dns_down(r, log, dns, sink, made, recs)
@@ -180,9 +147,9 @@ def phase_gone(r, log, dns, sink, made, old_rr, state_path):
     ok(rt.wait_for(lambda: log.count(r"SIGNING WITH s=rsa2026 AGAIN: the record of "
                                      r"s=rsa2027, seen matching at [^\n]*no record")
                    >= 2, 20), "each worker said loudly it signs with rsa2026 again")
-    data = send(r.port, sink, "record-gone")
-    ok(sel_of(data) == ["rsa2026"], "with the rsa2027 record gone: s=rsa2026 (%s)"
-       % sel_of(data))
+    data = rt.relay_one(r.port, sink, "record-gone")
+    ok(rt.dkim_selectors(data) == ["rsa2026"], "with the rsa2027 record gone: s=rsa2026 (%s)"
+       % rt.dkim_selectors(data))
     made.append(data)
     ok(not os.path.exists(state_path), "the state file is removed")
 
@@ -208,7 +175,7 @@ def phase_bad(r, log, dns, sink, made, recs, state_path):
        "the workers switch again after checking the record")
     ok(rt.wait_for(lambda: read_state(state_path).get("old_selector") == "rsa2026", 5),
        "the damaged state file is replaced by a good one")
-    made.append(send(r.port, sink, "after-bad-state"))
+    made.append(rt.relay_one(r.port, sink, "after-bad-state"))
     # a state file for another key: ignored
     r.stop()
     with open(state_path, "w") as f:
@@ -261,8 +228,8 @@ def test(tmp):
         phase_bad(r, log, dns, sink, made, recs, state_path)
         dns.start(recs)
         for data in made:
-            ok(verifies(data, dns), "s=%s signature verifies with dkimpy against the "
-               "private unbound" % sel_of(data))
+            ok(rt.dkimpy_verifies(data, dns), "s=%s signature verifies with dkimpy against the "
+               "private unbound" % rt.dkim_selectors(data))
         ok(r.alive(), "reinject still running")
     finally:
         r.stop()

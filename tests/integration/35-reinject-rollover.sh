@@ -46,43 +46,6 @@ def value(tmp, sel):
         return f.read().strip()
 
 
-def selectors(data):
-    hdr = data.split(b"\r\n\r\n", 1)[0].decode()
-    return [re.sub(r"\s+", "", m.group(1)) for m in re.finditer(
-        r"^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", hdr, re.M | re.I)]
-
-
-def sel_of(data):
-    out = []
-    for v in selectors(data):
-        tags = dict(t.split("=", 1) for t in v.split(";") if "=" in t)
-        out.append(tags.get("s"))
-    return out
-
-
-def send(port, sink, subject):
-    c = rt.Client(port)
-    c.reply()
-    c.cmd("EHLO client.example")
-    n = len(sink.messages)
-    msg = (b"From: alice@example.org\r\nTo: b@example.com\r\nSubject: " +
-           subject.encode() + b"\r\nMessage-ID: <" + subject.encode() +
-           b"@example.org>\r\n\r\nBody of " + subject.encode() + b".\r\n")
-    reps, final = rt.transaction(c, ["b@example.com"], msg, "MAIL FROM:<alice@example.org>")
-    c.close()
-    rt.wait_for(lambda: len(sink.messages) > n, 5)
-    ok(final is not None and final[0] == 250, "%s: relayed (250)" % subject)
-    return sink.messages[-1]["data"] if len(sink.messages) > n else b""
-
-
-def verifies(data, dns):
-    import dkim
-    try:
-        return dkim.DKIM(data).verify(dnsfunc=dns.dnsfunc())
-    except dkim.DKIMException:
-        return False
-
-
 def count(r, pattern):
     return len(re.findall(pattern, r.logtext()))
 
@@ -135,9 +98,9 @@ def test(tmp):
         ok(rt.wait_for(lambda: count(r, r"not switching to s=rsa2027 yet: no record") >= 2, 10),
            "each worker checked rsa2027 and logged that it has no record yet")
         for i in range(2):
-            data = send(P + 1, sink, "before-%d" % i)
-            ok(sel_of(data) == ["rsa2026"], "before publishing: signed with s=rsa2026 (%s)"
-               % sel_of(data))
+            data = rt.relay_one(P + 1, sink, "before-%d" % i)
+            ok(rt.dkim_selectors(data) == ["rsa2026"], "before publishing: signed with s=rsa2026 (%s)"
+               % rt.dkim_selectors(data))
             made.append(data)
         # a wrong key under rsa2027: zone changed, unbound restarted
         dns.start([old_rr, ("rsa2027._domainkey.example.org.", 1, "TXT",
@@ -145,9 +108,9 @@ def test(tmp):
         ok(rt.wait_for(lambda: count(r, r"not switching to s=rsa2027 yet: "
                                      r"[^\n]*key mismatch") >= 2, 20),
            "each worker saw the mismatching rsa2027 record and did not switch")
-        data = send(P + 1, sink, "mismatch")
-        ok(sel_of(data) == ["rsa2026"], "with a mismatching record: still s=rsa2026 (%s)"
-           % sel_of(data))
+        data = rt.relay_one(P + 1, sink, "mismatch")
+        ok(rt.dkim_selectors(data) == ["rsa2026"], "with a mismatching record: still s=rsa2026 (%s)"
+           % rt.dkim_selectors(data))
         made.append(data)
         ok(count(r, r"switched from") == 0, "no switch logged before the record matches")
         # the right record, published late
@@ -158,16 +121,16 @@ def test(tmp):
                                      r"matches " + re.escape(nxt)) >= 2, 20),
            "each worker logged the switch to rsa2027 once the record matched")
         for i in range(3):
-            data = send(P + 1, sink, "after-%d" % i)
-            ok(sel_of(data) == ["rsa2027"], "after publishing: signed with s=rsa2027 (%s)"
-               % sel_of(data))
+            data = rt.relay_one(P + 1, sink, "after-%d" % i)
+            ok(rt.dkim_selectors(data) == ["rsa2027"], "after publishing: signed with s=rsa2027 (%s)"
+               % rt.dkim_selectors(data))
             made.append(data)
         ok(rt.wait_for(lambda: count(r, r"rsa2026._domainkey.example.org can be removed "
                                      r"now") >= 1, 10),
            "after dkim_rollover_keep_time the log says the old record can be removed")
         for data in made:
-            ok(verifies(data, dns), "s=%s signature verifies with dkimpy against the "
-               "private unbound" % sel_of(data))
+            ok(rt.dkimpy_verifies(data, dns), "s=%s signature verifies with dkimpy against the "
+               "private unbound" % rt.dkim_selectors(data))
         ok(r.alive(), "reinject still running")
     finally:
         r.stop()
