@@ -326,9 +326,26 @@ metrics_dns_observe(struct metrics *m, double seconds, bool timeout)
 		metrics_inc(m, metrics_common(m, METRICS_DNS_TIMEOUTS), 1);
 }
 
+/* The owners of the cells as a scrape found them, and which of them ran. */
+struct metrics_owners {
+	int32_t pid[METRICS_CELL_LIMIT];
+	bool live[METRICS_CELL_LIMIT];
+};
+
+/*
+ * metrics_gauge_counts - a cell's gauges count: its owner ran when the scrape
+ * looked, or a new process took the cell since (it reset the gauges first)
+ */
+static bool
+metrics_gauge_counts(const struct metrics_owners *o, int c, int32_t owner)
+{
+	return o->live[c] || owner != o->pid[c];
+}
+
 /* metrics_sum - series i's values summed over the cells into v */
 static void
-metrics_sum(const struct metrics *m, uint32_t i, const bool *live, uint64_t *v)
+metrics_sum(const struct metrics *m, uint32_t i, const struct metrics_owners *o,
+    uint64_t *v)
 {
 	const struct metrics_entry *e = &m->map->series[i];
 	const struct metrics_family *f = &m->fams[e->fam];
@@ -337,8 +354,10 @@ metrics_sum(const struct metrics *m, uint32_t i, const bool *live, uint64_t *v)
 	memset(v, 0, w * sizeof(*v));
 	for (int c = 0; c < METRICS_CELL_LIMIT; c++) {
 		const struct metrics_cell *cell = metrics_cell(m, c);
+		int32_t owner = __atomic_load_n(&cell->owner, __ATOMIC_ACQUIRE);
 
-		if (cell->owner == 0 || (f->type == METRICS_GAUGE && !live[c]))
+		if (owner == 0 || (f->type == METRICS_GAUGE &&
+		    !metrics_gauge_counts(o, c, owner)))
 			continue;
 		for (uint32_t k = 0; k < w; k++)
 			v[k] += __atomic_load_n(&cell->v[e->base + k],
@@ -353,17 +372,18 @@ metrics_collect(const struct metrics *m, struct buf *out)
 	uint32_t n = __atomic_load_n(&m->map->nseries, __ATOMIC_ACQUIRE);
 	struct metrics_sample *s = xcalloc(n ? n : 1, sizeof(*s));
 	uint64_t *vals = xcalloc(m->value_limit, sizeof(*vals));
-	bool live[METRICS_CELL_LIMIT];
+	struct metrics_owners o;
 	int rc;
 
-	for (int c = 0; c < METRICS_CELL_LIMIT; c++)
-		live[c] = metrics_alive(m, __atomic_load_n(&metrics_cell(m, c)->owner,
-		    __ATOMIC_ACQUIRE));
+	for (int c = 0; c < METRICS_CELL_LIMIT; c++) {
+		o.pid[c] = __atomic_load_n(&metrics_cell(m, c)->owner, __ATOMIC_ACQUIRE);
+		o.live[c] = metrics_alive(m, o.pid[c]);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		s[i].fam = m->map->series[i].fam;
 		s[i].labels = m->map->series[i].labels;
 		s[i].v = vals + m->map->series[i].base;
-		metrics_sum(m, i, live, vals + m->map->series[i].base);
+		metrics_sum(m, i, &o, vals + m->map->series[i].base);
 	}
 	rc = metrics_text_write(m->fams, m->nfams, s, n, out);
 	free(vals);
