@@ -12,7 +12,8 @@
 #  2. the DMARC records of both daemons land in the one store: once the
 #     period has ended, both masters' timers try to send, and exactly one
 #     aggregate report (RFC 9990) of rate.example for the period reaches the
-#     sink, holding the rows of both hosts; the store marks it sent.
+#     sink, holding the rows of both hosts; the store marks it sent;
+#  3. both daemons stop without a sanitizer report or panic.
 # Ports: 21800-21809 DNS, 21810 report sink, 21811 downstream sink,
 # 21812 reinject a, 21813 reinject b; PostgreSQL on a unix socket (21820).
 
@@ -201,4 +202,9 @@ ma_assert_grep "^$period .* rate\.example 8 sent$" "$MA_TMP/list.txt" \
 for h in a b; do
 	ma_assert_no_grep 'records spooled|record is lost|records lost|counted by this host alone' \
 		"$MA_TMP/reinject-$h.log" "daemon $h used the store throughout, never a local fallback"
+done
+for h in a b; do
+	ma_bg_stop "reinject-$h"
+	ma_assert_no_grep 'Sanitizer|runtime error|panic' "$MA_TMP/reinject-$h.log" \
+		"daemon $h: no sanitizer report or panic, up to its exit"
 done
