@@ -10,6 +10,8 @@
 #     per domain and period to the smtp-sink; the store says sent;
 #  5. the database stopped while a host writes: its rows go to the spool
 #     (nothing lost), and are replayed once the database is back.
+# Two running reinject daemons on one store (failure report rate limit,
+# one aggregate report from both masters' timers): 54-report-fleet.
 # Ports: 20970-20979 DNS, 20981 sink; PostgreSQL on a unix socket (port 20980).
 
 . "$(dirname "$0")/lib.sh"
