@@ -87,16 +87,12 @@ dkim_b64_decode(struct span in, unsigned char *out, size_t outlen)
 	return dkim_b64_tail(acc, sextets, pad, out, n, outlen);
 }
 
-/* dkim_b64_encode - append base64 of in to out; 0/-1 */
-int
-dkim_b64_encode(const unsigned char *in, size_t len, struct buf *out)
+/* dkim_b64_encode_to - base64 of in written at o ((len + 2) / 3 * 4 bytes, no NUL); its length */
+size_t
+dkim_b64_encode_to(const unsigned char *in, size_t len, char *o)
 {
-	char *o;
+	char *start = o;
 
-	/* room for all of it at once, then written in place */
-	if (buf_reserve(out, (len + 2) / 3 * 4) < 0)
-		return -1;
-	o = out->data + out->len;
 	for (size_t i = 0; i < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16;
 		char q[4];
@@ -112,7 +108,17 @@ dkim_b64_encode(const unsigned char *in, size_t len, struct buf *out)
 		memcpy(o, q, 4);
 		o += 4;
 	}
-	out->len = (size_t)(o - out->data);
+	return (size_t)(o - start);
+}
+
+/* dkim_b64_encode - append base64 of in to out; 0/-1 */
+int
+dkim_b64_encode(const unsigned char *in, size_t len, struct buf *out)
+{
+	/* room for all of it at once, then written in place */
+	if (buf_reserve(out, DKIM_B64_LEN(len)) < 0)
+		return -1;
+	out->len += dkim_b64_encode_to(in, len, out->data + out->len);
 	out->data[out->len] = '\0';
 	return 0;
 }

@@ -115,13 +115,18 @@ dkim_hdr_signing_input(const struct dkim_hdrs *hs, const struct span *names,
 	}
 	if (used != used_stack)
 		free(used);
-	/* the signature field with its b= value (and FWS) removed */
-	buf_init(&blank, sigfield.len + 2);
-	buf_reserve(&blank, sigfield.len);
-	buf_append(&blank, sigfield.p, b_off);
-	buf_append(&blank, sigfield.p + b_off + b_len, sigfield.len - b_off - b_len);
-	rc = dkim_canon_header(c, (struct span){ blank.data, blank.len }, out);
-	buf_clear(&blank);
+	/* the signature field with its b= value (and FWS) removed; a signer's
+	 * own field has none yet and goes as it is */
+	if (b_len == 0) {
+		rc = dkim_canon_header(c, sigfield, out);
+	} else {
+		buf_init(&blank, sigfield.len + 2);
+		buf_reserve(&blank, sigfield.len);
+		buf_append(&blank, sigfield.p, b_off);
+		buf_append(&blank, sigfield.p + b_off + b_len, sigfield.len - b_off - b_len);
+		rc = dkim_canon_header(c, (struct span){ blank.data, blank.len }, out);
+		buf_clear(&blank);
+	}
 	/* the signature field enters without its final CRLF */
 	if (rc == 0 && out->len >= 2)
 		buf_truncate(out, out->len - 2);
