@@ -70,8 +70,11 @@ dkim_hdr_field(const struct dkim_hdrs *hs, size_t i)
 static bool
 dkim_hdr_is(const struct dkim_hdrs *hs, size_t i, struct span name)
 {
-	return hs->v[i].name_len == name.len &&
-	    ascii_mem_eq_ci(hs->text + hs->v[i].off, name.p, name.len);
+	const char *f = hs->text + hs->v[i].off;
+
+	/* the first byte (case bit aside) settles most mismatches without a call */
+	return hs->v[i].name_len == name.len && name.len &&
+	    (f[0] | 0x20) == (name.p[0] | 0x20) && ascii_mem_eq_ci(f, name.p, name.len);
 }
 
 /* dkim_hdrs_count - fields named name (case-insensitive) */

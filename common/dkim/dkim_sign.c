@@ -231,7 +231,9 @@ dkim_fold_room(struct dkim_fold *f, size_t n)
 {
 	char *o;
 
-	if (buf_reserve(&f->b, n + 3) < 0)
+	/* room is usually there (cap never exceeds max): buf_reserve only to grow */
+	if ((f->b.data == NULL || f->b.cap - f->b.len < n + 3) &&
+	    buf_reserve(&f->b, n + 3) < 0)
 		return NULL;
 	o = f->b.data + f->b.len;
 	if (f->col + 1 + n > DKIM_SIGN_LINE_WIDTH) {
@@ -440,10 +442,13 @@ dkim_sign_h_list(const struct dkim_sign *s, struct span *h)
 	 * each of the 40-odd names counted over all the fields */
 	for (size_t k = 0; k < s->feed.hdrs.n; k++) {
 		const struct dkim_hdr *f = &s->feed.hdrs.v[k];
+		const char *name = s->feed.hdrs.text + f->off;
 
-		for (size_t i = 0; i < s->nnames; i++)
-			if (s->name_len[i] == f->name_len && ascii_mem_eq_ci(s->names[i],
-			    s->feed.hdrs.text + f->off, f->name_len)) {
+		/* the first byte (case bit aside) settles most mismatches without a call */
+		for (size_t i = 0; i < s->nnames && f->name_len; i++)
+			if (s->name_len[i] == f->name_len &&
+			    (s->names[i][0] | 0x20) == (name[0] | 0x20) &&
+			    ascii_mem_eq_ci(s->names[i], name, f->name_len)) {
 				count[i]++;
 				break;
 			}
