@@ -80,19 +80,18 @@ span_from_cstr(const char *s)
 	return (struct span){ s, s ? strlen(s) : 0 };
 }
 
-static int
-lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 /* ascii_mem_eq_ci - case-insensitive equality of two byte ranges */
 bool
 ascii_mem_eq_ci(const char *a, const char *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+	for (size_t i = 0; i < n; i++) {
+		unsigned x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		/* bytes that differ are equal only as the two cases of a letter:
+		 * they differ in 0x20 alone and the lower one is a-z */
+		if (x != y && ((x | 0x20) != (y | 0x20) || (x | 0x20) - 'a' > 'z' - 'a'))
 			return false;
+	}
 	return true;
 }
 

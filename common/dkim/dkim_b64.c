@@ -87,32 +87,42 @@ dkim_b64_decode(struct span in, unsigned char *out, size_t outlen)
 	return dkim_b64_tail(acc, sextets, pad, out, n, outlen);
 }
 
+/* dkim_b64_encode_to - base64 of in written at o ((len + 2) / 3 * 4 bytes, no NUL); its length */
+size_t
+dkim_b64_encode_to(const unsigned char *in, size_t len, char *o)
+{
+	const char *a = dkim_b64_alphabet;
+	char *start = o;
+	size_t i = 0;
+
+	for (; i + 3 <= len; i += 3, o += 4) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		o[0] = a[v >> 18];
+		o[1] = a[(v >> 12) & 63];
+		o[2] = a[(v >> 6) & 63];
+		o[3] = a[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+
+		o[0] = a[v >> 18];
+		o[1] = a[(v >> 12) & 63];
+		o[2] = i + 1 < len ? a[(v >> 6) & 63] : '=';
+		o[3] = '=';
+		o += 4;
+	}
+	return (size_t)(o - start);
+}
+
 /* dkim_b64_encode - append base64 of in to out; 0/-1 */
 int
 dkim_b64_encode(const unsigned char *in, size_t len, struct buf *out)
 {
-	char *o;
-
 	/* room for all of it at once, then written in place */
-	if (buf_reserve(out, (len + 2) / 3 * 4) < 0)
+	if (buf_reserve(out, DKIM_B64_LEN(len)) < 0)
 		return -1;
-	o = out->data + out->len;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		char q[4];
-
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		q[0] = dkim_b64_alphabet[(v >> 18) & 63];
-		q[1] = dkim_b64_alphabet[(v >> 12) & 63];
-		q[2] = i + 1 < len ? dkim_b64_alphabet[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < len ? dkim_b64_alphabet[v & 63] : '=';
-		memcpy(o, q, 4);
-		o += 4;
-	}
-	out->len = (size_t)(o - out->data);
+	out->len += dkim_b64_encode_to(in, len, out->data + out->len);
 	out->data[out->len] = '\0';
 	return 0;
 }

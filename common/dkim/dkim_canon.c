@@ -49,6 +49,66 @@ static const unsigned char dkim_canon_hdr_class[256] = {
 	['\t'] = 1, [' '] = 1, ['\n'] = 2, ['\r'] = 3,
 };
 
+/*
+ * A run: from a content byte, the bytes relaxed canonicalisation copies as
+ * they are.  It stops at HTAB, CR and LF, and at a SP followed by WSP, CR or
+ * LF or ending the field; a single SP between two content bytes stays as it
+ * is, so a run is usually a whole line of the field, not a word.
+ */
+
+/* dkim_canon_hdr_stop - does the run stop at p[k] */
+static bool
+dkim_canon_hdr_stop(const unsigned char *p, size_t k, size_t len)
+{
+	if (p[k] != ' ')
+		return dkim_canon_hdr_class[p[k]] != 0;
+	return k + 1 == len || dkim_canon_hdr_class[p[k + 1]] != 0;
+}
+
+#ifdef __SSE2__
+/* dkim_canon_hdr_mask - the run stops among the 16 bytes at q (q[16] readable): bit k for byte k */
+static unsigned
+dkim_canon_hdr_mask(const unsigned char *q)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+	__m128i y = _mm_loadu_si128((const __m128i *)(const void *)(q + 1));
+	__m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+	__m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	__m128i ctl_x = _mm_or_si128(_mm_cmpeq_epi8(x, tab),
+	    _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)));
+	__m128i ws_y = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(y, sp),
+	    _mm_cmpeq_epi8(y, tab)), _mm_or_si128(_mm_cmpeq_epi8(y, cr),
+	    _mm_cmpeq_epi8(y, lf)));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl_x,
+	    _mm_and_si128(_mm_cmpeq_epi8(x, sp), ws_y)));
+}
+#endif
+
+/* dkim_canon_hdr_run_end - the first stop at or after k; len if none */
+static size_t
+dkim_canon_hdr_run_end(const unsigned char *p, size_t k, size_t len)
+{
+#ifdef __SSE2__
+	unsigned m;
+
+	for (; k + 17 <= len; k += 16)
+		if ((m = dkim_canon_hdr_mask(p + k)) != 0)
+			return k + (size_t)__builtin_ctz(m);
+	/* the tail: the last 16 bytes but one, shifted to start at k */
+	if (len >= 17 && k + 1 < len) {
+		size_t q = len - 17;
+
+		if ((m = dkim_canon_hdr_mask(p + q) >> (k - q)) != 0)
+			return k + (size_t)__builtin_ctz(m);
+		k = len - 1;
+	}
+#endif
+	while (k < len && !dkim_canon_hdr_stop(p, k, len))
+		k++;
+	return k;
+}
+
 /* dkim_canon_header_relaxed - §3.4.2: lower-case name, unfold, compress WSP */
 static int
 dkim_canon_header_relaxed(struct span f, struct buf *out)
@@ -72,8 +132,7 @@ dkim_canon_header_relaxed(struct span f, struct buf *out)
 		*o++ = dkim_canon_lower(f.p[i]);
 	*o++ = ':';
 	for (i = (size_t)(colon - f.p) + 1; i < f.len;) {
-		size_t run;
-
+		size_t end;
 		unsigned cls = dkim_canon_hdr_class[p[i]];
 
 		/* CRLF and LF go (unfolding), WSP runs become one SP between words */
@@ -90,11 +149,10 @@ dkim_canon_header_relaxed(struct span f, struct buf *out)
 			*o++ = ' ';
 		space = false;
 		started = true;
-		for (run = 1; i + run < f.len && !dkim_canon_hdr_class[p[i + run]]; run++)
-			;
-		memcpy(o, f.p + i, run);
-		o += run;
-		i += run;
+		end = dkim_canon_hdr_run_end(p, i + 1, f.len);
+		memcpy(o, f.p + i, end - i);
+		o += end - i;
+		i = end;
 	}
 	*o++ = '\r';
 	*o++ = '\n';

@@ -21,9 +21,14 @@
 int
 dkim_crypto_key_type(EVP_PKEY *key)
 {
-	/* the id is a field read; EVP_PKEY_is_a looks names up (about 1 us) */
-	int id = EVP_PKEY_get_base_id(key);
+	/* the id is a field read; EVP_PKEY_get_base_id searches the ASN.1
+	 * methods under the engine lock, EVP_PKEY_is_a looks names up (about
+	 * 1 us): the base id only for an alias such as EVP_PKEY_RSA2 */
+	int id = EVP_PKEY_get_id(key);
 
+	if (id == EVP_PKEY_RSA || id == EVP_PKEY_ED25519)
+		return id;
+	id = EVP_PKEY_get_base_id(key);
 	if (id == EVP_PKEY_RSA || id == EVP_PKEY_ED25519)
 		return id;
 	if (EVP_PKEY_is_a(key, "RSA"))

@@ -41,12 +41,10 @@ dkim_feed_fail(struct dkim_feed *f, const char *why)
 	return -1;
 }
 
-/* dkim_feed_header - one complete raw field (folding and final CRLF included); 0/-1 */
-int
-dkim_feed_header(struct dkim_feed *f, const char *field, size_t len)
+/* dkim_feed_field - one complete raw field whose name is nlen bytes; 0/-1 */
+static int
+dkim_feed_field(struct dkim_feed *f, const char *field, size_t len, size_t nlen)
 {
-	size_t nlen = dkim_hdr_name_len(field, len);
-
 	if (f->error || f->finished)
 		return -1;
 	if (f->eoh_done && !f->late_headers)
@@ -59,6 +57,13 @@ dkim_feed_header(struct dkim_feed *f, const char *field, size_t len)
 	if (f->hooks->header)
 		f->hooks->header(f->arg, field, len, nlen);
 	return 0;
+}
+
+/* dkim_feed_header - one complete raw field (folding and final CRLF included); 0/-1 */
+int
+dkim_feed_header(struct dkim_feed *f, const char *field, size_t len)
+{
+	return dkim_feed_field(f, field, len, dkim_hdr_name_len(field, len));
 }
 
 /* dkim_feed_eoh - end of the header section, once; 0/-1 */
@@ -103,8 +108,9 @@ dkim_feed_body(struct dkim_feed *f, const char *p, size_t len)
 static int
 dkim_feed_cb_header(void *arg, struct span name, struct span field)
 {
-	(void)name;
-	return dkim_feed_header(arg, field.p, field.len);
+	/* the splitter's name is the one dkim_hdr_name_len finds: before the
+	 * colon, WSP trimmed */
+	return dkim_feed_field(arg, field.p, field.len, name.len);
 }
 
 /* dkim_feed_cb_eoh - msg callback: end of header section */

@@ -70,8 +70,11 @@ dkim_hdr_field(const struct dkim_hdrs *hs, size_t i)
 static bool
 dkim_hdr_is(const struct dkim_hdrs *hs, size_t i, struct span name)
 {
-	return hs->v[i].name_len == name.len &&
-	    ascii_mem_eq_ci(hs->text + hs->v[i].off, name.p, name.len);
+	const char *f = hs->text + hs->v[i].off;
+
+	/* the first byte (case bit aside) settles most mismatches without a call */
+	return hs->v[i].name_len == name.len && name.len &&
+	    (f[0] | 0x20) == (name.p[0] | 0x20) && ascii_mem_eq_ci(f, name.p, name.len);
 }
 
 /* dkim_hdrs_count - fields named name (case-insensitive) */
@@ -115,13 +118,18 @@ dkim_hdr_signing_input(const struct dkim_hdrs *hs, const struct span *names,
 	}
 	if (used != used_stack)
 		free(used);
-	/* the signature field with its b= value (and FWS) removed */
-	buf_init(&blank, sigfield.len + 2);
-	buf_reserve(&blank, sigfield.len);
-	buf_append(&blank, sigfield.p, b_off);
-	buf_append(&blank, sigfield.p + b_off + b_len, sigfield.len - b_off - b_len);
-	rc = dkim_canon_header(c, (struct span){ blank.data, blank.len }, out);
-	buf_clear(&blank);
+	/* the signature field with its b= value (and FWS) removed; a signer's
+	 * own field has none yet and goes as it is */
+	if (b_len == 0) {
+		rc = dkim_canon_header(c, sigfield, out);
+	} else {
+		buf_init(&blank, sigfield.len + 2);
+		buf_reserve(&blank, sigfield.len);
+		buf_append(&blank, sigfield.p, b_off);
+		buf_append(&blank, sigfield.p + b_off + b_len, sigfield.len - b_off - b_len);
+		rc = dkim_canon_header(c, (struct span){ blank.data, blank.len }, out);
+		buf_clear(&blank);
+	}
 	/* the signature field enters without its final CRLF */
 	if (rc == 0 && out->len >= 2)
 		buf_truncate(out, out->len - 2);

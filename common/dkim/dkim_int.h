@@ -40,6 +40,10 @@ bool dkim_alg_is_rsa(enum dkim_alg a);
 long dkim_b64_decode(struct span in, unsigned char *out, size_t outlen);
 /* dkim_b64_encode - append base64 of in to out; 0/-1 */
 int dkim_b64_encode(const unsigned char *in, size_t len, struct buf *out);
+/* DKIM_B64_LEN - characters of the base64 of n bytes */
+#define DKIM_B64_LEN(n)		(((n) + 2) / 3 * 4)
+/* dkim_b64_encode_to - base64 of in written at o (DKIM_B64_LEN(len) bytes, no NUL); its length */
+size_t dkim_b64_encode_to(const unsigned char *in, size_t len, char *o);
 
 /* ---- dkim_canon.c ---- */
 

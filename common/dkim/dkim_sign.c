@@ -17,6 +17,8 @@
 
 #define DKIM_SIGN_LINE_WIDTH	78	/* RFC 5322 §2.1.1 SHOULD */
 #define DKIM_SIGN_FIELD_MAX	(64 * 1024)
+/* Longest "name=value;" token (d=, s=, i=): two domains' worth and the tag. */
+#define DKIM_SIGN_TAG_MAX	(DKIM_DOMAIN_MAX * 2 + 32)
 
 /* RFC 6376 §5.4.1 recommended set (OpenDKIM's default) plus Message-ID, Sender, MIME. */
 const char *const dkim_default_sign_headers[] = {
@@ -37,11 +39,17 @@ const char *const dkim_default_oversign_headers[] = {
 	NULL,
 };
 
+/* The DKIM-Signature field as it is written, folded as it grows. */
+struct dkim_fold {
+	struct buf b;
+	size_t col;
+};
+
 struct dkim_sign {
 	EVP_PKEY *key;
 	enum dkim_alg alg;
 	enum dkim_canon hcanon, bcanon;
-	char *domain, *selector, *identity;
+	struct dkim_fold field;		/* the tags that are the same for every message, written at once */
 	const char **names;		/* header names to sign, no duplicates */
 	bool names_owned;		/* copies (a configured list), else the static defaults */
 	bool lists_shared;		/* names, name_len, over are a dkim_sign_defaults entry */
@@ -215,6 +223,154 @@ dkim_sign_check(const struct dkim_sign_config *c)
 	return NULL;
 }
 
+/* ---- the DKIM-Signature field ---- */
+
+/* dkim_fold_room - SP, or CRLF SP if a token of n bytes would pass the width; where the token goes, or NULL */
+static char *
+dkim_fold_room(struct dkim_fold *f, size_t n)
+{
+	char *o;
+
+	/* room is usually there (cap never exceeds max): buf_reserve only to grow */
+	if ((f->b.data == NULL || f->b.cap - f->b.len < n + 3) &&
+	    buf_reserve(&f->b, n + 3) < 0)
+		return NULL;
+	o = f->b.data + f->b.len;
+	if (f->col + 1 + n > DKIM_SIGN_LINE_WIDTH) {
+		memcpy(o, "\r\n ", 3);
+		o += 3;
+		f->col = 1 + n;
+	} else {
+		*o++ = ' ';
+		f->col += 1 + n;
+	}
+	f->b.len = (size_t)(o - f->b.data) + n;
+	f->b.data[f->b.len] = '\0';
+	return o;
+}
+
+/* dkim_fold_token - SP or CRLF SP, then the token */
+static void
+dkim_fold_token(struct dkim_fold *f, const char *t, size_t n)
+{
+	char *o = dkim_fold_room(f, n);
+
+	if (o != NULL)
+		memcpy(o, t, n);
+}
+
+/* dkim_fold_tag - "name=value;" as one token (lengths given: no strlen, no snprintf) */
+static void
+dkim_fold_tag(struct dkim_fold *f, const char *name, size_t nlen, const char *v,
+    size_t n)
+{
+	char *o;
+
+	if (nlen + n + 2 > DKIM_SIGN_TAG_MAX) {
+		f->b.overflow = true;
+		return;
+	}
+	if ((o = dkim_fold_room(f, nlen + n + 2)) == NULL)
+		return;
+	memcpy(o, name, nlen);
+	o[nlen] = '=';
+	memcpy(o + nlen + 1, v, n);
+	o[nlen + 1 + n] = ';';
+}
+
+/* dkim_fold_tag_str - dkim_fold_tag of a C string value */
+static void
+dkim_fold_tag_str(struct dkim_fold *f, const char *name, const char *v)
+{
+	dkim_fold_tag(f, name, strlen(name), v, strlen(v));
+}
+
+/* dkim_fold_num - "name=decimal;" */
+static void
+dkim_fold_num(struct dkim_fold *f, const char *name, long long v)
+{
+	char num[24], *q = num + sizeof(num);
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--q = '-';
+	dkim_fold_tag(f, name, strlen(name), q, (size_t)(num + sizeof(num) - q));
+}
+
+/* dkim_fold_h - h= as tokens "h=a", ":", "b", ... so it folds between names */
+static void
+dkim_fold_h(struct dkim_fold *f, const struct span *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t pre = i ? 0 : 2, post = i + 1 == n, len = pre + names[i].len + post;
+		char *o;
+
+		if (i)
+			dkim_fold_token(f, ":", 1);
+		if (len > DKIM_SIGN_TAG_MAX || (o = dkim_fold_room(f, len)) == NULL) {
+			f->b.overflow = true;
+			return;
+		}
+		memcpy(o, "h=", pre);
+		memcpy(o + pre, names[i].p, names[i].len);
+		if (post)
+			o[len - 1] = ';';
+	}
+}
+
+/* dkim_fold_b - append the b= value, filling lines */
+static void
+dkim_fold_b(struct dkim_fold *f, const char *v, size_t n)
+{
+	while (n) {
+		size_t room = f->col < DKIM_SIGN_LINE_WIDTH ? DKIM_SIGN_LINE_WIDTH - f->col : 0;
+		size_t k = n < room ? n : room;
+
+		if (k == 0) {
+			buf_append(&f->b, "\r\n ", 3);
+			f->col = 1;
+			continue;
+		}
+		buf_append(&f->b, v, k);
+		f->col += k;
+		v += k;
+		n -= k;
+	}
+}
+
+/*
+ * dkim_sign_prefix - the tags that do not change from message to message
+ * (v a c d i q s), written when the signer is made: the field's own
+ * buffer, one allocation, no copies of the names
+ */
+static void
+dkim_sign_prefix(struct dkim_sign *s, const struct dkim_sign_config *c)
+{
+	struct dkim_fold *f = &s->field;
+	const char *hc = dkim_canon_str(s->hcanon), *bc = dkim_canon_str(s->bcanon);
+	size_t hl = strlen(hc), bl = strlen(bc);
+	char canon[16];
+
+	buf_init(&f->b, DKIM_SIGN_FIELD_MAX);
+	buf_reserve(&f->b, 1024);	/* a usual field: one allocation */
+	buf_append(&f->b, "DKIM-Signature:", 15);
+	f->col = 15;
+	dkim_fold_token(f, "v=1;", 4);
+	dkim_fold_tag_str(f, "a", dkim_alg_str(s->alg));
+	memcpy(canon, hc, hl);
+	canon[hl] = '/';
+	memcpy(canon + hl + 1, bc, bl);
+	dkim_fold_tag(f, "c", 1, canon, hl + 1 + bl);
+	dkim_fold_tag_str(f, "d", c->domain);
+	if (c->identity)
+		dkim_fold_tag_str(f, "i", c->identity);
+	dkim_fold_token(f, "q=dns/txt;", 10);
+	dkim_fold_tag_str(f, "s", c->selector);
+}
+
 /* dkim_sign_new - a signer; NULL and *err on a bad config */
 struct dkim_sign *
 dkim_sign_new(const struct dkim_sign_config *c, const char **err)
@@ -237,12 +393,10 @@ dkim_sign_new(const struct dkim_sign_config *c, const char **err)
 	s->alg = c->alg;
 	s->hcanon = c->header_canon;
 	s->bcanon = c->body_canon;
-	s->domain = xstrdup(c->domain);
-	s->selector = xstrdup(c->selector);
-	s->identity = c->identity ? xstrdup(c->identity) : NULL;
 	s->mode = c->oversign_mode;
 	s->timestamp = c->timestamp;
 	s->expire_after = c->expire_after;
+	dkim_sign_prefix(s, c);
 	dkim_feed_init(&s->feed, &c->msg, c->msg_flags, NULL, s);
 	s->bh = dkim_bodyhash_get(&s->feed.bhs, s->bcanon, dkim_alg_md(s->alg), false, 0);
 	return s;
@@ -276,170 +430,61 @@ dkim_sign_chunk(struct dkim_sign *s, const char *p, size_t len)
 	return dkim_feed_chunk(&s->feed, p, len);
 }
 
-/* ---- the DKIM-Signature field ---- */
-
-struct dkim_fold {
-	struct buf *b;
-	size_t col;
-};
-
-/* dkim_fold_token - SP or CRLF SP, then the token */
-static void
-dkim_fold_token(struct dkim_fold *f, const char *t, size_t n)
-{
-	bool wrap = f->col + 1 + n > DKIM_SIGN_LINE_WIDTH;
-	char *o;
-
-	if (buf_reserve(f->b, n + 3) < 0)
-		return;
-	o = f->b->data + f->b->len;
-	if (wrap) {
-		memcpy(o, "\r\n ", 3);
-		o += 3;
-		f->col = 1;
-	} else {
-		*o++ = ' ';
-		f->col++;
-	}
-	memcpy(o, t, n);
-	o += n;
-	f->b->len = (size_t)(o - f->b->data);
-	f->b->data[f->b->len] = '\0';
-	f->col += n;
-}
-
-/* dkim_fold_cat - the concatenation of n strings as one token (snprintf costs more than the rest of the field) */
-static void
-dkim_fold_cat(struct dkim_fold *f, const char *const *parts, size_t n)
-{
-	char t[DKIM_DOMAIN_MAX * 2 + 32];
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t k = strlen(parts[i]);
-
-		if (k >= sizeof(t) - len) {
-			f->b->overflow = true;
-			return;
-		}
-		memcpy(t + len, parts[i], k);
-		len += k;
-	}
-	dkim_fold_token(f, t, len);
-}
-
-/* dkim_fold_tag - "name=value;" as one token */
-static void
-dkim_fold_tag(struct dkim_fold *f, const char *name, const char *value)
-{
-	const char *parts[] = { name, "=", value, ";" };
-
-	dkim_fold_cat(f, parts, ARRAY_LEN(parts));
-}
-
-/* dkim_fold_h - h= as tokens "h=a", ":", "b", ... so it folds between names */
-static void
-dkim_fold_h(struct dkim_fold *f, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *parts[] = { i ? "" : "h=", names[i], i + 1 == n ? ";" : "" };
-
-		if (i)
-			dkim_fold_token(f, ":", 1);
-		dkim_fold_cat(f, parts, ARRAY_LEN(parts));
-	}
-}
-
-/* dkim_fold_b - append the b= value, filling lines */
-static void
-dkim_fold_b(struct dkim_fold *f, const char *v, size_t n)
-{
-	while (n) {
-		size_t room = f->col < DKIM_SIGN_LINE_WIDTH ? DKIM_SIGN_LINE_WIDTH - f->col : 0;
-		size_t k = n < room ? n : room;
-
-		if (k == 0) {
-			buf_append(f->b, "\r\n ", 3);
-			f->col = 1;
-			continue;
-		}
-		buf_append(f->b, v, k);
-		f->col += k;
-		v += k;
-		n -= k;
-	}
-}
-
-/* dkim_sign_h_list - the h= entries: each name once per instance, then oversigning */
+/* dkim_sign_h_list - the h= entries into h (DKIM_H_NAMES_LIMIT room): each name once per instance, then oversigning */
 static size_t
-dkim_sign_h_list(const struct dkim_sign *s, const char ***out)
+dkim_sign_h_list(const struct dkim_sign *s, struct span *h)
 {
-	size_t n = 0, cap = s->nnames * 2 + s->feed.hdrs.n;
-	const char **h = xcalloc(cap ? cap : 1, sizeof(*h));
-	size_t *count = xcalloc(s->nnames ? s->nnames : 1, sizeof(*count));
+	uint32_t count[DKIM_H_NAMES_LIMIT];
+	size_t n = 0;
 
+	memset(count, 0, s->nnames * sizeof(*count));
 	/* each field's name looked up once in the list (about 11 lookups), not
 	 * each of the 40-odd names counted over all the fields */
 	for (size_t k = 0; k < s->feed.hdrs.n; k++) {
 		const struct dkim_hdr *f = &s->feed.hdrs.v[k];
+		const char *name = s->feed.hdrs.text + f->off;
 
-		for (size_t i = 0; i < s->nnames; i++)
-			if (s->name_len[i] == f->name_len && ascii_mem_eq_ci(s->names[i],
-			    s->feed.hdrs.text + f->off, f->name_len)) {
+		/* the first byte (case bit aside) settles most mismatches without a call */
+		for (size_t i = 0; i < s->nnames && f->name_len; i++)
+			if (s->name_len[i] == f->name_len &&
+			    (s->names[i][0] | 0x20) == (name[0] | 0x20) &&
+			    ascii_mem_eq_ci(s->names[i], name, f->name_len)) {
 				count[i]++;
 				break;
 			}
 	}
 	for (size_t i = 0; i < s->nnames; i++)
 		for (size_t k = 0; k < count[i] && n < DKIM_H_NAMES_LIMIT; k++)
-			h[n++] = s->names[i];
+			h[n++] = (struct span){ s->names[i], s->name_len[i] };
 	/* From is oversigned even when absent: none may be added after signing
 	 * (RFC 6376 §8.15; OpenDKIM's documentation advises it) */
 	for (size_t i = 0; i < s->nnames; i++)
 		if (s->over[i] && n < DKIM_H_NAMES_LIMIT &&
 		    (s->mode == DKIM_OVERSIGN_ALWAYS || count[i] > 0 ||
 		    (s->name_len[i] == 4 && strcasecmp(s->names[i], "from") == 0)))
-			h[n++] = s->names[i];
-	free(count);
-	*out = h;
+			h[n++] = (struct span){ s->names[i], s->name_len[i] };
 	return n;
 }
 
-/* dkim_sign_field - the field text up to and including "b=" */
+/* dkim_sign_field - the per-message tags after the prefix: t x h bh, then "b=" */
 static void
-dkim_sign_field(struct dkim_sign *s, const char *const *h, size_t nh, struct dkim_fold *f)
+dkim_sign_field(struct dkim_sign *s, const struct span *h, size_t nh)
 {
-	char c[32], num[32];
-	struct buf bh;
+	struct dkim_fold *f = &s->field;
 	time_t t = s->timestamp == 0 ? time(NULL) : s->timestamp;
+	char bh[2 + 1 + DKIM_B64_LEN(DKIM_BH_MAX) + 1];
+	size_t n;
 
-	buf_append_str(f->b, "DKIM-Signature:");
-	f->col = 15;
-	dkim_fold_tag(f, "v", "1");
-	dkim_fold_tag(f, "a", dkim_alg_str(s->alg));
-	snprintf(c, sizeof(c), "%s/%s", dkim_canon_str(s->hcanon), dkim_canon_str(s->bcanon));
-	dkim_fold_tag(f, "c", c);
-	dkim_fold_tag(f, "d", s->domain);
-	if (s->identity)
-		dkim_fold_tag(f, "i", s->identity);
-	dkim_fold_tag(f, "q", "dns/txt");
-	dkim_fold_tag(f, "s", s->selector);
-	if (s->timestamp != -1) {
-		snprintf(num, sizeof(num), "%lld", (long long)t);
-		dkim_fold_tag(f, "t", num);
-	}
-	if (s->expire_after) {
-		snprintf(num, sizeof(num), "%lld",
-		    (long long)((s->timestamp == -1 ? time(NULL) : t) + s->expire_after));
-		dkim_fold_tag(f, "x", num);
-	}
+	if (s->timestamp != -1)
+		dkim_fold_num(f, "t", (long long)t);
+	if (s->expire_after)
+		dkim_fold_num(f, "x", (long long)((s->timestamp == -1 ? time(NULL) : t) +
+		    s->expire_after));
 	dkim_fold_h(f, h, nh);
-	buf_init(&bh, 128);
-	buf_append_str(&bh, "bh=");
-	dkim_b64_encode(s->bh->digest, s->bh->digest_len, &bh);
-	buf_append_char(&bh, ';');
-	dkim_fold_token(f, bh.data, bh.len);
-	buf_clear(&bh);
+	memcpy(bh, "bh=", 3);
+	n = 3 + dkim_b64_encode_to(s->bh->digest, s->bh->digest_len, bh + 3);
+	bh[n++] = ';';
+	dkim_fold_token(f, bh, n);
 	dkim_fold_token(f, "b=", 2);
 }
 
@@ -447,50 +492,36 @@ dkim_sign_field(struct dkim_sign *s, const char *const *h, size_t nh, struct dki
 char *
 dkim_sign_finish(struct dkim_sign *s, const char **err)
 {
-	struct buf field, in, b64;
-	struct dkim_fold f;
+	struct buf *field = &s->field.b, in;
+	struct span h[DKIM_H_NAMES_LIMIT];
 	unsigned char sig[DKIM_SIG_B_MAX];
+	char b64[DKIM_B64_LEN(DKIM_SIG_B_MAX)];
 	size_t siglen = sizeof(sig), nh;
-	const char **h;
 	char *res = NULL;
-	struct span *hs;
 
 	*err = NULL;
 	if (dkim_feed_finish(&s->feed) < 0) {
 		*err = s->feed.error ? s->feed.error : "already finished";
 		return NULL;
 	}
-	nh = dkim_sign_h_list(s, &h);
-	hs = xcalloc(nh ? nh : 1, sizeof(*hs));
-	for (size_t i = 0; i < nh; i++)
-		hs[i] = span_from_cstr(h[i]);
-	buf_init(&field, DKIM_SIGN_FIELD_MAX);
-	buf_reserve(&field, 1024);	/* a usual field: one allocation */
+	nh = dkim_sign_h_list(s, h);
 	buf_init(&in, DKIM_SIGNING_INPUT_MAX);
-	buf_init(&b64, DKIM_SIG_B_MAX * 2);
-	f = (struct dkim_fold){ &field, 0 };
-	dkim_sign_field(s, h, nh, &f);
-	if (field.overflow ||
-	    dkim_hdr_signing_input(&s->feed.hdrs, hs, nh, s->hcanon,
-	    (struct span){ field.data, field.len }, field.len, 0, &in) < 0)
+	dkim_sign_field(s, h, nh);
+	if (field->overflow ||
+	    dkim_hdr_signing_input(&s->feed.hdrs, h, nh, s->hcanon,
+	    (struct span){ field->data, field->len }, field->len, 0, &in) < 0)
 		*err = "signed header fields too large";
 	else if (dkim_crypto_sign(s->key, s->alg, &in, sig, &siglen) < 0)
 		*err = "signing failed";
-	else if (dkim_b64_encode(sig, siglen, &b64) < 0)
-		*err = "signature too large";
 	if (*err == NULL) {
-		dkim_fold_b(&f, b64.data, b64.len);
-		buf_append(&field, "\r\n", 2);
-		if (field.overflow)
+		dkim_fold_b(&s->field, b64, dkim_b64_encode_to(sig, siglen, b64));
+		buf_append(field, "\r\n", 2);
+		if (field->overflow)
 			*err = "DKIM-Signature field too large";
 		else
-			res = buf_steal(&field);
+			res = buf_steal(field);
 	}
-	buf_clear(&field);
 	buf_clear(&in);
-	buf_clear(&b64);
-	free(hs);
-	free(h);
 	return res;
 }
 
@@ -507,9 +538,7 @@ dkim_sign_free(struct dkim_sign *s)
 		free(s->name_len);
 		free(s->over);
 	}
-	free(s->domain);
-	free(s->selector);
-	free(s->identity);
+	buf_clear(&s->field.b);
 	EVP_PKEY_free(s->key);
 	dkim_feed_clear(&s->feed);
 	free(s);

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "buf.h"
 #include "msg.h"
 
@@ -35,6 +39,9 @@ struct msg_parser {
 };
 
 typedef int (*msg_byte_fn)(struct msg_parser *m, char c);
+
+/* The pending field's first allocation: most fields fit, one allocation per message. */
+#define MSG_FIELD_INITIAL	256
 
 static const struct msg_callbacks msg_no_callbacks;
 
@@ -74,6 +81,8 @@ msg_parser_new(const struct msg_limits *limits, unsigned flags,
 	m->arg = arg;
 	m->state = MSG_S_LINE_START;
 	buf_init(&m->field, m->limits.header_size_limit + 2);
+	buf_reserve(&m->field, m->field.max < MSG_FIELD_INITIAL ? m->field.max :
+	    MSG_FIELD_INITIAL);
 	return m;
 }
 
@@ -223,14 +232,34 @@ static const msg_byte_fn msg_header_table[] = {
 	[MSG_S_EMPTY_CR] = msg_on_empty_cr,
 };
 
+/* msg_line_end - the first CR or LF in p, or len */
+static size_t
+msg_line_end(const char *p, size_t len)
+{
+	size_t n = 0;
+
+#ifdef __SSE2__
+	for (; n + 16 <= len; n += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + n));
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
+
+		if (mask)
+			return n + (size_t)__builtin_ctz(mask);
+	}
+#endif
+	while (n < len && p[n] != '\r' && p[n] != '\n')
+		n++;
+	return n;
+}
+
 /* msg_line_run - inside a line: append bytes up to the next CR/LF at once */
 static size_t
 msg_line_run(struct msg_parser *m, const char *p, size_t len)
 {
-	size_t n = 0;
+	size_t n = msg_line_end(p, len);
 
-	while (n < len && p[n] != '\r' && p[n] != '\n')
-		n++;
 	if (n && msg_field_append(m, p, n) < 0)
 		return (size_t)-1;
 	return n;

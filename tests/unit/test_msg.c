@@ -157,6 +157,49 @@ START_TEST(msg_byte_at_a_time_equals_whole)
 }
 END_TEST
 
+/*
+ * Lines of every length from 0 to 47 bytes, folded, with a lone CR inside,
+ * so that line ends fall at every offset of the 16-byte blocks a line is
+ * scanned in: fed whole and split at every byte, the fields are the raw
+ * lines, byte for byte.
+ */
+START_TEST(msg_long_lines_every_offset)
+{
+	struct buf in, want;
+
+	buf_init(&in, 1 << 16);
+	buf_init(&want, 1 << 16);
+	for (size_t n = 0; n < 48; n++) {
+		size_t start = in.len;
+
+		buf_append_str(&in, "X-Line: ");
+		for (size_t k = 0; k < n; k++)
+			buf_append_char(&in, (char)('a' + k % 26));
+		buf_append_str(&in, "\r\n ");
+		for (size_t k = 0; k < 47 - n; k++)
+			buf_append_char(&in, 'b');
+		buf_append_char(&in, '\r');
+		for (size_t k = 0; k < n % 19; k++)
+			buf_append_char(&in, 'c');
+		buf_append_str(&in, "\r\n");
+		buf_printf(&want, "HX-Line|%.*s", (int)(in.len - start), in.data + start);
+	}
+	buf_append_str(&in, "\r\nbody");
+	buf_append_str(&want, "EBbody");
+	for (size_t cut = 0; cut <= in.len; cut++) {
+		struct rec r;
+		const char *err;
+
+		ck_assert_int_eq(run(in.data, in.len, 0, cut, NULL, &r, &err), 0);
+		ck_assert_msg(r.t.len == want.len && memcmp(r.t.data, want.data, want.len) == 0,
+		    "cut %zu", cut);
+		buf_clear(&r.t);
+	}
+	buf_clear(&in);
+	buf_clear(&want);
+}
+END_TEST
+
 START_TEST(msg_header_size_limit_counts_folding)
 {
 	struct msg_limits lim = { 16, 100 };
@@ -297,6 +340,7 @@ msg_suite(void)
 	tcase_add_loop_test(tc, msg_table_every_split, 0,
 	    (int)(sizeof(msg_cases) / sizeof(msg_cases[0])));
 	tcase_add_test(tc, msg_byte_at_a_time_equals_whole);
+	tcase_add_test(tc, msg_long_lines_every_offset);
 	tcase_add_test(tc, msg_header_size_limit_counts_folding);
 	tcase_add_test(tc, msg_header_count_limit);
 	tcase_add_test(tc, msg_callback_failure_stops_parser);

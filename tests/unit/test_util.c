@@ -142,6 +142,24 @@ net_match(const char *net, const char *addr)
 	return net_prefix_match(&n, family, a);
 }
 
+/*
+ * Every pair of bytes against the definition: equal after mapping A-Z to
+ * a-z, nothing else (so '@' and '`', '[' and '{', 0xC1 and 0xE1 differ).
+ */
+START_TEST(ascii_mem_eq_ci_matches_every_byte_pair)
+{
+	for (unsigned x = 0; x < 256; x++)
+		for (unsigned y = 0; y < 256; y++) {
+			char a[3] = { 'k', (char)x, 'Z' }, b[3] = { 'K', (char)y, 'z' };
+			unsigned lx = x >= 'A' && x <= 'Z' ? x + 32 : x;
+			unsigned ly = y >= 'A' && y <= 'Z' ? y + 32 : y;
+
+			ck_assert_msg(ascii_mem_eq_ci(a, b, 3) == (lx == ly), "%02x %02x", x, y);
+		}
+	ck_assert(ascii_mem_eq_ci("x", "y", 0));
+}
+END_TEST
+
 START_TEST(netaddr_prefixes_parse_and_match)
 {
 	static const char *const bad[] = {
@@ -220,6 +238,7 @@ util_suite(void)
 	tcase_add_test(tc, log_names_each_process_by_its_own_pid);
 	tcase_add_test(tc, buf_grows_over_many_appends);
 	tcase_add_test(tc, span_trim_and_compare);
+	tcase_add_test(tc, ascii_mem_eq_ci_matches_every_byte_pair);
 	tcase_add_test(tc, netaddr_prefixes_parse_and_match);
 	tcase_add_test(tc, log_line_escapes_control_characters);
 	suite_add_tcase(s, tc);
