@@ -157,6 +157,27 @@ def daemon_pid(p):
         return int(f.read().split()[0])
 
 
+def cleanup(p):
+    """after a failure: the daemon (strace's child) and its workers stopped,
+    then strace; killing strace alone would leave the daemon running"""
+    if p is None or p.poll() is not None:
+        return
+    try:
+        pid = daemon_pid(p)
+    except (OSError, IndexError, ValueError):
+        pid = None
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["pkill", "-KILL", "-P", str(pid)])
+            os.kill(pid, signal.SIGKILL)
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
 def stop(p, name):
     os.kill(daemon_pid(p), signal.SIGTERM)
     try:
@@ -214,7 +235,7 @@ def test_reinject(tmp):
         reinject_day(r, sink, sock)
         stop(r.p, "reinject")
     finally:
-        r.stop()
+        cleanup(r.p)
         sink.close()
         sock.close()
         if dnsdir:
@@ -261,9 +282,7 @@ def test_policyd(tmp):
         rt.ok("action=" in policy_request(PPORT), "policyd: an answer after the reload")
         stop(p, "policyd")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        cleanup(p)
         sock.close()
         log.close()
     check("policyd.service", trace, POLICYD)
