@@ -7,58 +7,13 @@
 -- "DKIM-Signature:" field opendkim added (folding turned into CRLF, as Postfix
 -- writes it) followed by the message.
 
-local BODY_CHUNK = 65535	-- milter body chunks are at most 64 KiB
-
--- split_message - header section (with its last CRLF) and body
-local function split_message(msg)
-	local hend = string.find(msg, "\r\n\r\n", 1, true)
-	if hend == nil then
-		return msg, ""
-	end
-	return string.sub(msg, 1, hend + 1), string.sub(msg, hend + 4)
-end
-
--- header_fields - the fields of a header section, continuation lines joined by LF
-local function header_fields(head)
-	local fields = {}
-	for line in string.gmatch(head, "(.-)\r\n") do
-		if string.match(line, "^[ \t]") and #fields > 0 then
-			fields[#fields] = fields[#fields] .. "\n" .. line
-		else
-			table.insert(fields, line)
-		end
-	end
-	return fields
-end
+-- the shared feeder, beside this script
+dofile(string.match(debug.getinfo(1, "S").source, "^@?(.*/)") .. "milter-feed.lua")
 
 -- send_message - one transaction; returns the DKIM-Signature value added
 local function send_message(msg)
-	local head, body = split_message(msg)
-	local conn = mt.connect(sock, 40, 0.05)
-	if conn == nil then error("cannot connect to " .. sock) end
-	if mt.conninfo(conn, "localhost", "127.0.0.1") ~= nil then error("conninfo") end
-	mt.macro(conn, SMFIC_MAIL, "i", "INTEROP1")
-	if mt.mailfrom(conn, "sender@example.com") ~= nil then error("mailfrom") end
-	if mt.rcptto(conn, "rcpt@example.org") ~= nil then error("rcptto") end
-	for _, fld in ipairs(header_fields(head)) do
-		local name, value = string.match(fld, "^([^:]+):(.*)$")
-		if name == nil then error("bad header line: " .. fld) end
-		value = string.gsub(value, "^ ", "", 1)
-		if mt.header(conn, name, value) ~= nil then error("header " .. name) end
-	end
-	if mt.eoh(conn) ~= nil then error("eoh") end
-	-- an empty body is still a body step (an empty file sends no chunk):
-	-- miltertest would fill a
-	-- skipped body step with random text of its own
-	if #body == 0 and mt.bodyfile(conn, "/dev/null") ~= nil then error("body") end
-	local pos = 1
-	while pos <= #body do
-		if mt.bodystring(conn, string.sub(body, pos, pos + BODY_CHUNK - 1)) ~= nil then
-			error("body")
-		end
-		pos = pos + BODY_CHUNK
-	end
-	if mt.eom(conn) ~= nil then error("eom") end
+	local conn = feed_message(sock, { name = "localhost", addr = "127.0.0.1" },
+	    msg, "INTEROP1", "sender@example.com", "rcpt@example.org")
 	local sig = mt.getheader(conn, "DKIM-Signature", 0)
 	mt.disconnect(conn)
 	return sig

@@ -10,30 +10,10 @@
 -- Authentication-Results field opendkim added, one per line, folding
 -- unfolded.
 
-local BODY_CHUNK = 65535	-- milter body chunks are at most 64 KiB
 local AR_LIMIT = 10		-- at most this many added fields are read
 
--- split_message - header section (with its last CRLF) and body
-local function split_message(msg)
-	local hend = string.find(msg, "\r\n\r\n", 1, true)
-	if hend == nil then
-		return msg, ""
-	end
-	return string.sub(msg, 1, hend + 1), string.sub(msg, hend + 4)
-end
-
--- header_fields - the fields of a header section, continuation lines joined by LF
-local function header_fields(head)
-	local fields = {}
-	for line in string.gmatch(head, "(.-)\r\n") do
-		if string.match(line, "^[ \t]") and #fields > 0 then
-			fields[#fields] = fields[#fields] .. "\n" .. line
-		else
-			table.insert(fields, line)
-		end
-	end
-	return fields
-end
+-- the shared feeder, beside this script
+dofile(string.match(debug.getinfo(1, "S").source, "^@?(.*/)") .. "milter-feed.lua")
 
 -- the parts of the replies OpenDKIM sets of its own (opendkim.c,
 -- dkimf_libstatus): the milter protocol carries the whole line, and
@@ -75,34 +55,9 @@ end
 
 -- send_message - one transaction; returns the reply and the A-R fields added
 local function send_message(msg)
-	local head, body = split_message(msg)
-	local conn = mt.connect(sock, 40, 0.05)
-	if conn == nil then error("cannot connect to " .. sock) end
 	-- a client outside InternalHosts, as a verifier sees mail
-	if mt.conninfo(conn, "client.example", "192.0.2.1") ~= nil then
-		error("conninfo")
-	end
-	mt.macro(conn, SMFIC_MAIL, "i", "VERIFY1")
-	if mt.mailfrom(conn, "sender@example.org") ~= nil then error("mailfrom") end
-	if mt.rcptto(conn, "rcpt@example.com") ~= nil then error("rcptto") end
-	for _, fld in ipairs(header_fields(head)) do
-		local name, value = string.match(fld, "^([^:]+):(.*)$")
-		if name == nil then error("bad header line: " .. fld) end
-		value = string.gsub(value, "^ ", "", 1)
-		if mt.header(conn, name, value) ~= nil then error("header " .. name) end
-	end
-	if mt.eoh(conn) ~= nil then error("eoh") end
-	-- an empty body is still a body step: miltertest would fill a skipped
-	-- body step with random text of its own
-	if #body == 0 and mt.bodyfile(conn, "/dev/null") ~= nil then error("body") end
-	local pos = 1
-	while pos <= #body do
-		if mt.bodystring(conn, string.sub(body, pos, pos + BODY_CHUNK - 1)) ~= nil then
-			error("body")
-		end
-		pos = pos + BODY_CHUNK
-	end
-	if mt.eom(conn) ~= nil then error("eom") end
+	local conn = feed_message(sock, { name = "client.example", addr = "192.0.2.1" },
+	    msg, "VERIFY1", "sender@example.org", "rcpt@example.com")
 	local out = { "reply " .. reply_name(conn) }
 	for n = 0, AR_LIMIT - 1 do
 		local ar = mt.getheader(conn, "Authentication-Results", n)
